@@ -1,0 +1,89 @@
+"""The probe domain as plain, JSON-friendly frozen dataclasses (no chat or HTTP library in here)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+Protocol = Literal["tcp", "udp"]
+
+
+class State(StrEnum):
+    """A reachability verdict for one address and port, as seen from one vantage point."""
+
+    OPEN = "open"                    # TCP handshake completed / UDP service answered
+    CLOSED = "closed"                # TCP RST or ICMP port unreachable: host reachable, nothing listening
+    FILTERED = "filtered"            # silence, or an ICMP "administratively prohibited" answer
+    UNREACHABLE = "unreachable"      # no route to host / host down
+    OPEN_FILTERED = "open|filtered"  # UDP silence: cannot tell an idle service from a firewall
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    """What answered on an open port. ``details`` holds only JSON scalars."""
+
+    kind: str                        # http, tls, ssh, minecraft, bedrock, a2s, dns, ntp, stun, ...
+    summary: str                     # one line for people: "Minecraft 1.21.4, 3/20 players"
+    details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PortResult:
+    """The verdict for one address, one port, one protocol."""
+
+    address: str
+    port: int
+    protocol: Protocol
+    state: State
+    reason: str                      # machine-readable: "syn-ack", "rst", "timeout", "icmp-admin-prohibited"
+    rtt_ms: float | None = None
+    service: ServiceInfo | None = None
+
+    @property
+    def family(self) -> int:
+        return 6 if ":" in self.address else 4
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRequest:
+    """One target and a few ports. ``protocol`` "auto" lets the engine pick per port (e.g. 19132 → udp)."""
+
+    target: str
+    ports: tuple[int, ...]
+    protocol: Literal["auto", "tcp", "udp"] = "auto"
+    service_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """Everything one vantage point found for one request."""
+
+    target: str                      # as the user gave it
+    host: str                        # the normalised host name or address literal
+    vantage: str                     # "Frankfurt", or "this bot's own network" for in-process probes
+    results: tuple[PortResult, ...]
+    local: bool = False              # probed in-process: not from outside the user's network
+    error: str | None = None         # set when this vantage point could not probe at all
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProbeReport:
+        results = tuple(
+            PortResult(
+                address=str(r["address"]),
+                port=int(r["port"]),
+                protocol=r["protocol"],
+                state=State(r["state"]),
+                reason=str(r["reason"]),
+                rtt_ms=None if r.get("rtt_ms") is None else float(r["rtt_ms"]),
+                service=None if not r.get("service") else ServiceInfo(**r["service"]),
+            )
+            for r in data.get("results", ())
+        )
+        return cls(
+            target=str(data["target"]), host=str(data["host"]), vantage=str(data["vantage"]),
+            results=results, local=bool(data.get("local", False)), error=data.get("error"),
+        )

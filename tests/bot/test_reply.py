@@ -1,0 +1,41 @@
+"""The reply model's masking, which keeps home addresses out of public channels."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.reply import Action, ActionKind, Field, Reply, Status, mask
+
+
+@pytest.mark.parametrize(
+    ("secret", "masked"),
+    [
+        ("203.0.113.7", "203.0.x.x"),
+        ("2001:db8:1234::7", "2001:db8:…"),
+        ("mc.example.com", "mc….com"),
+        ("example.com", "ex….com"),
+    ],
+)
+def test_mask_keeps_only_a_recognisable_prefix(secret: str, masked: str) -> None:
+    """mask() keeps the network part and hides the rest."""
+    assert mask(secret) == masked
+
+
+def test_masked_reply_hides_every_sensitive_string_and_drops_share() -> None:
+    """A shared reply never contains the address, and cannot be shared again."""
+    reply = Reply(
+        title="203.0.113.7:25565 is open",
+        summary="Checked 203.0.113.7 (home.example.com).",
+        fields=(Field("203.0.113.7", "open from home.example.com"),),
+        status=Status.OK,
+        actions=(Action(ActionKind.SHARE, "Share"), Action(ActionKind.ASK, "What is 25565?", query="25565")),
+        kind="probe",
+        private=True,
+        sensitive=("203.0.113.7", "home.example.com"),
+    )
+    shared = reply.masked()
+    text = " ".join([shared.title, shared.summary, *(f.name + f.value for f in shared.fields)])
+    assert "203.0.113.7" not in text and "home.example.com" not in text
+    assert "203.0.x.x" in text
+    assert not shared.private
+    assert [a.kind for a in shared.actions] == [ActionKind.ASK]

@@ -1,0 +1,19 @@
+"""Shared fixtures. Every test starts with no Portbot, Discord or Slack settings in its environment."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+_PREFIXES = ("PORTBOT_", "DISCORD_", "SLACK_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Strip chat and Portbot settings so no test depends on the developer's shell or a stray .env."""
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    # Keep state (audit log, settings DB, index cache) out of the user's home directory.
+    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path_factory.mktemp("portbot-data")))
