@@ -36,8 +36,9 @@ class InputError(PortbotError):
 class RefusedTarget(PortbotError):
     """The safety policy refuses the target. ``category`` names the rule (e.g. ``private``, ``cgnat``)."""
 
-    def __init__(self, message: str, *, category: str, address: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, category: str, address: str | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.category = category
         self.address = address

@@ -12,10 +12,10 @@ Protocol = Literal["tcp", "udp"]
 class State(StrEnum):
     """A reachability verdict for one address and port, as seen from one vantage point."""
 
-    OPEN = "open"                    # TCP handshake completed / UDP service answered
-    CLOSED = "closed"                # TCP RST or ICMP port unreachable: host reachable, nothing listening
-    FILTERED = "filtered"            # silence, or an ICMP "administratively prohibited" answer
-    UNREACHABLE = "unreachable"      # no route to host / host down
+    OPEN = "open"  # TCP handshake completed / UDP service answered
+    CLOSED = "closed"  # TCP RST or ICMP port unreachable: host reachable, nothing listening
+    FILTERED = "filtered"  # silence, or an ICMP "administratively prohibited" answer
+    UNREACHABLE = "unreachable"  # no route to host / host down
     OPEN_FILTERED = "open|filtered"  # UDP silence: cannot tell an idle service from a firewall
 
 
@@ -23,8 +23,8 @@ class State(StrEnum):
 class ServiceInfo:
     """What answered on an open port. ``details`` holds only JSON scalars."""
 
-    kind: str                        # http, tls, ssh, minecraft, bedrock, a2s, dns, ntp, stun, ...
-    summary: str                     # one line for people: "Minecraft 1.21.4, 3/20 players"
+    kind: str  # http, tls, ssh, minecraft, bedrock, a2s, dns, ntp, stun, ...
+    summary: str  # one line for people: "Minecraft 1.21.4, 3/20 players"
     details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
 
@@ -36,7 +36,7 @@ class PortResult:
     port: int
     protocol: Protocol
     state: State
-    reason: str                      # machine-readable: "syn-ack", "rst", "timeout", "icmp-admin-prohibited"
+    reason: str  # machine-readable: "syn-ack", "rst", "timeout", "icmp-admin-prohibited"
     rtt_ms: float | None = None
     service: ServiceInfo | None = None
 
@@ -59,12 +59,12 @@ class ProbeRequest:
 class ProbeReport:
     """Everything one vantage point found for one request."""
 
-    target: str                      # as the user gave it
-    host: str                        # the normalised host name or address literal
-    vantage: str                     # "Frankfurt", or "this bot's own network" for in-process probes
+    target: str  # as the user gave it
+    host: str  # the normalised host name or address literal
+    vantage: str  # "Frankfurt", or "this bot's own network" for in-process probes
     results: tuple[PortResult, ...]
-    local: bool = False              # probed in-process: not from outside the user's network
-    error: str | None = None         # set when this vantage point could not probe at all
+    local: bool = False  # probed in-process: not from outside the user's network
+    error: str | None = None  # set when this vantage point could not probe at all
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +84,10 @@ class ProbeReport:
             for r in data.get("results", ())
         )
         return cls(
-            target=str(data["target"]), host=str(data["host"]), vantage=str(data["vantage"]),
-            results=results, local=bool(data.get("local", False)), error=data.get("error"),
+            target=str(data["target"]),
+            host=str(data["host"]),
+            vantage=str(data["vantage"]),
+            results=results,
+            local=bool(data.get("local", False)),
+            error=data.get("error"),
         )

@@ -14,17 +14,17 @@ from enum import StrEnum
 class Status(StrEnum):
     """Drives the colour / icon of a reply."""
 
-    INFO = "info"        # knowledge answers, help
-    OK = "ok"            # reachable
-    WARN = "warn"        # reachable but something is off; closed; open|filtered
-    BAD = "bad"          # filtered / unreachable
-    ERROR = "error"      # we could not answer: bad input, refused target, rate limited
+    INFO = "info"  # knowledge answers, help
+    OK = "ok"  # reachable
+    WARN = "warn"  # reachable but something is off; closed; open|filtered
+    BAD = "bad"  # filtered / unreachable
+    ERROR = "error"  # we could not answer: bad input, refused target, rate limited
 
 
 class ActionKind(StrEnum):
-    CHECK_PORT = "check_port"    # "Check this port": asks for a host, then probes ``port``/``protocol``
-    ASK = "ask"                  # a follow-up question, answered like ``/port <query>``
-    SHARE = "share"              # re-post a private probe result publicly with addresses masked
+    CHECK_PORT = "check_port"  # "Check this port": asks for a host, then probes ``port``/``protocol``
+    ASK = "ask"  # a follow-up question, answered like ``/port <query>``
+    SHARE = "share"  # re-post a private probe result publicly with addresses masked
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class Reply:
     status: Status = Status.INFO
     actions: tuple[Action, ...] = ()
     footer: str | None = None
-    kind: str = "knowledge"      # knowledge | probe | help | error
+    kind: str = "knowledge"  # knowledge | probe | help | error
     private: bool = False
     sensitive: tuple[str, ...] = field(default=())
 
