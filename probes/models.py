@@ -91,3 +91,13 @@ class ProbeReport:
             local=bool(data.get("local", False)),
             error=data.get("error"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked for a probe, for rate limits and the audit log. Ids are the chat platform's own."""
+
+    platform: str  # discord | slack | terminal | cli | worker
+    user_id: str
+    guild_id: str | None = None  # Discord server or Slack workspace
+    channel_id: str | None = None
