@@ -1,0 +1,191 @@
+"""The command core: ``/port <text>`` in, a :class:`Reply` out, for every platform alike.
+
+It never raises for anything a user can type: known errors become friendly replies, unknown ones are logged
+and answered with a short apology. Chat adapters call :meth:`Portbot.handle` (or :meth:`Portbot.check` for
+typed probe options) and render the Reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from bot.core import intents
+from bot.core.reply import Action, ActionKind, Field, Reply, Status
+
+if TYPE_CHECKING:
+    from knowledge import KnowledgeBase, Suggestion
+    from probes.models import ProbeReport, ProbeRequest, Requester
+
+log = logging.getLogger(__name__)
+
+
+class ProbeBackend(Protocol):
+    """Runs a probe somewhere (in-process or through workers) and returns one report per vantage point."""
+
+    async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]: ...
+
+
+class Portbot:
+    """The platform-neutral bot. Knowledge and the probe backend load lazily on first use."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase | Callable[[], KnowledgeBase] | None = None,
+        probes: ProbeBackend | Callable[[], ProbeBackend] | None = None,
+    ) -> None:
+        self._knowledge = knowledge
+        self._probes = probes
+
+    # -- knowledge -------------------------------------------------------------------------------------
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        if self._knowledge is None:
+            from knowledge import KnowledgeBase
+
+            self._knowledge = KnowledgeBase.load()
+        elif callable(self._knowledge):
+            self._knowledge = self._knowledge()
+        return self._knowledge
+
+    def lookup(self, query: str) -> Reply:
+        """Answer a knowledge question (port, service, topic). Never raises."""
+        try:
+            from bot.core.knowledge_replies import knowledge_reply
+
+            return knowledge_reply(self.knowledge.lookup(query))
+        except Exception:
+            log.exception("knowledge lookup failed for %r", query[:200])
+            return _internal_error()
+
+    def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
+        """Autocomplete choices for a partly typed query. Never raises."""
+        try:
+            return self.knowledge.suggest(intents.clean(prefix), limit=limit)
+        except Exception:
+            log.exception("suggest failed for %r", prefix[:200])
+            return []
+
+    # -- everything ------------------------------------------------------------------------------------
+
+    async def handle(self, text: str, requester: Requester) -> Reply:
+        """Answer anything typed after ``/port``."""
+        intent = intents.parse(text)
+        if isinstance(intent, intents.Help):
+            return help_reply()
+        if isinstance(intent, intents.Invalid):
+            return invalid_reply(intent.message, intent.hint)
+        if isinstance(intent, intents.Check):
+            return await self.check(intent.target, intent.ports, intent.protocol, requester)
+        return self.lookup(intent.query)
+
+    def is_probe(self, text: str) -> bool:
+        """Whether ``text`` asks for a probe (slow, private) rather than knowledge (fast, public)."""
+        return isinstance(intents.parse(text), intents.Check)
+
+    # -- probes ----------------------------------------------------------------------------------------
+
+    @property
+    def probes(self) -> ProbeBackend | None:
+        if callable(self._probes) and not hasattr(self._probes, "probe"):
+            self._probes = self._probes()
+        return self._probes  # type: ignore[return-value]
+
+    async def check(
+        self,
+        target: str,
+        ports: tuple[int, ...] | list[int],
+        protocol: intents.ProtocolChoice,
+        requester: Requester,
+        service_hint: str | None = None,
+    ) -> Reply:
+        """Probe ``target`` on ``ports`` and explain the verdict. Never raises."""
+        from probes.errors import PortbotError
+
+        try:
+            return await self._check(target, tuple(ports), protocol, requester, service_hint)
+        except PortbotError as err:
+            from bot.core.probe_replies import error_reply
+
+            return error_reply(err)
+        except Exception:
+            log.exception("probe failed for %r %r", target[:200], ports)
+            return _internal_error()
+
+    async def _check(
+        self,
+        target: str,
+        ports: tuple[int, ...],
+        protocol: intents.ProtocolChoice,
+        requester: Requester,
+        service_hint: str | None,
+    ) -> Reply:
+        from bot.core.probe_replies import probe_reply
+        from probes.models import ProbeRequest
+        from probes.targets import parse_target
+
+        target = intents.clean(target)
+        parsed = parse_target(target)  # raises InputError for garbage, with a friendly sentence
+        if not ports:
+            if parsed.port is None:
+                return invalid_reply(
+                    "Which port should I check?",
+                    f"Add the port after the host, e.g. `check {target[:60]} 25565`.",
+                )
+            ports = (parsed.port,)
+        backend = self.probes
+        if backend is None:
+            return Reply(
+                title="Reachability checks are not set up here",
+                summary="This Portbot can answer port questions, but it has no way to probe right now.",
+                status=Status.ERROR,
+                kind="error",
+            )
+        request = ProbeRequest(target=target, ports=ports, protocol=protocol, service_hint=service_hint)
+        reports = await backend.probe(request, requester)
+        return probe_reply(reports, request)
+
+
+def help_reply() -> Reply:
+    return Reply(
+        title="Portbot: ports, explained and checked",
+        summary=(
+            "Ask me about a port, a game or app, or a networking idea, "
+            "or ask me to check whether a port is reachable from the internet."
+        ),
+        fields=(
+            Field("A port", "`25565`  ·  `443/tcp`  ·  `udp 53`"),
+            Field("A game or app", "`minecraft`  ·  `valheim`  ·  `plex`  ·  `rdp`"),
+            Field(
+                "A question",
+                "`what is cgnat`  ·  `tcp vs udp`  ·  `why can't my friends join my valheim server`",
+            ),
+            Field("A reachability check", "`check example.com 25565`  ·  `is 443 open on example.com`"),
+        ),
+        actions=(
+            Action(ActionKind.ASK, "What is a port?", query="what is a port"),
+            Action(ActionKind.ASK, "Port forwarding", query="port forwarding"),
+        ),
+        kind="help",
+    )
+
+
+def invalid_reply(message: str, hint: str | None = None) -> Reply:
+    return Reply(
+        title="I couldn't read that",
+        summary=message,
+        fields=(Field("Try", hint),) if hint else (),
+        status=Status.ERROR,
+        kind="error",
+    )
+
+
+def _internal_error() -> Reply:
+    return Reply(
+        title="Something went wrong on my side",
+        summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
+        status=Status.ERROR,
+        kind="error",
+    )

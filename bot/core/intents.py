@@ -1,0 +1,150 @@
+"""Parse the text after ``/port`` into an intent. Pure string work: no I/O, never raises.
+
+25565 | minecraft | what is cgnat          -> Lookup
+check example.com 25565 [udp]             -> Check
+check example.com:25565 / https://host    -> Check (port taken from the target)
+is 443 open on example.com                -> Check
+is example.com:443 open / reachable       -> Check
+help | (nothing)                          -> Help
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_INPUT = 500  # longer text is cut before parsing; nobody types a 500-character port question
+
+ProtocolChoice = Literal["auto", "tcp", "udp"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    target: str
+    ports: tuple[int, ...]
+    protocol: ProtocolChoice = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    message: str
+    hint: str | None = None
+
+
+Intent = Lookup | Check | Help | Invalid
+
+_CHECK_VERBS = {"check", "probe", "test"}
+_HELP_WORDS = {"help", "?", "-h", "--help", "commands", "usage"}
+_PROTOCOLS = {"tcp", "udp"}
+_PORT_TOKEN = re.compile(r"^(?:port\s*)?(-?\d+)(?:/(tcp|udp))?$", re.IGNORECASE)
+_RANGE_TOKEN = re.compile(r"^\d+\s*[-–]\s*\d+$")
+# "is 443 open on example.com", "is port 443 reachable on example.com?"
+_IS_PORT_OPEN_ON = re.compile(
+    r"^(?:(?:is|are)\s+(?:ports?\s+)?(?P<ports>[\d,\s/a-z]+?)\s+(?:open|reachable|up|forwarded|accessible)"
+    r"|can\s+(?:\S+\s+){0,3}reach\s+(?:ports?\s+)?(?P<ports2>[\d,\s/a-z]+?))"
+    r"\s+(?:on|at|for)\s+(?P<target>\S+?)[?.!]*$",
+    re.IGNORECASE,
+)
+# "is example.com:443 open?", "is example.com port 443 open"
+_IS_TARGET_OPEN = re.compile(
+    r"^(?:is|are)\s+(?P<target>\S+?)(?:\s+(?:port\s+)?(?P<ports>\d+(?:/(?:tcp|udp))?))?\s+"
+    r"(?:open|reachable|up|forwarded|accessible)[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def clean(text: str) -> str:
+    """Drop control and format characters, fold whitespace, cut to MAX_INPUT."""
+    text = text[: MAX_INPUT * 4]
+    kept = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    return " ".join(kept.split())[:MAX_INPUT]
+
+
+def parse(text: str) -> Intent:
+    """Turn ``/port`` text into an intent."""
+    text = clean(text)
+    if text.startswith("/port"):
+        text = text[len("/port") :].strip()
+    if not text or text.lower() in _HELP_WORDS:
+        return Help()
+
+    words = text.split()
+    verb = words[0].lower()
+    if (
+        verb in _CHECK_VERBS
+        and len(words) >= 2
+        and (_looks_like_host(words[1]) or (len(words) > 2 and _PORT_TOKEN.match(words[2])))
+    ):
+        return _check(words[1], words[2:])
+    if verb == "scan":
+        return _no_ranges()
+
+    if match := _IS_PORT_OPEN_ON.match(text):
+        ports = match["ports"] or match["ports2"] or ""
+        return _check(match["target"], ports.replace(",", " ").split())
+    if (match := _IS_TARGET_OPEN.match(text)) and _looks_like_host(match["target"]):
+        return _check(match["target"], (match["ports"] or "").split())
+    return Lookup(text)
+
+
+def _looks_like_host(token: str) -> bool:
+    """A dotted name, an address literal, a bracketed IPv6 address or a URL; not a bare port number."""
+    token = token.strip("?.!")
+    if token.isdigit():
+        return False
+    return "." in token or ":" in token or token.startswith("[")
+
+
+def _check(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
+    target = target.strip("?!,;")
+    if _RANGE_TOKEN.match(target):
+        return _no_ranges()
+    ports: list[int] = []
+    protocol: ProtocolChoice = "auto"
+    for raw in rest:
+        token = raw.strip(",;?!.")
+        low = token.lower()
+        if not token or low in {"port", "ports", "on", "at", "and", "is", "open"}:
+            continue
+        if low in _PROTOCOLS:
+            protocol = "tcp" if low == "tcp" else "udp"
+            continue
+        if _RANGE_TOKEN.match(token):
+            return _no_ranges()
+        for piece in filter(None, token.split(",")):
+            match = _PORT_TOKEN.match(piece)
+            if not match:
+                return Invalid(
+                    f"I couldn't read `{piece[:40]}` as a port number.",
+                    hint="Ports are whole numbers from 1 to 65535, e.g. `check example.com 25565`.",
+                )
+            number = int(match[1])
+            if match[2]:
+                protocol = "tcp" if match[2].lower() == "tcp" else "udp"
+            if not 1 <= number <= 65535:
+                return Invalid(
+                    f"{number} is not a port I can check: ports go from 1 to 65535.",
+                    hint="Try e.g. `check example.com 25565`.",
+                )
+            if number not in ports:
+                ports.append(number)
+    return Check(target=target, ports=tuple(ports), protocol=protocol)
+
+
+def _no_ranges() -> Invalid:
+    return Invalid(
+        "I check one host and a few ports at a time, never ranges: that would be a port scan.",
+        hint="Name the ports your server uses, e.g. `check example.com 2456 2457 udp`.",
+    )
