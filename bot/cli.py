@@ -1,11 +1,158 @@
-"""The ``portbot`` command. Kept import-light: chat libraries load only for the subcommands that need them."""
+"""The ``portbot`` command.
+
+Import-light on purpose: ``portbot ask 25565`` must start fast, so chat libraries, httpx, aiohttp and pydantic
+load only inside the subcommands that need them.
+
+    portbot                         chat platforms if tokens are configured, else the terminal chat
+    portbot ask TEXT [--json]       answer once and exit
+    portbot chat                    the terminal chat, whatever is configured
+    portbot probe HOST [PORT ...]   check reachability (exit 0 ran, 2 refused/invalid, 1 internal failure)
+    portbot worker                  serve the probe worker HTTP API
+    portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
+    portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
+    portbot doctor                  check settings, knowledge data and workers
+    portbot knowledge update|build  refresh the IANA snapshot / rebuild the index
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.commands import Portbot
+    from bot.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portbot", description="Ports, explained and checked. With no command: chat."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question and exit")
+    ask.add_argument("text", nargs="+", help="what you would type after /port")
+    ask.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("chat", help="open the terminal chat")
+
+    probe = sub.add_parser("probe", help="check whether ports on a host are reachable")
+    probe.add_argument("host", help="host name, address, host:port, [v6]:port or URL")
+    probe.add_argument("ports", nargs="*", type=str, help="up to 5 port numbers")
+    probe.add_argument("--udp", action="store_true", help="probe UDP instead of choosing per port")
+    probe.add_argument("--tcp", action="store_true", help="probe TCP only")
+    probe.add_argument("--json", action="store_true", help="machine-readable output")
+    probe.add_argument(
+        "--via",
+        choices=("local", "workers"),
+        default=None,
+        help="probe from this machine or through PORTBOT_WORKERS (default: workers if set)",
+    )
+
+    worker = sub.add_parser("worker", help="serve the probe worker API")
+    worker.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    worker.add_argument("--port", type=int, default=None, help="port (default $PORT or 8000)")
+
+    discord = sub.add_parser("discord", help="run the Discord bot")
+    discord.add_argument("--sync", action="store_true", help="publish the slash commands to Discord and exit")
+
+    slack = sub.add_parser("slack", help="run the Slack app")
+    slack.add_argument("--http", action="store_true", help="serve HTTP with OAuth instead of Socket Mode")
+
+    sub.add_parser("doctor", help="check the set-up and say what to fix")
+
+    knowledge = sub.add_parser("knowledge", help="manage the knowledge data")
+    ksub = knowledge.add_subparsers(dest="action", metavar="ACTION", required=True)
+    update = ksub.add_parser("update", help="refresh the IANA registry snapshot")
+    update.add_argument("--from", dest="source", default=None, help="a CSV file or URL (default: IANA)")
+    ksub.add_parser("build", help="rebuild the precompiled index")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    print("Portbot is being built. Try again soon.", args)
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "ask":
+        return _ask(" ".join(args.text), as_json=args.json)
+    if command == "knowledge":
+        from bot import knowledge_cli
+
+        return knowledge_cli.run(args.action, args.source if args.action == "update" else None)
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    if command == "probe":
+        from bot import probe_cli
+
+        return probe_cli.run(settings, args)
+    if command == "worker":
+        from bot import app
+
+        return app.run_worker(settings, host=args.host, port=args.port)
+    if command == "discord":
+        from bot import app
+
+        return app.run_platforms(settings, discord=True, sync=args.sync)
+    if command == "slack":
+        from bot import app
+
+        return app.run_platforms(settings, slack=True, http=args.http)
+    if command == "doctor":
+        from bot import doctor
+
+        return doctor.run(settings)
+    if command is None and (settings.has_discord or settings.has_slack):
+        from bot import app
+
+        return app.run_platforms(settings, discord=settings.has_discord, slack=settings.has_slack)
+
+    from bot import app
+    from bot.terminal import chat
+
+    return chat(app.build_portbot(settings))
+
+
+def _settings() -> Settings | None:
+    from bot.settings import Settings, SettingsError
+
+    try:
+        return Settings.load()
+    except SettingsError as err:
+        for line in str(err).splitlines():
+            print(f"portbot: {line}", file=sys.stderr)
+        return None
+
+
+def _ask(text: str, *, as_json: bool) -> int:
+    from bot.core import intents
+    from bot.core.commands import Portbot
+    from bot.terminal import TERMINAL_USER, write_reply
+
+    def probes() -> object:
+        # Only a probe question pays for settings, httpx and the engine.
+        settings = _settings()
+        if settings is None:
+            raise SystemExit(2)
+        from bot import app
+
+        return app.build_probe_backend(settings)
+
+    portbot: Portbot = Portbot(probes=probes)  # type: ignore[arg-type]
+    intent = intents.parse(text)
+    if isinstance(intent, intents.Lookup):
+        reply = portbot.lookup(intent.query)
+    else:
+        import asyncio
+
+        reply = asyncio.run(portbot.handle(text, TERMINAL_USER))
+    write_reply(reply, sys.stdout, as_json=as_json)
     return 0
