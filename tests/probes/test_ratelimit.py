@@ -1,0 +1,171 @@
+"""Rate limits: per user, per server and per target, with friendly messages, in memory or in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.errors import RateLimited
+from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter, RateLimits
+
+
+async def exhaust(limiter: ProbeRateLimiter, keys: list[tuple[str, str]], times: int) -> None:
+    for _ in range(times):
+        await limiter.hit(keys)
+
+
+async def test_user_limit_refuses_the_eleventh_check_with_a_friendly_sentence() -> None:
+    """Ten checks a minute pass; the eleventh is refused, saying when to try again."""
+    limiter = ProbeRateLimiter(RateLimits(per_user="10/minute"))
+    await exhaust(limiter, [(USER, "discord:1")], 10)
+    with pytest.raises(
+        RateLimited, match=r"^You've run a lot of checks in a minute; try again in \d+ s\.$"
+    ) as info:
+        await limiter.hit([(USER, "discord:1")])
+    assert info.value.scope == "user"
+    assert 1 <= info.value.retry_after <= 60
+
+
+async def test_users_are_counted_separately() -> None:
+    """One user running out does not stop another."""
+    limiter = ProbeRateLimiter(RateLimits(per_user="2/minute"))
+    await exhaust(limiter, [(USER, "discord:1")], 2)
+    await limiter.hit([(USER, "discord:2")])
+
+
+@pytest.mark.parametrize(
+    ("platform", "message"),
+    [
+        ("discord", r"^This server has run a lot of checks in a minute; try again in \d+ s\.$"),
+        ("slack", r"^This workspace has run a lot of checks in a minute; try again in \d+ s\.$"),
+    ],
+)
+async def test_guild_limit_speaks_the_platforms_language(platform: str, message: str) -> None:
+    """The server-wide limit says "server" on Discord and "workspace" on Slack."""
+    limiter = ProbeRateLimiter(RateLimits(per_guild="3/minute"))
+    await exhaust(limiter, [(GUILD, "g1")], 3)
+    with pytest.raises(RateLimited, match=message) as info:
+        await limiter.hit([(GUILD, "g1")], platform=platform)
+    assert info.value.scope == "guild"
+
+
+async def test_target_limit_names_the_address() -> None:
+    """The per-target limit protects the target, whoever asks."""
+    limiter = ProbeRateLimiter(RateLimits(per_target="2/hour"))
+    await exhaust(limiter, [(TARGET, "198.51.100.7")], 2)
+    with pytest.raises(
+        RateLimited, match=r"^That address has been checked a lot in an hour; try again in \d+ (s|min)\.$"
+    ):
+        await limiter.hit([(USER, "someone-else"), (TARGET, "198.51.100.7")])
+
+
+async def test_a_refused_check_counts_against_nothing() -> None:
+    """When one limit refuses, the other counters are not charged."""
+    limiter = ProbeRateLimiter(RateLimits(per_user="5/minute", per_guild="1/minute"))
+    await limiter.hit([(GUILD, "g1")])
+    for _ in range(3):
+        with pytest.raises(RateLimited):
+            await limiter.hit([(USER, "u1"), (GUILD, "g1")])
+    await exhaust(limiter, [(USER, "u1")], 5)
+
+
+async def test_record_counts_without_refusing() -> None:
+    """Recording addresses after a probe fills their counter, so the next check of them is refused."""
+    limiter = ProbeRateLimiter(RateLimits(per_target="2/minute"))
+    await limiter.record([(TARGET, "198.51.100.7")] * 3)
+    assert not await limiter.allowed(TARGET, "198.51.100.7")
+    with pytest.raises(RateLimited):
+        await limiter.hit([(TARGET, "198.51.100.7")])
+
+
+async def test_empty_limit_disables_a_scope() -> None:
+    """An empty limit string turns that limit off."""
+    limiter = ProbeRateLimiter(RateLimits(per_user=""))
+    await exhaust(limiter, [(USER, "u1")], 50)
+
+
+def test_bad_limit_is_a_clear_error() -> None:
+    """A limit the library can't read names the setting."""
+    with pytest.raises(ValueError, match=r"^Rate limit per_user: 'lots' is not a rate like '10/minute'"):
+        ProbeRateLimiter(RateLimits(per_user="lots"))
+
+
+def test_non_redis_url_is_a_clear_error() -> None:
+    """A storage URL that isn't Redis names PORTBOT_REDIS_URL."""
+    with pytest.raises(ValueError, match=r"^PORTBOT_REDIS_URL: 'http://x' is not a Redis URL"):
+        ProbeRateLimiter(storage_url="http://x")
+
+
+# --- Redis: only when a redis-server binary and the redis package are installed ---------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server to run the Redis tests)")
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'portbot[redis]')")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if b"Ready to accept connections" in line:
+                break
+        else:
+            pytest.fail("redis-server did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.fixture
+async def redis_limiters(redis_url: str) -> AsyncIterator[tuple[ProbeRateLimiter, ProbeRateLimiter]]:
+    limits = RateLimits(per_user="3/minute")
+    first = ProbeRateLimiter(limits, storage_url=redis_url)
+    second = ProbeRateLimiter(limits, storage_url=redis_url)
+    yield first, second
+    await first.reset()
+    await asyncio.gather(first.aclose(), second.aclose())
+
+
+async def test_redis_storage_is_shared_between_limiters(
+    redis_limiters: tuple[ProbeRateLimiter, ProbeRateLimiter],
+) -> None:
+    """Two limiters on one Redis (two bot processes) share one count."""
+    first, second = redis_limiters
+    await exhaust(first, [(USER, "u1")], 2)
+    await second.hit([(USER, "u1")])
+    with pytest.raises(RateLimited):
+        await first.hit([(USER, "u1")])
