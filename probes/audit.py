@@ -1,0 +1,195 @@
+"""The audit log: one SQLite row per probe request, including refusals and rate-limit hits.
+
+Operators need to answer "who aimed the bot at what, and when". Writes go through a small batching queue that
+flushes on a worker thread (``asyncio.to_thread``), so the event loop never waits for the disk and a busy
+worker writes many rows per transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from probes.models import ProbeReport
+
+DATA_DIR_VARIABLE = "PORTBOT_DATA_DIR"
+
+# Outcomes of a request, as stored in the ``outcome`` column.
+PROBED = "probed"
+REFUSED = "refused"
+RATE_LIMITED = "rate-limited"
+INVALID = "invalid"
+FAILED = "failed"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS probes (
+    id          INTEGER PRIMARY KEY,
+    time        TEXT NOT NULL,      -- ISO 8601, UTC
+    platform    TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    guild_id    TEXT,
+    channel_id  TEXT,
+    target      TEXT NOT NULL,      -- as the user gave it
+    addresses   TEXT NOT NULL,      -- JSON list of the addresses probed
+    ports       TEXT NOT NULL,      -- JSON list
+    protocol    TEXT NOT NULL,
+    outcome     TEXT NOT NULL,      -- probed | refused | rate-limited | invalid | failed
+    category    TEXT,               -- refusal category or rate-limit scope
+    verdicts    TEXT NOT NULL,      -- JSON list of {address, port, protocol, state, reason}
+    vantage     TEXT NOT NULL,
+    detail      TEXT                -- the message shown, or a vantage's error
+);
+CREATE INDEX IF NOT EXISTS probes_time ON probes (time);
+CREATE INDEX IF NOT EXISTS probes_user ON probes (platform, user_id);
+"""
+_COLUMNS = (
+    "time, platform, user_id, guild_id, channel_id, target, addresses, ports, protocol, outcome, category, "
+    "verdicts, vantage, detail"
+)
+
+
+def default_audit_path() -> Path:
+    """``$PORTBOT_DATA_DIR/audit.sqlite3``, or under ``~/.local/share/portbot`` when the variable is unset."""
+    base = os.environ.get(DATA_DIR_VARIABLE) or str(Path.home() / ".local" / "share" / "portbot")
+    return Path(base) / "audit.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One audited request."""
+
+    platform: str
+    user_id: str
+    guild_id: str | None
+    channel_id: str | None
+    target: str
+    ports: tuple[int, ...]
+    protocol: str
+    outcome: str
+    vantage: str
+    addresses: tuple[str, ...] = ()
+    verdicts: tuple[dict[str, Any], ...] = ()
+    category: str | None = None
+    detail: str | None = None
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @staticmethod
+    def verdicts_of(report: ProbeReport) -> tuple[dict[str, Any], ...]:
+        """The verdicts in ``report`` in the shape stored in the log."""
+        return tuple(
+            {
+                "address": r.address,
+                "port": r.port,
+                "protocol": r.protocol,
+                "state": str(r.state),
+                "reason": r.reason,
+            }
+            for r in report.results
+        )
+
+
+class AuditLog:
+    """Appends :class:`AuditEntry` rows to a SQLite file. Call :meth:`flush` to wait for pending rows and
+    :meth:`close` when done."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_audit_path()
+        self._db: sqlite3.Connection | None = None
+        self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
+        self._pending: list[AuditEntry] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, entry: AuditEntry) -> None:
+        """Queue ``entry``; it is written shortly after, in a batch."""
+        self._pending.append(entry)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())
+
+    async def flush(self) -> None:
+        """Wait until every recorded entry is on disk."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+        if self._pending:
+            await self._drain()
+
+    async def recent(self, limit: int = 50) -> list[AuditEntry]:
+        """The newest ``limit`` entries, newest first (written ones only: call :meth:`flush` first)."""
+        return await asyncio.to_thread(self._read, limit)
+
+    async def close(self) -> None:
+        await self.flush()
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await asyncio.to_thread(self._write, batch)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")  # readers (operators) never block the bot
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            self._db = db
+        return self._db
+
+    def _write(self, batch: list[AuditEntry]) -> None:
+        rows = [
+            (
+                e.time.isoformat(),
+                e.platform,
+                e.user_id,
+                e.guild_id,
+                e.channel_id,
+                e.target,
+                json.dumps(list(e.addresses)),
+                json.dumps(list(e.ports)),
+                e.protocol,
+                e.outcome,
+                e.category,
+                json.dumps(list(e.verdicts)),
+                e.vantage,
+                e.detail,
+            )
+            for e in batch
+        ]
+        with self._db_lock:
+            db = self._connect()
+            with db:
+                db.executemany(f"INSERT INTO probes ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)  # noqa: S608
+
+    def _read(self, limit: int) -> list[AuditEntry]:
+        with self._db_lock:
+            db = self._connect()
+            rows = db.execute(f"SELECT {_COLUMNS} FROM probes ORDER BY id DESC LIMIT ?", (limit,)).fetchall()  # noqa: S608
+        return [
+            AuditEntry(
+                time=datetime.fromisoformat(r[0]),
+                platform=r[1],
+                user_id=r[2],
+                guild_id=r[3],
+                channel_id=r[4],
+                target=r[5],
+                addresses=tuple(json.loads(r[6])),
+                ports=tuple(json.loads(r[7])),
+                protocol=r[8],
+                outcome=r[9],
+                category=r[10],
+                verdicts=tuple(json.loads(r[11])),
+                vantage=r[12],
+                detail=r[13],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,252 @@
+"""The probe service: the one gate every probe passes through, in the bot and in each worker.
+
+Order of checks for one request: the ports (at most five, no ranges), the target if it is an address literal
+(the safety policy, before anything is counted), the rate limits (user, server or workspace, target), then the
+probe itself (the engine resolves names and refuses unsafe resolved addresses), then the audit log. Refusals,
+rate-limit hits and bad input are audited too.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from probes.audit import FAILED, INVALID, PROBED, RATE_LIMITED, REFUSED, AuditEntry, AuditLog
+from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget
+from probes.models import ProbeReport, ProbeRequest
+from probes.policy import SafetyPolicy, parse_ip_literal
+from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter
+
+LOCAL_VANTAGE = "this bot's own network"
+
+_REMEMBERED_NAMES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who asked: the chat platform, the user, and where (guild or workspace, channel) when known."""
+
+    platform: str
+    user_id: str
+    guild_id: str | None = None
+    channel_id: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "platform": self.platform,
+            "user_id": self.user_id,
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Requester:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        return cls(
+            platform=str(data.get("platform") or "api"),
+            user_id=str(data.get("user_id") or "anonymous"),
+            guild_id=text("guild_id"),
+            channel_id=text("channel_id"),
+        )
+
+
+ANONYMOUS = Requester(platform="api", user_id="anonymous")
+
+
+class Prober(Protocol):
+    """Probes one request from one vantage point (the engine)."""
+
+    async def probe(
+        self, request: ProbeRequest, *, vantage: str = LOCAL_VANTAGE, local: bool = True
+    ) -> ProbeReport: ...
+
+
+class ReportSource(Protocol):
+    """Probes one request from every vantage point it knows (worker client, local prober)."""
+
+    async def probe(
+        self, request: ProbeRequest, *, requester: Requester | None = None
+    ) -> list[ProbeReport]: ...
+
+
+def normalise_target(target: str) -> str:
+    """The key a target is rate-limited under: the canonical address for literals, else the lower-case name."""
+    address = parse_ip_literal(target)
+    if address is not None:
+        return str(address)
+    return target.strip().strip("[]").rstrip(".").lower()
+
+
+class ProbeService:
+    """Validates, rate-limits, probes and audits. Give it either an engine (``prober``, probing from
+    ``vantage``) or a :class:`ReportSource` (``source``, e.g. the worker client fanning out)."""
+
+    def __init__(
+        self,
+        prober: Prober | None = None,
+        limiter: ProbeRateLimiter | None = None,
+        audit: AuditLog | None = None,
+        *,
+        source: ReportSource | None = None,
+        policy: SafetyPolicy | None = None,
+        vantage: str = LOCAL_VANTAGE,
+        local: bool = True,
+    ) -> None:
+        if (prober is None) == (source is None):
+            raise TypeError("ProbeService needs exactly one of prober or source")
+        self._prober = prober
+        self._source = source
+        self._limiter = limiter
+        self._audit = audit
+        self._policy = policy or SafetyPolicy()
+        self.vantage = vantage
+        self.local = local
+        self._resolved: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+
+    async def run(self, request: ProbeRequest, requester: Requester) -> ProbeReport:
+        """Probe ``request`` from this service's own vantage point (needs an engine)."""
+        prober = self._prober
+        if prober is None:
+            raise TypeError("run() needs a prober; use run_all() with a source")
+
+        async def call() -> list[ProbeReport]:
+            return [await prober.probe(request, vantage=self.vantage, local=self.local)]
+
+        return (await self._guarded(request, requester, call))[0]
+
+    async def run_all(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
+        """Probe ``request`` from every vantage point: the source's, or this service's own."""
+        source = self._source
+        if source is None:
+            return [await self.run(request, requester)]
+
+        async def call() -> list[ProbeReport]:
+            return await source.probe(request, requester=requester)
+
+        return await self._guarded(request, requester, call)
+
+    async def _guarded(
+        self,
+        request: ProbeRequest,
+        requester: Requester,
+        call: Callable[[], Awaitable[list[ProbeReport]]],
+    ) -> list[ProbeReport]:
+        try:
+            self._check_input(request)
+            await self._rate_limit(request, requester)
+            reports = await call()
+        except PortbotError as err:
+            await self._audit_error(request, requester, err)
+            raise
+        except Exception as err:
+            await self._audit_error(request, requester, err)
+            raise
+        await self._after(request, requester, reports)
+        return reports
+
+    def _check_input(self, request: ProbeRequest) -> None:
+        if not request.target.strip():
+            raise InputError("Tell me which address or host name to check, e.g. `check example.com 25565`.")
+        if request.protocol not in ("auto", "tcp", "udp"):
+            raise InputError(f"{request.protocol!r} is not a protocol I check: use tcp or udp.")
+        self._policy.check_ports(request.ports)
+        address = parse_ip_literal(request.target)
+        if address is not None:
+            self._policy.check_address(address)
+
+    async def _rate_limit(self, request: ProbeRequest, requester: Requester) -> None:
+        if self._limiter is None:
+            return
+        target = normalise_target(request.target)
+        keys = [(USER, f"{requester.platform}:{requester.user_id}")]
+        if requester.guild_id:
+            keys.append((GUILD, f"{requester.platform}:{requester.guild_id}"))
+        keys.append((TARGET, target))
+        # A name's addresses are only known after the probe; the ones it had last time are checked now, so
+        # spelling one address as many names does not dodge its limit.
+        keys.extend((TARGET, a) for a in self._resolved.get(target, ()) if a != target)
+        await self._limiter.hit(keys, platform=requester.platform)
+
+    async def _after(self, request: ProbeRequest, requester: Requester, reports: list[ProbeReport]) -> None:
+        target = normalise_target(request.target)
+        addresses = tuple(dict.fromkeys(r.address for report in reports for r in report.results))
+        if addresses and parse_ip_literal(request.target) is None:
+            self._resolved[target] = addresses
+            self._resolved.move_to_end(target)
+            while len(self._resolved) > _REMEMBERED_NAMES:
+                self._resolved.popitem(last=False)
+        if self._limiter is not None:
+            await self._limiter.record([(TARGET, a) for a in addresses if a != target])
+        if self._audit is None:
+            return
+        for report in reports:
+            await self._audit.record(
+                self._entry(
+                    request,
+                    requester,
+                    outcome=PROBED if report.error is None else FAILED,
+                    vantage=report.vantage,
+                    addresses=tuple(dict.fromkeys(r.address for r in report.results)),
+                    verdicts=AuditEntry.verdicts_of(report),
+                    detail=report.error,
+                )
+            )
+
+    async def _audit_error(self, request: ProbeRequest, requester: Requester, err: Exception) -> None:
+        if self._audit is None:
+            return
+        category: str | None = None
+        addresses: tuple[str, ...] = ()
+        if isinstance(err, RefusedTarget):
+            outcome, category = REFUSED, err.category
+            addresses = (err.address,) if err.address else ()
+        elif isinstance(err, RateLimited):
+            outcome, category = RATE_LIMITED, err.scope
+        elif isinstance(err, InputError):
+            outcome = INVALID
+        else:
+            outcome, category = FAILED, type(err).__name__
+        await self._audit.record(
+            self._entry(
+                request,
+                requester,
+                outcome=outcome,
+                vantage=self.vantage,
+                addresses=addresses,
+                category=category,
+                detail=str(err),
+            )
+        )
+
+    def _entry(
+        self,
+        request: ProbeRequest,
+        requester: Requester,
+        *,
+        outcome: str,
+        vantage: str,
+        addresses: tuple[str, ...] = (),
+        verdicts: tuple[dict[str, Any], ...] = (),
+        category: str | None = None,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            platform=requester.platform,
+            user_id=requester.user_id,
+            guild_id=requester.guild_id,
+            channel_id=requester.channel_id,
+            target=request.target,
+            ports=tuple(request.ports),
+            protocol=request.protocol,
+            outcome=outcome,
+            vantage=vantage,
+            addresses=addresses,
+            verdicts=verdicts,
+            category=category,
+            detail=detail,
+        )
