@@ -1,0 +1,480 @@
+"""A small test internet in network namespaces, built and torn down by the tests themselves.
+
+::
+
+    prober ─────────────── isp ────────────────────── router ──────────────── home
+    198.51.100.10/24       198.51.100.1/24 (gw)       WAN 203.0.113.20/24     192.168.77.10/24
+    (the probe worker)     198.51.100.53 resolver     LAN 192.168.77.1/24     (the home server)
+                           203.0.113.1/24 (gw)        port forwards, firewall,
+                           192.0.2.0/24: no route     MASQUERADE
+                             (ICMP host unreachable)
+                           203.0.113.21 ─ tun delay line (``latency`` s) ─▶ router (same forwards)
+
+Only the documentation ranges play the internet and 192.168.77.0/24 plays the home LAN, so nothing here can
+ever leave the machine. Every name carries the creating process id (``pb-<pid>-<n>-<role>``); namespaces
+left behind by a run that died are removed, with their processes, the next time a topology is built.
+
+The router behaves like a consumer router: WAN input policy DROP, forwards by DNAT, FORWARD policy DROP
+with ``ctstate DNAT`` accepted, MASQUERADE on the way out. The port plan is in :data:`FORWARDS` and
+:data:`WAN_RULES`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import itertools
+import os
+import re
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PREFIX = "pb-"
+
+# Addresses of the test internet. Documentation ranges only (RFC 5737), plus a private home LAN.
+PROBER = "198.51.100.10"
+ISP_PROBER_SIDE = "198.51.100.1"
+RESOLVER = "198.51.100.53"
+ISP_HOME_SIDE = "203.0.113.1"
+ROUTER_WAN = "203.0.113.20"
+ROUTER_WAN_SLOW = "203.0.113.21"  # the same router, reached through the delay line
+ROUTER_LAN = "192.168.77.1"
+HOME = "192.168.77.10"
+GHOST = "192.168.77.99"  # a LAN address nobody has: a forward to a device that is switched off
+NO_ROUTE_NET = "192.0.2.0/24"  # the isp answers ICMP host unreachable for all of it
+NO_ROUTE = "192.0.2.1"
+
+# Allow-list that lets the safety policy treat the documentation ranges as the internet.
+INTERNET_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+OFFNET_COUNTER = "offnet"
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A port forward on the router's WAN side: ``protocol``/``port`` to ``host``:``to_port`` on the LAN."""
+
+    protocol: str
+    port: int
+    host: str
+    to_port: int
+    why: str
+
+
+FORWARDS: tuple[Forward, ...] = (
+    Forward("tcp", 25565, HOME, 25565, "open: a TCP server listens behind the forward"),
+    Forward("tcp", 25566, HOME, 25566, "closed: forwarded, but nothing listens (home answers RST)"),
+    Forward("tcp", 25569, GHOST, 25569, "forward to a LAN device that is off (router ARPs, then ICMP)"),
+    Forward("tcp", 8080, HOME, 8080, "open: an HTTP server behind the forward"),
+    Forward("udp", 19132, HOME, 19132, "open: Minecraft Bedrock answers unconnected pings"),
+    Forward("udp", 27015, HOME, 27015, "open: a Source (A2S) game server"),
+    Forward("udp", 40000, HOME, 40000, "closed: forwarded, nothing listens (ICMP port unreachable)"),
+)
+
+# Rules for traffic aimed at the router itself, before the WAN's default DROP.
+WAN_RULES: tuple[str, ...] = (
+    "-A INPUT -p tcp --dport 25567 -j DROP",  # filtered: silence (explicit; the policy would too)
+    "-A INPUT -p tcp --dport 25568 -j REJECT --reject-with icmp-admin-prohibited",  # filtered: ICMP 3/13
+    "-A INPUT -p udp --dport 40002 -j REJECT --reject-with icmp-admin-prohibited",
+)
+
+# Names the test resolver (on the isp, at RESOLVER:53) answers; anything else is NXDOMAIN.
+NAMES: dict[str, str] = {
+    "mc.example.com": ROUTER_WAN,
+    "slow.example.com": ROUTER_WAN_SLOW,
+    "nowhere.example.com": NO_ROUTE,
+}
+
+# The forwards and rules above, by verdict, for tests and benchmarks.
+TCP_OPEN = 25565
+TCP_CLOSED = 25566
+TCP_DROP = 25567
+TCP_REJECT = 25568
+TCP_GHOST = 25569
+TCP_HTTP = 8080
+UDP_BEDROCK = 19132
+UDP_A2S = 27015
+UDP_CLOSED = 40000
+UDP_DROP = 40001  # no rule: the WAN policy drops it
+UDP_REJECT = 40002
+
+
+class HarnessError(RuntimeError):
+    """A command that builds or drives the test internet failed."""
+
+
+class NetnsUnavailable(HarnessError):
+    """This machine cannot build network namespaces at all (not root, iproute2 or iptables missing, ...)."""
+
+
+def unavailable_reason() -> str | None:
+    """Why namespaces cannot be built here, or None when they can."""
+    if sys.platform != "linux":
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "not running as root"
+    missing = [tool for tool in ("ip", "iptables", "iptables-restore") if shutil.which(tool) is None]
+    if missing:
+        return "missing " + ", ".join(missing)
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun (needed for the latency link)"
+    return None
+
+
+def _run(argv: Sequence[str], *, input: str | None = None, error: type[HarnessError] = HarnessError) -> str:
+    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise error(f"`{' '.join(argv)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def _set_parent_death_signal() -> None:
+    # Runs in the child before exec: if the test process dies, its servers die too instead of pinning the
+    # namespace (PR_SET_PDEATHSIG survives exec, including the exec that `ip netns exec` does).
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One network namespace, by name."""
+
+    name: str
+
+    def argv(self, *command: str) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *command]
+
+    def run(self, *command: str, input: str | None = None) -> str:
+        """Run ``command`` inside the namespace; raise with its stderr if it fails."""
+        return _run(self.argv(*command), input=input)
+
+    def sysctl(self, key: str, value: str | int) -> None:
+        self.run("sysctl", "-qw", f"{key}={value}")
+
+    def popen(self, command: Sequence[str], **kwargs: object) -> subprocess.Popen[str]:
+        """Start ``command`` inside the namespace, from the repository root."""
+        return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+            self.argv(*command),
+            cwd=REPO_ROOT,
+            text=True,
+            preexec_fn=_set_parent_death_signal,
+            **kwargs,
+        )
+
+
+class ServerProcess:
+    """A helper process inside a namespace that prints ``ready`` once it serves. Stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        ns: Namespace,
+        command: Sequence[str],
+        *,
+        ready_timeout: float = 15.0,
+        stdin: int = subprocess.DEVNULL,
+    ) -> None:
+        self.command = list(command)
+        self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process
+        self.proc = ns.popen(command, stdout=subprocess.PIPE, stderr=self._log, stdin=stdin)
+        try:
+            self._wait_ready(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise HarnessError(f"{self.command} did not print 'ready': {self.stderr()}")
+                line = self.proc.stdout.readline()
+                if line.strip() == "ready":
+                    return
+                if not line:
+                    raise HarnessError(f"{self.command} exited before 'ready': {self.stderr()}")
+
+    def stderr(self) -> str:
+        self._log.seek(0)
+        return self._log.read()[-2000:]
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log.close()
+
+
+def server_command(kind: str, host: str, port: int, *extra: str) -> list[str]:
+    """The command line for one of the shared fake servers in ``tests/probes/servers.py``."""
+    return [sys.executable, "-m", "tests.probes.netns._fakes", kind, host, str(port), *extra]
+
+
+@dataclass
+class Internet:
+    """A built topology. Namespaces are reachable as attributes; helpers start processes inside them."""
+
+    prober: Namespace
+    isp: Namespace
+    router: Namespace
+    home: Namespace
+    latency: float
+    _processes: list[ServerProcess] = field(default_factory=list)
+
+    @property
+    def namespaces(self) -> tuple[Namespace, ...]:
+        return (self.prober, self.isp, self.router, self.home)
+
+    def start(
+        self, ns: Namespace, command: Sequence[str], *, stdin: int = subprocess.DEVNULL
+    ) -> ServerProcess:
+        """Start a process that prints ``ready`` inside ``ns``; it is stopped with the topology."""
+        server = ServerProcess(ns, command, stdin=stdin)
+        self._processes.append(server)
+        return server
+
+    def start_server(self, ns: Namespace, kind: str, host: str, port: int, *extra: str) -> ServerProcess:
+        """Start a shared fake server (``python -m tests.probes.servers kind host port``) inside ``ns``."""
+        return self.start(ns, server_command(kind, host, port, *extra))
+
+    def start_services(self) -> None:
+        """Start what listens behind the forwards (see FORWARDS) and the resolver serving NAMES."""
+        self.start_server(self.home, "tcp-open", HOME, TCP_OPEN)
+        self.start_server(self.home, "http", HOME, TCP_HTTP)
+        self.start_server(self.home, "bedrock", HOME, UDP_BEDROCK)
+        self.start_server(self.home, "a2s", HOME, UDP_A2S)
+        self.start_server(self.isp, "dns", RESOLVER, 53, *(f"{name}={addr}" for name, addr in NAMES.items()))
+
+    def offnet_packets(self) -> int:
+        """IPv4 packets the prober has sent anywhere outside the documentation ranges (should stay 0)."""
+        for line in self.prober.run("iptables-save", "-c", "-t", "filter").splitlines():
+            if f"--comment {OFFNET_COUNTER}" in line:
+                return int(line[1:].split(":", 1)[0])
+        raise HarnessError("the prober's off-net counter rule is missing")
+
+    def close(self) -> None:
+        for server in reversed(self._processes):
+            server.stop()
+        self._processes.clear()
+        for ns in self.namespaces:
+            _delete_namespace(ns.name)
+
+
+_counter = itertools.count()
+_NAME = re.compile(rf"^{PREFIX}(\d+)-\d+-[a-z]+$")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _delete_namespace(name: str) -> None:
+    # Processes pin a namespace after its name is gone, so end the ones still inside it first.
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True, check=False)
+    for pid in pids.stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+    subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def list_namespaces() -> list[str]:
+    """Names of all namespaces this harness ever created that still exist."""
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith(PREFIX)]
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete ``pb-<pid>-…`` namespaces whose creating process is gone. Returns their names."""
+    stale = []
+    for name in list_namespaces():
+        match = _NAME.match(name)
+        if match and not _pid_alive(int(match.group(1))):
+            _delete_namespace(name)
+            stale.append(name)
+    return stale
+
+
+def _router_rules() -> str:
+    nat = [
+        f"-A PREROUTING -i wan -p {f.protocol} --dport {f.port} -j DNAT --to-destination {f.host}:{f.to_port}"
+        for f in FORWARDS
+    ]
+    return "\n".join(
+        [
+            "*nat",
+            ":PREROUTING ACCEPT [0:0]",
+            ":INPUT ACCEPT [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            ":POSTROUTING ACCEPT [0:0]",
+            *nat,
+            "-A POSTROUTING -o wan -j MASQUERADE",
+            "COMMIT",
+            "*filter",
+            ":INPUT DROP [0:0]",
+            ":FORWARD DROP [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            "-A INPUT -i lo -j ACCEPT",
+            "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "-A INPUT -i lan -j ACCEPT",
+            "-A INPUT -p icmp --icmp-type echo-request -j ACCEPT",
+            *WAN_RULES,
+            "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "-A FORWARD -i lan -o wan -j ACCEPT",
+            "-A FORWARD -i wan -o lan -m conntrack --ctstate DNAT -j ACCEPT",
+            "COMMIT",
+            "",
+        ]
+    )
+
+
+def _prober_rules() -> str:
+    # Counts (never blocks) every packet the prober sends outside the test internet: the tests assert it
+    # stays at zero, e.g. after the safety policy refuses a private target.
+    return "\n".join(
+        [
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            ":FORWARD ACCEPT [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            "-A OUTPUT -o lo -j ACCEPT",
+            *(f"-A OUTPUT -d {net} -j ACCEPT" for net in INTERNET_ALLOW),
+            f"-A OUTPUT -m comment --comment {OFFNET_COUNTER}",
+            "COMMIT",
+            "",
+        ]
+    )
+
+
+def _link(a: Namespace, a_if: str, b: Namespace, b_if: str) -> None:
+    # Both ends are created directly inside their namespaces, so no interface ever sits in the host's
+    # namespace (nothing to leak there if a run is killed half-way).
+    _run(["ip", "link", "add", a_if, "netns", a.name, "type", "veth", "peer", b_if, "netns", b.name])
+
+
+def _build(internet: Internet) -> None:
+    prober, isp, router, home = internet.namespaces
+    for ns in internet.namespaces:
+        # The first thing that needs privileges: failing here means this machine cannot do it at all.
+        _run(["ip", "netns", "add", ns.name], error=NetnsUnavailable)
+    _link(prober, "eth0", isp, "down0")
+    _link(isp, "down1", router, "wan")
+    _link(router, "lan", home, "eth0")
+    batches = {
+        prober: [
+            f"addr add {PROBER}/24 dev eth0",
+            "link set lo up",
+            "link set eth0 up",
+            f"route add default via {ISP_PROBER_SIDE}",
+        ],
+        isp: [
+            f"addr add {ISP_PROBER_SIDE}/24 dev down0",
+            f"addr add {RESOLVER}/24 dev down0",
+            f"addr add {ISP_HOME_SIDE}/24 dev down1",
+            "link set lo up",
+            "link set down0 up",
+            "link set down1 up",
+            f"route add unreachable {NO_ROUTE_NET}",
+        ],
+        router: [
+            f"addr add {ROUTER_WAN}/24 dev wan",
+            f"addr add {ROUTER_WAN_SLOW}/32 dev wan",
+            f"addr add {ROUTER_LAN}/24 dev lan",
+            "link set lo up",
+            "link set wan up",
+            "link set lan up",
+            f"route add default via {ISP_HOME_SIDE}",
+        ],
+        home: [
+            f"addr add {HOME}/24 dev eth0",
+            "link set lo up",
+            "link set eth0 up",
+            f"route add default via {ROUTER_LAN}",
+        ],
+    }
+    for ns, lines in batches.items():
+        _run(["ip", "-n", ns.name, "-batch", "-"], input="\n".join(lines) + "\n")
+    for ns in (isp, router):
+        ns.sysctl("net.ipv4.ip_forward", 1)
+    for ns in internet.namespaces:
+        # The kernel rate-limits ICMP errors per destination (a burst of 6, then one a second). Real routers
+        # do too, but here it would turn the later of many closed/REJECT probes into silence.
+        ns.sysctl("net.ipv4.icmp_ratelimit", 0)
+        # DAD would keep IPv6 link-local addresses "tentative" for a second; nothing here needs it.
+        ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
+    router.run("iptables-restore", input=_router_rules())
+    prober.run("iptables-restore", input=_prober_rules())
+    _start_delay_line(internet)
+
+
+def _start_delay_line(internet: Internet) -> None:
+    # netem is the usual tool for latency but many kernels (this CI's included) are built without it; a tun
+    # device whose reader holds every packet for ``latency`` seconds works on any kernel with tun.
+    router_mac = _run(["ip", "-n", internet.router.name, "-br", "link", "show", "wan"]).split()[2]
+    internet.start(
+        internet.isp,
+        [
+            sys.executable,
+            "-m",
+            "tests.probes.netns._delayline",
+            "--tun",
+            "slow",
+            "--out",
+            "down1",
+            "--mac",
+            router_mac,
+            "--delay",
+            str(internet.latency),
+        ],
+    )
+    _run(
+        ["ip", "-n", internet.isp.name, "-batch", "-"],
+        input=f"link set slow up\nroute add {ROUTER_WAN_SLOW}/32 dev slow\n",
+    )
+
+
+@contextlib.contextmanager
+def build_internet(*, latency: float = 0.2) -> Iterator[Internet]:
+    """Build the test internet, yield it, and always remove every namespace and process it made.
+
+    Raises :class:`NetnsUnavailable` (with the reason) when this machine cannot build it.
+    """
+    reason = unavailable_reason()
+    if reason:
+        raise NetnsUnavailable(reason)
+    remove_stale_namespaces()
+    n = next(_counter)
+    prober, isp, router, home = (
+        Namespace(f"{PREFIX}{os.getpid()}-{n}-{role}") for role in ("prober", "isp", "router", "home")
+    )
+    internet = Internet(prober=prober, isp=isp, router=router, home=home, latency=latency)
+    try:
+        _build(internet)
+        yield internet
+    finally:
+        internet.close()
