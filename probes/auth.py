@@ -1,0 +1,119 @@
+"""Request signing between the bot and its probe workers: HMAC-SHA256 over a timestamp and the body.
+
+The bot sends ``X-Portbot-Timestamp`` (Unix seconds) and ``X-Portbot-Signature`` (``v1=<hex>``, the HMAC of
+``"<timestamp>." + body`` under the shared secret ``PORTBOT_WORKER_SECRET``). A worker refuses a request that is
+unsigned, signed with another key, more than five minutes old or early, or already seen (a replay). Bodies carry
+a fresh ``request_id``, so two honest requests never share a signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+
+TIMESTAMP_HEADER = "X-Portbot-Timestamp"
+SIGNATURE_HEADER = "X-Portbot-Signature"
+SECRET_VARIABLE = "PORTBOT_WORKER_SECRET"  # noqa: S105 (the variable's name, not a secret)
+MAX_SKEW_SECONDS = 300.0
+_VERSION = "v1="
+
+
+class AuthError(Exception):
+    """A request failed authentication. ``reason`` is one of: unsigned, malformed, bad-signature, stale,
+    replayed."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _key(secret: str | bytes) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    if not key:
+        raise ValueError(
+            f"{SECRET_VARIABLE} is empty; set the same long random string on the bot and workers."
+        )
+    return key
+
+
+def signature(secret: str | bytes, timestamp: str, body: bytes) -> str:
+    """The ``X-Portbot-Signature`` value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(_key(secret), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return _VERSION + digest
+
+
+def sign(secret: str | bytes, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    """The two headers that authenticate ``body``."""
+    timestamp = str(int(time.time() if now is None else now))
+    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+
+
+class ReplayGuard:
+    """Remembers signatures seen within the allowed clock window, in bounded memory.
+
+    When full, the oldest entries are forgotten and everything signed at or before the newest forgotten
+    timestamp is refused from then on, so a forgotten signature can never be replayed.
+    """
+
+    def __init__(self, max_entries: int = 100_000, window: float = MAX_SKEW_SECONDS) -> None:
+        self.max_entries = max_entries
+        self.window = window
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._horizon = -1  # requests signed at or before this second cannot be checked any more
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def check(self, sig: str, timestamp: int, now: float) -> None:
+        """Raise :class:`AuthError` if ``sig`` was seen before (or can no longer be checked); else remember it."""
+        self._expire(now)
+        if sig in self._seen or timestamp <= self._horizon:
+            raise AuthError("replayed", "This request was already used; sign every request afresh.")
+        self._seen[sig] = timestamp
+        while len(self._seen) > self.max_entries:
+            _, forgotten = self._seen.popitem(last=False)
+            self._horizon = max(self._horizon, forgotten)
+
+    def _expire(self, now: float) -> None:
+        # Entries are in arrival order, not timestamp order; stop at the first live one (the rest expire
+        # soon enough and are bounded by max_entries meanwhile).
+        while self._seen:
+            sig, ts = next(iter(self._seen.items()))
+            if ts >= now - self.window:
+                break
+            del self._seen[sig]
+
+
+def verify(
+    secret: str | bytes,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    guard: ReplayGuard | None = None,
+    now: float | None = None,
+    max_skew: float = MAX_SKEW_SECONDS,
+) -> None:
+    """Raise :class:`AuthError` unless ``headers`` carry a fresh, valid, unused signature of ``body``."""
+    now = time.time() if now is None else now
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    sig = headers.get(SIGNATURE_HEADER)
+    if not timestamp or not sig:
+        raise AuthError(
+            "unsigned", f"Sign the request with the {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} headers."
+        )
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise AuthError("malformed", f"{TIMESTAMP_HEADER} must be Unix time in whole seconds.")
+    expected = signature(secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), sig.encode()):
+        raise AuthError("bad-signature", f"The signature does not match; check {SECRET_VARIABLE}.")
+    # Checked after the signature so an attacker learns nothing about our clock from unsigned probes.
+    if abs(now - int(timestamp)) > max_skew:
+        raise AuthError(
+            "stale",
+            "The request's timestamp is more than five minutes off; check the clocks of bot and worker.",
+        )
+    if guard is not None:
+        guard.check(sig, int(timestamp), now)
