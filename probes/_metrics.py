@@ -1,0 +1,66 @@
+"""Prometheus metrics for one probe worker, in a registry of its own (so several workers can share a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from probes.models import ProbeReport
+
+# Outcomes of a POST /v1/probe, as the `outcome` label.
+OUTCOMES = (
+    "ok",
+    "refused",
+    "invalid",
+    "unresolvable",
+    "rate_limited",
+    "unauthorized",
+    "overloaded",
+    "deadline",
+    "failed",
+)
+
+
+class WorkerMetrics:
+    """Requests by outcome, probe latency, verdicts by state, and requests in flight."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "portbot_worker_requests", "Probe requests by outcome.", ["outcome"], registry=self.registry
+        )
+        for outcome in OUTCOMES:  # export zeros, so dashboards see every series from the start
+            self.requests.labels(outcome)
+        self.latency = Histogram(
+            "portbot_worker_probe_seconds",
+            "Time to answer a probe request that reached the engine.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20),
+            registry=self.registry,
+        )
+        self.verdicts = Counter(
+            "portbot_worker_verdicts",
+            "Port verdicts by protocol and state.",
+            ["protocol", "state"],
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "portbot_worker_in_flight", "Probe requests being worked on.", registry=self.registry
+        )
+
+    def count(self, outcome: str) -> None:
+        self.requests.labels(outcome).inc()
+
+    def observe(self, report: ProbeReport) -> None:
+        for result in report.results:
+            self.verdicts.labels(result.protocol, str(result.state)).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,290 @@
+"""The probe worker: a small signed HTTP service that probes from where it runs (``portbot worker``).
+
+    POST /v1/probe   JSON {target, ports, protocol?, service_hint?, requester?, request_id?} → a ProbeReport
+    GET  /healthz    liveness and load
+    GET  /metrics    Prometheus text format
+
+Every probe request must be signed (see :mod:`probes.auth`). The worker trusts nothing its caller says: it
+applies its own safety policy and rate limits, and audits every request. Status codes: 400 bad input, 401 bad
+or missing signature, 422 refused or unresolvable target, 429 rate limited, 503 over capacity or shutting
+down, 504 deadline passed. Errors are JSON: ``{"error": code, "message": text, ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from probes._metrics import WorkerMetrics
+from probes.audit import AuditLog
+from probes.auth import AuthError, ReplayGuard, verify
+from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError
+from probes.models import ProbeRequest
+from probes.policy import SafetyPolicy
+from probes.ratelimit import ProbeRateLimiter, RateLimits
+from probes.service import Prober, ProbeService, Requester
+
+if TYPE_CHECKING:
+    from probes.engine import EngineConfig
+
+log = logging.getLogger("portbot.worker")
+
+_MAX_TARGET_LENGTH = 300
+
+
+@dataclass
+class WorkerConfig:
+    """Everything a worker needs. ``secret`` is ``PORTBOT_WORKER_SECRET``; ``region`` names this vantage point
+    in replies ("Frankfurt"), from ``PORTBOT_WORKER_REGION``."""
+
+    secret: str
+    host: str = "127.0.0.1"  # put it behind a TLS proxy, or pass --host to listen on other interfaces
+    port: int = 8471
+    region: str = "worker"
+    policy: SafetyPolicy = field(default_factory=SafetyPolicy)
+    engine: EngineConfig | None = None  # None: the engine's defaults
+    max_concurrency: int = 64
+    request_deadline: float = 20.0  # seconds for one whole request, probe included
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    redis_url: str | None = None  # PORTBOT_REDIS_URL: share rate limits between workers
+    audit: bool = True
+    audit_path: Path | None = None  # None: $PORTBOT_DATA_DIR/audit.sqlite3
+    shutdown_grace: float = 10.0  # seconds in-flight probes get to finish on SIGTERM
+    max_body_bytes: int = 16 * 1024
+    replay_memory: int = 100_000  # signatures remembered against replays
+
+
+@dataclass
+class _State:
+    config: WorkerConfig
+    service: ProbeService
+    limiter: ProbeRateLimiter
+    audit: AuditLog | None
+    guard: ReplayGuard
+    metrics: WorkerMetrics
+    in_flight: int = 0
+    closing: bool = False
+
+
+_STATE = web.AppKey("portbot_worker", _State)
+
+
+def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Application:
+    """The worker's aiohttp application. ``prober`` defaults to the real engine with ``config.policy``."""
+    if not config.secret:
+        raise ValueError(
+            "PORTBOT_WORKER_SECRET is not set; use the same long random string on the bot and workers."
+        )
+    if prober is None:
+        from probes.engine import EngineConfig, ProbeEngine
+
+        prober = ProbeEngine(config.policy, config.engine or EngineConfig())
+    limiter = ProbeRateLimiter(config.rate_limits, storage_url=config.redis_url)
+    audit = AuditLog(config.audit_path) if config.audit else None
+    service = ProbeService(prober, limiter, audit, policy=config.policy, vantage=config.region, local=False)
+    state = _State(
+        config=config,
+        service=service,
+        limiter=limiter,
+        audit=audit,
+        guard=ReplayGuard(config.replay_memory),
+        metrics=WorkerMetrics(),
+    )
+    app = web.Application(client_max_size=config.max_body_bytes)
+    app[_STATE] = state
+    app.router.add_post("/v1/probe", _probe)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    app.on_shutdown.append(_on_shutdown)
+    app.on_cleanup.append(_on_cleanup)
+    return app
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    app[_STATE].closing = True
+
+
+async def _on_cleanup(app: web.Application) -> None:
+    state = app[_STATE]
+    if state.audit is not None:
+        await state.audit.close()
+    await state.limiter.aclose()
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(max(1, round(extra["retry_after"])))
+    return web.json_response({"error": code, "message": message, **extra}, status=status, headers=headers)
+
+
+async def _probe(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    metrics = state.metrics
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        metrics.count("invalid")
+        return _error(413, "invalid", "The request is too large.")
+    try:
+        verify(state.config.secret, request.headers, body, guard=state.guard)
+    except AuthError as err:
+        metrics.count("unauthorized")
+        log.warning("refused request from %s: %s", request.remote, err.reason)
+        return _error(401, "unauthorized", str(err), reason=err.reason)
+    if state.closing:
+        metrics.count("overloaded")
+        return _error(503, "shutting-down", "This worker is shutting down; try another.", retry_after=1)
+    if state.in_flight >= state.config.max_concurrency:
+        metrics.count("overloaded")
+        return _error(503, "overloaded", "This worker is busy; try again in a moment.", retry_after=1)
+    try:
+        probe_request, requester = _parse(body, request.remote)
+    except InputError as err:
+        metrics.count("invalid")
+        return _error(400, "invalid", str(err), hint=err.hint)
+
+    state.in_flight += 1
+    metrics.in_flight.inc()
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(state.config.request_deadline):
+            report = await state.service.run(probe_request, requester)
+    except TimeoutError:
+        metrics.count("deadline")
+        return _error(504, "deadline", "The probe took too long and was stopped.")
+    except RefusedTarget as err:
+        metrics.count("refused")
+        return _error(422, "refused", str(err), category=err.category, address=err.address, hint=err.hint)
+    except ResolveError as err:
+        metrics.count("unresolvable")
+        return _error(422, "unresolvable", str(err), hint=err.hint)
+    except InputError as err:
+        metrics.count("invalid")
+        return _error(400, "invalid", str(err), hint=err.hint)
+    except RateLimited as err:
+        metrics.count("rate_limited")
+        return _error(429, "rate-limited", str(err), scope=err.scope, retry_after=err.retry_after)
+    except PortbotError as err:
+        metrics.count("failed")
+        return _error(502, "failed", str(err), hint=err.hint)
+    except Exception:
+        metrics.count("failed")
+        log.exception("probe of %r failed", probe_request.target)
+        return _error(500, "failed", "The probe failed on this worker.")
+    finally:
+        state.in_flight -= 1
+        metrics.in_flight.dec()
+    metrics.latency.observe(time.perf_counter() - started)
+    metrics.count("ok")
+    metrics.observe(report)
+    return web.json_response(report.to_dict())
+
+
+def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("The request body is not JSON.") from None
+    if not isinstance(data, dict):
+        raise InputError("The request body must be a JSON object.")
+    target = data.get("target")
+    if not isinstance(target, str) or not target.strip() or len(target) > _MAX_TARGET_LENGTH:
+        raise InputError("`target` must be a host name or address.")
+    ports = data.get("ports")
+    if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
+        raise InputError("`ports` must be a list of port numbers.")
+    protocol = data.get("protocol", "auto")
+    if protocol not in ("auto", "tcp", "udp"):
+        raise InputError("`protocol` must be auto, tcp or udp.")
+    hint = data.get("service_hint")
+    if hint is not None and (not isinstance(hint, str) or len(hint) > 64):
+        raise InputError("`service_hint` must be a short name such as minecraft.")
+    who = data.get("requester")
+    if who is not None and not isinstance(who, dict):
+        raise InputError("`requester` must be an object.")
+    requester = (
+        Requester.from_dict(who)
+        if who
+        else Requester(platform="api", user_id=f"caller:{remote or 'unknown'}")
+    )
+    return ProbeRequest(target=target, ports=tuple(ports), protocol=protocol, service_hint=hint), requester
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    status = "closing" if state.closing else "ok"
+    return web.json_response(
+        {
+            "status": status,
+            "region": state.config.region,
+            "in_flight": state.in_flight,
+            "max_concurrency": state.config.max_concurrency,
+        },
+        status=503 if state.closing else 200,
+    )
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    metrics = request.app[_STATE].metrics
+    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
+
+
+class RunningWorker:
+    """A started worker: ``url`` to reach it, :meth:`stop` to shut it down gracefully."""
+
+    def __init__(self, runner: web.AppRunner, url: str) -> None:
+        self._runner = runner
+        self.url = url
+
+    async def stop(self) -> None:
+        """Stop listening, let in-flight probes finish within the grace period, then clean up."""
+        await self._runner.cleanup()
+
+
+async def start(config: WorkerConfig, prober: Prober | None = None) -> RunningWorker:
+    """Start a worker listening on ``config.host``/``config.port`` (port 0 picks a free one)."""
+    app = create_app(config, prober)
+    runner = web.AppRunner(app, shutdown_timeout=config.shutdown_grace, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    host, port = _bound_address(runner)
+    shown = f"[{host}]" if ":" in host else host
+    return RunningWorker(runner, f"http://{shown}:{port}")
+
+
+def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return str(address[0]), int(address[1])
+    raise RuntimeError("the worker is not listening on a TCP socket")
+
+
+async def serve(config: WorkerConfig) -> None:
+    """Run a worker until SIGTERM or SIGINT, then shut down gracefully."""
+    worker = await start(config)
+    log.info("probe worker %r listening on %s", config.region, worker.url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # Windows
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        log.info("shutting down: letting in-flight probes finish (up to %.0f s)", config.shutdown_grace)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+        await worker.stop()
+    log.info("probe worker stopped")
