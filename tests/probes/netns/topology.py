@@ -4,19 +4,22 @@
 
     prober ─────────────── isp ────────────────────── router ──────────────── home
     198.51.100.10/24       198.51.100.1/24 (gw)       WAN 203.0.113.20/24     192.168.77.10/24
-    (the probe worker)     198.51.100.53 resolver     LAN 192.168.77.1/24     (the home server)
-                           203.0.113.1/24 (gw)        port forwards, firewall,
-                           192.0.2.0/24: no route     MASQUERADE
-                             (ICMP host unreachable)
+    2001:db8:100::10/64    198.51.100.53 resolver     WAN 2001:db8:113::20    2001:db8:77::10/64
+    (the probe worker)     203.0.113.1/24 (gw)        LAN 192.168.77.1/24     (the home server)
+                           2001:db8:100::1, :113::1   LAN 2001:db8:77::1/64
+                           192.0.2.0/24, 2001:db8:    v4: port forwards (DNAT),
+                             dead::/48: no route        firewall, MASQUERADE
+                             (ICMP unreachable)       v6: no NAT, FORWARD rules
                            203.0.113.21 ─ tun delay line (``latency`` s) ─▶ router (same forwards)
 
-Only the documentation ranges play the internet and 192.168.77.0/24 plays the home LAN, so nothing here can
+Only the documentation ranges play the internet and 192.168.77.0/24 plays the home LAN (its IPv6 twin
+2001:db8:77::/64 is global, as home IPv6 prefixes are), so nothing here can
 ever leave the machine. Every name carries the creating process id (``pb-<pid>-<n>-<role>``); namespaces
 left behind by a run that died are removed, with their processes, the next time a topology is built.
 
 The router behaves like a consumer router: WAN input policy DROP, forwards by DNAT, FORWARD policy DROP
-with ``ctstate DNAT`` accepted, MASQUERADE on the way out. The port plan is in :data:`FORWARDS` and
-:data:`WAN_RULES`.
+with ``ctstate DNAT`` accepted, MASQUERADE on the way out. The port plan is in :data:`FORWARDS`, :data:`WAN_RULES`
+and, for IPv6, :data:`HOME6_RULES`.
 """
 
 from __future__ import annotations
@@ -54,8 +57,20 @@ GHOST = "192.168.77.99"  # a LAN address nobody has: a forward to a device that 
 NO_ROUTE_NET = "192.0.2.0/24"  # the isp answers ICMP host unreachable for all of it
 NO_ROUTE = "192.0.2.1"
 
+# IPv6 side by side, in the documentation prefix (RFC 3849). No NAT: the home server has its own global
+# address and the router's ip6tables FORWARD chain decides what reaches it.
+PROBER6 = "2001:db8:100::10"
+ISP6_PROBER_SIDE = "2001:db8:100::1"
+ISP6_HOME_SIDE = "2001:db8:113::1"
+ROUTER_WAN6 = "2001:db8:113::20"
+ROUTER_LAN6 = "2001:db8:77::1"
+HOME_NET6 = "2001:db8:77::/64"
+HOME6 = "2001:db8:77::10"
+NO_ROUTE_NET6 = "2001:db8:dead::/48"  # the isp answers ICMPv6 "no route" for all of it
+NO_ROUTE6 = "2001:db8:dead::1"
+
 # Allow-list that lets the safety policy treat the documentation ranges as the internet.
-INTERNET_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+INTERNET_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 OFFNET_COUNTER = "offnet"
 
 
@@ -71,7 +86,7 @@ class Forward:
 
 
 FORWARDS: tuple[Forward, ...] = (
-    Forward("tcp", 25565, HOME, 25565, "open: a TCP server listens behind the forward"),
+    Forward("tcp", 25565, HOME, 25565, "open: a Minecraft Java server behind the forward"),
     Forward("tcp", 25566, HOME, 25566, "closed: forwarded, but nothing listens (home answers RST)"),
     Forward("tcp", 25569, GHOST, 25569, "forward to a LAN device that is off (router ARPs, then ICMP)"),
     Forward("tcp", 8080, HOME, 8080, "open: an HTTP server behind the forward"),
@@ -87,12 +102,22 @@ WAN_RULES: tuple[str, ...] = (
     "-A INPUT -p udp --dport 40002 -j REJECT --reject-with icmp-admin-prohibited",
 )
 
+# What the home server's own IPv6 address lets through, by port (ip6tables FORWARD on the router).
+HOME6_RULES: tuple[str, ...] = (
+    f"-A FORWARD -i wan -d {HOME6} -p tcp --dport 25565 -j ACCEPT",  # open
+    f"-A FORWARD -i wan -d {HOME6} -p tcp --dport 25566 -j ACCEPT",  # closed: allowed, nothing listens
+    f"-A FORWARD -i wan -d {HOME6} -p tcp --dport 25568 -j REJECT --reject-with icmp6-adm-prohibited",
+    f"-A FORWARD -i wan -d {HOME6} -p udp --dport 19132 -j ACCEPT",  # Bedrock
+    # 25567 and everything else: the FORWARD policy drops it (filtered, silence)
+)
+
 # Names the test resolver (on the isp, at RESOLVER:53) answers; anything else is NXDOMAIN.
-NAMES: dict[str, str] = {
-    "mc.example.com": ROUTER_WAN,
-    "slow.example.com": ROUTER_WAN_SLOW,
-    "nowhere.example.com": NO_ROUTE,
-}
+NAMES: tuple[tuple[str, str], ...] = (
+    ("mc.example.com", ROUTER_WAN),
+    ("slow.example.com", ROUTER_WAN_SLOW),
+    ("nowhere.example.com", NO_ROUTE),
+    ("mc6.example.com", HOME6),
+)
 
 # The forwards and rules above, by verdict, for tests and benchmarks.
 TCP_OPEN = 25565
@@ -122,7 +147,8 @@ def unavailable_reason() -> str | None:
         return "not Linux"
     if os.geteuid() != 0:
         return "not running as root"
-    missing = [tool for tool in ("ip", "iptables", "iptables-restore") if shutil.which(tool) is None]
+    tools = ("ip", "iptables", "iptables-restore", "ip6tables-restore", "iptables-save", "ip6tables-save")
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         return "missing " + ", ".join(missing)
     if not os.path.exists("/dev/net/tun"):
@@ -131,7 +157,7 @@ def unavailable_reason() -> str | None:
 
 
 def _run(argv: Sequence[str], *, input: str | None = None, error: type[HarnessError] = HarnessError) -> str:
-    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, check=False)
+    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
     if proc.returncode != 0:
         raise error(f"`{' '.join(argv)}` failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
@@ -227,7 +253,7 @@ class ServerProcess:
 
 def server_command(kind: str, host: str, port: int, *extra: str) -> list[str]:
     """The command line for one of the shared fake servers in ``tests/probes/servers.py``."""
-    return [sys.executable, "-m", "tests.probes.netns._fakes", kind, host, str(port), *extra]
+    return [sys.executable, "-m", "tests.probes.servers", kind, host, str(port), *extra]
 
 
 @dataclass
@@ -259,18 +285,24 @@ class Internet:
 
     def start_services(self) -> None:
         """Start what listens behind the forwards (see FORWARDS) and the resolver serving NAMES."""
-        self.start_server(self.home, "tcp-open", HOME, TCP_OPEN)
+        self.start_server(self.home, "minecraft", HOME, TCP_OPEN)
         self.start_server(self.home, "http", HOME, TCP_HTTP)
         self.start_server(self.home, "bedrock", HOME, UDP_BEDROCK)
         self.start_server(self.home, "a2s", HOME, UDP_A2S)
-        self.start_server(self.isp, "dns", RESOLVER, 53, *(f"{name}={addr}" for name, addr in NAMES.items()))
+        self.start_server(self.home, "minecraft", HOME6, TCP_OPEN)
+        self.start_server(self.home, "bedrock", HOME6, UDP_BEDROCK)
+        self.start_server(self.isp, "dns", RESOLVER, 53, *(f"{name}={addr}" for name, addr in NAMES))
 
     def offnet_packets(self) -> int:
-        """IPv4 packets the prober has sent anywhere outside the documentation ranges (should stay 0)."""
-        for line in self.prober.run("iptables-save", "-c", "-t", "filter").splitlines():
-            if f"--comment {OFFNET_COUNTER}" in line:
-                return int(line[1:].split(":", 1)[0])
-        raise HarnessError("the prober's off-net counter rule is missing")
+        """Packets the prober has sent anywhere outside the documentation ranges (should stay 0)."""
+        total = 0
+        for save in ("iptables-save", "ip6tables-save"):
+            lines = self.prober.run(save, "-c", "-t", "filter").splitlines()
+            counters = [line for line in lines if f"--comment {OFFNET_COUNTER}" in line]
+            if len(counters) != 1:
+                raise HarnessError(f"the prober's off-net counter rule is missing from {save}")
+            total += int(counters[0][1:].split(":", 1)[0])
+        return total
 
     def close(self) -> None:
         for server in reversed(self._processes):
@@ -353,9 +385,13 @@ def _router_rules() -> str:
     )
 
 
-def _prober_rules() -> str:
+def _prober_rules(version: int) -> str:
     # Counts (never blocks) every packet the prober sends outside the test internet: the tests assert it
-    # stays at zero, e.g. after the safety policy refuses a private target.
+    # stays at zero, e.g. after the safety policy refuses a private target. Link-local and multicast
+    # IPv6 (neighbour discovery) are the link's own business.
+    allowed = [net for net in INTERNET_ALLOW if (":" in net) == (version == 6)]
+    if version == 6:
+        allowed += ["fe80::/10", "ff00::/8"]
     return "\n".join(
         [
             "*filter",
@@ -363,8 +399,31 @@ def _prober_rules() -> str:
             ":FORWARD ACCEPT [0:0]",
             ":OUTPUT ACCEPT [0:0]",
             "-A OUTPUT -o lo -j ACCEPT",
-            *(f"-A OUTPUT -d {net} -j ACCEPT" for net in INTERNET_ALLOW),
+            *(f"-A OUTPUT -d {net} -j ACCEPT" for net in allowed),
             f"-A OUTPUT -m comment --comment {OFFNET_COUNTER}",
+            "COMMIT",
+            "",
+        ]
+    )
+
+
+def _router_rules6() -> str:
+    # A home router's IPv6 firewall: ICMPv6 always passes (neighbour discovery, path MTU, errors; RFC 4890),
+    # inbound connections only where a rule opens the way.
+    return "\n".join(
+        [
+            "*filter",
+            ":INPUT DROP [0:0]",
+            ":FORWARD DROP [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            "-A INPUT -i lo -j ACCEPT",
+            "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "-A INPUT -p ipv6-icmp -j ACCEPT",
+            "-A INPUT -i lan -j ACCEPT",
+            "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+            "-A FORWARD -p ipv6-icmp -j ACCEPT",
+            "-A FORWARD -i lan -o wan -j ACCEPT",
+            *HOME6_RULES,
             "COMMIT",
             "",
         ]
@@ -382,6 +441,9 @@ def _build(internet: Internet) -> None:
     for ns in internet.namespaces:
         # The first thing that needs privileges: failing here means this machine cannot do it at all.
         _run(["ip", "netns", "add", ns.name], error=NetnsUnavailable)
+        # Before any interface exists, so none of them holds its IPv6 addresses "tentative" for a second.
+        ns.sysctl("net.ipv6.conf.default.accept_dad", 0)
+        ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
     _link(prober, "eth0", isp, "down0")
     _link(isp, "down1", router, "wan")
     _link(router, "lan", home, "eth0")
@@ -391,6 +453,8 @@ def _build(internet: Internet) -> None:
             "link set lo up",
             "link set eth0 up",
             f"route add default via {ISP_PROBER_SIDE}",
+            f"addr add {PROBER6}/64 dev eth0",
+            f"route add default via {ISP6_PROBER_SIDE}",
         ],
         isp: [
             f"addr add {ISP_PROBER_SIDE}/24 dev down0",
@@ -400,6 +464,10 @@ def _build(internet: Internet) -> None:
             "link set down0 up",
             "link set down1 up",
             f"route add unreachable {NO_ROUTE_NET}",
+            f"addr add {ISP6_PROBER_SIDE}/64 dev down0",
+            f"addr add {ISP6_HOME_SIDE}/64 dev down1",
+            f"route add {HOME_NET6} via {ROUTER_WAN6}",
+            f"route add unreachable {NO_ROUTE_NET6}",
         ],
         router: [
             f"addr add {ROUTER_WAN}/24 dev wan",
@@ -409,26 +477,33 @@ def _build(internet: Internet) -> None:
             "link set wan up",
             "link set lan up",
             f"route add default via {ISP_HOME_SIDE}",
+            f"addr add {ROUTER_WAN6}/64 dev wan",
+            f"addr add {ROUTER_LAN6}/64 dev lan",
+            f"route add default via {ISP6_HOME_SIDE}",
         ],
         home: [
             f"addr add {HOME}/24 dev eth0",
             "link set lo up",
             "link set eth0 up",
             f"route add default via {ROUTER_LAN}",
+            f"addr add {HOME6}/64 dev eth0",
+            f"route add default via {ROUTER_LAN6}",
         ],
     }
     for ns, lines in batches.items():
         _run(["ip", "-n", ns.name, "-batch", "-"], input="\n".join(lines) + "\n")
     for ns in (isp, router):
         ns.sysctl("net.ipv4.ip_forward", 1)
+        ns.sysctl("net.ipv6.conf.all.forwarding", 1)
     for ns in internet.namespaces:
         # The kernel rate-limits ICMP errors per destination (a burst of 6, then one a second). Real routers
         # do too, but here it would turn the later of many closed/REJECT probes into silence.
         ns.sysctl("net.ipv4.icmp_ratelimit", 0)
-        # DAD would keep IPv6 link-local addresses "tentative" for a second; nothing here needs it.
-        ns.sysctl("net.ipv6.conf.all.accept_dad", 0)
+        ns.sysctl("net.ipv6.icmp.ratelimit", 0)
     router.run("iptables-restore", input=_router_rules())
-    prober.run("iptables-restore", input=_prober_rules())
+    router.run("ip6tables-restore", input=_router_rules6())
+    prober.run("iptables-restore", input=_prober_rules(4))
+    prober.run("ip6tables-restore", input=_prober_rules(6))
     _start_delay_line(internet)
 
 
