@@ -79,10 +79,10 @@ class PortbotSettings(_Section):
     dns_servers: CommaList = ()
     probe_timeout: float = Field(default=3.0, gt=0, le=30)
     audit_db: Path | None = None
-    # Per-minute probe limits.
-    limit_user: int = Field(default=10, ge=1)
-    limit_guild: int = Field(default=60, ge=1)
-    limit_target: int = Field(default=20, ge=1)
+    # Probe rate limits in the `limits` notation ("10/minute", "100 per hour"); empty disables one.
+    limit_user: str = "10/minute"
+    limit_guild: str = "60/minute"
+    limit_target: str = "20/minute"
 
     _split_lists = field_validator(
         "workers", "allow_networks", "deny_networks", "dns_servers", mode="before"
@@ -98,14 +98,6 @@ class PortbotSettings(_Section):
                 raise ValueError(
                     f"{item!r} is not a network; use comma-separated CIDRs such as 203.0.113.0/24"
                 ) from None
-        return value
-
-    @field_validator("workers")
-    @classmethod
-    def _urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not a URL; use e.g. https://worker-fra.example.net")
         return value
 
     @property

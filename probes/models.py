@@ -101,3 +101,24 @@ class Requester:
     user_id: str
     guild_id: str | None = None  # Discord server or Slack workspace
     channel_id: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "platform": self.platform,
+            "user_id": self.user_id,
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Requester:
+        def text(key: str) -> str | None:
+            value = data.get(key)
+            return None if value is None else str(value)
+
+        return cls(
+            platform=str(data.get("platform") or "api"),
+            user_id=str(data.get("user_id") or "anonymous"),
+            guild_id=text("guild_id"),
+            channel_id=text("channel_id"),
+        )

@@ -10,49 +10,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from probes.audit import FAILED, INVALID, PROBED, RATE_LIMITED, REFUSED, AuditEntry, AuditLog
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget
-from probes.models import ProbeReport, ProbeRequest
+from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy, parse_ip_literal
 from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter
 
 LOCAL_VANTAGE = "this bot's own network"
 
 _REMEMBERED_NAMES = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class Requester:
-    """Who asked: the chat platform, the user, and where (guild or workspace, channel) when known."""
-
-    platform: str
-    user_id: str
-    guild_id: str | None = None
-    channel_id: str | None = None
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {
-            "platform": self.platform,
-            "user_id": self.user_id,
-            "guild_id": self.guild_id,
-            "channel_id": self.channel_id,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Requester:
-        def text(key: str) -> str | None:
-            value = data.get(key)
-            return None if value is None else str(value)
-
-        return cls(
-            platform=str(data.get("platform") or "api"),
-            user_id=str(data.get("user_id") or "anonymous"),
-            guild_id=text("guild_id"),
-            channel_id=text("channel_id"),
-        )
 
 
 ANONYMOUS = Requester(platform="api", user_id="anonymous")

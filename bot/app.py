@@ -1,0 +1,157 @@
+"""Wiring: from one Settings object to a running Portbot (terminal, Discord, Slack) or probe worker.
+
+This is the only place that knows how settings map onto the domain objects, so the domain packages take
+plain arguments and never read the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from bot.core.commands import Portbot
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from probes.engine import EngineConfig
+    from probes.models import ProbeReport, ProbeRequest, Requester
+    from probes.policy import SafetyPolicy
+    from probes.ratelimit import RateLimits
+    from probes.service import ProbeService
+
+log = logging.getLogger(__name__)
+
+
+class ServiceBackend:
+    """Adapts the probe service (rate limits, audit, in-process engine or workers) to the command core."""
+
+    def __init__(self, service: ProbeService) -> None:
+        self.service = service
+
+    async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
+        return await self.service.run_all(request, requester)
+
+
+def _policy(settings: Settings) -> SafetyPolicy:
+    from probes.policy import SafetyPolicy
+
+    return SafetyPolicy.from_strings(
+        allow=settings.portbot.allow_networks, deny=settings.portbot.deny_networks
+    )
+
+
+def _engine_config(settings: Settings) -> EngineConfig:
+    from probes.engine import EngineConfig
+
+    return EngineConfig(timeout=settings.portbot.probe_timeout, dns_servers=settings.portbot.dns_servers)
+
+
+def _rate_limits(settings: Settings) -> RateLimits:
+    from probes.ratelimit import RateLimits
+
+    return RateLimits(
+        per_user=settings.portbot.limit_user,
+        per_guild=settings.portbot.limit_guild,
+        per_target=settings.portbot.limit_target,
+    )
+
+
+def build_probe_backend(settings: Settings) -> ServiceBackend:
+    """Workers when PORTBOT_WORKERS is set, else the in-process engine (with a caveat in every reply)."""
+    from probes.audit import AuditLog
+    from probes.ratelimit import ProbeRateLimiter
+    from probes.service import ProbeService
+
+    policy = _policy(settings)
+    limiter = ProbeRateLimiter(_rate_limits(settings), storage_url=settings.portbot.redis_url)
+    audit = AuditLog(settings.portbot.audit_path)
+    if settings.portbot.workers:
+        from probes.client import WorkerClient
+
+        secret = settings.portbot.worker_secret
+        client = WorkerClient(settings.portbot.workers, secret.get_secret_value() if secret else "")
+        service = ProbeService(source=client, limiter=limiter, audit=audit, policy=policy, local=False)
+    else:
+        from probes.engine import ProbeEngine
+
+        engine = ProbeEngine(policy, _engine_config(settings))
+        service = ProbeService(engine, limiter, audit, policy=policy)
+    return ServiceBackend(service)
+
+
+def build_portbot(settings: Settings) -> Portbot:
+    """The command core with real knowledge and a probe backend built on first use."""
+    return Portbot(probes=lambda: build_probe_backend(settings))
+
+
+def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
+    """``portbot worker``: serve the signed probe API until SIGTERM."""
+    from bot.settings import SettingsError
+    from probes.worker import WorkerConfig, serve
+
+    try:
+        settings.require("PORTBOT_WORKER_SECRET")
+    except SettingsError as err:
+        print(f"portbot: {err}")
+        return 2
+    secret = settings.portbot.worker_secret
+    assert secret is not None
+    config = WorkerConfig(
+        secret=secret.get_secret_value(),
+        host=host,
+        port=port if port is not None else int(os.environ.get("PORT", "8471")),
+        region=settings.portbot.worker_region,
+        policy=_policy(settings),
+        engine=_engine_config(settings),
+        rate_limits=_rate_limits(settings),
+        redis_url=settings.portbot.redis_url,
+        audit_path=settings.portbot.audit_path,
+    )
+    _logging()
+    asyncio.run(serve(config))
+    return 0
+
+
+def run_platforms(
+    settings: Settings, *, discord: bool = False, slack: bool = False, sync: bool = False, http: bool = False
+) -> int:
+    """Run the chat platforms asked for, side by side, until interrupted."""
+    from bot.settings import SettingsError
+
+    _logging()
+    portbot = build_portbot(settings)
+    try:
+        if discord:
+            settings.require("DISCORD_TOKEN")
+        if slack and not http:
+            settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+        if slack and http and not settings.slack.client_id:
+            settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+    except SettingsError as err:
+        for line in str(err).splitlines():
+            print(f"portbot: {line}")
+        return 2
+
+    async def main() -> None:
+        tasks = []
+        if discord:
+            from bot import discord as discord_adapter
+
+            tasks.append(discord_adapter.run(settings, portbot, sync=sync))
+        if slack and not sync:
+            from bot import slack as slack_adapter
+
+            tasks.append(slack_adapter.run(settings, portbot, http=http))
+        await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+    return 0
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("PORTBOT_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
