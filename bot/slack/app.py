@@ -1,0 +1,407 @@
+"""The Bolt app: Slack's slash command, mentions, DMs, buttons and modal, each turned into a Portbot call.
+
+Every listener acknowledges at once and does the real work in a lazy listener, so Slack's 3-second window
+is never at risk, whether the answer takes 2 ms (knowledge) or several seconds (a probe). Knowledge answers
+go through ``respond`` too: one code path, and a cold knowledge base can never make Slack time out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.core import intents
+from bot.core.commands import Portbot
+from bot.core.reply import ActionKind, Reply, Status
+from bot.settings import Settings
+from bot.slack import modals
+from bot.slack._lazy import TrackedLazyRunner
+from bot.slack._shares import ShareStore
+from bot.slack.render import (
+    ACTION_ASK,
+    ACTION_CHECK,
+    ACTION_PATTERN,
+    ACTION_SHARE,
+    Message,
+    decode_query,
+    render,
+)
+from probes.models import Requester
+
+log = logging.getLogger(__name__)
+
+# Kept in step with slack-manifest.yml.
+BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "im:read", "im:write")
+EVENTS_PATH = "/slack/events"
+
+FAILURE = Reply(
+    title="Something went wrong on my side",
+    summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
+    status=Status.ERROR,
+    kind="error",
+)
+SHARE_EXPIRED = Reply(
+    title="That result can't be shared any more",
+    summary=(
+        "I keep a check's result ready to share for 30 minutes, and only until I restart. "
+        "Run the check again and share the new result."
+    ),
+    status=Status.ERROR,
+    kind="error",
+)
+AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
+MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
+
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+# Never let Slack expand links or names in our messages on its own.
+_QUIET: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False, "parse": "none", "link_names": False}
+
+
+def build_app(
+    settings: Settings, portbot: Portbot, *, http: bool, client: AsyncWebClient | None = None
+) -> AsyncApp:
+    """The Bolt app for Socket Mode (``http=False``) or HTTP, single- or multi-workspace.
+
+    Raises SettingsError naming each missing variable. ``client`` replaces the Web API client (tests);
+    otherwise ``SLACK_API_URL``, when set, is where every Web API call goes.
+    """
+    slack = settings.slack
+    oauth = http and bool(slack.client_id)
+    if not http:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    elif oauth:
+        settings.require("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
+    else:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+    token = None if oauth or slack.bot_token is None else slack.bot_token.get_secret_value()
+    if client is None:
+        client = AsyncWebClient(token=token, base_url=_base_url(slack.api_url))
+    signing_secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
+    options: dict[str, Any] = {
+        "name": "portbot",
+        "client": client,
+        "signing_secret": signing_secret,
+        # Our ack functions only ack, so finishing them before the HTTP response costs nothing, skips
+        # Bolt's 10 ms polling for the ack, and lets app.error still shape the response.
+        "process_before_response": True,
+        "user_facing_authorize_error_message": AUTHORIZE_FAILED,
+    }
+    if oauth:
+        options["oauth_settings"] = _oauth_settings(settings)
+        app = AsyncApp(**options)
+        app.enable_token_revocation_listeners()
+    else:
+        with _bolt_env_ignored():
+            app = AsyncApp(**options)
+
+    runner = TrackedLazyRunner(app.logger)
+    app.listener_runner.lazy_listener_runner = runner
+    _Listeners(portbot, ShareStore()).register(app)
+    return app
+
+
+def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
+    """The app's lazy-listener runner, to wait for answers still being written (shutdown, tests)."""
+    runner = app.listener_runner.lazy_listener_runner
+    assert isinstance(runner, TrackedLazyRunner), "not an app from build_app()"
+    return runner
+
+
+def _base_url(api_url: str | None) -> str:
+    if not api_url:
+        return AsyncWebClient.BASE_URL
+    return api_url if api_url.endswith("/") else api_url + "/"
+
+
+def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
+    slack = settings.slack
+    assert slack.client_id and slack.client_secret
+    data_dir = settings.portbot.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database = str(data_dir / "slack-installations.sqlite3")
+    return AsyncOAuthSettings(
+        client_id=slack.client_id,
+        client_secret=slack.client_secret.get_secret_value(),
+        scopes=list(BOT_SCOPES),
+        user_scopes=[],
+        installation_store=SQLite3InstallationStore(database=database, client_id=slack.client_id),
+        state_store=SQLite3OAuthStateStore(database=database, expiration_seconds=600),
+    )
+
+
+@contextlib.contextmanager
+def _bolt_env_ignored() -> Iterator[None]:
+    """Hide SLACK_CLIENT_ID/SECRET while the app is built: Bolt switches to OAuth on its own when it sees them,
+    which would drop the bot token a single-workspace (or Socket Mode) app relies on."""
+    saved = {
+        name: os.environ.pop(name)
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+        if name in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+def _requester(context: AsyncBoltContext, channel_id: str | None = None) -> Requester:
+    return Requester(
+        platform="slack",
+        user_id=context.user_id or "unknown",
+        guild_id=context.team_id or context.enterprise_id,
+        channel_id=channel_id or context.channel_id,
+    )
+
+
+def _is_knowledge(text: str) -> bool:
+    """Whether ``/port text`` asks a knowledge question, the kind answered for the whole channel."""
+    return isinstance(intents.parse(text), intents.Lookup)
+
+
+def strip_mentions(text: str, bot_user_id: str | None) -> str:
+    """The question in ``@Portbot 25565``: the bot's mention removed wherever it is, and a leading one anyway."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text)
+    text = text.strip()
+    while match := _MENTION.match(text):
+        text = text[match.end() :].strip()
+    return text
+
+
+class _Listeners:
+    """Slack's entry points. Each ``ack_*`` answers Slack at once; the rest run as lazy listeners."""
+
+    def __init__(self, portbot: Portbot, shares: ShareStore) -> None:
+        self.portbot = portbot
+        self.shares = shares
+
+    def register(self, app: AsyncApp) -> None:
+        app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
+        app.event("app_mention")(ack=self.ack, lazy=[self.answer_mention])
+        app.event("message")(ack=self.ack, lazy=[self.answer_dm])
+        app.action(re.compile(ACTION_PATTERN.format(ACTION_CHECK)))(
+            ack=self.ack, lazy=[self.open_check_modal]
+        )
+        app.action(re.compile(ACTION_PATTERN.format(ACTION_ASK)))(ack=self.ack, lazy=[self.answer_ask])
+        app.action(re.compile(ACTION_PATTERN.format(ACTION_SHARE)))(ack=self.ack, lazy=[self.share])
+        app.view(modals.CALLBACK_ID)(ack=self.ack_check_submission, lazy=[self.run_check_submission])
+        app.error(self.on_error)
+
+    # -- acks ----------------------------------------------------------------------------------------------
+
+    async def ack(self, ack: AsyncAck) -> None:
+        await ack()
+
+    async def ack_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer.
+        if _is_knowledge(command.get("text") or ""):
+            await ack(response_type="in_channel")
+        else:
+            await ack()
+
+    async def ack_check_submission(self, ack: AsyncAck, view: dict[str, Any]) -> None:
+        problem = modals.host_problem(modals.submitted_host(view))
+        if problem:
+            await ack(response_action="errors", errors={modals.HOST_BLOCK: problem})
+        else:
+            await ack()
+
+    # -- lazy listeners -------------------------------------------------------------------------------------
+
+    async def answer_command(
+        self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        async with self._reporting(context, client):
+            text = command.get("text") or ""
+            reply = await self.portbot.handle(text, _requester(context))
+            public = _is_knowledge(text) and reply.kind == "knowledge" and not reply.private
+            await self._respond(context, client, reply, public=public)
+
+    async def answer_mention(
+        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        async with self._reporting(context, client):
+            text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            reply = await self.portbot.handle(text, _requester(context))
+            thread_ts = event.get("thread_ts") or event.get("ts")
+            channel = event["channel"]
+            if reply.private:
+                await client.chat_postEphemeral(
+                    channel=channel, user=event["user"], thread_ts=thread_ts, **self._message(reply)
+                )
+            else:
+                await client.chat_postMessage(
+                    channel=channel, thread_ts=thread_ts, **self._message(reply), **_QUIET
+                )
+
+    async def answer_dm(
+        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        # Only what a person typed into a DM with Portbot; edits, joins, bots and channel messages are skipped.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        async with self._reporting(context, client):
+            text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            reply = await self.portbot.handle(text, _requester(context))
+            # A DM is already private: nothing to share, nowhere to share it to.
+            await client.chat_postMessage(
+                channel=event["channel"],
+                thread_ts=event.get("thread_ts"),
+                **self._message(reply, shareable=False),
+                **_QUIET,
+            )
+
+    async def answer_ask(
+        self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        # Answered to the one who pressed, so a public answer's buttons can't be used to flood a channel.
+        async with self._reporting(context, client):
+            query = decode_query(body["actions"][0]["value"])
+            reply = await self.portbot.handle(query, _requester(context))
+            await self._respond(context, client, reply, public=False, follow_up=True)
+
+    async def open_check_modal(
+        self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        async with self._reporting(context, client):
+            port, protocol = modals.parse_check_value(body["actions"][0]["value"])
+            container = body.get("container") or {}
+            check = modals.CheckContext(
+                port=port,
+                protocol=protocol,
+                channel_id=context.channel_id or container.get("channel_id"),
+                thread_ts=container.get("thread_ts") or (body.get("message") or {}).get("thread_ts"),
+                response_url=body.get("response_url"),
+            )
+            await client.views_open(trigger_id=body["trigger_id"], view=modals.check_modal(check))
+
+    async def run_check_submission(
+        self, view: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        host = modals.submitted_host(view)
+        if modals.host_problem(host):
+            return  # the ack already showed the problem in the modal
+        async with self._reporting(context, client):
+            check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
+            requester = _requester(context, channel_id=check.channel_id)
+            reply = await self.portbot.check(host, (check.port,), check.protocol, requester)
+            await self._post_private(client, check, requester.user_id, self._message(reply))
+
+    async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        async with self._reporting(context, client):
+            masked = self.shares.take(str(body["actions"][0]["value"]))
+            if masked is None:
+                await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
+                return
+            await self._respond(context, client, masked, public=True, follow_up=True)
+
+    # -- errors ---------------------------------------------------------------------------------------------
+
+    async def on_error(
+        self, error: Exception, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse | None:
+        """Anything unexpected in an ack becomes an apology; Bolt would otherwise answer Slack with a 500."""
+        log.error("Slack listener failed: %r", error, exc_info=error)
+        if body.get("type") == "view_submission":
+            return BoltResponse(
+                status=200, body={"response_action": "errors", "errors": {modals.HOST_BLOCK: MODAL_FAILED}}
+            )
+        if body.get("command"):
+            return BoltResponse(status=200, body={"response_type": "ephemeral", **render(FAILURE)})
+        if context.respond is not None or (context.user_id and context.channel_id):
+            await self._tell_failure(context, context.client)
+            return BoltResponse(status=200, body="")
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _reporting(self, context: AsyncBoltContext, client: AsyncWebClient) -> AsyncIterator[None]:
+        """Lazy listeners' errors never reach app.error (Bolt only logs them): apologise to the user here."""
+        try:
+            yield
+        except Exception:
+            log.exception("Slack lazy listener failed")
+            await self._tell_failure(context, client)
+
+    async def _tell_failure(self, context: AsyncBoltContext, client: AsyncWebClient | None) -> None:
+        message = render(FAILURE)
+        try:
+            if context.respond is not None:
+                await context.respond(response_type="ephemeral", replace_original=False, **message)
+            elif client is not None and context.user_id and context.channel_id:
+                await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+        except Exception:  # Slack itself is failing us; the log has the story
+            log.exception("could not tell the user about a failure")
+
+    # -- delivery -------------------------------------------------------------------------------------------
+
+    def _message(self, reply: Reply, *, shareable: bool = True) -> Message:
+        """Render ``reply``; a private result gets a working Share button backed by a masked copy."""
+        has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
+        token = self.shares.put(reply) if shareable and reply.private and has_share else None
+        return render(reply, share_token=token)
+
+    async def _respond(
+        self,
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+        reply: Reply,
+        *,
+        public: bool,
+        follow_up: bool = False,
+    ) -> None:
+        """Answer through the request's response_url; a button press adds a message instead of replacing."""
+        message = self._message(reply, shareable=not public)
+        extra: dict[str, Any] = {"replace_original": False} if follow_up else {}
+        if context.respond is not None:
+            await context.respond(
+                response_type="in_channel" if public else "ephemeral",
+                unfurl_links=False,
+                unfurl_media=False,
+                **extra,
+                **message,
+            )
+        elif context.channel_id and public:
+            await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
+        elif context.channel_id and context.user_id:
+            await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+        else:
+            raise RuntimeError("no response_url and no channel to answer in")
+
+    async def _post_private(
+        self, client: AsyncWebClient, check: modals.CheckContext, user_id: str, message: Message
+    ) -> None:
+        """A modal's result, to the submitter only: ephemeral in the channel the button was in, else through
+        that button's response_url (channels Portbot is not a member of), else a DM."""
+        if check.channel_id:
+            try:
+                await client.chat_postEphemeral(
+                    channel=check.channel_id, user=user_id, thread_ts=check.thread_ts, **message
+                )
+                return
+            except SlackApiError as err:
+                log.info("chat.postEphemeral to %s failed (%s); trying the next way", check.channel_id, err)
+        if check.response_url:
+            webhook = AsyncWebhookClient(check.response_url)
+            response = await webhook.send(
+                response_type="ephemeral", replace_original=False, unfurl_links=False, **message
+            )
+            if response.status_code == 200:
+                return
+            log.info("response_url answered %s; sending a DM instead", response.status_code)
+        await client.chat_postMessage(channel=user_id, **message, **_QUIET)

@@ -1,0 +1,141 @@
+"""The "Check this port" modal: it asks for the host, and carries everything else in ``private_metadata``.
+
+A view submission has no channel and no ``response_url`` of its own, so the button press that opened the
+modal stores where the answer should go (channel, thread, that press's ``response_url``) in the view.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from bot.core.intents import clean
+from bot.slack.render import escape
+
+CALLBACK_ID = "portbot_check"
+HOST_BLOCK = "host"
+HOST_INPUT = "host"
+MAX_METADATA = 3000  # Slack's limit for private_metadata
+MAX_HOST = 253  # the longest DNS name; URLs and [v6]:port forms fit too
+
+ProtocolChoice = Literal["auto", "tcp", "udp"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What the modal must remember between the button press and the submission."""
+
+    port: int
+    protocol: ProtocolChoice
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    response_url: str | None = None
+
+    def to_metadata(self) -> str:
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        text = json.dumps(data, separators=(",", ":"))
+        if len(text) > MAX_METADATA:  # never in practice; the response_url is only a fallback
+            data.pop("response_url", None)
+            text = json.dumps(data, separators=(",", ":"))
+        return text
+
+    @classmethod
+    def from_metadata(cls, text: str) -> CheckContext:
+        """Read it back; ValueError for anything that is not what :meth:`to_metadata` wrote."""
+        try:
+            data = json.loads(text)
+            port = int(data["port"])
+            protocol = data.get("protocol", "auto")
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError("not a Portbot check modal") from err
+        if not 1 <= port <= 65535 or protocol not in ("auto", "tcp", "udp"):
+            raise ValueError("not a Portbot check modal")
+        return cls(
+            port=port,
+            protocol=protocol,
+            channel_id=_str_or_none(data.get("channel_id")),
+            thread_ts=_str_or_none(data.get("thread_ts")),
+            response_url=_str_or_none(data.get("response_url")),
+        )
+
+
+def parse_check_value(value: str) -> tuple[int, ProtocolChoice]:
+    """A Check button's value (``25565/tcp``) as port and protocol; ValueError if it is not one."""
+    number, _, protocol = value.partition("/")
+    port = int(number)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port out of range: {port}")
+    if protocol == "tcp":
+        return port, "tcp"
+    if protocol == "udp":
+        return port, "udp"
+    return port, "auto"
+
+
+def check_modal(context: CheckContext) -> dict[str, Any]:
+    """The modal view for ``views.open``."""
+    proto = "" if context.protocol == "auto" else f"/{context.protocol}"
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "private_metadata": context.to_metadata(),
+        # Modal titles are capped at 24 characters: "Check port 65535/udp" is 20.
+        "title": {"type": "plain_text", "text": f"Check port {context.port}{proto}"},
+        "submit": {"type": "plain_text", "text": "Check"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "verbatim": True,
+                    "text": (
+                        f"I'll check whether port *{context.port}{escape(proto)}* on your server answers "
+                        "from the internet. Only you will see the result."
+                    ),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": HOST_BLOCK,
+                "label": {"type": "plain_text", "text": "Server address"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": (
+                        "The public address or name people connect to, e.g. mc.example.com or 203.0.113.7. "
+                        "Not a 192.168.x.x address: that only works inside your home."
+                    ),
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": HOST_INPUT,
+                    "max_length": MAX_HOST,
+                    "placeholder": {"type": "plain_text", "text": "mc.example.com"},
+                },
+            },
+        ],
+    }
+
+
+def submitted_host(view: dict[str, Any]) -> str:
+    """The host typed into the modal ("" if none)."""
+    value = view.get("state", {}).get("values", {}).get(HOST_BLOCK, {}).get(HOST_INPUT, {}).get("value")
+    return clean(value) if isinstance(value, str) else ""
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be checked, shown under the input; None if it may be a host."""
+    if not host:
+        return "Type the address or name of your server."
+    if " " in host:
+        return "Type just one address or name, without spaces."
+    if len(host) > MAX_HOST:
+        return "That is longer than any host name can be."
+    if any(ch in host for ch in "<>\"'`\\|{}^"):
+        return "That doesn't look like a host name or address."
+    return None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

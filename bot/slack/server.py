@@ -1,0 +1,86 @@
+"""Running the Slack app: Socket Mode (no public URL needed) or HTTP (a public deployment, OAuth installs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.app.async_server import AsyncSlackAppServer
+
+from bot.core.commands import Portbot
+from bot.settings import Settings
+from bot.slack._lazy import TrackedLazyRunner
+from bot.slack.app import EVENTS_PATH, build_app, lazy_runner
+
+log = logging.getLogger(__name__)
+
+HEALTH_PATH = "/health"
+SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before stopping
+
+
+async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
+    """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
+    app = build_app(settings, portbot, http=http)
+    await _warm(portbot)
+    try:
+        if http:
+            runner = await start_http(app, port=settings.slack.port)
+            log.info("Slack app listening on port %s (%s)", settings.slack.port, EVENTS_PATH)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+        else:
+            assert settings.slack.app_token is not None  # build_app required it
+            handler = AsyncSocketModeHandler(app, app_token=settings.slack.app_token.get_secret_value())
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack app connected over Socket Mode")
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+    finally:
+        await _finish(lazy_runner(app))
+
+
+async def start_http(app: AsyncApp, *, port: int, host: str | None = None) -> web.AppRunner:
+    """Serve ``app`` (and, with OAuth, its install and redirect pages) on ``host:port``; all interfaces by
+    default, as a public deployment needs. Returns the runner; ``await runner.cleanup()`` stops it."""
+    server = AsyncSlackAppServer(port=port, path=EVENTS_PATH, app=app, host=host)
+    server.web_app.add_routes([web.get(HEALTH_PATH, _health)])
+    runner = web.AppRunner(server.web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host=host, port=port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+async def _finish(lazy: TrackedLazyRunner) -> None:
+    """Let answers in flight reach Slack, for a while; then give up on them."""
+    try:
+        async with asyncio.timeout(SHUTDOWN_GRACE):
+            await lazy.drain()
+    except TimeoutError:
+        lazy.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1):
+                await lazy.drain()
+
+
+async def _health(_: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def _warm(portbot: Portbot) -> None:
+    """Load the knowledge base before the first question, off the event loop."""
+    try:
+        await asyncio.to_thread(lambda: portbot.knowledge)
+    except Exception:  # the first lookup will try again and answer with an apology if it must
+        log.exception("could not load the knowledge base at start-up")

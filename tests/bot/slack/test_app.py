@@ -1,0 +1,364 @@
+"""The Slack app's flows, driven by signed Slack requests through Bolt's own dispatch against a fake Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.slack.app import FAILURE, SHARE_EXPIRED
+from bot.slack.modals import CheckContext
+from bot.slack.render import ACTION_ASK, ACTION_CHECK, ACTION_SHARE, encode_query, fallback_text
+from probes.models import Requester
+from tests.bot.slack import payloads
+from tests.bot.slack.conftest import Slack
+from tests.bot.slack.fake_slack import BOT_USER_ID, TEAM_ID, FakeSlack
+from tests.bot.slack.portbots import CheckCall, ScriptedPortbot
+
+ASKER = Requester(platform="slack", user_id=payloads.USER, guild_id=TEAM_ID, channel_id=payloads.CHANNEL)
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def header(message: dict[str, Any]) -> str:
+    return str(message["blocks"][0]["text"]["text"])
+
+
+def share_token(message: dict[str, Any]) -> str:
+    (share,) = [b for b in buttons(message) if b["action_id"] == ACTION_SHARE]
+    return str(share["value"])
+
+
+# -- /port ---------------------------------------------------------------------------------------------------
+
+
+async def test_knowledge_command_is_acked_in_channel_then_answered_publicly(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """/port 25565: an empty in_channel ack (Slack echoes the command), then the answer for everyone."""
+    response = await slack.command("25565")
+    assert response.status == 200
+    assert json.loads(response.body) == {"text": "", "response_type": "in_channel"}
+    (posted,) = fake_slack.posted_to("cmd")
+    assert posted.body["response_type"] == "in_channel"
+    assert header(posted.body) == ":information_source: Port 25565"
+    assert posted.body["text"] == "Port 25565: 25565 is what you asked about."
+
+
+async def test_knowledge_answer_carries_a_check_button_for_its_port(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """The Check button names the port and protocol for the modal."""
+    await slack.command("25565")
+    check = [b for b in buttons(fake_slack.posted_to("cmd")[0].body) if b["action_id"] == ACTION_CHECK]
+    assert check == [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Check this port", "emoji": True},
+            "action_id": ACTION_CHECK,
+            "value": "25565/tcp",
+            "style": "primary",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "ports"),
+    [
+        ("check example.com 443", "example.com", (443,)),
+        ("is 443 open on example.com", "example.com", (443,)),
+        ("check mc.example.com 25565 udp", "mc.example.com", (25565,)),
+    ],
+)
+async def test_probe_command_is_answered_only_to_the_asker(
+    slack: Slack,
+    fake_slack: FakeSlack,
+    portbot: ScriptedPortbot,
+    text: str,
+    target: str,
+    ports: tuple[int, ...],
+) -> None:
+    """A reachability check is acked silently and answered ephemerally, with who asked passed on."""
+    response = await slack.command(text)
+    assert (response.status, response.body) == (200, "")
+    assert [(c.target, c.ports, c.requester) for c in portbot.checks] == [(target, ports, ASKER)]
+    (posted,) = fake_slack.posted_to("cmd")
+    assert posted.body["response_type"] == "ephemeral"
+    assert header(posted.body) == f":large_green_circle: {target}:{ports[0]} is open"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("", ":information_source: Portbot: ports, explained and checked"),
+        ("help", ":information_source: Portbot: ports, explained and checked"),
+        ("scan example.com 1-1000", ":warning: I couldn't read that"),
+        ("check example.com 70000", ":warning: I couldn't read that"),
+    ],
+)
+async def test_help_and_bad_input_are_answered_privately(
+    slack: Slack, fake_slack: FakeSlack, text: str, title: str
+) -> None:
+    """Help and input errors go to the asker only; nothing is echoed in the channel."""
+    response = await slack.command(text)
+    assert response.body == ""
+    (posted,) = fake_slack.posted_to("cmd")
+    assert posted.body["response_type"] == "ephemeral"
+    assert header(posted.body) == title
+
+
+async def test_private_probe_result_offers_share_and_share_posts_it_masked(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """Share re-posts the result in the channel with the host and address masked, and no Share button."""
+    await slack.command("check home.example.com 25565")
+    private = fake_slack.posted_to("cmd")[0].body
+    assert "203.0.113.7" in json.dumps(private)
+
+    await slack.press(ACTION_SHARE, share_token(private), ephemeral=True)
+    (shared,) = fake_slack.posted_to("press")
+    text = json.dumps(shared.body)
+    assert shared.body["response_type"] == "in_channel"
+    assert shared.body["replace_original"] is False
+    assert "203.0.113.7" not in text and "home.example.com" not in text
+    assert header(shared.body) == ":large_green_circle: ho….com:25565 is open"
+    assert "203.0.x.x" in text
+    assert [b["action_id"] for b in buttons(shared.body)] == []
+
+
+async def test_share_works_once(slack: Slack, fake_slack: FakeSlack) -> None:
+    """A second press on the same Share button explains instead of posting twice."""
+    await slack.command("check example.com 443")
+    token = share_token(fake_slack.posted_to("cmd")[0].body)
+    await slack.press(ACTION_SHARE, token, ephemeral=True)
+    await slack.press(ACTION_SHARE, token, ephemeral=True)
+    first, second = fake_slack.posted_to("press")
+    assert first.body["response_type"] == "in_channel"
+    assert second.body["response_type"] == "ephemeral"
+    assert second.body["text"] == fallback_text(SHARE_EXPIRED)
+
+
+async def test_unknown_share_token_is_explained_privately(slack: Slack, fake_slack: FakeSlack) -> None:
+    """After a restart (or 30 minutes) the user learns why nothing was shared."""
+    await slack.press(ACTION_SHARE, "no-such-token", ephemeral=True)
+    (posted,) = fake_slack.posted_to("press")
+    assert posted.body["response_type"] == "ephemeral"
+    assert posted.body["text"] == (
+        "That result can't be shared any more: I keep a check's result ready to share for 30 minutes, "
+        "and only until I restart. Run the check again and share the new result."
+    )
+
+
+async def test_ask_button_answers_its_query_to_the_presser(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot
+) -> None:
+    """An ASK button is answered like /port <query>, privately, as a new message."""
+    await slack.press(ACTION_ASK + ":1", encode_query("what is a port"))
+    assert portbot.lookups == ["what is a port"]
+    (posted,) = fake_slack.posted_to("press")
+    assert posted.body["response_type"] == "ephemeral"
+    assert posted.body["replace_original"] is False
+    assert header(posted.body) == ":information_source: About what is a port"
+
+
+# -- the Check modal -----------------------------------------------------------------------------------------
+
+
+async def test_check_button_opens_the_modal_with_port_and_place(slack: Slack, fake_slack: FakeSlack) -> None:
+    """views.open gets the press's trigger_id and a modal remembering port, protocol and channel."""
+    response = await slack.press(ACTION_CHECK, "25565/tcp", thread_ts="1700000000.000001")
+    assert (response.status, response.body) == (200, "")
+    (call,) = fake_slack.calls_to("views.open")
+    assert call.args["trigger_id"] == "13345224609.738474920.8088930838d88f008e0"
+    view = call.args["view"]
+    assert view["callback_id"] == "portbot_check"
+    assert view["title"]["text"] == "Check port 25565/tcp"
+    assert CheckContext.from_metadata(view["private_metadata"]) == CheckContext(
+        port=25565,
+        protocol="tcp",
+        channel_id=payloads.CHANNEL,
+        thread_ts="1700000000.000001",
+        response_url=fake_slack.response_url("press"),
+    )
+    assert call.token == payloads.BOT_TOKEN
+
+
+async def test_modal_submission_probes_and_posts_ephemerally(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot
+) -> None:
+    """Submitting a host closes the modal, probes that port, and shows the result to the submitter only."""
+    metadata = CheckContext(port=25565, protocol="tcp", channel_id=payloads.CHANNEL).to_metadata()
+    response = await slack.send(payloads.view_submission(metadata, "  mc.example.com "))
+    assert (response.status, response.body) == (200, "")
+    assert portbot.checks == [CheckCall("mc.example.com", (25565,), "tcp", ASKER)]
+    (call,) = fake_slack.calls_to("chat.postEphemeral")
+    assert (call.args["channel"], call.args["user"]) == (payloads.CHANNEL, payloads.USER)
+    assert header(call.args) == ":large_green_circle: mc.example.com:25565 is open"
+    assert share_token(call.args)
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        (None, "Type the address or name of your server."),
+        ("   ", "Type the address or name of your server."),
+        ("mc.example.com 25565", "Type just one address or name, without spaces."),
+        ("<!channel>", "That doesn't look like a host name or address."),
+    ],
+)
+async def test_modal_submission_with_a_bad_host_stays_open_with_the_problem(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot, host: str | None, problem: str
+) -> None:
+    """A bad host is answered in the modal itself, and nothing is probed."""
+    metadata = CheckContext(port=443, protocol="auto", channel_id=payloads.CHANNEL).to_metadata()
+    response = await slack.send(payloads.view_submission(metadata, host))
+    assert json.loads(response.body) == {"response_action": "errors", "errors": {"host": problem}}
+    assert portbot.checks == []
+    assert fake_slack.messages == []
+
+
+async def test_modal_result_falls_back_to_the_response_url_outside_portbots_channels(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """Where Portbot is no member, postEphemeral fails and the button's response_url carries the result."""
+    fake_slack.failures["chat.postEphemeral"] = "channel_not_found"
+    metadata = CheckContext(
+        port=443, protocol="auto", channel_id=payloads.CHANNEL, response_url=fake_slack.response_url("button")
+    ).to_metadata()
+    await slack.send(payloads.view_submission(metadata, "example.com"))
+    (posted,) = fake_slack.posted_to("button")
+    assert posted.body["response_type"] == "ephemeral"
+    assert posted.body["replace_original"] is False
+    assert header(posted.body) == ":large_green_circle: example.com:443 is open"
+
+
+async def test_modal_result_falls_back_to_a_dm_when_nothing_else_works(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """With no channel left to answer in, the result arrives in the user's DM with Portbot."""
+    fake_slack.failures["chat.postEphemeral"] = "channel_not_found"
+    fake_slack.response_url_status = 404
+    metadata = CheckContext(
+        port=443, protocol="auto", channel_id=payloads.CHANNEL, response_url=fake_slack.response_url("button")
+    ).to_metadata()
+    await slack.send(payloads.view_submission(metadata, "example.com"))
+    (dm,) = fake_slack.calls_to("chat.postMessage")
+    assert dm.args["channel"] == payloads.USER
+    assert header(dm.args) == ":large_green_circle: example.com:443 is open"
+
+
+# -- mentions and DMs -------------------------------------------------------------------------------------------
+
+
+async def test_mention_is_answered_in_a_thread(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot
+) -> None:
+    """@Portbot 25565: the mention is stripped and the answer goes in a thread under the question."""
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> 25565", ts="1700000000.000777"))
+    assert portbot.lookups == ["25565"]
+    (call,) = fake_slack.messages
+    assert call.method == "chat.postMessage"
+    assert (call.args["channel"], call.args["thread_ts"]) == (payloads.CHANNEL, "1700000000.000777")
+    assert call.args["parse"] == "none" and call.args["unfurl_links"] is False
+    assert header(call.args) == ":information_source: Port 25565"
+
+
+async def test_mention_inside_a_thread_answers_in_that_thread(slack: Slack, fake_slack: FakeSlack) -> None:
+    """A mention in an existing thread gets its answer there, not in a new one."""
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> help", thread_ts="1699999999.000001"))
+    (call,) = fake_slack.messages
+    assert call.args["thread_ts"] == "1699999999.000001"
+
+
+async def test_mention_asking_for_a_probe_answers_only_the_asker(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot
+) -> None:
+    """A probe asked for in a channel comes back ephemeral, in the thread, with a Share button."""
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> check example.com 443", ts="1700000000.000888"))
+    assert [c.requester for c in portbot.checks] == [ASKER]
+    (call,) = fake_slack.messages
+    assert call.method == "chat.postEphemeral"
+    assert (call.args["user"], call.args["thread_ts"]) == (payloads.USER, "1700000000.000888")
+    assert share_token(call.args)
+
+
+async def test_direct_message_is_answered_in_the_dm(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot
+) -> None:
+    """A DM is answered in the DM; a probe result there needs no Share button."""
+    await slack.event(payloads.direct_message("check example.com 443"))
+    (call,) = fake_slack.messages
+    assert (call.method, call.args["channel"]) == ("chat.postMessage", payloads.DM)
+    assert header(call.args) == ":large_green_circle: example.com:443 is open"
+    assert [b["action_id"] for b in buttons(call.args)] == []
+    assert portbot.checks[0].requester == Requester("slack", payloads.USER, TEAM_ID, payloads.DM)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"subtype": "message_changed"},
+        {"subtype": "bot_message", "bot_id": "B0OTHER"},
+        {"bot_id": "B0OTHER"},
+        {"channel_type": "channel"},
+    ],
+)
+async def test_other_message_events_are_ignored(
+    slack: Slack, fake_slack: FakeSlack, portbot: ScriptedPortbot, extra: dict[str, str]
+) -> None:
+    """Edits, bots' messages and channel messages get no answer."""
+    response = await slack.event(payloads.direct_message("25565", **extra))
+    assert response.status == 200
+    assert fake_slack.messages == []
+    assert portbot.lookups == []
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+
+
+class BrokenPortbot(ScriptedPortbot):
+    def lookup(self, query: str) -> Any:
+        raise RuntimeError("Traceback (most recent call last): secret internals")
+
+
+@pytest.mark.parametrize("portbot", [BrokenPortbot()])
+async def test_a_failure_in_a_lazy_listener_becomes_a_friendly_private_message(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """Bolt only logs lazy-listener errors; the user still gets an apology, never the traceback."""
+    await slack.command("25565")
+    (posted,) = fake_slack.posted_to("cmd")
+    assert posted.body["response_type"] == "ephemeral"
+    assert posted.body["text"] == fallback_text(FAILURE)
+    assert "Traceback" not in json.dumps(posted.body)
+
+
+async def test_a_failure_while_acking_is_answered_by_app_error(
+    slack: Slack, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error before the ack still gets Slack a 200 with an apology, not a 500."""
+
+    def broken(text: str) -> Any:
+        raise RuntimeError("Traceback: secret internals")
+
+    monkeypatch.setattr("bot.slack.app.intents.parse", broken)
+    response = await slack.command("25565")
+    assert response.status == 200
+    body = json.loads(response.body)
+    assert body["response_type"] == "ephemeral"
+    assert body["text"] == fallback_text(FAILURE)
+    assert "Traceback" not in response.body
+
+
+async def test_a_failing_check_button_apologises_through_the_response_url(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """A button whose value makes no sense (an old message, a tampered payload) gets an apology."""
+    await slack.press(ACTION_CHECK, "not-a-port")
+    assert fake_slack.calls_to("views.open") == []
+    (posted,) = fake_slack.posted_to("press")
+    assert posted.body["text"] == fallback_text(FAILURE)
+    assert posted.body["response_type"] == "ephemeral"
