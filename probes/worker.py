@@ -28,10 +28,10 @@ from probes._metrics import WorkerMetrics
 from probes.audit import AuditLog
 from probes.auth import AuthError, ReplayGuard, verify
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError
-from probes.models import ProbeRequest
+from probes.models import ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
-from probes.service import Prober, ProbeService, Requester
+from probes.service import Prober, ProbeService
 
 if TYPE_CHECKING:
     from probes.engine import EngineConfig

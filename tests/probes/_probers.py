@@ -39,9 +39,11 @@ class BlockingProber(StaticProber):
         super().__init__(state)
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
+        self.started = 0
         self.finished = 0
 
     async def probe(self, request: ProbeRequest, *, vantage: str = "here", local: bool = True) -> ProbeReport:
+        self.started += 1
         self.entered.set()
         await self.release.wait()
         report = await super().probe(request, vantage=vantage, local=local)

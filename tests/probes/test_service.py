@@ -9,10 +9,10 @@ import pytest
 
 from probes.audit import AuditLog
 from probes.errors import InputError, RateLimited, RefusedTarget
-from probes.models import ProbeReport, ProbeRequest
+from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
-from probes.service import ProbeService, Requester, normalise_target
+from probes.service import ProbeService, normalise_target
 from tests.probes._probers import StaticProber
 
 ALICE = Requester("discord", "alice", "guild-1", "chan-1")
