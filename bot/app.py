@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.core.commands import Portbot
@@ -27,11 +28,17 @@ log = logging.getLogger(__name__)
 class ServiceBackend:
     """Adapts the probe service (rate limits, audit, in-process engine or workers) to the command core."""
 
-    def __init__(self, service: ProbeService) -> None:
+    def __init__(self, service: ProbeService, *closers: Callable[[], Awaitable[None]]) -> None:
         self.service = service
+        self._closers = closers
 
     async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
         return await self.service.run_all(request, requester)
+
+    async def aclose(self) -> None:
+        """Flush the audit log and close connections (worker client, rate-limit storage)."""
+        for close in self._closers:
+            await close()
 
 
 def _policy(settings: Settings) -> SafetyPolicy:
@@ -73,12 +80,12 @@ def build_probe_backend(settings: Settings) -> ServiceBackend:
         secret = settings.portbot.worker_secret
         client = WorkerClient(settings.portbot.workers, secret.get_secret_value() if secret else "")
         service = ProbeService(source=client, limiter=limiter, audit=audit, policy=policy, local=False)
-    else:
-        from probes.engine import ProbeEngine
+        return ServiceBackend(service, audit.close, limiter.aclose, client.aclose)
+    from probes.engine import ProbeEngine
 
-        engine = ProbeEngine(policy, _engine_config(settings))
-        service = ProbeService(engine, limiter, audit, policy=policy)
-    return ServiceBackend(service)
+    engine = ProbeEngine(policy, _engine_config(settings))
+    service = ProbeService(engine, limiter, audit, policy=policy)
+    return ServiceBackend(service, audit.close, limiter.aclose)
 
 
 def build_portbot(settings: Settings) -> Portbot:

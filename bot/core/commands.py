@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core import intents
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@runtime_checkable
 class ProbeBackend(Protocol):
     """Runs a probe somewhere (in-process or through workers) and returns one report per vantage point."""
 
@@ -89,9 +90,9 @@ class Portbot:
 
     @property
     def probes(self) -> ProbeBackend | None:
-        if callable(self._probes) and not hasattr(self._probes, "probe"):
-            self._probes = self._probes()
-        return self._probes  # type: ignore[return-value]
+        if self._probes is not None and not isinstance(self._probes, ProbeBackend):
+            self._probes = self._probes()  # a factory: build the backend on first use
+        return self._probes
 
     async def check(
         self,

@@ -87,15 +87,15 @@ def parse(text: str) -> Intent:
         and len(words) >= 2
         and (_looks_like_host(words[1]) or (len(words) > 2 and _PORT_TOKEN.match(words[2])))
     ):
-        return _check(words[1], words[2:])
+        return check_args(words[1], words[2:])
     if verb == "scan":
         return _no_ranges()
 
     if match := _IS_PORT_OPEN_ON.match(text):
         ports = match["ports"] or match["ports2"] or ""
-        return _check(match["target"], ports.replace(",", " ").split())
+        return check_args(match["target"], ports.replace(",", " ").split())
     if (match := _IS_TARGET_OPEN.match(text)) and _looks_like_host(match["target"]):
-        return _check(match["target"], (match["ports"] or "").split())
+        return check_args(match["target"], (match["ports"] or "").split())
     return Lookup(text)
 
 
@@ -107,7 +107,9 @@ def _looks_like_host(token: str) -> bool:
     return "." in token or ":" in token or token.startswith("[")
 
 
-def _check(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
+def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
+    """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
+    """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
     target = target.strip("?!,;")
     if _RANGE_TOKEN.match(target):
         return _no_ranges()
