@@ -1,0 +1,169 @@
+"""``portbot doctor``: check the set-up and say, line by line, what works and what to fix."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    ok: bool
+    what: str
+    fix: str = ""
+
+
+def run(settings: Settings) -> int:
+    findings = [Finding(True, "Settings read from the environment and .env")]
+    findings += _knowledge()
+    findings += _data_dir(settings)
+    findings += _chat(settings)
+    findings += asyncio.run(_workers(settings))
+    for finding in findings:
+        mark = "✔" if finding.ok else "✘"
+        print(f"{mark} {finding.what}")
+        if finding.fix:
+            print(f"    → {finding.fix}")
+    problems = sum(not f.ok for f in findings)
+    print(f"\n{problems} problem{'s' if problems != 1 else ''} found." if problems else "\nAll good.")
+    return 1 if problems else 0
+
+
+def _knowledge() -> list[Finding]:
+    from knowledge import KnowledgeBase, KnowledgeError
+
+    try:
+        kb = KnowledgeBase.load()
+    except KnowledgeError as err:
+        return [Finding(False, f"Knowledge data: {err}", "Fix the file it names, or reinstall Portbot.")]
+    return [
+        Finding(
+            True,
+            f"Knowledge data: {kb.iana_records:,} IANA records, {len(kb.services)} curated services, "
+            f"{len(kb.topics)} topics",
+        )
+    ]
+
+
+def _data_dir(settings: Settings) -> list[Finding]:
+    path = settings.portbot.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".doctor"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as err:
+        return [
+            Finding(
+                False,
+                f"Data directory {path} is not writable ({err.strerror})",
+                "Set PORTBOT_DATA_DIR to a writable directory.",
+            )
+        ]
+    return [Finding(True, f"Data directory {path} is writable (audit log, settings, Slack installations)")]
+
+
+def _chat(settings: Settings) -> list[Finding]:
+    found: list[Finding] = []
+    if settings.has_discord:
+        found.append(
+            Finding(
+                True, "Discord: DISCORD_TOKEN is set (run `portbot discord --sync` once to publish commands)"
+            )
+        )
+    bot_token = settings.slack.bot_token.get_secret_value() if settings.slack.bot_token else ""
+    app_token = settings.slack.app_token.get_secret_value() if settings.slack.app_token else ""
+    if bot_token and not bot_token.startswith("xoxb-"):
+        found.append(
+            Finding(False, "SLACK_BOT_TOKEN does not look like a bot token", "It starts with xoxb-.")
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        found.append(
+            Finding(False, "SLACK_APP_TOKEN does not look like an app-level token", "It starts with xapp-.")
+        )
+    if bot_token and not app_token and not settings.slack.signing_secret:
+        found.append(
+            Finding(
+                False,
+                "Slack: SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
+                "nor SLACK_SIGNING_SECRET (HTTP mode)",
+                "Set one of them; see README → Deploy.",
+            )
+        )
+    elif bot_token or settings.slack.client_id:
+        found.append(Finding(True, "Slack: tokens are set"))
+    if not found:
+        found.append(Finding(True, "No chat tokens: `portbot` opens the terminal chat"))
+    return found
+
+
+async def _workers(settings: Settings) -> list[Finding]:
+    urls = settings.portbot.workers
+    if not urls:
+        return [
+            Finding(
+                True,
+                "No PORTBOT_WORKERS: probes run from this machine (replies say so)",
+                "For a true outside view, run `portbot worker` on a small server elsewhere.",
+            )
+        ]
+    secret = settings.portbot.worker_secret.get_secret_value() if settings.portbot.worker_secret else ""
+    if not secret:
+        return [
+            Finding(
+                False,
+                "PORTBOT_WORKERS is set but PORTBOT_WORKER_SECRET is not",
+                "Set the same secret on the bot and every worker.",
+            )
+        ]
+    import httpx
+
+    from probes.client import parse_workers
+
+    try:
+        workers = parse_workers(urls)
+    except ValueError as err:
+        return [Finding(False, str(err))]
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        return list(await asyncio.gather(*(_worker(client, w.url, w.label, secret) for w in workers)))
+
+
+async def _worker(client: httpx.AsyncClient, url: str, label: str, secret: str) -> Finding:
+    import httpx
+
+    from probes.auth import sign
+
+    try:
+        health = await client.get(f"{url}/healthz")
+        region = health.json().get("region", label) if health.status_code == 200 else label
+        # A signed but empty request: 400 means the signature was accepted, 401 means the secrets differ.
+        body = b"{}"
+        answer = await client.post(f"{url}/v1/probe", content=body, headers=sign(secret, body))
+    except (httpx.HTTPError, ValueError) as err:
+        return Finding(
+            False,
+            f"Worker {label}: not reachable ({type(err).__name__})",
+            f"Is `portbot worker` running at {url}, and is the URL right?",
+        )
+    if answer.status_code == 401:
+        return Finding(
+            False,
+            f"Worker {region}: rejects our signature",
+            "PORTBOT_WORKER_SECRET differs between this bot and that worker.",
+        )
+    if answer.status_code in (400, 422):
+        return Finding(True, f"Worker {region}: reachable, signatures accepted")
+    return Finding(
+        False, f"Worker {region}: unexpected answer {answer.status_code}", "Check the worker's log."
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run(Settings.load()))
