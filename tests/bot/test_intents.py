@@ -1,0 +1,84 @@
+"""How text typed after /port becomes an intent."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.intents import MAX_INPUT, Check, Help, Invalid, Lookup, clean, parse
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25565", Lookup("25565")),
+        ("/port minecraft", Lookup("minecraft")),
+        ("what is cgnat", Lookup("what is cgnat")),
+        ("is 25565 open", Lookup("is 25565 open")),
+        ("is my port open", Lookup("is my port open")),
+        ("ping example.com", Lookup("ping example.com")),
+        ("test my server", Lookup("test my server")),
+        ("check minecraft", Lookup("check minecraft")),
+        ("check example.com 25565", Check("example.com", (25565,))),
+        ("CHECK example.com 25565 UDP", Check("example.com", (25565,), "udp")),
+        ("check example.com:25565", Check("example.com:25565", ())),
+        ("check https://example.com", Check("https://example.com", ())),
+        ("check [2001:db8::1]:25565", Check("[2001:db8::1]:25565", ())),
+        ("check example.com 25565/udp", Check("example.com", (25565,), "udp")),
+        ("check example.com 2456,2457 udp", Check("example.com", (2456, 2457), "udp")),
+        ("check example.com 443 443", Check("example.com", (443,))),
+        ("probe 203.0.113.5 port 80", Check("203.0.113.5", (80,))),
+        ("check myhost 25565", Check("myhost", (25565,))),
+        ("is 443 open on example.com", Check("example.com", (443,))),
+        ("is port 443 reachable on example.com?", Check("example.com", (443,))),
+        ("is example.com:443 open?", Check("example.com:443", ())),
+        ("is example.com port 443 open", Check("example.com", (443,))),
+        ("can people reach 25565 on mc.example.com", Check("mc.example.com", (25565,))),
+        ("can my friends reach port 2456 on 203.0.113.5?", Check("203.0.113.5", (2456,))),
+        ("", Help()),
+        ("   ", Help()),
+        ("help", Help()),
+        ("/port", Help()),
+    ],
+)
+def test_parse(text: str, expected: object) -> None:
+    """Each phrasing lands on the intended intent."""
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("check example.com 99999", "99999 is not a port I can check: ports go from 1 to 65535."),
+        ("check example.com 0", "0 is not a port I can check: ports go from 1 to 65535."),
+        ("check example.com -5", "-5 is not a port I can check: ports go from 1 to 65535."),
+        (
+            "check example.com 1-1000",
+            "I check one host and a few ports at a time, never ranges: that would be a port scan.",
+        ),
+        (
+            "scan 203.0.113.5",
+            "I check one host and a few ports at a time, never ranges: that would be a port scan.",
+        ),
+        ("check example.com 80 lots", "I couldn't read `lots` as a port number."),
+    ],
+)
+def test_invalid_requests_explain_themselves(text: str, message: str) -> None:
+    """Bad probe requests get a friendly sentence and a hint, not an exception."""
+    intent = parse(text)
+    assert isinstance(intent, Invalid)
+    assert intent.message == message
+    assert intent.hint
+
+
+def test_control_characters_and_long_input_are_cleaned() -> None:
+    """Control characters become spaces and input is cut to MAX_INPUT."""
+    assert clean("25\x00565\u200b\n") == "25 565"
+    assert len(clean("x" * 10_000)) == MAX_INPUT
+
+
+@given(st.text())
+def test_parse_never_raises(text: str) -> None:
+    """No string makes the parser raise."""
+    assert isinstance(parse(text), Lookup | Check | Help | Invalid)
