@@ -1,0 +1,52 @@
+"""The Discord client: application commands, registered buttons, one error handler, no mentions ever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.discord.commands import build_commands
+from bot.discord.responder import NO_MENTIONS, Responder
+from bot.discord.views import DYNAMIC_ITEMS
+
+log = logging.getLogger(__name__)
+
+
+class PortbotClient(discord.Client):
+    """A slash-command-only client. It needs no privileged intents and caches next to nothing."""
+
+    def __init__(self, responder: Responder, *, dev_guild_id: int | None = None) -> None:
+        super().__init__(
+            # Interactions arrive whatever the intents. We read no messages, members or presences; the
+            # (unprivileged) guilds intent keeps discord.py's guild state consistent.
+            intents=discord.Intents(guilds=True),
+            allowed_mentions=NO_MENTIONS,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+        )
+        self.responder = responder
+        self.dev_guild_id = dev_guild_id
+        self.tree: app_commands.CommandTree[PortbotClient] = app_commands.CommandTree(self)
+        for command in build_commands(responder):
+            self.tree.add_command(command)
+        self.tree.error(responder.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        # Load the knowledge base now, off the event loop, so the first /port is as fast as the rest.
+        try:
+            await asyncio.to_thread(lambda: self.responder.portbot.knowledge)
+        except Exception:  # the core answers with an apology later; starting up matters more
+            log.exception("could not load the knowledge base at start-up")
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Publish the command schema: to the dev guild (instant) if one is set, else globally."""
+        if self.dev_guild_id:
+            guild = discord.Object(id=self.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            return await self.tree.sync(guild=guild)
+        return await self.tree.sync()

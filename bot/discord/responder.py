@@ -1,0 +1,264 @@
+"""What Portbot does for each Discord interaction: ask the core, pick who may see the answer, send it.
+
+Knowledge answers are fast and answered directly (public unless a server chose otherwise). Probes are slow:
+they are deferred at once, inside Discord's 3-second window, and answered with a follow-up that only the asker
+sees unless the server's admins made probe results public, in which case the addresses are masked.
+Every send carries ``AllowedMentions.none()``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.core.commands import Portbot
+from bot.core.intents import ProtocolChoice
+from bot.core.reply import ActionKind, Field, Reply, Status
+from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
+from bot.discord.render import clip, plain, render_embed
+from bot.discord.shares import ShareCache
+from bot.discord.views import CheckModal, build_view
+from probes.models import Requester
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+CHOICES_MAX = 25
+CHOICE_MAX = 100  # both the shown name and the value
+
+Interaction = discord.Interaction[Any]
+
+SORRY = Reply(
+    title="Something went wrong on my side",
+    summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
+    status=Status.ERROR,
+    kind="error",
+)
+SHARE_EXPIRED = Reply(
+    title="That result can no longer be shared",
+    summary="I keep results for sharing for 15 minutes. Run the check again, then share the new result.",
+    status=Status.ERROR,
+    kind="error",
+)
+SETTINGS_OUTSIDE_SERVER = Reply(
+    title="Settings belong to a server",
+    summary="Run `/portbot settings` in the server whose settings you want to see or change.",
+    status=Status.ERROR,
+    kind="error",
+)
+SETTINGS_REFUSED = Reply(
+    title="Only server admins can change Portbot's settings",
+    summary="You need the **Manage Server** permission to see or change them.",
+    status=Status.ERROR,
+    kind="error",
+)
+COMMAND_OUTDATED = Reply(
+    title="That command has changed",
+    summary="Discord is still showing an older version of this command. Please try again in a few minutes.",
+    status=Status.ERROR,
+    kind="error",
+)
+BAD_OPTION = Reply(
+    title="I couldn't use those options",
+    summary="One of the values isn't valid for this command. Check them and try again.",
+    status=Status.ERROR,
+    kind="error",
+)
+
+
+def requester_for(interaction: Interaction) -> Requester:
+    """Who asked, for rate limits and the audit log."""
+    return Requester(
+        platform="discord",
+        user_id=str(interaction.user.id),
+        guild_id=str(interaction.guild_id) if interaction.guild_id else None,
+        channel_id=str(interaction.channel_id) if interaction.channel_id else None,
+    )
+
+
+def settings_reply(settings: GuildSettings, *, changed: bool) -> Reply:
+    probes = (
+        "Only the person who asked sees them."
+        if settings.probes_private
+        else "Posted in the channel, with addresses masked."
+    )
+    knowledge = (
+        "Only the person who asked sees them." if settings.knowledge_private else "Posted in the channel."
+    )
+    return Reply(
+        title="Portbot settings updated" if changed else "Portbot settings for this server",
+        summary="Who sees Portbot's answers here. Change them with the options of `/portbot settings`.",
+        fields=(Field("Reachability checks", probes), Field("Port and service answers", knowledge)),
+        kind="help",
+    )
+
+
+class Responder:
+    """Turns interactions into core calls and core Replies into Discord responses."""
+
+    def __init__(self, portbot: Portbot, store: GuildSettingsStore, shares: ShareCache | None = None) -> None:
+        self.portbot = portbot
+        self.store = store
+        self.shares = shares or ShareCache()
+
+    # -- slash commands ----------------------------------------------------------------------------------
+
+    async def port(self, interaction: Interaction, query: str) -> None:
+        """``/port query``: knowledge answered at once; a probe request deferred like ``/portcheck``."""
+        settings = self.store.get(interaction.guild_id)
+        if self.portbot.is_probe(query):
+            await interaction.response.defer(ephemeral=settings.probes_private, thinking=True)
+            reply = await self.portbot.handle(query, requester_for(interaction))
+            await self._follow_up(interaction, reply, public=not settings.probes_private)
+            return
+        reply = await self.portbot.handle(query, requester_for(interaction))
+        await self._respond(interaction, reply, public=self._public_answer(reply, settings))
+
+    async def portcheck(
+        self, interaction: Interaction, host: str, port: int, protocol: ProtocolChoice
+    ) -> None:
+        """``/portcheck host port protocol``: defer, probe, follow up."""
+        await self._probe(interaction, host, port, protocol, self.store.get(interaction.guild_id))
+
+    async def settings(
+        self, interaction: Interaction, probes_private: bool | None, knowledge_private: bool | None
+    ) -> None:
+        """``/portbot settings``: show or change this server's defaults. Admins only, checked here too."""
+        if interaction.guild_id is None:
+            await self._respond(interaction, SETTINGS_OUTSIDE_SERVER, public=False)
+            return
+        # Discord hides the command from non-admins by default, but a server can re-grant it to anyone.
+        if not interaction.permissions.manage_guild:
+            await self._respond(interaction, SETTINGS_REFUSED, public=False)
+            return
+        changed = probes_private is not None or knowledge_private is not None
+        if changed:
+            current = self.store.update(
+                interaction.guild_id, probes_private=probes_private, knowledge_private=knowledge_private
+            )
+        else:
+            current = self.store.get(interaction.guild_id)
+        await self._respond(interaction, settings_reply(current, changed=changed), public=False)
+
+    def choices(self, current: str) -> list[app_commands.Choice[str]]:
+        """Autocomplete for ``/port query``: ports, services and games, within Discord's limits."""
+        out: list[app_commands.Choice[str]] = []
+        for suggestion in self.portbot.suggest(current, limit=CHOICES_MAX):
+            name = clip(plain(suggestion.label), CHOICE_MAX)
+            value = suggestion.value
+            # A cut value would ask a different question; skip it rather than mislead.
+            if name and 1 <= len(value) <= CHOICE_MAX:
+                out.append(app_commands.Choice(name=name, value=value))
+            if len(out) == CHOICES_MAX:
+                break
+        return out
+
+    # -- buttons and the modal ---------------------------------------------------------------------------
+
+    async def ask(self, interaction: Interaction, query: str) -> None:
+        """A follow-up question button: answered only to whoever clicked."""
+        if self.portbot.is_probe(query):
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            reply = await self.portbot.handle(query, requester_for(interaction))
+            await self._follow_up(interaction, reply, public=False)
+            return
+        reply = await self.portbot.handle(query, requester_for(interaction))
+        await self._respond(interaction, reply, public=False)
+
+    async def open_check_modal(self, interaction: Interaction, port: int, protocol: str) -> None:
+        await interaction.response.send_modal(CheckModal(port, protocol))
+
+    async def check_from_modal(self, interaction: Interaction, host: str, port: int, protocol: str) -> None:
+        chosen: ProtocolChoice = "tcp" if protocol == "tcp" else "udp" if protocol == "udp" else "auto"
+        await self._probe(interaction, host, port, chosen, self.store.get(interaction.guild_id))
+
+    async def share(self, interaction: Interaction, key: str) -> None:
+        """Post a private probe result publicly, masked. Only its owner can, within 15 minutes."""
+        reply = self.shares.get(key, interaction.user.id)
+        if reply is None:
+            await self._respond(interaction, SHARE_EXPIRED, public=False)
+            return
+        await self._respond(interaction, reply, public=True)
+
+    # -- errors ------------------------------------------------------------------------------------------
+
+    async def on_app_command_error(
+        self, interaction: Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """The command tree's single error handler: a friendly, private message, never a traceback."""
+        if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+            await self._send_error(interaction, COMMAND_OUTDATED)
+        elif isinstance(error, app_commands.TransformerError):
+            await self._send_error(interaction, BAD_OPTION)
+        else:
+            original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+            await self.report_unexpected(interaction, original)
+
+    async def report_unexpected(self, interaction: Interaction, error: BaseException) -> None:
+        log.error("unexpected error handling Discord interaction %s", interaction.id, exc_info=error)
+        await self._send_error(interaction, SORRY)
+
+    async def _send_error(self, interaction: Interaction, reply: Reply) -> None:
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])
+            elif interaction.response.is_done():
+                await self._follow_up(interaction, reply, public=False)
+            else:
+                await self._respond(interaction, reply, public=False)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error (interaction %s)", interaction.id)
+
+    # -- sending -----------------------------------------------------------------------------------------
+
+    async def _probe(
+        self,
+        interaction: Interaction,
+        host: str,
+        port: int,
+        protocol: ProtocolChoice,
+        settings: GuildSettings,
+    ) -> None:
+        # Defer first: a probe can take seconds, and Discord drops interactions not answered within 3.
+        await interaction.response.defer(ephemeral=settings.probes_private, thinking=True)
+        reply = await self.portbot.check(host, (port,), protocol, requester_for(interaction))
+        await self._follow_up(interaction, reply, public=not settings.probes_private)
+
+    @staticmethod
+    def _public_answer(reply: Reply, settings: GuildSettings) -> bool:
+        # Mistakes are only interesting to whoever made them; keep errors out of the channel.
+        if reply.status is Status.ERROR or reply.private:
+            return False
+        return not settings.knowledge_private
+
+    def _message(
+        self, interaction: Interaction, reply: Reply, *, public: bool
+    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        if public and (reply.private or reply.sensitive):
+            reply = reply.masked()  # nothing posted where others can read it shows an address
+        share_key = None
+        if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
+            share_key = self.shares.put(reply, interaction.user.id)
+        return render_embed(reply), build_view(reply.actions, share_key)
+
+    async def _respond(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
+        embed, view = self._message(interaction, reply, public=public)
+        await interaction.response.send_message(
+            embed=embed,
+            view=view if view is not None else discord.utils.MISSING,
+            ephemeral=not public,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    async def _follow_up(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
+        embed, view = self._message(interaction, reply, public=public)
+        await interaction.followup.send(
+            embed=embed,
+            view=view if view is not None else discord.utils.MISSING,
+            ephemeral=not public,
+            allowed_mentions=NO_MENTIONS,
+        )
