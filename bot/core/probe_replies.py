@@ -1,0 +1,244 @@
+"""Probe results and probe errors as Replies: each verdict in plain words, with the likely cause and next step.
+
+Replies about a probe are private by default (they show someone's address); ``sensitive`` lists the host as
+given and every address so :meth:`Reply.masked` can hide them when the user shares the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from probes.errors import (
+    InputError,
+    PortbotError,
+    ProbeError,
+    RateLimited,
+    RefusedTarget,
+    ResolveError,
+    WorkerError,
+)
+from probes.merge import PortView, join_names, merge, reach_sentence
+from probes.models import PortResult, ProbeReport, ProbeRequest, State
+
+LOCAL_CAVEAT = "Checked from this bot's own network, not from outside: configure PORTBOT_WORKERS for a true outside view."
+CLOSED_ADVICE = (
+    "Your router passed the connection on, but nothing is listening: is the server running and listening on "
+    "0.0.0.0 (not 127.0.0.1), and does the forward point at the right machine's LAN address?"
+)
+FILTERED_CAUSE = "No answer: most likely the router has no forward for this port, or a firewall drops it."
+MIXED_ADVICE = (
+    "When some places get through and others don't, look for a firewall or geo-blocking rule that treats them "
+    "differently, or a connection that drops out."
+)
+SHARE = Action(ActionKind.SHARE, "Share in channel")
+
+_FIELD_VALUE_MAX = 1024
+_TITLE_MAX = 256
+_BAD_STATES = frozenset({State.FILTERED, State.UNREACHABLE})
+
+# One short phrase per verdict for the summary line.
+_SHORT = {
+    State.OPEN: "reachable",
+    State.CLOSED: "closed: nothing is listening",
+    State.FILTERED: "no answer (filtered)",
+    State.UNREACHABLE: "host unreachable",
+    State.OPEN_FILTERED: "no reply over UDP: open or filtered, can't tell",
+}
+
+
+def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
+    """Explain what every vantage point found for ``request``."""
+    answered = [r for r in reports if r.error is None]
+    failed = [r for r in reports if r.error is not None]
+    views = merge(answered)
+    local = bool(answered) and all(r.local for r in answered)
+    host = answered[0].host if answered else request.target
+    multi = len({r.vantage for r in answered}) > 1
+
+    fields = [Field(_view_name(v), _clip(_explain(v, local=local, multi=multi))) for v in views]
+    fields += [Field(f"Not checked from {r.vantage}", _clip(r.error or "")) for r in failed]
+    if local:
+        fields.append(Field("Where this was checked from", LOCAL_CAVEAT))
+
+    if views:
+        summary = "\n".join(_summary_line(v, multi=multi) for v in views)
+    else:
+        summary = f"I couldn't check {request.target}: no vantage point could run the probe."
+    return Reply(
+        title=_clip(f"Port check: {host}", _TITLE_MAX),
+        summary=summary,
+        fields=tuple(fields),
+        status=_status(views),
+        actions=(SHARE,),
+        kind="probe",
+        private=True,
+        sensitive=_sensitive(request, reports),
+    )
+
+
+def error_reply(err: PortbotError) -> Reply:
+    """A probe that could not run: what happened and, when we know, what to do."""
+    fields = (Field("What to do", err.hint),) if err.hint else ()
+    sensitive: tuple[str, ...] = ()
+    if isinstance(err, RefusedTarget) and err.address:
+        sensitive = (err.address,)
+    return Reply(
+        title=_error_title(err),
+        summary=err.message,
+        fields=fields,
+        status=Status.ERROR,
+        kind="error",
+        private=True,
+        sensitive=sensitive,
+    )
+
+
+def _error_title(err: PortbotError) -> str:
+    match err:
+        case RefusedTarget():
+            return "I won't check that address"
+        case RateLimited():
+            return "Too many checks"
+        case InputError():
+            return "I can't check that"
+        case ResolveError():
+            return "That name doesn't resolve"
+        case WorkerError():
+            return "The probe workers didn't answer"
+        case ProbeError():
+            return "The check couldn't run"
+    return "Something went wrong"
+
+
+# --- verdicts -----------------------------------------------------------------------------------------
+
+
+def _where(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _view_name(view: PortView) -> str:
+    return f"{_where(view.address, view.port)} ({view.protocol.upper()})"
+
+
+def _summary_line(view: PortView, *, multi: bool) -> str:
+    label = f"**{view.port}/{view.protocol}**"
+    if ":" in view.address or multi:
+        label += f" on {view.address}"
+    if view.agreed is not None:
+        text = _SHORT[view.agreed]
+        if multi and view.agreed is State.OPEN:
+            text = reach_sentence(view)
+        return f"{label}: {text}"
+    return f"{label}: {reach_sentence(view)}"
+
+
+def _explain(view: PortView, *, local: bool, multi: bool) -> str:
+    if view.agreed is not None:
+        first = view.seen[0][1]
+        lines = _verdict(first, local=local)
+        if multi:
+            lines.append(f"Checked from {join_names(view.vantages)}.")
+        rtt = _rtts(view)
+        if rtt:
+            lines.append(rtt)
+        return "\n".join(lines)
+    sentence = reach_sentence(view)
+    lines = [sentence[0].upper() + sentence[1:] + "."]
+    shown: set[State] = set()
+    for _, result in view.seen:
+        if result.state in shown:
+            continue
+        shown.add(result.state)
+        where = join_names([v for v, r in view.seen if r.state is result.state])
+        lines.append(f"From {where}: " + " ".join(_verdict(result, local=local)))
+    if State.OPEN in shown:
+        lines.append(MIXED_ADVICE)
+    rtt = _rtts(view)
+    if rtt:
+        lines.append(rtt)
+    return "\n".join(lines)
+
+
+def _verdict(result: PortResult, *, local: bool) -> list[str]:
+    """The plain-words verdict for one result: what happened, the likely cause, the next step."""
+    where = _where(result.address, result.port)
+    proto = result.protocol.upper()
+    match result.state:
+        case State.OPEN:
+            reached = "Reachable from this bot's network" if local else "Reachable from the internet"
+            lines = [f"{reached}: {where} answered."]
+            if result.service is not None:
+                lines.append(f"Service: {result.service.summary}")
+            return lines
+        case State.CLOSED:
+            if result.protocol == "udp":
+                lead = f"Closed: {where} answered that nothing listens on this UDP port."
+            else:
+                lead = f"Closed: {where} refused the connection."
+            return [lead, CLOSED_ADVICE]
+        case State.FILTERED if "prohibited" in result.reason:
+            return [
+                f"Rejected: a firewall is actively refusing {where} (it answered “administratively prohibited”).",
+                f"Open {proto} {result.port} in that firewall: on the server, on the router, or in your hosting "
+                "provider's control panel.",
+            ]
+        case State.FILTERED:
+            return [
+                FILTERED_CAUSE,
+                f"1. In your router's port-forwarding page, forward {proto} {result.port} to the server's LAN "
+                "address.\n"
+                f"2. Allow {proto} {result.port} in the server's own firewall.\n"
+                "3. Make sure the server is running, then check again.",
+            ]
+        case State.UNREACHABLE:
+            return [
+                f"Unreachable: {result.address} didn't answer at all. The host may be down, there may be no route "
+                "to it, or the address may be wrong.",
+                "Check that the machine is on and that this is its current public address (home addresses change "
+                "from time to time; a dynamic DNS name keeps up with them).",
+            ]
+        case State.OPEN_FILTERED:
+            return [
+                f"No reply over UDP from {where}. With UDP, silence can mean a service that only answers its own "
+                "kind of message, or a firewall dropping packets: I can't tell which from here.",
+                "To find out: tell me which game or service runs there so I can send a message it understands, "
+                "or ask someone outside your network to connect.",
+            ]
+    return [f"{where}: {result.state}"]
+
+
+def _rtts(view: PortView) -> str:
+    timed = [(v, r.rtt_ms) for v, r in view.seen if r.rtt_ms is not None]
+    if not timed:
+        return ""
+    if len(timed) == 1 or len(view.seen) == 1:
+        return f"Round trip: {_ms(timed[0][1])}"
+    return "Round trip: " + ", ".join(f"{_ms(ms)} from {v}" for v, ms in timed)
+
+
+def _ms(value: float | None) -> str:
+    assert value is not None
+    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
+
+
+def _status(views: Sequence[PortView]) -> Status:
+    states = {state for v in views for state in v.states}
+    if not states:
+        return Status.ERROR
+    if states == {State.OPEN}:
+        return Status.OK
+    if states <= _BAD_STATES:
+        return Status.BAD
+    return Status.WARN
+
+
+def _sensitive(request: ProbeRequest, reports: Sequence[ProbeReport]) -> tuple[str, ...]:
+    values = [request.target.strip(), *(r.host for r in reports)]
+    values += [result.address for r in reports for result in r.results]
+    return tuple(v for v in dict.fromkeys(values) if v)
+
+
+def _clip(text: str, limit: int = _FIELD_VALUE_MAX) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
