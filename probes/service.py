@@ -62,7 +62,7 @@ class ProbeService:
         *,
         source: ReportSource | None = None,
         policy: SafetyPolicy | None = None,
-        vantage: str = LOCAL_VANTAGE,
+        vantage: str | None = None,
         local: bool = True,
     ) -> None:
         if (prober is None) == (source is None):
@@ -72,7 +72,8 @@ class ProbeService:
         self._limiter = limiter
         self._audit = audit
         self._policy = policy or SafetyPolicy()
-        self.vantage = vantage
+        # Only audit rows of requests that never reached a vantage point use this name.
+        self.vantage = vantage or (LOCAL_VANTAGE if prober is not None else "workers")
         self.local = local
         self._resolved: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
