@@ -1,0 +1,155 @@
+"""One TCP port, one address: open, closed, filtered or unreachable, with the measured round-trip time.
+
+Deciding "filtered" (silence) fast without ever calling a slow-but-open port filtered
+-------------------------------------------------------------------------------------
+Silence can only be concluded by waiting. Waiting the full timeout every time is slow; waiting too little
+calls an open port filtered, the worst mistake we can make (people then tear down a working set-up). So:
+
+* With no round-trip time (RTT) known for the address, we wait the full ``max_wait`` (the engine's
+  ``timeout``). The kernel retries an unanswered SYN after 1 s and again 2 s later, so a 3 s wait survives
+  one lost SYN.
+* Once any probe to the same address gets an answer from the target itself (a SYN-ACK or a reset), its time is that address's RTT: an :class:`RttTracker` shares it among the
+  probes to that address running side by side, and pending probes shorten their wait on the spot.
+  A SYN-ACK is sent by the server's kernel, not by the application, so an open port answers in about one RTT
+  whatever the application is doing. We then:
+
+  - send our own second SYN (a second connect) at ``2·RTT + 100 ms``, because we are about to give up long
+    before the kernel's own 1 s retry: one lost packet must not turn "open" into "filtered";
+  - give up ``4·RTT + 250 ms`` after that second SYN. Four RTTs absorb jitter and the extra hop behind a
+    port forward (the RTT may come from the router, the SYN-ACK from a machine behind it); the 250 ms floor
+    covers a LAN host on sleepy Wi-Fi and a busy event loop.
+
+  Either way the wait never exceeds ``max_wait``, and a SYN-ACK that arrives at any moment before we give up,
+  on either connection, makes the port open, with the RTT of the connection that got it.
+
+What stays out of reach: a server so overloaded that its accept queue overflows drops SYNs until it catches
+up; if that takes longer than our deadline we say filtered (nmap would too). The netns tests show the rule
+with real path delay; on loopback, ``tests/probes/test_tcp.py`` uses a listener with a full accept queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+
+from probes._icmp import classify, enable_error_queue
+from probes.errors import ProbeError
+from probes.models import PortResult, State
+from probes.policy import IPAddress
+
+RETRY_FACTOR = 2.0  # second SYN after 2·RTT ...
+RETRY_FLOOR = 0.1  # ... + 100 ms
+GIVE_UP_FACTOR = 4.0  # give up 4·RTT ...
+GIVE_UP_FLOOR = 0.25  # ... + 250 ms after the second SYN
+
+
+def schedule(rtt: float | None, max_wait: float) -> tuple[float | None, float]:
+    """(when to send a second SYN or None, when to give up), in seconds after the first SYN."""
+    if rtt is None:
+        return None, max_wait
+    retry = RETRY_FACTOR * rtt + RETRY_FLOOR
+    give_up = min(max_wait, retry + GIVE_UP_FACTOR * rtt + GIVE_UP_FLOOR)
+    return (retry if retry < give_up else None), give_up
+
+
+@dataclass
+class RttTracker:
+    """The best round-trip time seen to one address, shared by the probes to it running side by side."""
+
+    rtt: float | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def record(self, seconds: float) -> None:
+        if self.rtt is None or seconds < self.rtt:
+            self.rtt = seconds
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    async def changed(self) -> None:
+        """Return when a new (smaller) RTT is recorded."""
+        await self._changed.wait()
+
+
+@dataclass
+class _Attempt:
+    sock: socket.socket
+    task: asyncio.Future[None]
+    started: float
+
+
+async def probe_tcp(
+    address: IPAddress, port: int, *, max_wait: float, tracker: RttTracker | None = None
+) -> PortResult:
+    """Connect to ``address``:``port`` and say what happened; silence for ``max_wait`` seconds (less once
+    the address's RTT is known, see above) means filtered. Raises only :class:`ProbeError`, for failures on
+    this machine's side (e.g. out of file descriptors)."""
+    loop = asyncio.get_running_loop()
+    tracker = tracker if tracker is not None else RttTracker()
+    attempts: list[_Attempt] = []
+    waiter: asyncio.Future[None] | None = None
+    start = loop.time()
+    try:
+        attempts.append(_connect(address, port, loop))
+        while True:
+            retry_at, give_up_at = schedule(tracker.rtt, max_wait)
+            elapsed = loop.time() - start
+            if retry_at is not None and len(attempts) == 1 and elapsed >= retry_at:
+                attempts.append(_connect(address, port, loop))
+            if elapsed >= give_up_at:
+                break
+            wake = give_up_at if retry_at is None or len(attempts) > 1 else min(retry_at, give_up_at)
+            if waiter is None or waiter.done():
+                waiter = asyncio.ensure_future(tracker.changed())
+            await asyncio.wait(
+                [waiter, *(a.task for a in attempts)],
+                timeout=wake - elapsed,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for attempt in attempts:
+                if attempt.task.done():
+                    result = _outcome(attempt, address, port, loop.time())
+                    if result.rtt_ms is not None and result.reason in _FROM_TARGET:
+                        tracker.record(result.rtt_ms / 1000)
+                    return result
+        return PortResult(str(address), port, "tcp", State.FILTERED, "timeout")
+    finally:
+        if waiter is not None:
+            waiter.cancel()
+        for attempt in attempts:
+            attempt.task.cancel()
+            attempt.sock.close()
+
+
+# Answers that come from the target itself, so their time is a round trip to it.
+_FROM_TARGET = frozenset({"syn-ack", "rst"})
+
+
+def _connect(address: IPAddress, port: int, loop: asyncio.AbstractEventLoop) -> _Attempt:
+    sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        enable_error_queue(sock)
+        task = asyncio.ensure_future(loop.sock_connect(sock, (str(address), port)))
+    except BaseException:
+        sock.close()
+        raise
+    return _Attempt(sock, task, loop.time())
+
+
+def _outcome(attempt: _Attempt, address: IPAddress, port: int, now: float) -> PortResult:
+    rtt_ms = round((now - attempt.started) * 1000, 3)
+    err = attempt.task.exception()
+    if err is None:
+        return PortResult(str(address), port, "tcp", State.OPEN, "syn-ack", rtt_ms)
+    if not isinstance(err, OSError):
+        raise err
+    verdict = classify(err, attempt.sock, "tcp")
+    if verdict is None:
+        raise ProbeError(
+            f"The check of port {port} failed on this bot's side ({err.strerror or err})."
+        ) from err
+    state, reason = verdict
+    # An error our own machine raised straight away (no route here) has no round trip to report.
+    local = reason in ("no-route", "local-firewall")
+    return PortResult(str(address), port, "tcp", state, reason, None if local else rtt_ms)

@@ -1,0 +1,187 @@
+"""TCP verdicts on loopback against real listeners, and the adaptive "filtered" deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import gc
+import ipaddress
+import socket
+import time
+
+import pytest
+
+from probes._icmp import IcmpError, classify_errno, classify_icmp, enable_error_queue, read_error_queue
+from probes.models import State
+from probes.tcp import RttTracker, probe_tcp, schedule
+from tests.probes.servers import serve
+
+LOOPBACKS = ["127.0.0.1", "::1"]
+
+
+def free_port(host: str) -> int:
+    """A port nothing listens on: bind to get one, then close it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("host", LOOPBACKS)
+async def test_listening_port_is_open_with_rtt(host: str) -> None:
+    """A completed handshake is open, reason syn-ack, with a measured RTT."""
+    async with serve("tcp-open", host) as server:
+        result = await probe_tcp(ipaddress.ip_address(host), server.port, max_wait=3)
+    assert (result.address, result.port, result.protocol) == (host, server.port, "tcp")
+    assert (result.state, result.reason) == (State.OPEN, "syn-ack")
+    assert result.rtt_ms is not None and 0 <= result.rtt_ms < 3000
+
+
+@pytest.mark.parametrize("host", LOOPBACKS)
+async def test_port_without_listener_is_closed(host: str) -> None:
+    """A reset is closed, reason rst, with a measured RTT."""
+    result = await probe_tcp(ipaddress.ip_address(host), free_port(host), max_wait=3)
+    assert (result.state, result.reason) == (State.CLOSED, "rst")
+    assert result.rtt_ms is not None
+
+
+async def test_silent_port_without_known_rtt_waits_the_whole_time() -> None:
+    """With no RTT to go on, silence is filtered only after the full wait."""
+    async with serve("tcp-backlog") as server:
+        started = time.monotonic()
+        result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=0.6)
+        elapsed = time.monotonic() - started
+    assert (result.state, result.reason, result.rtt_ms) == (State.FILTERED, "timeout", None)
+    assert elapsed >= 0.6
+
+
+async def test_silent_port_is_filtered_early_once_the_rtt_is_known() -> None:
+    """A reset from another port of the same address gives the RTT; the silent port is then called early."""
+    tracker = RttTracker()
+    async with serve("tcp-backlog") as server:
+        started = time.monotonic()
+        silent, closed = await asyncio.gather(
+            probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=20, tracker=tracker),
+            probe_tcp(
+                ipaddress.ip_address("127.0.0.1"), free_port("127.0.0.1"), max_wait=20, tracker=tracker
+            ),
+        )
+        elapsed = time.monotonic() - started
+    assert closed.state == State.CLOSED
+    assert (silent.state, silent.reason) == (State.FILTERED, "timeout")
+    assert tracker.rtt is not None
+    assert elapsed < 5  # nowhere near the 20 s wait: the deadline followed the (tiny) loopback RTT
+
+
+async def test_late_handshake_is_still_open() -> None:
+    """A listener that drops the first SYN and accepts later is open, not filtered (the kernel's retry gets in)."""
+    async with serve("tcp-backlog") as server:
+        asyncio.get_running_loop().call_later(0.2, server.release)
+        result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=5)
+    assert (result.state, result.reason) == (State.OPEN, "syn-ack")
+    assert result.rtt_ms is not None and result.rtt_ms > 500  # answered to the kernel's retry after 1 s
+
+
+async def test_our_own_second_syn_rescues_a_lost_first_one() -> None:
+    """With a known RTT the probe sends its own second SYN before giving up, so one lost SYN stays open."""
+    tracker = RttTracker(rtt=0.2)  # second SYN at 0.5 s, give up at 1.55 s: before the kernel's retry at 1 s
+    async with serve("tcp-backlog") as server:
+        asyncio.get_running_loop().call_later(0.1, server.release)
+        result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=5, tracker=tracker)
+    assert (result.state, result.reason) == (State.OPEN, "syn-ack")
+    assert result.rtt_ms is not None and result.rtt_ms < 400  # timed on the second connection
+
+
+async def test_cancelled_probe_leaves_no_socket_behind() -> None:
+    """Cancelling a probe mid-wait closes its sockets (an unclosed one would fail the test as a warning)."""
+    async with serve("tcp-backlog") as server:
+        task = asyncio.ensure_future(probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=10))
+        await asyncio.sleep(0)  # let it send its SYN
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    gc.collect()
+
+
+@pytest.mark.parametrize(
+    ("rtt", "max_wait", "expected"),
+    [
+        (None, 3.0, (None, 3.0)),
+        (0.01, 3.0, (0.12, 0.41)),
+        (0.05, 3.0, (0.2, 0.65)),
+        (0.5, 3.0, (1.1, 3.0)),
+        (2.0, 3.0, (None, 3.0)),
+        (0.01, 0.3, (0.12, 0.3)),
+    ],
+)
+def test_schedule(rtt: float | None, max_wait: float, expected: tuple[float | None, float]) -> None:
+    """Second SYN at 2·RTT + 100 ms, give up 4·RTT + 250 ms later, never past max_wait."""
+    assert schedule(rtt, max_wait) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("icmp", "protocol", "verdict"),
+    [
+        (IcmpError(4, 3, 3, "192.0.2.2"), "tcp", (State.FILTERED, "icmp-port-unreachable")),
+        (IcmpError(4, 3, 3, "192.0.2.2"), "udp", (State.CLOSED, "icmp-port-unreachable")),
+        (IcmpError(4, 3, 13, "192.0.2.1"), "tcp", (State.FILTERED, "icmp-admin-prohibited")),
+        (IcmpError(4, 3, 10, "192.0.2.1"), "tcp", (State.FILTERED, "icmp-host-prohibited")),
+        (IcmpError(4, 3, 9, "192.0.2.1"), "udp", (State.FILTERED, "icmp-net-prohibited")),
+        (IcmpError(4, 3, 1, "192.0.2.1"), "tcp", (State.UNREACHABLE, "icmp-host-unreachable")),
+        (IcmpError(4, 3, 0, "192.0.2.1"), "tcp", (State.UNREACHABLE, "icmp-net-unreachable")),
+        (IcmpError(4, 3, 2, "192.0.2.2"), "tcp", (State.FILTERED, "icmp-proto-unreachable")),
+        (IcmpError(4, 11, 0, "192.0.2.1"), "tcp", (State.UNREACHABLE, "icmp-ttl-exceeded")),
+        (IcmpError(4, 3, 4, "192.0.2.1"), "tcp", None),  # "fragmentation needed" says nothing about the port
+        (IcmpError(6, 1, 1, "2001:db8::1"), "tcp", (State.FILTERED, "icmp-admin-prohibited")),
+        (IcmpError(6, 1, 4, "2001:db8::2"), "tcp", (State.FILTERED, "icmp-port-unreachable")),
+        (IcmpError(6, 1, 4, "2001:db8::2"), "udp", (State.CLOSED, "icmp-port-unreachable")),
+        (IcmpError(6, 1, 3, "2001:db8::1"), "tcp", (State.UNREACHABLE, "icmp-host-unreachable")),
+        (IcmpError(6, 1, 0, "2001:db8::1"), "tcp", (State.UNREACHABLE, "icmp-no-route")),
+        (IcmpError(6, 1, 5, "2001:db8::1"), "udp", (State.FILTERED, "icmp-policy-failed")),
+        (IcmpError(6, 3, 0, "2001:db8::1"), "tcp", (State.UNREACHABLE, "icmp-ttl-exceeded")),
+        (IcmpError(6, 2, 0, "2001:db8::1"), "tcp", None),  # "packet too big"
+    ],
+)
+def test_icmp_messages_map_to_verdicts(
+    icmp: IcmpError, protocol: str, verdict: tuple[State, str] | None
+) -> None:
+    """Each ICMP unreachable code becomes the verdict documented in probes/_icmp.py."""
+    assert classify_icmp(icmp, protocol) == verdict  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "protocol", "verdict"),
+    [
+        (errno.ECONNREFUSED, "tcp", (State.CLOSED, "rst")),
+        (errno.ECONNREFUSED, "udp", (State.CLOSED, "icmp-port-unreachable")),
+        (errno.ENETUNREACH, "tcp", (State.UNREACHABLE, "no-route")),
+        (errno.EHOSTUNREACH, "tcp", (State.UNREACHABLE, "host-unreachable")),
+        (errno.EACCES, "tcp", (State.FILTERED, "local-firewall")),
+        (errno.EPERM, "udp", (State.FILTERED, "local-firewall")),
+        (errno.ETIMEDOUT, "tcp", (State.FILTERED, "timeout")),
+        (errno.EMFILE, "tcp", None),
+        (None, "tcp", None),
+    ],
+)
+def test_errno_without_icmp_maps_to_verdicts(
+    code: int | None, protocol: str, verdict: tuple[State, str] | None
+) -> None:
+    """With no ICMP message queued, the errno decides; errors about our own machine decide nothing."""
+    assert classify_errno(code, protocol) == verdict  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("host", "expected"), [("127.0.0.1", (4, 3, 3)), ("::1", (6, 1, 4))])
+def test_error_queue_delivers_the_icmp_message(host: str, expected: tuple[int, int, int]) -> None:
+    """The kernel's ICMP "port unreachable" for a loopback UDP datagram is read back from the error queue."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        assert enable_error_queue(sock)
+        sock.connect((host, free_port(host)))
+        sock.send(b"anyone?")
+        sock.settimeout(2)
+        with pytest.raises(ConnectionRefusedError):
+            sock.recv(100)
+        icmp = read_error_queue(sock)
+    assert icmp is not None
+    assert (icmp.version, icmp.type, icmp.code) == expected
+    assert icmp.sender == host
