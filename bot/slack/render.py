@@ -223,7 +223,7 @@ def _buttons(actions: tuple[Action, ...], share_token: str | None) -> list[dict[
 def _button(action: Action, share_token: str | None) -> tuple[str, str, str | None] | None:
     if action.kind is ActionKind.CHECK_PORT and action.port is not None and 1 <= action.port <= 65535:
         return ACTION_CHECK, check_value(action.port, action.protocol), "primary"
-    if action.kind is ActionKind.ASK and action.query and action.query.strip():
+    if action.kind is ActionKind.ASK and action.query and clean(action.query).strip():
         return ACTION_ASK, encode_query(action.query), None
     if action.kind is ActionKind.SHARE and share_token:
         return ACTION_SHARE, share_token, None
