@@ -126,7 +126,7 @@ def clip(text: str, limit: int) -> str:
         return ELLIPSIS[:limit]
     cut = text[: limit - 1].rstrip()
     if cut.endswith("\\") and not cut.endswith("\\\\"):
-        cut = cut[:-1]  # a lone backslash would escape our ellipsis
+        cut = cut[:-1].rstrip()  # a lone backslash would escape our ellipsis
     if cut.count("`") % 2:
         cut = cut[: limit - 2].rstrip()
         if cut.count("`") % 2:
@@ -148,7 +148,8 @@ def render_embed(reply: Reply) -> discord.Embed:
     """One embed for ``reply``, escaped and inside every Discord limit whatever the reply holds."""
     title = clip(_ICONS[reply.status] + escape(reply.title), TITLE_MAX)
     description = clip(escape(reply.summary), DESCRIPTION_MAX)
-    footer = clip(plain(reply.footer), FOOTER_MAX) if reply.footer else ""
+    # Footers show no markdown; the invisible escapes still keep raw mentions out of anything we send.
+    footer = clip(_escape_invisibly(plain(reply.footer)), FOOTER_MAX) if reply.footer else ""
     fields = [
         (
             clip(_nonempty(escape(field.name)), FIELD_NAME_MAX),

@@ -145,6 +145,13 @@ class Responder:
 
     def choices(self, current: str) -> list[app_commands.Choice[str]]:
         """Autocomplete for ``/port query``: ports, services and games, within Discord's limits."""
+        try:
+            return self._choices(current)
+        except Exception:  # discord.py would only log it; an empty list at least answers the request
+            log.exception("autocomplete failed for %r", current[:200])
+            return []
+
+    def _choices(self, current: str) -> list[app_commands.Choice[str]]:
         out: list[app_commands.Choice[str]] = []
         for suggestion in self.portbot.suggest(current, limit=CHOICES_MAX):
             name = clip(plain(suggestion.label), CHOICE_MAX)

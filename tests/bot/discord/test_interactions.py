@@ -144,3 +144,20 @@ async def test_port_works_in_direct_messages(bot: RunningBot) -> None:
     requester = bot.portbot.checks[-1][3]
     assert requester.guild_id is None
     assert requester.channel_id == str(payloads.DM_CHANNEL_ID)
+
+
+HOSTILE_HOSTS = ["@everyone", "<@&123456789012345678>", "[login](http://203.0.113.9)", "a`@here`b", "x" * 255]
+
+
+async def test_hostile_text_never_pings_through_the_live_bot(bot: RunningBot) -> None:
+    """Hostile host names echoed back: every payload disables mentions and carries no raw broadcast."""
+    for host in HOSTILE_HOSTS:
+        sent = await bot.fake.push_interaction(payloads.slash("portcheck", host=host, port=25565))
+        await bot.fake.wait_followup(sent.token)
+    bodies = bot.fake.outgoing_payloads()
+    assert len(bodies) == len(HOSTILE_HOSTS)
+    for body in bodies:
+        assert body["allowed_mentions"] == NO_MENTIONS
+        text = json.dumps(body, ensure_ascii=False)
+        assert "@everyone" not in text and "@here" not in text
+        assert "<@&" not in text and "](" not in text

@@ -1,0 +1,70 @@
+"""``/portbot settings``: admins only, stored in SQLite, and it changes who sees answers."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.bot.discord import payloads
+from tests.bot.discord.conftest import RunningBot
+from tests.bot.discord.test_interactions import embed_of
+
+
+async def settings(bot: RunningBot, permissions: int, **options: str) -> dict[str, object]:
+    sent = await bot.fake.push_interaction(
+        payloads.slash("portbot", subcommand="settings", permissions=permissions, **options)
+    )
+    callback = await bot.fake.wait_callback(sent.id)
+    assert (callback.type, callback.ephemeral) == (4, True)
+    return embed_of(callback.data)
+
+
+def stored(bot: RunningBot) -> list[tuple[str, int, int]]:
+    with sqlite3.connect(bot.db) as db:
+        return db.execute("SELECT guild_id, probes_private, knowledge_private FROM guild_settings").fetchall()
+
+
+async def test_non_admin_is_refused_and_nothing_changes(bot: RunningBot) -> None:
+    """A member without Manage Server gets a private refusal, even if a server re-granted the command."""
+    embed = await settings(bot, payloads.MEMBER_PERMISSIONS, probe_results="public")
+    assert embed["title"] == "❗ Only server admins can change Portbot's settings"
+    assert embed["description"] == "You need the **Manage Server** permission to see or change them."
+    assert stored(bot) == []
+
+
+async def test_admin_sees_the_defaults(bot: RunningBot) -> None:
+    """With no options the command shows the current settings: probes private, knowledge public."""
+    embed = await settings(bot, payloads.ADMIN_PERMISSIONS)
+    assert embed["title"] == "Portbot settings for this server"
+    values = {field["name"]: field["value"] for field in embed["fields"]}
+    assert values == {
+        "Reachability checks": "Only the person who asked sees them.",
+        "Port and service answers": "Posted in the channel.",
+    }
+
+
+async def test_public_probe_results_persist_and_flip_the_default(bot: RunningBot) -> None:
+    """After an admin makes probe results public, the choice is in SQLite and /portcheck answers in public."""
+    await settings(bot, payloads.ADMIN_PERMISSIONS, probe_results="public")
+    assert stored(bot) == [(str(payloads.GUILD_ID), 0, 0)]
+
+    sent = await bot.fake.push_interaction(payloads.slash("portcheck", host="mc.example.com", port=25565))
+    deferred = await bot.fake.wait_callback(sent.id)
+    assert (deferred.type, deferred.ephemeral) == (5, False)
+    followup = await bot.fake.wait_followup(sent.token)
+    title = embed_of(followup.body)["title"]
+    assert "mc.example.com" not in title and "mc….com" in title  # public means masked
+
+
+async def test_private_knowledge_answers_flip_the_default(bot: RunningBot) -> None:
+    """After an admin makes knowledge answers private, /port 25565 answers ephemerally."""
+    await settings(bot, payloads.ADMIN_PERMISSIONS, knowledge_answers="private")
+    sent = await bot.fake.push_interaction(payloads.slash("port", query="25565"))
+    callback = await bot.fake.wait_callback(sent.id)
+    assert (callback.type, callback.ephemeral) == (4, True)
+
+
+async def test_settings_are_per_server(bot: RunningBot) -> None:
+    """A server's choice does not leak into DMs."""
+    await settings(bot, payloads.ADMIN_PERMISSIONS, knowledge_answers="private")
+    sent = await bot.fake.push_interaction(payloads.slash("port", guild=False, query="25565"))
+    assert not (await bot.fake.wait_callback(sent.id)).ephemeral
