@@ -31,7 +31,7 @@ def test_pointed_at_sets_and_restores_both_endpoints() -> None:
         assert endpoints.gateway == "ws://127.0.0.1:2/gateway"
         endpoints.set_gateway("ws://127.0.0.1:3/")
         assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:3/"
-    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == (base, gateway)
+    assert (base, gateway) == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
 
 
 def test_nothing_set_leaves_discord_defaults() -> None:
