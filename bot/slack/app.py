@@ -104,11 +104,10 @@ def build_app(
     }
     if oauth:
         options["oauth_settings"] = _oauth_settings(settings)
+    with _bolt_env_ignored():
         app = AsyncApp(**options)
+    if oauth:
         app.enable_token_revocation_listeners()
-    else:
-        with _bolt_env_ignored():
-            app = AsyncApp(**options)
 
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
@@ -145,15 +144,15 @@ def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
     )
 
 
+_BOLT_ENV = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
 @contextlib.contextmanager
 def _bolt_env_ignored() -> Iterator[None]:
-    """Hide SLACK_CLIENT_ID/SECRET while the app is built: Bolt switches to OAuth on its own when it sees them,
-    which would drop the bot token a single-workspace (or Socket Mode) app relies on."""
-    saved = {
-        name: os.environ.pop(name)
-        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
-        if name in os.environ
-    }
+    """Hide the variables Bolt reads by itself while the app is built: settings are passed in explicitly, and
+    Bolt seeing SLACK_CLIENT_ID/SECRET would switch a single-workspace (or Socket Mode) app to OAuth and
+    drop its bot token."""
+    saved = {name: os.environ.pop(name) for name in _BOLT_ENV if name in os.environ}
     try:
         yield
     finally:
