@@ -1,0 +1,72 @@
+"""The compiled index: the three data files turned into plain data (cacheable with marshal) and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from knowledge import _curated, _iana, _topics
+from knowledge._curated import Service
+from knowledge._paths import Sources
+from knowledge._text import compact, fold
+from knowledge._topics import Topic
+
+
+def compile_sources(sources: Sources) -> dict[str, Any]:
+    """Read and validate every source file; the result holds only marshal-friendly types."""
+    iana_text = sources.iana.read_bytes().decode("utf-8")
+    services = _curated.load_services(sources.ports)
+    topics = _topics.load_topics(sources.concepts)
+    return {
+        "iana": _iana.read_csv(iana_text),
+        "services": _curated.to_data(services),
+        "topics": _topics.to_data(topics),
+        "service_keys": _service_keys(services),
+        "topic_keys": _topic_keys(topics),
+    }
+
+
+def _service_keys(services: tuple[Service, ...]) -> dict[str, tuple[int, ...]]:
+    keys: dict[str, list[int]] = {}
+    for number, service in enumerate(services):
+        for text in (service.id, service.name, *service.aliases):
+            for key in (fold(text), compact(text)):
+                owners = keys.setdefault(key, [])
+                if key and number not in owners:
+                    owners.append(number)
+    return {key: tuple(owners) for key, owners in keys.items() if key}
+
+
+def _topic_keys(topics: tuple[Topic, ...]) -> dict[str, int]:
+    keys: dict[str, int] = {}
+    for number, topic in enumerate(topics):
+        for text in (topic.id, topic.title, *topic.keywords):
+            key = fold(text)
+            if key:
+                keys.setdefault(key, number)
+    return keys
+
+
+class Index:
+    """Everything a lookup needs, ready to query."""
+
+    __slots__ = ("iana", "service_keys", "services", "services_by_id", "topic_keys", "topics", "topics_by_id")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.iana = _iana.IanaTable(data["iana"])
+        self.services: tuple[Service, ...] = _curated.from_data(data["services"])
+        self.topics: tuple[Topic, ...] = _topics.from_data(data["topics"])
+        self.service_keys: dict[str, tuple[int, ...]] = data["service_keys"]
+        self.topic_keys: dict[str, int] = data["topic_keys"]
+        self.services_by_id = {s.id: s for s in self.services}
+        self.topics_by_id = {t.id: t for t in self.topics}
+
+    def services_for(self, key: str) -> tuple[Service, ...]:
+        """Curated services a folded or compacted key names exactly, best first."""
+        return tuple(self.services[i] for i in self.service_keys.get(key, ()))
+
+    def topic_for(self, key: str) -> Topic | None:
+        number = self.topic_keys.get(key)
+        return None if number is None else self.topics[number]
+
+    def related(self, ids: tuple[str, ...]) -> tuple[Topic, ...]:
+        return tuple(self.topics_by_id[i] for i in ids if i in self.topics_by_id)

@@ -1,0 +1,339 @@
+"""From one line of text to one answer. The order of attempts is the whole algorithm:
+
+1. empty → help; a port number (or something number-like that is no port) → the port, or why not;
+2. an exact name: a curated service or alias, a port range, a topic id or keyword, an IANA service name;
+3. a question: the topic scorer in ``_match`` (a port in an "is … open" question → the is-my-port-open guide;
+   a guide is specialised for the service or port the question names), else the service, range or port the
+   text names;
+4. a typo of the whole text: the closest curated name, topic keyword or IANA service name;
+5. a typo of one word in a longer text ("valhiem server");
+6. nothing: "did you mean" suggestions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from knowledge._curated import Service
+from knowledge._iana import IanaEntry
+from knowledge._index import Index
+from knowledge._match import (
+    QuestionMatcher,
+    find_misspelled_service,
+    find_ports,
+    find_service,
+    fuzzy_best,
+    fuzzy_top,
+)
+from knowledge._portquery import BadPort, parse_port_query
+from knowledge._ranges import RANGES, PortRange, iana_block, range_for_term
+from knowledge._text import clean, words
+from knowledge._topics import GENERIC, Topic, fill
+from knowledge.answers import (
+    Answer,
+    GuideAnswer,
+    HelpAnswer,
+    IanaServiceAnswer,
+    InvalidQuery,
+    NotFound,
+    PortAnswer,
+    RangeAnswer,
+    ServiceAnswer,
+    ServiceUse,
+    Suggestion,
+    TopicAnswer,
+)
+
+OPEN_GUIDE = "is-my-port-open"
+HELP = HelpAnswer(
+    examples=(
+        ("25565", "who uses a port, and what IANA registered it for"),
+        ("valheim", "the ports a game or program needs, and which to forward"),
+        ("what is cgnat", "a networking idea in plain words"),
+        ("why can't my friends join my valheim server", "a troubleshooting guide for your server"),
+        ("ephemeral", "what a range of ports is for"),
+    )
+)
+#: "is 25565 open", "are my ports reachable": a question about the state of a port, not how to open one.
+_STATE_QUESTION = re.compile(
+    r"\b(?:is|are|isnt|arent|check|test)\b.*\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
+)
+#: Words people add around a name that do not change what they ask about ("valheim ports", "ssh server").
+_FILLER = frozenset(("port", "ports", "server", "servers", "default", "dedicated"))
+_MAX_SUGGESTIONS = 3
+#: Stricter than for our own names: among 7,000 IANA names, almost any word is 80% like one of them.
+IANA_CUTOFF = 85.0
+_MAX_RANGE_SCAN = 16  # ports of a curated range we check against IANA
+
+
+class Lookup:
+    """Answers queries against one :class:`Index`."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._matcher: QuestionMatcher | None = None
+        self._choices: dict[str, Suggestion] | None = None
+
+    @property
+    def matcher(self) -> QuestionMatcher:
+        if self._matcher is None:
+            self._matcher = QuestionMatcher(self.index.topics)
+        return self._matcher
+
+    def answer(self, raw: str) -> Answer:
+        text = clean(raw)
+        if not text:
+            return HELP
+        parsed = parse_port_query(text)
+        if isinstance(parsed, BadPort):
+            return InvalidQuery(text, parsed.message)
+        if parsed is not None:
+            return self.port(text, parsed.port, parsed.protocol)
+        tokens = words(text)
+        if not tokens:
+            return NotFound(text, self._did_you_mean(text.casefold()))
+        return (
+            self._exact(text, tokens)
+            or self._question(text, tokens)
+            or self._typo(text, tokens)
+            or self._misspelled_service(text, tokens)
+            or NotFound(text, self._did_you_mean(" ".join(tokens)))
+        )
+
+    # -- the kinds of answer -------------------------------------------------------------------------------
+
+    def port(self, query: str, port: int, protocol: str | None = None) -> PortAnswer:
+        """Curated uses and IANA registrations of ``port``; ``protocol`` narrows both when that leaves any."""
+        entries = [self.index.iana.entry(row) for row in self.index.iana.rows_for_port(port)]
+        uses = self._uses(port, protocol)
+        if protocol is not None:
+            narrowed = [e for e in entries if e.protocol in (protocol, "")]
+            entries = narrowed or entries
+            uses = uses or self._uses(port, None)
+        return PortAnswer(query, port, protocol, tuple(uses), tuple(entries), iana_block(port))
+
+    def _uses(self, port: int, protocol: str | None) -> list[ServiceUse]:
+        uses = []
+        for service in self.index.services:
+            matching = service.ports_for(port, protocol)
+            if matching:
+                uses.append(ServiceUse(service, matching))
+        return uses
+
+    def service(self, query: str, found: tuple[Service, ...]) -> ServiceAnswer:
+        service = found[0]
+        return ServiceAnswer(
+            query,
+            service,
+            iana=self._registrations(service),
+            alternatives=found[1:],
+            related=self._service_topics(service),
+        )
+
+    def _registrations(self, service: Service) -> tuple[IanaEntry, ...]:
+        """IANA's assigned names for the ports a service uses: often something unrelated (7777 is ``cbt``)."""
+        seen: set[int] = set()
+        found = []
+        for entry in service.ports:
+            for port in range(entry.low, min(entry.high, entry.low + _MAX_RANGE_SCAN) + 1):
+                for row in self.index.iana.rows_for_port(port):
+                    if row not in seen:
+                        seen.add(row)
+                        registration = self.index.iana.entry(row)
+                        if registration.status == "assigned" and registration.protocol in (
+                            *entry.protocols,
+                            "",
+                        ):
+                            found.append(registration)
+        return tuple(found)
+
+    def _service_topics(self, service: Service) -> tuple[Topic, ...]:
+        wanted = (
+            ("friends-cant-join", "port-forwarding") if service.category == "game" else ("port-forwarding",)
+        )
+        return self.index.related(wanted)
+
+    def topic(
+        self,
+        query: str,
+        topic: Topic,
+        services: tuple[Service, ...] = (),
+        port: tuple[int, str | None] | None = None,
+    ) -> Answer:
+        related = self.index.related(topic.related)
+        for block in RANGES:
+            if self._range_topic(block) is topic:
+                return RangeAnswer(query, block, topic, related)
+        if not topic.is_guide:
+            return TopicAnswer(query, topic, related)
+        service = services[0] if services else None
+        if port is not None and port[1] is None:
+            port = (port[0], self._only_protocol(port[0]))
+        values = _placeholders(service, port)
+        return GuideAnswer(
+            query,
+            topic,
+            title=fill(topic.title, values),
+            summary=fill(topic.summary, values),
+            body=tuple(fill(p, values) for p in topic.body),
+            steps=tuple(fill(s, values) for s in topic.steps),
+            service=service,
+            port=port[0] if port else (service.main_port.low if service and service.main_port else None),
+            protocol=port[1] if port else (_probe_protocol(service) if service else None),
+            related=related,
+        )
+
+    def _only_protocol(self, port: int) -> str | None:
+        """The transport the curated services on ``port`` agree on, if they do (25565 → tcp; 7777 → None)."""
+        protocols = {proto for use in self._uses(port, None) for p in use.ports for proto in p.protocols}
+        return protocols.pop() if len(protocols) == 1 else None
+
+    def range(self, query: str, block: PortRange) -> RangeAnswer:
+        topic = self._range_topic(block)
+        return RangeAnswer(query, block, topic, self.index.related(topic.related) if topic else ())
+
+    def _range_topic(self, block: PortRange) -> Topic | None:
+        for key in (block.id, f"{block.id} ports", *block.terms):
+            topic = self.index.topic_for(key)
+            if topic is not None:
+                return topic
+        return None
+
+    def iana_name(self, query: str, name: str, rows: list[int]) -> IanaServiceAnswer:
+        entries = tuple(self.index.iana.entry(row) for row in rows)
+        ports = sorted({e.low for e in entries if e.low is not None and e.low == e.high})
+        uses = tuple(use for port in ports[:4] for use in self._uses(port, None))
+        return IanaServiceAnswer(query, entries[0].name if entries else name, entries, uses)
+
+    # -- the steps of the algorithm ------------------------------------------------------------------------
+
+    def _exact(self, text: str, tokens: list[str]) -> Answer | None:
+        candidates = [tokens]
+        trimmed = [t for t in tokens if t not in _FILLER]
+        if trimmed and trimmed != tokens:
+            candidates.append(trimmed)
+        for words_ in candidates:
+            folded = " ".join(words_)
+            found = self.index.services_for(folded) or self.index.services_for("".join(words_))
+            if found:
+                return self.service(text, found)
+            block = range_for_term(folded)
+            if block is not None:
+                return self.range(text, block)
+            topic = self.index.topic_for(folded)
+            if topic is not None:
+                return self.topic(text, topic)
+        for name in (text.casefold(), "-".join(tokens)):
+            rows = self.index.iana.rows_for_name(name)
+            if rows:
+                return self.iana_name(text, name, rows)
+        return None
+
+    def _question(self, text: str, tokens: list[str]) -> Answer | None:
+        ports = find_ports(tokens)
+        services = self._services(find_service(tokens, self.index))
+        folded = " ".join(tokens)
+        topic = self.index.topics_by_id.get(OPEN_GUIDE)
+        if not (ports and topic is not None and _STATE_QUESTION.search(folded)):
+            best = self.matcher.best(tokens)
+            topic = best.topic if best else None
+        if topic is not None:
+            if not services and topic.is_guide:
+                services = self._services(
+                    find_misspelled_service(tokens, self.index, self.matcher.vocabulary)
+                )
+            return self.topic(text, topic, services, ports[0] if ports else None)
+        padded = f" {folded} "
+        for block in RANGES:
+            if any(f" {term} " in padded for term in block.terms if " " in term):
+                return self.range(text, block)
+        if services:
+            return self.service(text, services)
+        if ports:
+            return self.port(text, *ports[0])
+        return None
+
+    def _misspelled_service(self, text: str, tokens: list[str]) -> Answer | None:
+        services = self._services(find_misspelled_service(tokens, self.index, self.matcher.vocabulary))
+        return self.service(text, services) if services else None
+
+    def _services(self, ids: tuple[str, ...]) -> tuple[Service, ...]:
+        return tuple(self.index.services_by_id[i] for i in ids)
+
+    def _typo(self, text: str, tokens: list[str]) -> Answer | None:
+        folded = " ".join(t for t in tokens if t not in _FILLER) or " ".join(tokens)
+        key = fuzzy_best(folded, list(self.index.service_keys))
+        if key is not None:
+            return self.service(text, self.index.services_for(key))
+        key = fuzzy_best(folded, list(self.index.topic_keys))
+        if key is not None:
+            topic = self.index.topic_for(key)
+            return None if topic is None else self.topic(text, topic)
+        name = fuzzy_best(
+            text.casefold() if " " not in text else "-".join(tokens),
+            self.index.iana.names,
+            cutoff=IANA_CUTOFF,
+        )
+        if name is not None:
+            return self.iana_name(text, name, self.index.iana.rows_for_name(name))
+        return None
+
+    def _did_you_mean(self, folded: str) -> tuple[Suggestion, ...]:
+        choices = self._suggestion_choices()
+        picked: list[Suggestion] = []
+        for key in fuzzy_top(folded, list(choices), limit=12, cutoff=70, loose=True):
+            suggestion = choices[key]
+            if suggestion not in picked:
+                picked.append(suggestion)
+            if len(picked) == _MAX_SUGGESTIONS:
+                return tuple(picked)
+        for name in fuzzy_top(
+            "-".join(folded.split()), self.index.iana.names, limit=3, cutoff=75, loose=False
+        ):
+            picked.append(Suggestion(name, name))
+        return tuple(picked[:_MAX_SUGGESTIONS])
+
+    def _suggestion_choices(self) -> dict[str, Suggestion]:
+        if self._choices is None:
+            choices: dict[str, Suggestion] = {}
+            for service in self.index.services:
+                for key in (service.name.casefold(), *service.aliases):
+                    choices.setdefault(key, Suggestion(service.name, service.id))
+            for topic in self.index.topics:
+                for key in (topic.plain_title.casefold(), *topic.keywords):
+                    choices.setdefault(key, Suggestion(topic.plain_title, topic.id))
+            for block in RANGES:
+                choices.setdefault(block.name.casefold(), Suggestion(block.name, block.terms[0]))
+            self._choices = choices
+        return self._choices
+
+
+def _placeholders(service: Service | None, port: tuple[int, str | None] | None) -> dict[str, str]:
+    """Values for a guide's placeholders: the named service's ports, the asked-about port, or plain words."""
+    if service is not None:
+        forward = [p for p in service.ports if p.forward == "yes"]
+        main = service.main_port
+        game_port = str(port[0]) if port else (main.number if main else "your server's port")
+        return {
+            "{name}": service.name,
+            "{ports}": ", ".join(p.label for p in service.ports),
+            "{forward_ports}": ", ".join(p.label for p in forward) or "no ports (it needs none forwarded)",
+            "{game_port}": game_port,
+        }
+    if port is not None:
+        label = f"{port[0]}/{port[1]}" if port[1] else str(port[0])
+        return {
+            "{name}": "your server",
+            "{ports}": label,
+            "{forward_ports}": label,
+            "{game_port}": str(port[0]),
+        }
+    return GENERIC
+
+
+def _probe_protocol(service: Service) -> str | None:
+    main = service.main_port
+    if main is None:
+        return None
+    # A TCP check gives a clear verdict; for a port on both transports we check TCP.
+    return "tcp" if "tcp" in main.protocols else "udp"

@@ -1,0 +1,162 @@
+"""Matching people's words to what we know: typo-tolerant name matching and a small, explainable scorer that
+picks the topic a free-text question is about.
+
+The scorer adds up visible evidence, nothing learned:
+
+* a topic keyword found as a phrase in the question: ``PHRASE`` points plus one per extra word in it;
+* a multi-word keyword whose words all occur, but apart: one point per word;
+* each distinct content word the question shares with the topic's id, title and keywords: ``WORD`` point.
+
+Generic words ("port", "server") and grammar words ("why", "my") never score on their own. A topic needs
+``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from knowledge._text import words
+from knowledge._topics import Topic
+
+if TYPE_CHECKING:
+    from knowledge._index import Index
+
+PHRASE = 3
+WORD = 1
+MIN_SCORE = 3
+
+#: Shortest word we try to correct: below this, typos look like other words ("test" vs "rust").
+MIN_FUZZY_LENGTH = 5
+#: rapidfuzz ratio (0–100) a correction needs; 80 allows one swap or slip in a 5-to-9 letter name.
+FUZZY_CUTOFF = 80.0
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP_WORDS = _word_set(
+    "a about am an and any are as at be been but by can could did do does doing for from get gets got had has "
+    "have how i id if im in into is isnt it its ive just me my of on or our please should so some than that "
+    "thats the their them then there these they this those to us use using was we what whats when where which "
+    "who whos why will with wont would you your youre"
+)
+GENERIC_WORDS = _word_set(
+    "port ports server servers game games network networks internet connect connection service services"
+)
+
+
+def fuzzy_best(query: str, choices: Sequence[str], *, cutoff: float = FUZZY_CUTOFF) -> str | None:
+    """The closest choice to ``query``, if it is close enough to be a typo of it."""
+    if len(query) < MIN_FUZZY_LENGTH or not choices:
+        return None
+    from rapidfuzz import fuzz, process  # about 30 ms to import: only paid when a typo needs it
+
+    found = process.extractOne(query, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+    return None if found is None else str(found[0])
+
+
+def fuzzy_top(query: str, choices: Sequence[str], *, limit: int, cutoff: float, loose: bool) -> list[str]:
+    """Up to ``limit`` choices resembling ``query``; ``loose`` also credits partial and reordered matches."""
+    if not query or not choices:
+        return []
+    from rapidfuzz import fuzz, process
+
+    scorer = fuzz.WRatio if loose else fuzz.ratio
+    return [
+        str(c) for c, _, _ in process.extract(query, choices, scorer=scorer, limit=limit, score_cutoff=cutoff)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    phrases: tuple[tuple[str, ...], ...]
+    words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    topic: Topic
+    score: int
+
+
+class QuestionMatcher:
+    """Scores topics against a question. Built once per index (a few hundred words)."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self._topics = tuple(topics)
+        self._terms = tuple(_terms(t) for t in self._topics)
+        #: Words that belong to questions, not to service names: never "corrected" into a service.
+        self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t.words)
+
+    def best(self, tokens: Sequence[str]) -> TopicScore | None:
+        """The best-scoring topic, if it scores at least ``MIN_SCORE``."""
+        best: TopicScore | None = None
+        padded = f" {' '.join(tokens)} "
+        present = frozenset(tokens)
+        for topic, terms in zip(self._topics, self._terms, strict=True):
+            score = _score(terms, padded, present)
+            if score >= MIN_SCORE and (best is None or score > best.score):
+                best = TopicScore(topic, score)
+        return best
+
+
+def _terms(topic: Topic) -> _Terms:
+    phrases = [tuple(words(k)) for k in topic.keywords]
+    phrases += [tuple(words(topic.id.replace("-", " "))), tuple(words(topic.title))]
+    content = {w for p in phrases for w in p if w not in STOP_WORDS and w not in GENERIC_WORDS}
+    return _Terms(tuple(dict.fromkeys(p for p in phrases if p)), frozenset(content))
+
+
+def _score(terms: _Terms, padded: str, present: frozenset[str]) -> int:
+    score = WORD * len(terms.words & present)
+    for phrase in terms.phrases:
+        content = [w for w in phrase if w not in STOP_WORDS and w not in GENERIC_WORDS]
+        if not content:
+            continue  # a keyword of only generic words ("ports") says nothing about which topic
+        if f" {' '.join(phrase)} " in padded:
+            score += PHRASE + len(phrase) - 1
+        elif len(content) > 1 and all(w in present for w in content):
+            score += len(content)
+    return score
+
+
+def find_ports(tokens: Sequence[str]) -> list[tuple[int, str | None]]:
+    """Port numbers mentioned in a question, each with the protocol written right after it (``53 udp``)."""
+    found: list[tuple[int, str | None]] = []
+    for i, token in enumerate(tokens):
+        if token.isascii() and token.isdigit() and len(token) <= 5 and int(token) <= 65535:
+            following = tokens[i + 1] if i + 1 < len(tokens) else ""
+            found.append((int(token), following if following in ("tcp", "udp") else None))
+    return found
+
+
+def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
+    """Ids of the service a question names exactly: the longest phrase that is a name, alias or id."""
+    for size in range(min(4, len(tokens)), 0, -1):
+        for start in range(len(tokens) - size + 1):
+            gram = tokens[start : start + size]
+            if size == 1 and (gram[0] in STOP_WORDS or gram[0] in GENERIC_WORDS):
+                continue  # "server" or "why" is never an alias, even if a data file says so
+            for key in (" ".join(gram), "".join(gram)):
+                found = index.services_for(key)
+                if found:
+                    return tuple(s.id for s in found)
+    return ()
+
+
+def find_misspelled_service(
+    tokens: Sequence[str], index: Index, vocabulary: frozenset[str]
+) -> tuple[str, ...]:
+    """Ids of the service one word of a question is a typo of ("valhiem"); question words are never corrected."""
+    candidates = [t for t in tokens if len(t) >= MIN_FUZZY_LENGTH and t not in vocabulary and not t.isdigit()]
+    if not candidates:
+        return ()
+    single_words = [k for k in index.service_keys if " " not in k]
+    for token in candidates:
+        corrected = fuzzy_best(token, single_words)
+        if corrected is not None:
+            return tuple(s.id for s in index.services_for(corrected))
+    return ()

@@ -1,0 +1,50 @@
+"""Where the knowledge data lives: the packaged files, the user's data directory and its cache."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGED = Path(__file__).resolve().parent / "data"
+IANA_FILE = "iana-service-names-port-numbers.csv"
+META_FILE = "iana-meta.json"
+PORTS_FILE = "ports.toml"
+CONCEPTS_FILE = "concepts.toml"
+
+
+def default_data_dir() -> Path:
+    """``$PORTBOT_DATA_DIR``, else ``~/.cache/portbot`` (honouring ``$XDG_CACHE_HOME``)."""
+    configured = os.environ.get("PORTBOT_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache_home) / "portbot"
+
+
+def cache_dir(data_dir: Path) -> Path:
+    return data_dir / "cache"
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """The three files one index is compiled from."""
+
+    iana: Path
+    ports: Path
+    concepts: Path
+
+    @classmethod
+    def resolve(cls, data_dir: Path, source_dir: Path | None = None) -> Sources:
+        """Packaged (or ``source_dir``) files, except that an IANA file updated into ``data_dir`` wins."""
+        base = source_dir or PACKAGED
+        updated = data_dir / IANA_FILE
+        return cls(
+            iana=updated if updated.is_file() else base / IANA_FILE,
+            ports=base / PORTS_FILE,
+            concepts=base / CONCEPTS_FILE,
+        )
+
+    @property
+    def files(self) -> tuple[Path, Path, Path]:
+        return (self.iana, self.ports, self.concepts)
