@@ -1,0 +1,92 @@
+"""The compiled-index cache: built once, reused while the sources are unchanged, rebuilt when one changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge import KnowledgeBase, PortAnswer, ServiceAnswer
+from knowledge._cache import CACHE_FILE
+from knowledge._paths import IANA_FILE
+
+
+def _load(data: Path, sources: Path) -> KnowledgeBase:
+    return KnowledgeBase.load(data, source_dir=sources)
+
+
+def test_first_load_compiles_and_second_reuses(tmp_path: Path, sources: Path) -> None:
+    """The cache file appears under data_dir/cache and the next load does not compile."""
+    assert _load(tmp_path, sources).rebuilt
+    assert (tmp_path / "cache" / CACHE_FILE).is_file()
+    again = _load(tmp_path, sources)
+    assert not again.rebuilt
+    assert again.iana_records == 14_512
+
+
+def test_default_data_dir_comes_from_the_environment(
+    tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without data_dir, the cache goes under $PORTBOT_DATA_DIR/cache."""
+    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path / "state"))
+    KnowledgeBase.load(source_dir=sources)
+    assert (tmp_path / "state" / "cache" / CACHE_FILE).is_file()
+
+
+def test_editing_a_source_rebuilds(tmp_path: Path, sources: Path) -> None:
+    """A changed ports.toml is noticed on the next load, and its new content answers."""
+    _load(tmp_path, sources)
+    ports = sources / "ports.toml"
+    ports.write_text(ports.read_text().replace('aliases = ["valheim"]', 'aliases = ["valheim", "vikings"]'))
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt
+    answer = kb.lookup("vikings")
+    assert isinstance(answer, ServiceAnswer) and answer.service.id == "valheim"
+
+
+def test_same_size_edit_rebuilds(tmp_path: Path, sources: Path) -> None:
+    """The key is the content hash, so an edit that keeps the size (and maybe the mtime) still counts."""
+    _load(tmp_path, sources)
+    ports = sources / "ports.toml"
+    before = ports.read_text()
+    after = before.replace("port = 2456", "port = 2459")
+    assert len(after) == len(before) and after != before
+    ports.write_text(after)
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt
+    answer = kb.lookup("2459")
+    assert isinstance(answer, PortAnswer) and [u.service.id for u in answer.used_by] == ["valheim"]
+
+
+def test_corrupt_cache_is_rebuilt(tmp_path: Path, sources: Path) -> None:
+    """A truncated or garbage cache file costs a rebuild, never an error."""
+    _load(tmp_path, sources)
+    (tmp_path / "cache" / CACHE_FILE).write_bytes(b"\x00garbage")
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt and kb.iana_records == 14_512
+
+
+def test_unwritable_cache_still_answers(tmp_path: Path, sources: Path) -> None:
+    """When the cache directory cannot be created, the index is compiled in memory and works."""
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data directory should be")
+    kb = _load(blocker, sources)
+    assert isinstance(kb.lookup("22"), PortAnswer)
+
+
+def test_rebuild_forces_compilation(tmp_path: Path, sources: Path) -> None:
+    """rebuild=True ignores a current cache (for `portbot knowledge build`)."""
+    _load(tmp_path, sources)
+    assert KnowledgeBase.load(tmp_path, source_dir=sources, rebuild=True).rebuilt
+
+
+def test_updated_iana_file_in_data_dir_overrides_the_packaged_one(tmp_path: Path, sources: Path) -> None:
+    """An IANA CSV in data_dir (written by the updater) is the one indexed."""
+    _load(tmp_path, sources)
+    packaged = (sources / IANA_FILE).read_text(encoding="utf-8")
+    (tmp_path / IANA_FILE).write_text(packaged.replace("cbt,7777,tcp", "newname,7777,tcp"), encoding="utf-8")
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt
+    answer = kb.lookup("7777/tcp")
+    assert isinstance(answer, PortAnswer)
+    assert {e.name for e in answer.iana} == {"newname"}
