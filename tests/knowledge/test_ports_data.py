@@ -201,7 +201,7 @@ def test_service_ids_are_unique() -> None:
 
 def test_every_port_table_matches_the_schema() -> None:
     """Port tables use only schema keys and the allowed protocol, role and forward values."""
-    problems = []
+    problems: list[tuple[str, str, object]] = []
     for service, port in _all_ports():
         keys = set(port)
         if not REQUIRED_PORT_KEYS <= keys <= REQUIRED_PORT_KEYS | OPTIONAL_PORT_KEYS:
