@@ -116,8 +116,18 @@ async def probe_tcp(
     finally:
         if waiter is not None:
             waiter.cancel()
+        await _close(attempts)
+
+
+async def _close(attempts: list[_Attempt]) -> None:
+    """Stop the pending connects, let asyncio unregister their sockets, then close them. Closing first would
+    let asyncio's late clean-up hit a new socket that reused the file descriptor."""
+    try:
         for attempt in attempts:
             attempt.task.cancel()
+        await asyncio.gather(*(a.task for a in attempts), return_exceptions=True)
+    finally:
+        for attempt in attempts:
             attempt.sock.close()
 
 

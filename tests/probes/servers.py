@@ -29,6 +29,7 @@ Kinds (TCP unless marked UDP):
   ntp          UDP, an NTPv4 server at stratum 2
   stun         UDP, STUN binding success carrying XOR-MAPPED-ADDRESS and SOFTWARE
   udp-silent   UDP, reads everything and never answers
+  udp-echo     UDP, sends every datagram straight back
 """
 
 from __future__ import annotations
@@ -357,6 +358,13 @@ class UdpSilentServer(_UdpServer):
     kind = "udp-silent"
 
 
+class UdpEchoServer(_UdpServer):
+    kind = "udp-echo"
+
+    def answer(self, data: bytes, addr: tuple[Any, ...]) -> bytes | None:
+        return data
+
+
 class BedrockServer(_UdpServer):
     """RakNet's unconnected ping (0x01) and pong (0x1c), as Bedrock servers answer the server list."""
 
@@ -488,6 +496,7 @@ KINDS: dict[str, Callable[..., FakeServer]] = {
         NtpServer,
         StunServer,
         UdpSilentServer,
+        UdpEchoServer,
     )
 }
 

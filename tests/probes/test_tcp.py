@@ -16,6 +16,8 @@ from probes.models import State
 from probes.tcp import RttTracker, probe_tcp, schedule
 from tests.probes.servers import serve
 
+pytestmark = pytest.mark.usefixtures("no_loop_errors")
+
 LOOPBACKS = ["127.0.0.1", "::1"]
 
 
@@ -185,3 +187,11 @@ def test_error_queue_delivers_the_icmp_message(host: str, expected: tuple[int, i
     assert icmp is not None
     assert (icmp.version, icmp.type, icmp.code) == expected
     assert icmp.sender == host
+
+
+async def test_sockets_are_released_before_their_descriptor_is_reused() -> None:
+    """A transport opened right after a probe may reuse its file descriptor without asyncio tripping over it."""
+    async with serve("tcp-backlog") as server:
+        await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=0.05)
+        async with serve("udp-silent"):  # its socket takes the lowest free descriptor: the probe's old one
+            await asyncio.sleep(0)
