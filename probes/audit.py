@@ -99,8 +99,9 @@ class AuditLog:
     """Appends :class:`AuditEntry` rows to a SQLite file. Call :meth:`flush` to wait for pending rows and
     :meth:`close` when done."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, linger: float = 0.05) -> None:
         self.path = Path(path) if path is not None else default_audit_path()
+        self.linger = linger  # seconds a new row waits for company before a write, so busy workers batch
         self._db: sqlite3.Connection | None = None
         self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
         self._pending: list[AuditEntry] = []
@@ -110,14 +111,14 @@ class AuditLog:
         """Queue ``entry``; it is written shortly after, in a batch."""
         self._pending.append(entry)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+            self._writer = asyncio.create_task(self._drain(self.linger))
 
     async def flush(self) -> None:
         """Wait until every recorded entry is on disk."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
         if self._pending:
-            await self._drain()
+            await self._drain(0)
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
         """The newest ``limit`` entries, newest first (written ones only: call :meth:`flush` first)."""
@@ -130,7 +131,9 @@ class AuditLog:
                 self._db.close()
                 self._db = None
 
-    async def _drain(self) -> None:
+    async def _drain(self, linger: float) -> None:
+        if linger:
+            await asyncio.sleep(linger)
         while self._pending:
             batch, self._pending = self._pending, []
             await asyncio.to_thread(self._write, batch)

@@ -17,6 +17,7 @@ Public surface, stable for the rest of the code base:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -171,6 +172,7 @@ _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 _PART = re.compile(r"^(?:0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*)$")
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked several times per request on a busy worker
 def parse_ip_literal(host: str) -> IPAddress | None:
     """The address ``host`` spells, in any form a resolver or socket would accept, or None for a name."""
     text = host.strip()

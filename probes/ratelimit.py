@@ -49,16 +49,13 @@ class ProbeRateLimiter:
         self._limiter = MovingWindowRateLimiter(self._storage)
 
     async def hit(self, keys: list[tuple[str, str]], *, platform: str = "") -> None:
-        """Count one probe against every ``(scope, key)``; raise :class:`RateLimited` (counting nothing) when
-        any of them is used up. ``platform`` only picks the wording ("server" or "workspace")."""
-        checks = [(scope, key, item) for scope, key in keys if (item := self._items[scope]) is not None]
+        """Count one probe against every ``(scope, key)`` in order; raise :class:`RateLimited` at the first
+        limit used up (later keys are not charged, so list the user first). ``platform`` only picks the
+        wording ("server" or "workspace")."""
         try:
-            for scope, key, item in checks:
-                if not await self._limiter.test(item, scope, key):
-                    raise await self._limited(scope, key, item, platform)
-            for scope, key, item in checks:
-                if not await self._limiter.hit(item, scope, key):
-                    # Another request took the last slot between test and hit.
+            for scope, key in keys:
+                item = self._items[scope]
+                if item is not None and not await self._limiter.hit(item, scope, key):
                     raise await self._limited(scope, key, item, platform)
         except StorageError as err:
             raise ProbeError(

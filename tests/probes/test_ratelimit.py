@@ -65,14 +65,14 @@ async def test_target_limit_names_the_address() -> None:
         await limiter.hit([(USER, "someone-else"), (TARGET, "198.51.100.7")])
 
 
-async def test_a_refused_check_counts_against_nothing() -> None:
-    """When one limit refuses, the other counters are not charged."""
-    limiter = ProbeRateLimiter(RateLimits(per_user="5/minute", per_guild="1/minute"))
-    await limiter.hit([(GUILD, "g1")])
+async def test_a_refusal_charges_the_later_scopes_nothing() -> None:
+    """Once the user's own limit refuses, the server's and the target's counters are left alone."""
+    limiter = ProbeRateLimiter(RateLimits(per_user="1/minute", per_guild="2/minute"))
+    await limiter.hit([(USER, "u1"), (GUILD, "g1")])
     for _ in range(3):
         with pytest.raises(RateLimited):
             await limiter.hit([(USER, "u1"), (GUILD, "g1")])
-    await exhaust(limiter, [(USER, "u1")], 5)
+    await limiter.hit([(USER, "u2"), (GUILD, "g1")])
 
 
 async def test_record_counts_without_refusing() -> None:

@@ -308,3 +308,23 @@ async def test_shutdown_grace_period_is_bounded(start_worker: StartWorker, http:
     with pytest.raises(httpx.HTTPError):
         await in_flight
     assert prober.finished == 0
+
+
+def test_report_json_matches_to_dict() -> None:
+    """The worker's hand-written report JSON is exactly ProbeReport.to_dict(), service details included."""
+    from probes.models import PortResult, ProbeReport, ServiceInfo
+    from probes.worker import _report_json
+
+    service = ServiceInfo("minecraft", "Minecraft 1.21.4, 3/20 players", {"players": 3, "version": "1.21.4"})
+    report = ProbeReport(
+        target="mc.example.org",
+        host="mc.example.org",
+        vantage="Frankfurt",
+        results=(
+            PortResult("198.51.100.7", 25565, "tcp", State.OPEN, "syn-ack", 12.5, service),
+            PortResult("198.51.100.7", 19132, "udp", State.OPEN_FILTERED, "no-reply"),
+        ),
+        error=None,
+    )
+    assert json.loads(json.dumps(_report_json(report))) == json.loads(json.dumps(report.to_dict()))
+    assert ProbeReport.from_dict(_report_json(report)) == report
