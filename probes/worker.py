@@ -299,10 +299,11 @@ def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
     raise RuntimeError("the worker is not listening on a TCP socket")
 
 
-async def serve(config: WorkerConfig) -> None:
+async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
     """Run a worker until SIGTERM or SIGINT, then shut down gracefully."""
-    worker = await start(config)
+    worker = await start(config, prober)
     log.info("probe worker %r listening on %s", config.region, worker.url)
+    print(f"portbot worker {config.region!r} listening on {worker.url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -328,3 +328,57 @@ def test_report_json_matches_to_dict() -> None:
     )
     assert json.loads(json.dumps(_report_json(report))) == json.loads(json.dumps(report.to_dict()))
     assert ProbeReport.from_dict(_report_json(report)) == report
+
+
+SIGTERM_SCRIPT = """
+import asyncio, sys
+from probes.policy import SafetyPolicy
+from probes.worker import WorkerConfig, serve
+from tests.probes._probers import StaticProber
+
+class SlowProber(StaticProber):
+    async def probe(self, request, *, vantage="here", local=True):
+        await asyncio.sleep(1.0)
+        return await super().probe(request, vantage=vantage, local=local)
+
+config = WorkerConfig(secret=sys.argv[1], port=0, region="Frankfurt", audit=False,
+                      policy=SafetyPolicy.from_strings(allow=["198.51.100.0/24"]))
+asyncio.run(serve(config, SlowProber()))
+"""
+
+
+async def test_sigterm_lets_the_in_flight_probe_finish(http: httpx.AsyncClient) -> None:
+    """`serve` turns SIGTERM into a graceful stop: the running probe is answered and the process exits 0."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        SIGTERM_SCRIPT,
+        SECRET,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await proc.stdout.readline()).decode()
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), line
+        in_flight = asyncio.create_task(
+            http.post(f"{url}/v1/probe", content=(b := body()), headers=sign(SECRET, b))
+        )
+        while (await http.get(f"{url}/healthz")).json()["in_flight"] == 0:
+            await asyncio.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        response = await in_flight
+        assert response.status_code == 200
+        assert await asyncio.wait_for(proc.wait(), timeout=20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
