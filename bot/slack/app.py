@@ -323,7 +323,7 @@ class _Listeners:
             )
         if body.get("command"):
             return BoltResponse(status=200, body={"response_type": "ephemeral", **render(FAILURE)})
-        if context.respond is not None or (context.user_id and context.channel_id):
+        if context.response_url or (context.user_id and context.channel_id):
             await self._tell_failure(context, context.client)
             return BoltResponse(status=200, body="")
         return None
@@ -340,7 +340,7 @@ class _Listeners:
     async def _tell_failure(self, context: AsyncBoltContext, client: AsyncWebClient | None) -> None:
         message = render(FAILURE)
         try:
-            if context.respond is not None:
+            if context.response_url and context.respond is not None:
                 await context.respond(response_type="ephemeral", replace_original=False, **message)
             elif client is not None and context.user_id and context.channel_id:
                 await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
@@ -367,7 +367,7 @@ class _Listeners:
         """Answer through the request's response_url; a button press adds a message instead of replacing."""
         message = self._message(reply, shareable=not public)
         extra: dict[str, Any] = {"replace_original": False} if follow_up else {}
-        if context.respond is not None:
+        if context.response_url and context.respond is not None:
             await context.respond(
                 response_type="in_channel" if public else "ephemeral",
                 unfurl_links=False,

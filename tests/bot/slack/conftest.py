@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.slack import build_app, lazy_runner
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import FakeSlack
-from tests.bot.slack.portbots import ScriptedPortbot
+from tests.bot.slack.portbots import ScriptedBackend, real_portbot
 
 
 @pytest.fixture
@@ -42,8 +42,14 @@ def settings(slack_env: None) -> Settings:
 
 
 @pytest.fixture
-def portbot() -> Portbot:
-    return ScriptedPortbot()
+def backend() -> ScriptedBackend:
+    return ScriptedBackend()
+
+
+@pytest.fixture
+def portbot(backend: ScriptedBackend) -> Portbot:
+    """The real command core and knowledge base; only the probe backend is scripted."""
+    return real_portbot(backend)
 
 
 @pytest.fixture

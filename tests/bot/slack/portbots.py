@@ -1,63 +1,41 @@
-"""A Portbot with the real grammar (``handle``, ``is_probe``) and scripted knowledge and probe answers, so the
-adapter's tests do not depend on the knowledge data or the network."""
+"""The real command core for the adapter's tests: the real knowledge base, real probe replies, and a probe
+backend that answers from a script instead of the network (it records who asked for what)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from bot.core.commands import Portbot
-from bot.core.intents import ProtocolChoice
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
-from probes.models import Requester
+from knowledge import KnowledgeBase
+from probes.models import PortResult, ProbeReport, ProbeRequest, Requester, State
+
+PUBLIC_ADDRESS = "203.0.113.7"  # documentation range: never probed, only named
 
 
-@dataclass(frozen=True)
-class CheckCall:
-    target: str
-    ports: tuple[int, ...]
-    protocol: ProtocolChoice
-    requester: Requester
+@functools.cache
+def knowledge() -> KnowledgeBase:
+    return KnowledgeBase.load()
 
 
 @dataclass
-class ScriptedPortbot(Portbot):
-    checks: list[CheckCall] = field(default_factory=list)
-    lookups: list[str] = field(default_factory=list)
+class ScriptedBackend:
+    """Every port "open" at PUBLIC_ADDRESS, seen from Frankfurt, as a worker would report it."""
 
-    def __post_init__(self) -> None:
-        super().__init__()
+    calls: list[tuple[ProbeRequest, Requester]] = field(default_factory=list)
+    refuse: BaseException | None = None  # raised instead of answering, as the probe service does
 
-    def lookup(self, query: str) -> Reply:
-        self.lookups.append(query)
-        actions: list[Action] = []
-        if query.isdigit():
-            actions.append(Action(ActionKind.CHECK_PORT, "Check this port", port=int(query), protocol="tcp"))
-        actions.append(Action(ActionKind.ASK, "What is a port?", query="what is a port"))
-        return Reply(
-            title=f"Port {query}" if query.isdigit() else f"About {query}",
-            summary=f"**{query}** is what you asked about.",
-            fields=(Field("Protocol", "TCP", inline=True), Field("Used by", "Minecraft", inline=True)),
-            actions=tuple(actions),
-            kind="knowledge",
+    async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
+        self.calls.append((request, requester))
+        if self.refuse is not None:
+            raise self.refuse
+        protocol = "udp" if request.protocol == "udp" else "tcp"
+        results = tuple(
+            PortResult(PUBLIC_ADDRESS, port, protocol, State.OPEN, "syn-ack", rtt_ms=12.5)
+            for port in request.ports
         )
+        return [ProbeReport(target=request.target, host=request.target, vantage="Frankfurt", results=results)]
 
-    async def check(
-        self,
-        target: str,
-        ports: tuple[int, ...] | list[int],
-        protocol: ProtocolChoice,
-        requester: Requester,
-        service_hint: str | None = None,
-    ) -> Reply:
-        self.checks.append(CheckCall(target, tuple(ports), protocol, requester))
-        port = ports[0] if ports else 25565
-        return Reply(
-            title=f"{target}:{port} is open",
-            summary=f"I reached {target} (203.0.113.7) on port {port} from outside.",
-            fields=(Field("Address", "203.0.113.7"),),
-            status=Status.OK,
-            actions=(Action(ActionKind.SHARE, "Share in channel"),),
-            kind="probe",
-            private=True,
-            sensitive=(target, "203.0.113.7"),
-        )
+
+def real_portbot(backend: ScriptedBackend | None = None) -> Portbot:
+    return Portbot(knowledge=knowledge(), probes=backend if backend is not None else ScriptedBackend())

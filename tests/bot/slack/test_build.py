@@ -11,7 +11,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import build_app, lazy_runner
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import FakeSlack
-from tests.bot.slack.portbots import ScriptedPortbot
+from tests.bot.slack.portbots import real_portbot
 
 BOT_TOKEN_MISSING = (
     "SLACK_BOT_TOKEN is not set: Slack app settings → OAuth & Permissions → Bot User OAuth Token (xoxb-…)."
@@ -41,7 +41,7 @@ def test_missing_settings_are_named_one_a_line(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as raised:
-        build_app(Settings.load(env_file=None), ScriptedPortbot(), http=http)
+        build_app(Settings.load(env_file=None), real_portbot(), http=http)
     assert str(raised.value) == message
 
 
@@ -50,7 +50,7 @@ def test_api_url_without_trailing_slash_still_works(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("SLACK_BOT_TOKEN", payloads.BOT_TOKEN)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", payloads.SIGNING_SECRET)
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
-    app = build_app(Settings.load(env_file=None), ScriptedPortbot(), http=True)
+    app = build_app(Settings.load(env_file=None), real_portbot(), http=True)
     assert app.client.base_url == "http://127.0.0.1:9/api/"
 
 
@@ -63,7 +63,7 @@ async def test_socket_mode_uses_the_bot_token_even_with_oauth_credentials_around
     monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
     monkeypatch.setenv("SLACK_CLIENT_ID", "1234.5678")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
-    app = build_app(Settings.load(env_file=None), ScriptedPortbot(), http=False)
+    app = build_app(Settings.load(env_file=None), real_portbot(), http=False)
     assert os.environ["SLACK_CLIENT_ID"] == "1234.5678"  # put back after building
 
     body = payloads.command("25565", fake_slack.response_url("cmd"))

@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.slack import EVENTS_PATH, build_app, lazy_runner, start_http
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import TEAM_ID, FakeSlack
-from tests.bot.slack.portbots import ScriptedPortbot
+from tests.bot.slack.portbots import real_portbot
 
 CLIENT_ID = "1234567890.0987654321"
 
@@ -36,7 +36,7 @@ def oauth_app(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, data_dir: 
     monkeypatch.setenv("SLACK_SIGNING_SECRET", payloads.SIGNING_SECRET)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
     monkeypatch.setenv("PORTBOT_DATA_DIR", str(data_dir))
-    return build_app(Settings.load(env_file=None), ScriptedPortbot(), http=True)
+    return build_app(Settings.load(env_file=None), real_portbot(), http=True)
 
 
 @pytest.fixture

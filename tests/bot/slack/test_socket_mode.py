@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.slack import run
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import FakeSlack
-from tests.bot.slack.portbots import ScriptedPortbot
+from tests.bot.slack.portbots import real_portbot
 
 
 async def test_socket_mode_answers_a_slash_command(
@@ -23,7 +23,7 @@ async def test_socket_mode_answers_a_slash_command(
     monkeypatch.setenv("SLACK_BOT_TOKEN", payloads.BOT_TOKEN)
     monkeypatch.setenv("SLACK_APP_TOKEN", payloads.APP_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
-    portbot = ScriptedPortbot()
+    portbot = real_portbot()
     running = asyncio.create_task(run(Settings.load(env_file=None), portbot, http=False))
     try:
         command = dict(parse_qsl(payloads.command("25565", fake_slack.response_url("cmd"))))
@@ -45,4 +45,3 @@ async def test_socket_mode_answers_a_slash_command(
     assert posted.body["response_type"] == "in_channel"
     assert posted.body["blocks"][0]["text"]["text"] == ":information_source: Port 25565"
     assert [c.token for c in fake_slack.calls_to("apps.connections.open")] == [payloads.APP_TOKEN]
-    assert portbot.lookups == ["25565"]
