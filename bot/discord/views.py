@@ -7,6 +7,7 @@ view is kept in memory (views are stopped before sending, which tells discord.py
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable
@@ -175,6 +176,18 @@ def _button_for(action: Action, share_key: str | None) -> discord.ui.Item[Any] |
 
 def build_view(actions: tuple[Action, ...], share_key: str | None = None) -> discord.ui.View | None:
     """Buttons for ``actions`` (at most 25: 5 rows of 5), or None when there is nothing to click."""
+    if share_key is None:
+        return _shared_view(actions)
+    return _new_view(actions, share_key)
+
+
+@functools.lru_cache(maxsize=512)
+def _shared_view(actions: tuple[Action, ...]) -> discord.ui.View | None:
+    # Popular answers repeat: a stopped view is only ever read when sent, so one instance serves them all.
+    return _new_view(actions, None)
+
+
+def _new_view(actions: tuple[Action, ...], share_key: str | None) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
     for action in actions:
