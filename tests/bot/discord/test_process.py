@@ -16,7 +16,9 @@ from tests.bot.discord.fake_discord import FakeDiscord
 pytestmark = pytest.mark.slow
 
 
-async def test_portbot_discord_answers_port_25565_end_to_end(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+async def test_portbot_discord_answers_port_25565_end_to_end(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
     """`python -m bot discord` logs in, connects, answers /port 25565 publicly, and exits on Ctrl-C."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "PORTBOT_", "SLACK_"))},
