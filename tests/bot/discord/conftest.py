@@ -7,14 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.core.commands import Portbot
 from bot.discord import run
 from bot.settings import Settings
-from tests.bot.discord.doubles import make_portbot
+from knowledge import KnowledgeBase
+from tests.bot.discord.doubles import RecordingBackend
 from tests.bot.discord.fake_discord import FakeDiscord
 
 
@@ -26,17 +26,34 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     await fake.close()
 
 
+@pytest.fixture(scope="session")
+def knowledge_base() -> KnowledgeBase:
+    """The real knowledge base, loaded once: lookups are read-only."""
+    return KnowledgeBase.load()
+
+
 @pytest.fixture
-def portbot() -> Portbot:
-    return make_portbot()
+def backend() -> RecordingBackend:
+    return RecordingBackend()
+
+
+@pytest.fixture
+def portbot(knowledge_base: KnowledgeBase, backend: RecordingBackend) -> Portbot:
+    return Portbot(knowledge=knowledge_base, probes=backend)
 
 
 @dataclass
 class RunningBot:
     fake: FakeDiscord
-    portbot: Any
+    portbot: Portbot
     data_dir: Path
     task: asyncio.Task[None]
+
+    @property
+    def backend(self) -> RecordingBackend:
+        backend = self.portbot.probes
+        assert isinstance(backend, RecordingBackend)
+        return backend
 
     @property
     def db(self) -> Path:

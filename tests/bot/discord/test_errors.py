@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.commands import Portbot
 from bot.core.reply import Reply
+from knowledge import KnowledgeBase
 from probes.models import Requester
 from tests.bot.discord import payloads
 from tests.bot.discord.conftest import RunningBot, running
-from tests.bot.discord.doubles import CannedPortbot
+from tests.bot.discord.doubles import RecordingBackend
 from tests.bot.discord.fake_discord import FakeDiscord
 from tests.bot.discord.test_interactions import click, embed_of
 
@@ -19,7 +21,7 @@ SORRY_TITLE = "❗ Something went wrong on my side"
 SORRY_TEXT = "Sorry, I hit an unexpected problem answering that. It has been logged; please try again."
 
 
-class BrokenPortbot(CannedPortbot):
+class BrokenPortbot(Portbot):
     """Knowledge works; everything else blows up, as a bug in the core would."""
 
     async def handle(self, text: str, requester: Requester) -> Reply:
@@ -36,9 +38,13 @@ class BrokenPortbot(CannedPortbot):
 
 @pytest.fixture
 async def broken(
-    fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fake_discord: FakeDiscord,
+    knowledge_base: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> AsyncIterator[RunningBot]:
-    async with running(fake_discord, BrokenPortbot(), monkeypatch, tmp_path) as bot:
+    portbot = BrokenPortbot(knowledge=knowledge_base, probes=RecordingBackend())
+    async with running(fake_discord, portbot, monkeypatch, tmp_path) as bot:
         yield bot
 
 

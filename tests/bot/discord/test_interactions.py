@@ -35,6 +35,7 @@ async def test_port_answers_knowledge_publicly_with_a_check_button(bot: RunningB
     assert callback.data["allowed_mentions"] == NO_MENTIONS
     embed = embed_of(callback.data)
     assert "25565" in embed["title"]
+    assert "Minecraft: Java Edition" in embed["description"]
     assert embed["color"] == 0x5865F2
     assert "portbot:check:25565:tcp" in payloads.custom_ids(callback.data)
 
@@ -61,8 +62,8 @@ async def test_portcheck_defers_ephemerally_and_probes_with_the_requester(bot: R
     embed = embed_of(followup.body)
     assert embed["color"] == 0x57F287
     assert any(c.startswith("portbot:share:") for c in payloads.custom_ids(followup.body))
-    target, ports, protocol, requester = bot.portbot.checks[-1]
-    assert (target, ports, protocol) == ("mc.example.com", (25565,), "tcp")
+    request, requester = bot.backend.requests[-1]
+    assert (request.target, request.ports, request.protocol) == ("mc.example.com", (25565,), "tcp")
     assert requester.platform == "discord"
     assert requester.user_id == str(payloads.USER_ID)
     assert requester.guild_id == str(payloads.GUILD_ID)
@@ -73,7 +74,7 @@ async def test_portcheck_without_protocol_means_auto(bot: RunningBot) -> None:
     """Leaving the protocol out asks the core to pick ("auto")."""
     sent = await bot.fake.push_interaction(payloads.slash("portcheck", host="mc.example.com", port=19132))
     await bot.fake.wait_followup(sent.token)
-    assert bot.portbot.checks[-1][2] == "auto"
+    assert bot.backend.requests[-1][0].protocol == "auto"
 
 
 async def test_autocomplete_offers_minecraft_for_mine(bot: RunningBot) -> None:
@@ -83,7 +84,7 @@ async def test_autocomplete_offers_minecraft_for_mine(bot: RunningBot) -> None:
     assert callback.type == 8
     choices = callback.data["choices"]
     assert 1 <= len(choices) <= 25
-    assert any("Minecraft" in c["name"] and "25565" in c["name"] for c in choices)
+    assert {"name": "Minecraft: Java Edition — 25565/tcp", "value": "minecraft-java"} in choices
     assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices)
 
 
@@ -100,7 +101,8 @@ async def test_check_button_opens_a_modal_whose_submit_probes(bot: RunningBot) -
     assert (deferred.type, deferred.ephemeral) == (5, True)
     followup = await bot.fake.wait_followup(sent.token)
     assert "home.example.net" in embed_of(followup.body)["title"]
-    assert bot.portbot.checks[-1][:3] == ("home.example.net", (25565,), "tcp")
+    request = bot.backend.requests[-1][0]
+    assert (request.target, request.ports, request.protocol) == ("home.example.net", (25565,), "tcp")
 
 
 async def test_ask_button_answers_only_the_clicker(bot: RunningBot) -> None:
@@ -110,6 +112,7 @@ async def test_ask_button_answers_only_the_clicker(bot: RunningBot) -> None:
     )
     reply = await click(bot, answer.message or {}, "portbot:ask:", user_id=payloads.OTHER_USER_ID)
     assert (reply.type, reply.ephemeral) == (4, True)
+    assert "Minecraft" in embed_of(reply.data)["title"]
     assert reply.data["allowed_mentions"] == NO_MENTIONS
 
 
@@ -141,7 +144,7 @@ async def test_port_works_in_direct_messages(bot: RunningBot) -> None:
         payloads.slash("portcheck", guild=False, host="a.example", port=22)
     )
     await bot.fake.wait_followup(sent.token)
-    requester = bot.portbot.checks[-1][3]
+    requester = bot.backend.requests[-1][1]
     assert requester.guild_id is None
     assert requester.channel_id == str(payloads.DM_CHANNEL_ID)
 
