@@ -13,6 +13,7 @@ From a shell or the netns harness (prints ``ready`` once it listens, runs until 
 Kinds (TCP unless marked UDP):
 
   tcp-open     accepts, then closes
+  tcp-silent   accepts, then never says a word (reads until the client hangs up)
   tcp-backlog  a listener whose accept queue is full, so new handshakes go unanswered (a silent,
                "filtered"-looking port) until ``release()``; retried handshakes then complete (slow but open)
   http         HTTP/1.1 200, ``Server: PortbotTest/1.0``, a page titled "Portbot test page"; logs each request
@@ -149,6 +150,16 @@ class _TcpServer(FakeServer):
 
 class TcpOpenServer(_TcpServer):
     kind = "tcp-open"
+
+
+class TcpSilentServer(_TcpServer):
+    """Accepts and then says nothing, reading until the client hangs up."""
+
+    kind = "tcp-silent"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(4096):
+            pass
 
 
 class HttpServer(_TcpServer):
@@ -484,6 +495,7 @@ KINDS: dict[str, Callable[..., FakeServer]] = {
     cls.kind: cls
     for cls in (
         TcpOpenServer,
+        TcpSilentServer,
         BacklogServer,
         HttpServer,
         TlsServer,
