@@ -131,7 +131,8 @@ class Responder:
             await self._respond(interaction, SETTINGS_OUTSIDE_SERVER, public=False)
             return
         # Discord hides the command from non-admins by default, but a server can re-grant it to anyone.
-        if not interaction.permissions.manage_guild:
+        permissions = interaction.permissions
+        if not (permissions.manage_guild or permissions.administrator):
             await self._respond(interaction, SETTINGS_REFUSED, public=False)
             return
         changed = probes_private is not None or knowledge_private is not None

@@ -19,6 +19,7 @@ COMMAND_IDS = {
 }
 
 MANAGE_GUILD = 1 << 5
+ADMINISTRATOR = 1 << 3
 # What an ordinary member typically holds: view channel, send messages, embed links, use application commands.
 MEMBER_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 31)
 ADMIN_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
@@ -115,7 +116,7 @@ def _options(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 def slash(name: str, *, subcommand: str | None = None, guild: bool = True, **options: Any) -> dict[str, Any]:
     """A chat-input command, e.g. ``slash("port", query="25565")``. ``permissions=`` etc. go to :func:`base`."""
-    envelope_keys = {"permissions", "user_id", "name"}
+    envelope_keys = {"permissions", "user_id"}
     envelope = {k: options.pop(k) for k in list(options) if k in envelope_keys}
     payload = base(2, guild=guild, **envelope)
     opts = _options(options)

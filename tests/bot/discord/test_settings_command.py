@@ -9,9 +9,11 @@ from tests.bot.discord.conftest import RunningBot
 from tests.bot.discord.test_interactions import embed_of
 
 
-async def settings(bot: RunningBot, permissions: int, **options: str) -> dict[str, object]:
+async def settings(
+    bot: RunningBot, permissions: int, *, guild: bool = True, **options: str
+) -> dict[str, object]:
     sent = await bot.fake.push_interaction(
-        payloads.slash("portbot", subcommand="settings", permissions=permissions, **options)
+        payloads.slash("portbot", subcommand="settings", guild=guild, permissions=permissions, **options)
     )
     callback = await bot.fake.wait_callback(sent.id)
     assert (callback.type, callback.ephemeral) == (4, True)
@@ -28,6 +30,22 @@ async def test_non_admin_is_refused_and_nothing_changes(bot: RunningBot) -> None
     embed = await settings(bot, payloads.MEMBER_PERMISSIONS, probe_results="public")
     assert embed["title"] == "❗ Only server admins can change Portbot's settings"
     assert embed["description"] == "You need the **Manage Server** permission to see or change them."
+    assert stored(bot) == []
+
+
+async def test_administrators_count_as_admins(bot: RunningBot) -> None:
+    """The Administrator permission alone is enough."""
+    embed = await settings(
+        bot, payloads.MEMBER_PERMISSIONS | payloads.ADMINISTRATOR, knowledge_answers="private"
+    )
+    assert embed["title"] == "Portbot settings updated"
+    assert stored(bot) == [(str(payloads.GUILD_ID), 1, 1)]
+
+
+async def test_settings_outside_a_server_are_refused(bot: RunningBot) -> None:
+    """In a DM there is no server to configure: a private explanation, nothing stored."""
+    embed = await settings(bot, payloads.ADMIN_PERMISSIONS, guild=False, probe_results="public")
+    assert embed["title"] == "❗ Settings belong to a server"
     assert stored(bot) == []
 
 
