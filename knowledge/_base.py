@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from knowledge._cache import load_compiled
 from knowledge._curated import Service
 from knowledge._index import Index
 from knowledge._lookup import Lookup
 from knowledge._paths import Sources, cache_dir, default_data_dir
-from knowledge._suggest import MAX_LIMIT, Suggester
 from knowledge._text import clean
 from knowledge._topics import Topic
 from knowledge.answers import Answer, NotFound, Suggestion
+
+if TYPE_CHECKING:
+    from knowledge._suggest import Suggester
 
 
 class KnowledgeBase:
@@ -21,7 +24,7 @@ class KnowledgeBase:
     def __init__(self, index: Index, *, rebuilt: bool = False) -> None:
         self._index = index
         self._lookup = Lookup(index)
-        self._suggester = Suggester(index)
+        self._suggester: Suggester | None = None
         #: True when this load had to compile the sources (no cache, or a source changed).
         self.rebuilt = rebuilt
 
@@ -50,9 +53,13 @@ class KnowledgeBase:
             logging.getLogger(__name__).exception("knowledge lookup failed")
             return NotFound(clean(text) if isinstance(text, str) else "")
 
-    def suggest(self, prefix: str, limit: int = MAX_LIMIT) -> list[Suggestion]:
+    def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
         """Autocomplete choices for a partly typed query (at most 25, labels and values ≤ 100 characters)."""
         try:
+            if self._suggester is None:
+                from knowledge._suggest import Suggester  # chat bots need it; `portbot ask` does not
+
+                self._suggester = Suggester(self._index)
             return self._suggester.suggest(prefix, limit)
         except Exception:
             import logging

@@ -25,7 +25,7 @@ CACHE_FILE = "knowledge-index.marshal"
 def source_key(sources: Sources) -> str:
     """A digest of the index format and of each source file's name, size and sha256."""
     digest = hashlib.sha256(f"{FORMAT}|{sys.version_info[:2]}|{marshal.version}".encode())
-    for path in sources.files:
+    for path in sources:
         try:
             content = path.read_bytes()
         except FileNotFoundError:

@@ -18,6 +18,7 @@ from knowledge._curated import Service
 from knowledge._iana import IanaEntry
 from knowledge._index import Index
 from knowledge._match import (
+    MIN_FUZZY_LENGTH,
     QuestionMatcher,
     find_misspelled_service,
     find_ports,
@@ -73,6 +74,8 @@ class Lookup:
         self.index = index
         self._matcher: QuestionMatcher | None = None
         self._choices: dict[str, Suggestion] | None = None
+        self._service_keys = list(index.service_keys)
+        self._topic_keys = list(index.topic_keys)
 
     @property
     def matcher(self) -> QuestionMatcher:
@@ -91,14 +94,8 @@ class Lookup:
             return self.port(text, parsed.port, parsed.protocol)
         tokens = words(text)
         if not tokens:
-            return NotFound(text, self._did_you_mean(text.casefold()))
-        return (
-            self._exact(text, tokens)
-            or self._question(text, tokens)
-            or self._typo(text, tokens)
-            or self._misspelled_service(text, tokens)
-            or NotFound(text, self._did_you_mean(" ".join(tokens)))
-        )
+            return NotFound(text, self._did_you_mean(text.casefold(), []))
+        return self._exact(text, tokens) or self._question(text, tokens) or self._typo(text, tokens)
 
     # -- the kinds of answer -------------------------------------------------------------------------------
 
@@ -253,44 +250,43 @@ class Lookup:
             return self.port(text, *ports[0])
         return None
 
-    def _misspelled_service(self, text: str, tokens: list[str]) -> Answer | None:
-        services = self._services(find_misspelled_service(tokens, self.index, self.matcher.vocabulary))
-        return self.service(text, services) if services else None
-
     def _services(self, ids: tuple[str, ...]) -> tuple[Service, ...]:
         return tuple(self.index.services_by_id[i] for i in ids)
 
-    def _typo(self, text: str, tokens: list[str]) -> Answer | None:
+    def _typo(self, text: str, tokens: list[str]) -> Answer:
+        """Steps 4 to 6: a typo of the whole text, a typo of one word in it, else "did you mean"."""
         folded = " ".join(t for t in tokens if t not in _FILLER) or " ".join(tokens)
-        key = fuzzy_best(folded, list(self.index.service_keys))
+        key = fuzzy_best(folded, self._service_keys)
         if key is not None:
             return self.service(text, self.index.services_for(key))
-        key = fuzzy_best(folded, list(self.index.topic_keys))
-        if key is not None:
-            topic = self.index.topic_for(key)
-            return None if topic is None else self.topic(text, topic)
-        name = fuzzy_best(
-            text.casefold() if " " not in text else "-".join(tokens),
-            self.index.iana.names,
-            cutoff=IANA_CUTOFF,
+        key = fuzzy_best(folded, self._topic_keys)
+        topic = self.index.topic_for(key) if key is not None else None
+        if topic is not None:
+            return self.topic(text, topic)
+        # One pass over the 7,000 IANA names serves both the typo fix and the suggestions.
+        iana_query = text.casefold() if " " not in text else "-".join(tokens)
+        near = fuzzy_top(
+            iana_query, self.index.iana.names, limit=_MAX_SUGGESTIONS, cutoff=IANA_CUTOFF - 10, loose=False
         )
-        if name is not None:
+        if near and near[0][1] >= IANA_CUTOFF and len(iana_query) >= MIN_FUZZY_LENGTH:
+            name = near[0][0]
             return self.iana_name(text, name, self.index.iana.rows_for_name(name))
-        return None
+        services = self._services(find_misspelled_service(tokens, self.index, self.matcher.vocabulary))
+        if services:
+            return self.service(text, services)
+        return NotFound(text, self._did_you_mean(folded, [name for name, _ in near]))
 
-    def _did_you_mean(self, folded: str) -> tuple[Suggestion, ...]:
+    def _did_you_mean(self, folded: str, iana_names: list[str]) -> tuple[Suggestion, ...]:
         choices = self._suggestion_choices()
         picked: list[Suggestion] = []
-        for key in fuzzy_top(folded, list(choices), limit=12, cutoff=70, loose=True):
-            suggestion = choices[key]
-            if suggestion not in picked:
-                picked.append(suggestion)
-            if len(picked) == _MAX_SUGGESTIONS:
-                return tuple(picked)
-        for name in fuzzy_top(
-            "-".join(folded.split()), self.index.iana.names, limit=3, cutoff=75, loose=False
-        ):
-            picked.append(Suggestion(name, name))
+        # Names the text starts with ("plexiglass" → plex), longest first, then near spellings. Cheaper than a
+        # partial-match scorer over every alias and keyword, and just as useful here.
+        starts = [folded[:n] for n in range(len(folded), 2, -1) if folded[:n] in choices]
+        close = [key for key, _ in fuzzy_top(folded, list(choices), limit=12, cutoff=65, loose=False)]
+        for key in (*starts, *close):
+            if choices[key] not in picked:
+                picked.append(choices[key])
+        picked += (Suggestion(name, name) for name in iana_names)
         return tuple(picked[:_MAX_SUGGESTIONS])
 
     def _suggestion_choices(self) -> dict[str, Suggestion]:

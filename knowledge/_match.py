@@ -14,8 +14,7 @@ Generic words ("port", "server") and grammar words ("why", "my") never score on 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from knowledge._text import words
 from knowledge._topics import Topic
@@ -58,26 +57,32 @@ def fuzzy_best(query: str, choices: Sequence[str], *, cutoff: float = FUZZY_CUTO
     return None if found is None else str(found[0])
 
 
-def fuzzy_top(query: str, choices: Sequence[str], *, limit: int, cutoff: float, loose: bool) -> list[str]:
-    """Up to ``limit`` choices resembling ``query``; ``loose`` also credits partial and reordered matches."""
+def fuzzy_top(
+    query: str, choices: Sequence[str], *, limit: int, cutoff: float, loose: bool
+) -> list[tuple[str, float]]:
+    """Up to ``limit`` (choice, score) pairs resembling ``query``, best first; ``loose`` also credits partial
+    and reordered matches."""
     if not query or not choices:
         return []
     from rapidfuzz import fuzz, process
 
     scorer = fuzz.WRatio if loose else fuzz.ratio
-    return [
-        str(c) for c, _, _ in process.extract(query, choices, scorer=scorer, limit=limit, score_cutoff=cutoff)
-    ]
+    found = process.extract(query, choices, scorer=scorer, limit=limit, score_cutoff=cutoff)
+    return [(str(choice), float(score)) for choice, score, _ in found]
 
 
-@dataclass(frozen=True, slots=True)
-class _Terms:
-    phrases: tuple[tuple[str, ...], ...]
+class _Phrase(NamedTuple):
+    padded: str  # " carrier grade nat ", for a contiguous match
+    size: int  # words in the phrase
+    content: frozenset[str]  # its words that are neither grammar nor generic
+
+
+class _Terms(NamedTuple):
+    phrases: tuple[_Phrase, ...]
     words: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class TopicScore:
+class TopicScore(NamedTuple):
     topic: Topic
     score: int
 
@@ -97,29 +102,36 @@ class QuestionMatcher:
         padded = f" {' '.join(tokens)} "
         present = frozenset(tokens)
         for topic, terms in zip(self._topics, self._terms, strict=True):
-            score = _score(terms, padded, present)
+            shared = terms.words & present
+            if not shared:
+                continue  # every scoring phrase needs one of the topic's content words
+            score = WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
             if score >= MIN_SCORE and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
 
 
 def _terms(topic: Topic) -> _Terms:
-    phrases = [tuple(words(k)) for k in topic.keywords]
-    phrases += [tuple(words(topic.id.replace("-", " "))), tuple(words(topic.title))]
-    content = {w for p in phrases for w in p if w not in STOP_WORDS and w not in GENERIC_WORDS}
-    return _Terms(tuple(dict.fromkeys(p for p in phrases if p)), frozenset(content))
+    texts = [*topic.keywords, topic.id.replace("-", " "), topic.title]
+    phrases: dict[str, _Phrase] = {}
+    for text in texts:
+        found = words(text)
+        content = frozenset(w for w in found if w not in STOP_WORDS and w not in GENERIC_WORDS)
+        # A phrase of only generic words ("ports") says nothing about which topic is meant.
+        if content:
+            phrases.setdefault(" ".join(found), _Phrase(f" {' '.join(found)} ", len(found), content))
+    return _Terms(tuple(phrases.values()), frozenset(w for p in phrases.values() for w in p.content))
 
 
-def _score(terms: _Terms, padded: str, present: frozenset[str]) -> int:
-    score = WORD * len(terms.words & present)
-    for phrase in terms.phrases:
-        content = [w for w in phrase if w not in STOP_WORDS and w not in GENERIC_WORDS]
-        if not content:
-            continue  # a keyword of only generic words ("ports") says nothing about which topic
-        if f" {' '.join(phrase)} " in padded:
-            score += PHRASE + len(phrase) - 1
-        elif len(content) > 1 and all(w in present for w in content):
-            score += len(content)
+def _phrase_score(phrases: Sequence[_Phrase], padded: str, present: frozenset[str]) -> int:
+    score = 0
+    for phrase in phrases:
+        if not phrase.content <= present:
+            continue
+        if phrase.padded in padded:
+            score += PHRASE + phrase.size - 1
+        elif len(phrase.content) > 1:
+            score += len(phrase.content)
     return score
 
 

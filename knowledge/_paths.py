@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 PACKAGED = Path(__file__).resolve().parent / "data"
 IANA_FILE = "iana-service-names-port-numbers.csv"
@@ -26,8 +26,7 @@ def cache_dir(data_dir: Path) -> Path:
     return data_dir / "cache"
 
 
-@dataclass(frozen=True, slots=True)
-class Sources:
+class Sources(NamedTuple):
     """The three files one index is compiled from."""
 
     iana: Path
@@ -44,7 +43,3 @@ class Sources:
             ports=base / PORTS_FILE,
             concepts=base / CONCEPTS_FILE,
         )
-
-    @property
-    def files(self) -> tuple[Path, Path, Path]:
-        return (self.iana, self.ports, self.concepts)

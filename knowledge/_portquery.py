@@ -6,7 +6,7 @@ instead of a search.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 PROTOCOLS = ("tcp", "udp", "sctp", "dccp")
 VALID_RANGE = "Port numbers run 1–65535 (0 is reserved)."
@@ -18,14 +18,12 @@ _NUMBER_RANGE = re.compile(r"[0-9]+\s*[-–]\s*[0-9]+")
 _IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
-@dataclass(frozen=True, slots=True)
-class PortQuery:
+class PortQuery(NamedTuple):
     port: int
     protocol: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BadPort:
+class BadPort(NamedTuple):
     message: str
 
 

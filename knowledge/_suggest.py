@@ -4,7 +4,8 @@ words), curated entries before IANA names, so each keystroke costs well under a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from typing import NamedTuple
 
 from knowledge._index import Index
 from knowledge._match import MIN_FUZZY_LENGTH, fuzzy_top
@@ -16,11 +17,30 @@ MAX_LIMIT = 25  # Discord shows at most 25 choices
 MAX_TEXT = 100  # and each label and value may hold at most 100 characters
 
 
-@dataclass(frozen=True, slots=True)
-class _Choice:
+class _Choice(NamedTuple):
     key: str  # folded text that is matched against the prefix
-    words: tuple[str, ...]  # its words, so "java" finds "minecraft java edition"
     suggestion: Suggestion
+
+
+class _Tails:
+    """Every choice key from each of its words on ("minecraft java edition", "java edition", "edition"),
+    sorted, so a prefix finds whole keys and words inside them with two binary searches."""
+
+    def __init__(self, choices: list[_Choice]) -> None:
+        rows = sorted(
+            (" ".join(words[start:]), start > 0, number)
+            for number, choice in enumerate(choices)
+            for words in [choice.key.split()]
+            for start in range(len(words))
+        )
+        self._rows = rows
+        self._tails = [tail for tail, _, _ in rows]
+
+    def matching(self, folded: str) -> list[int]:
+        """Choice numbers whose key, or a word in it, starts with ``folded``: whole-key matches first."""
+        first = bisect.bisect_left(self._tails, folded)
+        last = bisect.bisect_left(self._tails, folded + "\U0010ffff")
+        return [number for _, number in sorted((inside, n) for _, inside, n in self._rows[first:last])]
 
 
 class Suggester:
@@ -29,6 +49,7 @@ class Suggester:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._choices: list[_Choice] | None = None
+        self._tails: _Tails | None = None
 
     def suggest(self, prefix: str, limit: int = MAX_LIMIT) -> list[Suggestion]:
         limit = max(0, min(limit, MAX_LIMIT))
@@ -52,12 +73,18 @@ class Suggester:
         return self._choices
 
     def _ports(self, digits: str, limit: int) -> list[Suggestion]:
-        found: dict[int, list[str]] = {}
+        protocols: dict[
+            int, dict[str, list[str]]
+        ] = {}  # port → service name → "tcp", "udp", "26900-26902/udp"
         for service in self.index.services:
             for entry in service.ports:
                 if str(entry.low).startswith(digits):
                     shown = entry.protocol if entry.low == entry.high else entry.label
-                    found.setdefault(entry.low, []).append(f"{service.name} ({shown})")
+                    protocols.setdefault(entry.low, {}).setdefault(service.name, []).append(shown)
+        found = {
+            port: [f"{name} ({', '.join(dict.fromkeys(shown))})" for name, shown in names.items()]
+            for port, names in protocols.items()
+        }
         # Curated ports first: typing "255" leads to 25565 far more often than to port 255.
         ordered = sorted(found, key=lambda p: (len(str(p)), p))
         typed = int(digits) if len(digits) <= 5 and not digits.startswith("0") else None
@@ -84,17 +111,18 @@ class Suggester:
         folded = fold(lowered)
         picked: dict[str, Suggestion] = {}
         if folded:
-            starts = [c for c in self.choices if c.key.startswith(folded)]
-            inside = [c for c in self.choices if any(w.startswith(folded) for w in c.words)]
-            for choice in (*starts, *inside):
-                picked.setdefault(choice.suggestion.value, choice.suggestion)
+            if self._tails is None:
+                self._tails = _Tails(self.choices)
+            for number in self._tails.matching(folded):
+                suggestion = self.choices[number].suggestion
+                picked.setdefault(suggestion.value, suggestion)
         for name in self.index.iana.names_with_prefix(lowered):
             if len(picked) >= limit:
                 break
             picked.setdefault(name, self._iana_suggestion(name))
         if not picked and len(folded) >= MIN_FUZZY_LENGTH:
             keyed = {c.key: c.suggestion for c in self.choices}
-            for key in fuzzy_top(folded, list(keyed), limit=limit, cutoff=75, loose=False):
+            for key, _ in fuzzy_top(folded, list(keyed), limit=limit, cutoff=75, loose=False):
                 picked.setdefault(keyed[key].value, keyed[key])
         return list(picked.values())[:limit]
 
@@ -115,7 +143,7 @@ def _build_choices(index: Index) -> list[_Choice]:
     def add(key: str, suggestion: Suggestion) -> None:
         folded = fold(key)
         if folded:
-            choices.append(_Choice(folded, tuple(folded.split()), suggestion))
+            choices.append(_Choice(folded, suggestion))
 
     for service in index.services:
         main = service.main_port

@@ -93,7 +93,7 @@ def _port(answer: PortAnswer) -> Reply:
     else:
         summary = f"IANA has not assigned {shown} to anything, and it is not a port we know common uses for."
     fields = [
-        _field("Commonly used by", _lines(_use_line(use) for use in answer.used_by)),
+        _field("Commonly used by", _lines(_use_lines(answer.used_by))),
         _field("Security", _lines(_security_lines(answer.used_by))),
         _field("IANA registration", _lines(_iana_notes(answer.used_by, port) + _iana_lines(answer.iana))),
         _field("Sources disagree", _lines(_disagreements(u.service for u in answer.used_by))),
@@ -149,7 +149,7 @@ def _iana_service(answer: IanaServiceAnswer) -> Reply:
     references = list(dict.fromkeys(e.reference for e in entries if e.reference))
     fields = [
         _field("IANA registration", _lines(_iana_lines(entries))),
-        _field("Commonly used by", _lines(_use_line(use) for use in answer.used_by)),
+        _field("Commonly used by", _lines(_use_lines(answer.used_by))),
         _field("Reference", ", ".join(references)),
     ]
     actions = []
@@ -234,8 +234,9 @@ def _port_line(port: ServicePort) -> str:
     return f"{line}. {port.note}" if port.note else line
 
 
-def _use_line(use: ServiceUse) -> str:
-    return f"**{use.service.name}**: " + "; ".join(_port_line(p) for p in use.ports)
+def _use_lines(uses: Iterable[ServiceUse]) -> list[str]:
+    """One line per service and port: "**Valheim**: 2456/udp — game (forward this)"."""
+    return [f"**{use.service.name}**: {_port_line(p)}" for use in uses for p in use.ports]
 
 
 def _security_lines(uses: Sequence[ServiceUse]) -> list[str]:
