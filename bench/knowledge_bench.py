@@ -1,0 +1,298 @@
+"""Knowledge benchmark: in-process lookup latency, and the cold start of ``portbot ask`` beside ``whatportis``.
+
+    .venv/bin/python bench/knowledge_bench.py [--iterations 200] [--runs 20] [--no-whatportis]
+
+In-process: the knowledge base is loaded from its cache, then a fixed mixed query set (numbers, names, typos,
+questions, unknown and invalid input) is looked up ``--iterations`` times; every call is timed.
+
+Cold start: ``.venv/bin/portbot ask 25565`` as a subprocess (stdout a pipe, not a TTY), median of ``--runs``,
+next to ``whatportis 25565`` installed in its own venv (bench/.venv-whatportis, created on first use). Its
+TinyDB database is built offline from our packaged IANA CSV: the download function is replaced by a read of
+that file, so whatportis never touches the network. Both get a private HOME / data directory under
+bench/.venv-whatportis so nothing lands in the real home directory.
+
+Prints a markdown table and writes it to bench/results/knowledge.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.core.knowledge_replies import knowledge_reply  # noqa: E402
+from knowledge import KnowledgeBase  # noqa: E402
+from knowledge._paths import IANA_FILE, PACKAGED  # noqa: E402
+
+PORTBOT = ROOT / ".venv" / "bin" / "portbot"
+WP_VENV = ROOT / "bench" / ".venv-whatportis"
+WP_HOME = WP_VENV / "home"
+RESULTS = ROOT / "bench" / "results" / "knowledge.md"
+
+#: The fixed query set: (category, query).
+QUERIES: tuple[tuple[str, str], ...] = (
+    ("number", "25565"),
+    ("number", "443"),
+    ("number", "443/tcp"),
+    ("number", "udp 53"),
+    ("number", "port 8080"),
+    ("number", "7777"),
+    ("number", "2456"),
+    ("number", "0"),
+    ("number", "3389"),
+    ("number", "27015"),
+    ("name", "minecraft"),
+    ("name", "valheim"),
+    ("name", "plex"),
+    ("name", "ssh"),
+    ("name", "rdp"),
+    ("name", "teamspeak"),
+    ("name", "postgres"),
+    ("name", "kerberos"),
+    ("name", "ldaps"),
+    ("name", "xmpp-client"),
+    ("name", "ephemeral"),
+    ("name", "well-known"),
+    ("typo", "minecarft"),
+    ("typo", "valhiem"),
+    ("typo", "teamspek"),
+    ("typo", "postgress"),
+    ("typo", "kerbros"),
+    ("question", "what is cgnat"),
+    ("question", "tcp vs udp"),
+    ("question", "why can't ping test a port"),
+    ("question", "address already in use"),
+    ("question", "why can't my friends join my valheim server"),
+    ("question", "is 25565 open"),
+    ("question", "what are ephemeral ports"),
+    ("question", "how do i port forward for minecraft"),
+    ("unknown", "qwertyuiop"),
+    ("unknown", "plexiglass"),
+    ("invalid", "65536"),
+    ("invalid", "1e3"),
+    ("invalid", ""),
+)
+PREFIXES = ("m", "mine", "val", "255", "22", "kerb", "eph", "what", "7", "teamsp")
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    """Milliseconds per call."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        call()
+        out.append((time.perf_counter_ns() - start) / 1e6)
+    return out
+
+
+def in_process(iterations: int, data_dir: Path) -> dict[str, list[float]]:
+    KnowledgeBase.load(data_dir)  # make sure the cache exists
+    results: dict[str, list[float]] = {
+        "load (cache hit)": timed(lambda: KnowledgeBase.load(data_dir), 30),
+        "compile (no cache)": timed(lambda: KnowledgeBase.load(data_dir, rebuild=True), 5),
+    }
+    kb = KnowledgeBase.load(data_dir)
+    for _, query in QUERIES:  # warm-up: builds the lazy parts (fuzzy matcher import, name table)
+        knowledge_reply(kb.lookup(query))
+        kb.suggest(query)
+    by_category: dict[str, list[float]] = {}
+    everything: list[float] = []
+    with_reply: list[float] = []
+    for _ in range(iterations):
+        for category, query in QUERIES:
+            start = time.perf_counter_ns()
+            answer = kb.lookup(query)
+            middle = time.perf_counter_ns()
+            knowledge_reply(answer)
+            end = time.perf_counter_ns()
+            by_category.setdefault(category, []).append((middle - start) / 1e6)
+            everything.append((middle - start) / 1e6)
+            with_reply.append((end - start) / 1e6)
+    results["lookup, all queries"] = everything
+    results.update({f"lookup, {c}": v for c, v in by_category.items()})
+    results["lookup + knowledge_reply"] = with_reply
+    suggest: list[float] = []
+    for _ in range(iterations):
+        for prefix in PREFIXES:
+            suggest += timed(functools.partial(kb.suggest, prefix), 1)
+    results["suggest (autocomplete)"] = suggest
+    return results
+
+
+def cold_start(command: Sequence[str], env: dict[str, str], runs: int) -> tuple[float, str] | None:
+    """Median wall time in ms of ``command`` (after one untimed warm-up run), and its first output line."""
+    try:
+        first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if first.returncode != 0:
+        return None
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, timeout=60
+        )
+        samples.append((time.perf_counter() - start) * 1000)
+    line = next((ln for ln in first.stdout.splitlines() if ln.strip()), "")
+    return statistics.median(samples), line.strip()
+
+
+def prepare_whatportis() -> Path | None:
+    """The whatportis executable, installed in its own venv, with its database built from our CSV."""
+    executable = WP_VENV / "bin" / "whatportis"
+    if not executable.exists():
+        print("installing whatportis into bench/.venv-whatportis ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(WP_VENV)], check=True)
+        pip = [
+            str(WP_VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]
+        if subprocess.run([*pip, "whatportis"], check=False).returncode != 0:
+            return None
+    database = WP_HOME / ".whatportis_db.json"
+    if not database.exists():
+        WP_HOME.mkdir(parents=True, exist_ok=True)
+        # whatportis downloads the CSV with requests.get inside populate_db; hand it our file instead.
+        builder = (
+            "import pathlib, sys\n"
+            "from whatportis import cli\n"
+            "class Offline:\n"
+            "    content = pathlib.Path(sys.argv[1]).read_bytes()\n"
+            "def no_network(url, *args, **kwargs):\n"
+            "    return Offline()\n"
+            "cli.requests.get = no_network\n"
+            "cli.populate_db()\n"
+        )
+        subprocess.run(
+            [str(WP_VENV / "bin" / "python"), "-c", builder, str(PACKAGED / IANA_FILE)],
+            env={**os.environ, "HOME": str(WP_HOME)},
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return executable
+
+
+def render(
+    stats: dict[str, list[float]], cold: list[tuple[str, str, float | None, str]], iterations: int
+) -> str:
+    load = os.getloadavg()
+    lines = [
+        "# Knowledge benchmark",
+        "",
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, load average {load[0]:.2f} at the end "
+        "(other work shared the machine: read ratios, not absolutes).",
+        "",
+        f"## In-process (`KnowledgeBase` from its cache; {len(QUERIES)} queries × {iterations} iterations)",
+        "",
+        "| measure | calls | p50 ms | p90 ms | p99 ms | max ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, samples in stats.items():
+        lines.append(
+            f"| {name} | {len(samples):,} | {percentile(samples, 0.5):.3f} | {percentile(samples, 0.9):.3f} | "
+            f"{percentile(samples, 0.99):.3f} | {max(samples):.3f} |"
+        )
+    lines += [
+        "",
+        "## Cold start (subprocess, stdout not a TTY, median of the runs after one warm-up)",
+        "",
+        "| query | `portbot ask` ms | `whatportis` ms | whatportis ÷ portbot |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    by_query: dict[str, dict[str, float | None]] = {}
+    for tool, query, median, _ in cold:
+        by_query.setdefault(query, {})[tool] = median
+    for query, tools in by_query.items():
+        ours, theirs = tools.get("portbot"), tools.get("whatportis")
+        ratio = f"{theirs / ours:.1f}×" if ours and theirs else "n/a"
+        lines.append(f"| `{query}` | {_ms(ours)} | {_ms(theirs)} | {ratio} |")
+    extra = [
+        (tool, query, median) for tool, query, median, _ in cold if tool not in ("portbot", "whatportis")
+    ]
+    if extra:
+        lines += ["", "For scale:", ""]
+        lines += [f"- {tool} (`{query}`): {_ms(median)} ms" for tool, query, median in extra]
+    lines += ["", "First output lines:", ""]
+    lines += [f"- {tool} `{query}`: {first or '(none)'}" for tool, query, _, first in cold]
+    return "\n".join(lines) + "\n"
+
+
+def _ms(value: float | None) -> str:
+    return "not run" if value is None else f"{value:.0f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-whatportis", action="store_true")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="portbot-bench-") as scratch:
+        data_dir = Path(scratch)
+        stats = in_process(args.iterations, data_dir)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+        env["PORTBOT_DATA_DIR"] = str(data_dir)
+        cold: list[tuple[str, str, float | None, str]] = []
+        for query in ("25565", "443"):
+            measured = cold_start([str(PORTBOT), "ask", query], env, args.runs) if PORTBOT.exists() else None
+            if measured is None:
+                print(f"portbot ask {query}: not available (no CLI or it failed)", file=sys.stderr)
+            cold.append(("portbot", query, *(measured or (None, ""))))
+        whatportis = None if args.no_whatportis else prepare_whatportis()
+        if whatportis is not None:
+            wp_env = {**env, "HOME": str(WP_HOME)}
+            for query in ("25565", "443"):
+                cold.append(
+                    (
+                        "whatportis",
+                        query,
+                        *(cold_start([str(whatportis), query], wp_env, args.runs) or (None, "")),
+                    )
+                )
+        python = str(ROOT / ".venv" / "bin" / "python")
+        engine = "from knowledge import KnowledgeBase; KnowledgeBase.load().lookup('25565')"
+        cold.append(
+            ("python -c pass", "-", *(cold_start([python, "-c", "pass"], env, args.runs) or (None, "")))
+        )
+        cold.append(
+            (
+                "knowledge engine alone",
+                "25565",
+                *(cold_start([python, "-c", engine], env, args.runs) or (None, "")),
+            )
+        )
+
+    report = render(stats, cold, args.iterations)
+    print(report)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(report, encoding="utf-8")
+    print(f"written to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
