@@ -18,7 +18,7 @@ from knowledge._index import compile_sources
 from knowledge._paths import Sources
 
 #: Bump when the compiled layout changes, so old caches are rebuilt rather than misread.
-FORMAT = 1
+FORMAT = 2
 CACHE_FILE = "knowledge-index.marshal"
 
 

@@ -43,6 +43,9 @@ def _topic_keys(topics: tuple[Topic, ...]) -> dict[str, int]:
             key = fold(text)
             if key:
                 keys.setdefault(key, number)
+        for keyword in topic.keywords:
+            # As typed too, for keywords that folding would change or empty: "[::]", "127.0.0.1", "10048".
+            keys.setdefault(f"={keyword.strip()}", number)
     return keys
 
 
@@ -65,7 +68,13 @@ class Index:
         return tuple(self.services[i] for i in self.service_keys.get(key, ()))
 
     def topic_for(self, key: str) -> Topic | None:
+        """The topic a folded key names (an id, title or keyword)."""
         number = self.topic_keys.get(key)
+        return None if number is None else self.topics[number]
+
+    def topic_for_keyword(self, text: str) -> Topic | None:
+        """The topic with ``text`` (case-folded, not otherwise changed) as one of its keywords."""
+        number = self.topic_keys.get(f"={text.casefold().strip()}")
         return None if number is None else self.topics[number]
 
     def related(self, ids: tuple[str, ...]) -> tuple[Topic, ...]:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from knowledge._curated import Service
 from knowledge._iana import IanaEntry
@@ -55,9 +56,11 @@ HELP = HelpAnswer(
         ("ephemeral", "what a range of ports is for"),
     )
 )
-#: "is 25565 open", "are my ports reachable": a question about the state of a port, not how to open one.
+#: "is 25565 open", "is my valheim server reachable": a question about the state of a port. Not "is it safe
+#: to open port 22" or "how do I open": there "open" is something to do, after "to", "I", "we" or "you".
 _STATE_QUESTION = re.compile(
-    r"\b(?:is|are|isnt|arent|check|test)\b.*\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
+    r"\b(?:is|are|isnt|arent|check|test)\b.*(?<!\bto )(?<!\bi )(?<!\bwe )(?<!\byou )"
+    r"\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
 )
 #: Words people add around a name that do not change what they ask about ("valheim ports", "ssh server").
 _FILLER = frozenset(("port", "ports", "server", "servers", "default", "dedicated"))
@@ -88,12 +91,18 @@ class Lookup:
         if not text:
             return HELP
         parsed = parse_port_query(text)
+        keyword_topic = self.index.topic_for_keyword(text)
         if isinstance(parsed, BadPort):
-            return InvalidQuery(text, parsed.message)
+            # "127.0.0.1" or "100.64" is no port, but may be a topic's keyword.
+            return self.topic(text, keyword_topic) if keyword_topic else InvalidQuery(text, parsed.message)
         if parsed is not None:
-            return self.port(text, parsed.port, parsed.protocol)
+            answer = self.port(text, parsed.port, parsed.protocol)
+            # "10048" is a port and a Windows error code: answer the port, offer the topic.
+            return replace(answer, related=(keyword_topic,)) if keyword_topic else answer
         tokens = words(text)
         if not tokens:
+            if keyword_topic is not None:
+                return self.topic(text, keyword_topic)
             return NotFound(text, self._did_you_mean(text.casefold(), []))
         return self._exact(text, tokens) or self._question(text, tokens) or self._typo(text, tokens)
 
@@ -117,14 +126,16 @@ class Lookup:
                 uses.append(ServiceUse(service, matching))
         return uses
 
-    def service(self, query: str, found: tuple[Service, ...]) -> ServiceAnswer:
+    def service(self, query: str, found: tuple[Service, ...], also: Topic | None = None) -> ServiceAnswer:
+        """``found[0]``; the others are alternatives. ``also`` is a topic the same words name ("upnp")."""
         service = found[0]
+        related = self._service_topics(service)
         return ServiceAnswer(
             query,
             service,
             iana=self._registrations(service),
             alternatives=found[1:],
-            related=self._service_topics(service),
+            related=(also, *related) if also is not None and also not in related else related,
         )
 
     def _registrations(self, service: Service) -> tuple[IanaEntry, ...]:
@@ -182,8 +193,12 @@ class Lookup:
 
     def _only_protocol(self, port: int) -> str | None:
         """The transport the curated services on ``port`` agree on, if they do (25565 → tcp; 7777 → None)."""
-        protocols = {proto for use in self._uses(port, None) for p in use.ports for proto in p.protocols}
-        return protocols.pop() if len(protocols) == 1 else None
+        entries = [p for use in self._uses(port, None) for p in use.ports]
+        for wanted in ([p for p in entries if p.forward == "yes"], entries):  # forwarded ports speak loudest
+            protocols = {proto for p in wanted for proto in p.protocols}
+            if len(protocols) == 1:
+                return protocols.pop()
+        return None
 
     def range(self, query: str, block: PortRange) -> RangeAnswer:
         topic = self._range_topic(block)
@@ -213,7 +228,7 @@ class Lookup:
             folded = " ".join(words_)
             found = self.index.services_for(folded) or self.index.services_for("".join(words_))
             if found:
-                return self.service(text, found)
+                return self.service(text, found, also=self.index.topic_for(folded))
             block = range_for_term(folded)
             if block is not None:
                 return self.range(text, block)
@@ -231,7 +246,7 @@ class Lookup:
         services = self._services(find_service(tokens, self.index))
         folded = " ".join(tokens)
         topic = self.index.topics_by_id.get(OPEN_GUIDE)
-        if not (ports and topic is not None and _STATE_QUESTION.search(folded)):
+        if not ((ports or services) and topic is not None and _STATE_QUESTION.search(folded)):
             best = self.matcher.best(tokens)
             topic = best.topic if best else None
         if topic is not None:

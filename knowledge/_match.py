@@ -7,7 +7,8 @@ The scorer adds up visible evidence, nothing learned:
 * a multi-word keyword whose words all occur, but apart: one point per word;
 * each distinct content word the question shares with the topic's id, title and keywords: ``WORD`` point.
 
-Generic words ("port", "server") and grammar words ("why", "my") never score on their own. A topic needs
+Generic words ("port", "server") and grammar words ("why", "my") never score on their own; a keyword made
+only of them scores only when it is at least three words long and found as a whole ("what is using port"). A topic needs
 ``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``.
 """
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 PHRASE = 3
 WORD = 1
 MIN_SCORE = 3
+#: A keyword made only of everyday words still counts, as a whole phrase, once it is this long.
+PLAIN_PHRASE_WORDS = 3
 
 #: Shortest word we try to correct: below this, typos look like other words ("test" vs "rust").
 MIN_FUZZY_LENGTH = 5
@@ -80,6 +83,7 @@ class _Phrase(NamedTuple):
 class _Terms(NamedTuple):
     phrases: tuple[_Phrase, ...]
     words: frozenset[str]
+    plain: tuple[_Phrase, ...]  # long phrases of everyday words only ("what is using port")
 
 
 class TopicScore(NamedTuple):
@@ -103,9 +107,9 @@ class QuestionMatcher:
         present = frozenset(tokens)
         for topic, terms in zip(self._topics, self._terms, strict=True):
             shared = terms.words & present
-            if not shared:
-                continue  # every scoring phrase needs one of the topic's content words
-            score = WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
+            score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
+            if shared:  # without a shared content word, no other phrase can match
+                score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
             if score >= MIN_SCORE and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
@@ -114,13 +118,18 @@ class QuestionMatcher:
 def _terms(topic: Topic) -> _Terms:
     texts = [*topic.keywords, topic.id.replace("-", " "), topic.title]
     phrases: dict[str, _Phrase] = {}
+    plain: dict[str, _Phrase] = {}
     for text in texts:
         found = words(text)
         content = frozenset(w for w in found if w not in STOP_WORDS and w not in GENERIC_WORDS)
-        # A phrase of only generic words ("ports") says nothing about which topic is meant.
+        phrase = _Phrase(f" {' '.join(found)} ", len(found), content)
         if content:
-            phrases.setdefault(" ".join(found), _Phrase(f" {' '.join(found)} ", len(found), content))
-    return _Terms(tuple(phrases.values()), frozenset(w for p in phrases.values() for w in p.content))
+            phrases.setdefault(phrase.padded, phrase)
+        elif len(found) >= PLAIN_PHRASE_WORDS:
+            plain.setdefault(phrase.padded, phrase)
+        # else: one or two everyday words ("ports", "what is") say nothing about which topic is meant
+    content_words = frozenset(w for p in phrases.values() for w in p.content)
+    return _Terms(tuple(phrases.values()), content_words, tuple(plain.values()))
 
 
 def _phrase_score(phrases: Sequence[_Phrase], padded: str, present: frozenset[str]) -> int:

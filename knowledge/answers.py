@@ -38,6 +38,7 @@ class PortAnswer:
     used_by: tuple[ServiceUse, ...]
     iana: tuple[IanaEntry, ...]  # exact and range registrations, including Reserved / Unassigned rows
     block: PortRange  # IANA's block the port falls in (well-known, registered, dynamic)
+    related: tuple[Topic, ...] = ()  # topics the number is also a keyword of ("10048": an error code)
 
     @property
     def reserved(self) -> bool:

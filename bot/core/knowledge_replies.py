@@ -104,6 +104,7 @@ def _port(answer: PortAnswer) -> Reply:
         actions.append(
             Action(ActionKind.CHECK_PORT, "Check this port", port=port, protocol=_port_protocol(answer))
         )
+    actions += [_ask_topic(t) for t in answer.related]
     actions += [_ask(f"About {u.service.name}", u.service.id) for u in answer.used_by]
     return _reply(f"Port {shown}", summary, fields, actions)
 
@@ -174,22 +175,24 @@ def _topic(answer: TopicAnswer) -> Reply:
 
 
 def _guide(answer: GuideAnswer) -> Reply:
-    fields = [
-        *_paragraphs("Details", answer.body),
-        _field("Steps", _lines(f"{n}. {step}" for n, step in enumerate(answer.steps, start=1))),
-    ]
+    # Steps first: they are the guide. Should the text budget run out, the background goes, not a step.
+    steps = [f"{n}. {step}" for n, step in enumerate(answer.steps, start=1)]
+    fields = _paragraphs("Steps", steps, separator="\n")
+    title = answer.title
     if answer.service is not None:
         fields.append(
             _field(f"{answer.service.name} ports", _lines(_port_line(p) for p in answer.service.ports))
         )
-    fields.append(_field("Commands", _commands(answer.topic.commands)))
+        if answer.service.name not in title:
+            title = f"{title} ({answer.service.name})"
+    fields += [*_paragraphs("Details", answer.body), _field("Commands", _commands(answer.topic.commands))]
     actions = []
     if answer.port:
         actions.append(
             Action(ActionKind.CHECK_PORT, "Check this port", port=answer.port, protocol=answer.protocol)
         )
     actions += [_ask_topic(t) for t in answer.related]
-    return _reply(answer.title, answer.summary, fields, actions)
+    return _reply(title, answer.summary, fields, actions)
 
 
 def _range(answer: RangeAnswer) -> Reply:
@@ -250,7 +253,10 @@ def _security_lines(uses: Sequence[ServiceUse]) -> list[str]:
 
 
 def _iana_notes(uses: Sequence[ServiceUse], port: int) -> list[str]:
-    return [u.service.iana_note for u in uses if u.service.iana_note and str(port) in u.service.iana_note]
+    """Our note on how IANA's name relates to what people run here: the first that speaks of this port (seven
+    games on 7777 would otherwise say the same thing seven times)."""
+    notes = [u.service.iana_note for u in uses if u.service.iana_note and str(port) in u.service.iana_note]
+    return notes[:1]
 
 
 def _iana_lines(entries: Iterable[IanaEntry]) -> list[str]:
@@ -285,16 +291,16 @@ def _disagreements(services: Iterable[Service]) -> list[str]:
     return [f"**{s.name}**: {s.disagreement}" for s in services if s.disagreement]
 
 
-def _paragraphs(name: str, paragraphs: Sequence[str]) -> list[Field | None]:
-    """Paragraphs packed into as few fields as the value limit allows (later fields get no repeated name)."""
+def _paragraphs(name: str, paragraphs: Sequence[str], separator: str = "\n\n") -> list[Field | None]:
+    """Paragraphs (or lines) packed into as few fields as the value limit allows: "Steps", "Steps (cont.)"."""
     fields: list[Field | None] = []
     chunk = ""
     for paragraph in paragraphs:
         paragraph = _cut(paragraph, FIELD_VALUE_MAX)
-        if chunk and len(chunk) + 2 + len(paragraph) > FIELD_VALUE_MAX:
+        if chunk and len(chunk) + len(separator) + len(paragraph) > FIELD_VALUE_MAX:
             fields.append(_field(name if not fields else f"{name} (cont.)", chunk))
             chunk = ""
-        chunk = f"{chunk}\n\n{paragraph}" if chunk else paragraph
+        chunk = f"{chunk}{separator}{paragraph}" if chunk else paragraph
     if chunk:
         fields.append(_field(name if not fields else f"{name} (cont.)", chunk))
     return fields

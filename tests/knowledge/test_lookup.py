@@ -307,6 +307,23 @@ def test_is_port_open_questions_get_the_guide_for_that_port(
     assert answer.summary == f"Test {label} from outside your network."
 
 
+def test_state_question_naming_a_service_gets_the_guide_for_it(fixture_kb: KnowledgeBase) -> None:
+    """'is my valheim server reachable' is the is-my-port-open guide with Valheim's game port."""
+    answer = fixture_kb.lookup("is my valheim server reachable")
+    assert isinstance(answer, GuideAnswer) and answer.topic.id == "is-my-port-open"
+    assert answer.service is not None and answer.service.id == "valheim"
+    assert (answer.port, answer.protocol) == (2456, "udp")
+
+
+@pytest.mark.parametrize(
+    "query", ["is it safe to open port 22", "how do i open port 25565", "should we open 3389"]
+)
+def test_open_as_a_verb_is_not_a_state_question(fixture_kb: KnowledgeBase, query: str) -> None:
+    """The verb "open" (after "to", "I" or "we") is something to do, not a state: no is-my-port-open guide."""
+    answer = fixture_kb.lookup(query)
+    assert not (isinstance(answer, GuideAnswer) and answer.topic.id == "is-my-port-open")
+
+
 def test_question_naming_only_a_port_answers_about_the_port(fixture_kb: KnowledgeBase) -> None:
     """'what runs on 3389' has no topic: the port's answer it is."""
     answer = fixture_kb.lookup("what runs on 3389")
@@ -323,6 +340,24 @@ def test_control_characters_are_stripped_before_lookup(fixture_kb: KnowledgeBase
     """A name with escape codes and NULs in it is still found."""
     answer = fixture_kb.lookup("\x1b[1mval\x00heim\x07\x1b[0m")
     assert isinstance(answer, ServiceAnswer) and answer.service.id == "valheim"
+
+
+@pytest.mark.parametrize(
+    ("query", "topic_id"), [("100.64", "cgnat"), ("what is using port 80", "address-in-use")]
+)
+def test_topic_keywords_that_look_like_numbers_or_ports_find_the_topic(
+    fixture_kb: KnowledgeBase, query: str, topic_id: str
+) -> None:
+    """A keyword is honoured even when it reads like a bad port ("100.64") or mentions a port."""
+    answer = fixture_kb.lookup(query)
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == topic_id
+
+
+def test_port_that_is_also_a_keyword_offers_the_topic(fixture_kb: KnowledgeBase) -> None:
+    """10048 is a port and a Windows error code: the port answer carries the topic as related."""
+    answer = fixture_kb.lookup("10048")
+    assert isinstance(answer, PortAnswer)
+    assert [t.id for t in answer.related] == ["address-in-use"]
 
 
 def test_long_input_is_capped(fixture_kb: KnowledgeBase) -> None:
