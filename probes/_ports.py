@@ -122,7 +122,7 @@ def udp_kind(port: int, hint: str | None = None) -> str:
 def tcp_kinds(port: int, hint: str | None = None) -> tuple[str, ...]:
     """What to try, in order, to identify the service on an open TCP ``port``; empty: read a banner first."""
     kind = hint_kind(hint)
-    if kind == MINECRAFT or (kind is None and port == 25565):
+    if kind == MINECRAFT or (kind is None and port == MINECRAFT_PORT):
         return (MINECRAFT,)
     if kind == TLS or (kind is None and port in _TLS_PORTS):
         return (TLS,)
@@ -133,7 +133,11 @@ def tcp_kinds(port: int, hint: str | None = None) -> tuple[str, ...]:
     return ()
 
 
+MINECRAFT_PORT = 25565
+MINECRAFT_SRV = "_minecraft._tcp"
+
+
 def uses_minecraft_srv(ports: Iterable[int], hint: str | None) -> bool:
-    """Minecraft Java clients look up ``_minecraft._tcp.<name>`` first; so do we for its port or hint."""
-    kind = hint_kind(hint)
-    return kind == MINECRAFT or (kind is None and 25565 in ports)
+    """Minecraft Java clients given a name without a port look up ``_minecraft._tcp.<name>`` first and
+    connect where it points; so do we when the Java port is asked for (unless the hint names another service)."""
+    return MINECRAFT_PORT in ports and hint_kind(hint) in (None, MINECRAFT)

@@ -65,6 +65,7 @@ class ProbeReport:
     results: tuple[PortResult, ...]
     local: bool = False  # probed in-process: not from outside the user's network
     error: str | None = None  # set when this vantage point could not probe at all
+    srv_target: str | None = None  # "node.example.net:25601" when Minecraft's SRV record moved port 25565
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +91,7 @@ class ProbeReport:
             results=results,
             local=bool(data.get("local", False)),
             error=data.get("error"),
+            srv_target=data.get("srv_target"),
         )
 
 

@@ -198,6 +198,7 @@ def _report_json(report: ProbeReport) -> dict[str, Any]:
         "vantage": report.vantage,
         "local": report.local,
         "error": report.error,
+        "srv_target": report.srv_target,
         "results": [
             {
                 "address": r.address,

@@ -20,4 +20,4 @@ async def no_loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     for _ in range(3):
         await asyncio.sleep(0)  # give late callbacks their turn
     loop.set_exception_handler(None)
-    assert not errors, [e.get("message") or e.get("exception") for e in errors]
+    assert not errors, [(e.get("message"), repr(e.get("exception"))) for e in errors]

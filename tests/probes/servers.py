@@ -130,19 +130,24 @@ class _TcpServer(FakeServer):
         self._clients.add(task)
         self.hits += 1
         try:
-            async with asyncio.timeout(10):
-                await self.handle(reader, writer)
-        except (OSError, EOFError, ValueError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass  # probes hang up early on purpose
+            await self._serve(reader, writer)
         except asyncio.CancelledError:
             # close() cancels us. Ending normally matters: Python 3.11's stream callback calls
             # task.exception(), which raises (and logs) for a task that ends cancelled.
             pass
         finally:
+            self._clients.discard(task)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(10):
+                await self.handle(reader, writer)
+        except (OSError, EOFError, ValueError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass  # probes hang up early on purpose
+        finally:
             writer.close()
             with contextlib.suppress(OSError, ssl.SSLError):
                 await writer.wait_closed()
-            self._clients.discard(task)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client; the connection is closed afterwards."""

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from probes import _icmp, reasons
 from probes._icmp import IcmpError, classify_errno, classify_icmp, enable_error_queue, read_error_queue
 from probes.models import State
 from probes.tcp import RttTracker, probe_tcp, schedule
@@ -195,3 +196,51 @@ async def test_sockets_are_released_before_their_descriptor_is_reused() -> None:
         await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=0.05)
         async with serve("udp-silent"):  # its socket takes the lowest free descriptor: the probe's old one
             await asyncio.sleep(0)
+
+
+def test_every_reason_has_plain_words() -> None:
+    """Each reason the classifiers and probes can produce has a sentence in probes/reasons.py."""
+    produced = {reason for _state, reason in (*_icmp._ICMP4_UNREACH.values(), *_icmp._ICMP6_UNREACH.values())}
+    produced |= {reason for _state, reason in _icmp._ERRNO.values()}
+    produced |= {
+        "icmp-port-unreachable",
+        "icmp-ttl-exceeded",
+        "syn-ack",
+        "timeout",
+        "udp-response",
+        "no-reply",
+    }
+    assert produced <= reasons.REASONS
+    assert all(reasons.describe(r) != r for r in produced)
+
+
+@pytest.mark.parametrize(
+    ("reason", "protocol", "rejection", "text"),
+    [
+        (
+            "icmp-admin-prohibited",
+            "tcp",
+            True,
+            "A firewall actively rejected the connection (“administratively prohibited”).",
+        ),
+        ("icmp-port-unreachable", "tcp", True, None),
+        (
+            "icmp-port-unreachable",
+            "udp",
+            False,
+            "The machine answered that nothing is listening on this UDP port.",
+        ),
+        ("timeout", "tcp", False, None),
+        (
+            "rst",
+            "tcp",
+            False,
+            "The machine answered but refused the connection: nothing is listening on this port.",
+        ),
+    ],
+)
+def test_reasons_in_plain_words(reason: str, protocol: str, rejection: bool, text: str | None) -> None:
+    """Renderers can tell an active firewall refusal from silence, and get a sentence per reason."""
+    assert reasons.is_rejection(reason, protocol) is rejection  # type: ignore[arg-type]
+    if text is not None:
+        assert reasons.describe(reason, protocol) == text  # type: ignore[arg-type]
