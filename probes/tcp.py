@@ -136,7 +136,7 @@ _FROM_TARGET = frozenset({"syn-ack", "rst"})
 
 
 def _connect(address: IPAddress, port: int, loop: asyncio.AbstractEventLoop) -> _Attempt:
-    sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_STREAM)
+    sock = new_socket(address, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
         enable_error_queue(sock)
@@ -145,6 +145,14 @@ def _connect(address: IPAddress, port: int, loop: asyncio.AbstractEventLoop) -> 
         sock.close()
         raise
     return _Attempt(sock, task, loop.time())
+
+
+def new_socket(address: IPAddress, kind: socket.SocketKind) -> socket.socket:
+    """A socket for ``address``'s family; running out of them is this machine's problem, said plainly."""
+    try:
+        return socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, kind)
+    except OSError as err:
+        raise ProbeError(f"This bot couldn't open a network socket ({err.strerror or err}).") from err
 
 
 def _outcome(attempt: _Attempt, address: IPAddress, port: int, now: float) -> PortResult:

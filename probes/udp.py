@@ -20,6 +20,7 @@ from probes._icmp import classify, enable_error_queue
 from probes.errors import ProbeError
 from probes.models import PortResult, State
 from probes.policy import IPAddress
+from probes.tcp import new_socket
 
 SENDS = 3
 
@@ -27,7 +28,7 @@ SENDS = 3
 async def probe_udp(address: IPAddress, port: int, *, kind: str, max_wait: float) -> PortResult:
     """Send the ``kind`` request (see probes/_ports.py) to ``address``:``port`` and say what came back."""
     loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, socket.SOCK_DGRAM)
+    sock = new_socket(address, socket.SOCK_DGRAM)
     receive: asyncio.Future[bytes] | None = None
     try:
         sock.setblocking(False)

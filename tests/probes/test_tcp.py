@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gc
 import ipaddress
+import os
+import resource
 import socket
 import time
 
@@ -13,6 +16,7 @@ import pytest
 
 from probes import _icmp, reasons
 from probes._icmp import IcmpError, classify_errno, classify_icmp, enable_error_queue, read_error_queue
+from probes.errors import ProbeError
 from probes.models import State
 from probes.tcp import RttTracker, probe_tcp, schedule
 from tests.probes.servers import serve
@@ -244,3 +248,23 @@ def test_reasons_in_plain_words(reason: str, protocol: str, rejection: bool, tex
     assert reasons.is_rejection(reason, protocol) is rejection  # type: ignore[arg-type]
     if text is not None:
         assert reasons.describe(reason, protocol) == text  # type: ignore[arg-type]
+
+
+async def test_running_out_of_sockets_is_a_probe_error() -> None:
+    """No file descriptors left on this machine: a ProbeError saying so, not an OSError traceback."""
+    port = free_port("127.0.0.1")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held: list[socket.socket] = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 8, hard))
+        with contextlib.suppress(OSError):
+            while len(held) < 1000:
+                held.append(socket.socket())
+        with pytest.raises(
+            ProbeError, match=r"^This bot couldn't open a network socket \(Too many open files\)\.$"
+        ):
+            await probe_tcp(ipaddress.ip_address("127.0.0.1"), port, max_wait=1)
+    finally:
+        for sock in held:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
