@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -73,25 +74,25 @@ _QUIET: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False, "parse":
 
 
 def build_app(
-    settings: Settings, portbot: Portbot, *, http: bool, client: AsyncWebClient | None = None
+    settings: Settings,
+    portbot: Portbot,
+    *,
+    http: bool,
+    client: AsyncWebClient | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncApp:
     """The Bolt app for Socket Mode (``http=False``) or HTTP, single- or multi-workspace.
 
     Raises SettingsError naming each missing variable. ``client`` replaces the Web API client (tests);
-    otherwise ``SLACK_API_URL``, when set, is where every Web API call goes.
+    otherwise ``SLACK_API_URL``, when set, is where every Web API call goes. ``session``, when given, carries
+    the answers (response_url posts and Web API calls from Portbot's listeners) so connections are reused;
+    the caller closes it.
     """
     slack = settings.slack
     oauth = http and bool(slack.client_id)
-    if not http:
-        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    elif oauth:
-        settings.require("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
-    else:
-        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-
-    token = None if oauth or slack.bot_token is None else slack.bot_token.get_secret_value()
+    require_settings(settings, http=http)
     if client is None:
-        client = AsyncWebClient(token=token, base_url=_base_url(slack.api_url))
+        client = web_client(settings, http=http)
     signing_secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
     options: dict[str, Any] = {
         "name": "portbot",
@@ -111,8 +112,29 @@ def build_app(
 
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
-    _Listeners(portbot, ShareStore()).register(app)
+    _Listeners(portbot, ShareStore(), session).register(app)
     return app
+
+
+def require_settings(settings: Settings, *, http: bool) -> None:
+    """Raise SettingsError naming every variable this mode still needs, and where to find it."""
+    if not http:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    elif settings.slack.client_id:
+        settings.require("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
+    else:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+def web_client(
+    settings: Settings, *, http: bool, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The Web API client: the bot token unless installs bring their own (HTTP with OAuth), SLACK_API_URL when
+    set, and ``session`` to reuse connections (without one, slack_sdk opens a new session for every call)."""
+    slack = settings.slack
+    oauth = http and bool(slack.client_id)
+    token = None if oauth or slack.bot_token is None else slack.bot_token.get_secret_value()
+    return AsyncWebClient(token=token, base_url=_base_url(slack.api_url))
 
 
 def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
@@ -186,9 +208,10 @@ def strip_mentions(text: str, bot_user_id: str | None) -> str:
 class _Listeners:
     """Slack's entry points. Each ``ack_*`` answers Slack at once; the rest run as lazy listeners."""
 
-    def __init__(self, portbot: Portbot, shares: ShareStore) -> None:
+    def __init__(self, portbot: Portbot, shares: ShareStore, session: aiohttp.ClientSession | None) -> None:
         self.portbot = portbot
         self.shares = shares
+        self.session = session
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -226,7 +249,7 @@ class _Listeners:
     async def answer_command(
         self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             text = command.get("text") or ""
             reply = await self.portbot.handle(text, _requester(context))
             public = _is_knowledge(text) and reply.kind == "knowledge" and not reply.private
@@ -235,7 +258,7 @@ class _Listeners:
     async def answer_mention(
         self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             reply = await self.portbot.handle(text, _requester(context))
             thread_ts = event.get("thread_ts") or event.get("ts")
@@ -255,7 +278,7 @@ class _Listeners:
         # Only what a person typed into a DM with Portbot; edits, joins, bots and channel messages are skipped.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             reply = await self.portbot.handle(text, _requester(context))
             # A DM is already private: nothing to share, nowhere to share it to.
@@ -270,7 +293,7 @@ class _Listeners:
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         # Answered to the one who pressed, so a public answer's buttons can't be used to flood a channel.
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             query = decode_query(body["actions"][0]["value"])
             reply = await self.portbot.handle(query, _requester(context))
             await self._respond(context, client, reply, public=False, follow_up=True)
@@ -278,7 +301,7 @@ class _Listeners:
     async def open_check_modal(
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             port, protocol = modals.parse_check_value(body["actions"][0]["value"])
             container = body.get("container") or {}
             check = modals.CheckContext(
@@ -296,14 +319,14 @@ class _Listeners:
         host = modals.submitted_host(view)
         if modals.host_problem(host):
             return  # the ack already showed the problem in the modal
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
             requester = _requester(context, channel_id=check.channel_id)
             reply = await self.portbot.check(host, (check.port,), check.protocol, requester)
             await self._post_private(client, check, requester.user_id, self._message(reply))
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        async with self._reporting(context, client):
+        async with self._reporting(context, client) as client:
             masked = self.shares.take(str(body["actions"][0]["value"]))
             if masked is None:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
@@ -329,19 +352,40 @@ class _Listeners:
         return None
 
     @contextlib.asynccontextmanager
-    async def _reporting(self, context: AsyncBoltContext, client: AsyncWebClient) -> AsyncIterator[None]:
-        """Lazy listeners' errors never reach app.error (Bolt only logs them): apologise to the user here."""
+    async def _reporting(
+        self, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> AsyncIterator[AsyncWebClient]:
+        """Run a lazy listener's body with the client to use (on the shared session when there is one).
+
+        Lazy listeners' errors never reach app.error (Bolt only logs them), so apologise to the user here."""
+        client = self._shared(client)
         try:
-            yield
+            yield client
         except Exception:
             log.exception("Slack lazy listener failed")
             await self._tell_failure(context, client)
 
+    def _shared(self, client: AsyncWebClient) -> AsyncWebClient:
+        """``client`` on the shared HTTP session. Bolt deep-copies each request's context for lazy listeners,
+        and an aiohttp session cannot be copied, so the app's own client never carries one."""
+        if self.session is None:
+            return client
+        return AsyncWebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            session=self.session,
+            logger=client.logger,
+        )
+
     async def _tell_failure(self, context: AsyncBoltContext, client: AsyncWebClient | None) -> None:
         message = render(FAILURE)
         try:
-            if context.response_url and context.respond is not None:
-                await context.respond(response_type="ephemeral", replace_original=False, **message)
+            if context.response_url:
+                await self._post_to_response_url(
+                    context.response_url,
+                    {"response_type": "ephemeral", "replace_original": False, **message},
+                )
             elif client is not None and context.user_id and context.channel_id:
                 await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
         except Exception:  # Slack itself is failing us; the log has the story
@@ -366,15 +410,16 @@ class _Listeners:
     ) -> None:
         """Answer through the request's response_url; a button press adds a message instead of replacing."""
         message = self._message(reply, shareable=not public)
-        extra: dict[str, Any] = {"replace_original": False} if follow_up else {}
-        if context.response_url and context.respond is not None:
-            await context.respond(
-                response_type="in_channel" if public else "ephemeral",
-                unfurl_links=False,
-                unfurl_media=False,
-                **extra,
+        if context.response_url:
+            body: dict[str, Any] = {
+                "response_type": "in_channel" if public else "ephemeral",
+                "unfurl_links": False,
+                "unfurl_media": False,
                 **message,
-            )
+            }
+            if follow_up:
+                body["replace_original"] = False
+            await self._post_to_response_url(context.response_url, body)
         elif context.channel_id and public:
             await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
         elif context.channel_id and context.user_id:
@@ -396,11 +441,17 @@ class _Listeners:
             except SlackApiError as err:
                 log.info("chat.postEphemeral to %s failed (%s); trying the next way", check.channel_id, err)
         if check.response_url:
-            webhook = AsyncWebhookClient(check.response_url)
-            response = await webhook.send(
-                response_type="ephemeral", replace_original=False, unfurl_links=False, **message
-            )
-            if response.status_code == 200:
+            body = {"response_type": "ephemeral", "replace_original": False, "unfurl_links": False, **message}
+            if await self._post_to_response_url(check.response_url, body):
                 return
-            log.info("response_url answered %s; sending a DM instead", response.status_code)
+            log.info("the button's response_url is no longer usable; sending a DM instead")
         await client.chat_postMessage(channel=user_id, **message, **_QUIET)
+
+    async def _post_to_response_url(self, url: str, body: dict[str, Any]) -> bool:
+        """POST a message to a response_url (on the shared session: Bolt's own respond() opens a new session,
+        so a new TLS connection, for every message). True when Slack took it."""
+        response = await AsyncWebhookClient(url, session=self.session).send_dict(body)
+        if response.status_code != 200:
+            log.warning("response_url refused the message: %s %s", response.status_code, response.body[:200])
+            return False
+        return True

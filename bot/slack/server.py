@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -14,7 +15,7 @@ from slack_bolt.app.async_server import AsyncSlackAppServer
 from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
-from bot.slack.app import EVENTS_PATH, build_app, lazy_runner
+from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, require_settings
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,14 @@ SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before sto
 
 async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
     """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
-    app = build_app(settings, portbot, http=http)
+    require_settings(settings, http=http)
+    # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
+    async with aiohttp.ClientSession() as session:
+        app = build_app(settings, portbot, http=http, session=session)
+        await _serve(app, settings, portbot, http=http)
+
+
+async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool) -> None:
     await _warm(portbot)
     try:
         if http:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -53,8 +54,12 @@ def portbot(backend: ScriptedBackend) -> Portbot:
 
 
 @pytest.fixture
-def app(settings: Settings, portbot: Portbot) -> AsyncApp:
-    return build_app(settings, portbot, http=True)
+async def app(settings: Settings, portbot: Portbot) -> AsyncIterator[AsyncApp]:
+    """The app as run() builds it: answers travel on one shared HTTP session."""
+    async with aiohttp.ClientSession() as session:
+        app = build_app(settings, portbot, http=True, session=session)
+        yield app
+        await lazy_runner(app).drain()
 
 
 @dataclass

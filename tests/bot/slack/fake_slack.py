@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,12 @@ class ApiCall:
 
 @dataclass(frozen=True)
 class Posted:
-    """A message posted to a response_url."""
+    """A message posted to a response_url, and when it arrived (``time.perf_counter()``, for the benchmark)."""
 
     hook: str
     body: dict[str, Any]
+    peer: Any = None  # the client's (address, port): the same port means a reused connection
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -180,7 +183,8 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = json.loads(await request.text())
-        await self._record(Posted(request.match_info["hook"], body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        await self._record(Posted(request.match_info["hook"], body, peer))
         if self.response_url_status != 200:
             return web.Response(status=self.response_url_status, text="expired_url")
         return web.Response(text="ok")

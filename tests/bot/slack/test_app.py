@@ -53,6 +53,14 @@ async def test_knowledge_command_is_acked_in_channel_then_answered_publicly(
     assert posted.body["text"].startswith("Port 25565: ")
 
 
+async def test_answers_reuse_one_connection(slack: Slack, fake_slack: FakeSlack) -> None:
+    """Answers travel on the shared HTTP session, so the second one reuses the first one's connection."""
+    await slack.command("25565", hook="one")
+    await slack.command("tcp vs udp", hook="two")
+    (first,), (second,) = fake_slack.posted_to("one"), fake_slack.posted_to("two")
+    assert first.peer is not None and first.peer == second.peer
+
+
 async def test_knowledge_answer_carries_a_check_button_for_its_port(
     slack: Slack, fake_slack: FakeSlack
 ) -> None:

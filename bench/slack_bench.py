@@ -1,0 +1,245 @@
+"""Latency benchmark for the Slack adapter: a signed HTTP request in → Bolt's ack out → the answer at the
+response_url.
+
+The real app runs in a child process exactly as ``portbot slack --http`` runs it (``bot.slack.run``, the real
+command core and knowledge base, HTTP on 127.0.0.1), its Web API and response_urls aimed at the fake Slack
+from the tests, which runs in this process with the load generator (aiohttp), as Slack would be elsewhere.
+For each request:
+
+- **ack**: from just before httpx sends the signed POST to /slack/events until its HTTP 200 arrives (Slack
+  gives up after 3 s);
+- **answer**: from the same start until the fake response_url has received the answer.
+
+Scenarios:
+
+- ``/port 25565``: the knowledge answer, one at a time (service time) and N at once (the whole burst in flight
+  together);
+- ``/port check example.com 443``: N at once with a probe backend that waits 1 s (no network: this benches
+  the adapter), showing the acks stay quick while N probes are in flight in lazy listeners.
+
+    .venv/bin/python bench/slack_bench.py [--concurrency 200] [--sequential 200]
+
+(``--serve`` is the child's mode: it reads its settings from the environment the parent sets.)
+
+Prints a table and writes bench/results/slack.md. Target: ack p99 ≤ 300 ms, a tenth of Slack's 3 s window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import aiohttp  # noqa: E402
+
+from bot.core.commands import Portbot  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.slack import EVENTS_PATH, HEALTH_PATH, run  # noqa: E402
+from knowledge import KnowledgeBase  # noqa: E402
+from probes.models import PortResult, ProbeReport, ProbeRequest, Requester, State  # noqa: E402
+from tests.bot.slack import payloads  # noqa: E402
+from tests.bot.slack.fake_slack import FakeSlack  # noqa: E402
+
+RESULTS = REPO_ROOT / "bench" / "results" / "slack.md"
+TARGET_ACK_P99_MS = 300.0  # a tenth of Slack's 3-second window, leaving the rest for the network
+PROBE_SECONDS = 1.0
+
+
+class SlowBackend:
+    """Answers "open" after PROBE_SECONDS, like a worker round trip, without touching the network."""
+
+    async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
+        await asyncio.sleep(PROBE_SECONDS)
+        results = tuple(
+            PortResult("203.0.113.7", p, "tcp", State.OPEN, "syn-ack", 20.0) for p in request.ports
+        )
+        return [ProbeReport(request.target, request.target, "Frankfurt", results)]
+
+
+@dataclass(frozen=True)
+class Row:
+    scenario: str
+    n: int
+    ack_ms: list[float]
+    answer_ms: list[float]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def one(
+    client: aiohttp.ClientSession, url: str, fake: FakeSlack, text: str, hook: str
+) -> tuple[float, float]:
+    body = payloads.command(text, fake.response_url(hook))
+    headers = payloads.signature_headers(body)
+    start = time.perf_counter()
+    async with client.post(url, data=body.encode(), headers=headers) as response:
+        await response.read()
+        acked = time.perf_counter()
+        response.raise_for_status()
+    posted = await fake.wait_for_post(hook, timeout=60)
+    return (acked - start) * 1000, (posted.at - start) * 1000
+
+
+async def scenario(
+    client: aiohttp.ClientSession, url: str, fake: FakeSlack, name: str, text: str, n: int, *, burst: bool
+) -> Row:
+    prefix = f"s{len(fake.posted)}"  # unique response_url names per scenario
+    if burst:
+        timings = await asyncio.gather(*(one(client, url, fake, text, f"{prefix}-{i}") for i in range(n)))
+    else:
+        timings = [await one(client, url, fake, text, f"{prefix}-{i}") for i in range(n)]
+    return Row(name, n, [a for a, _ in timings], [b for _, b in timings])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_until_up(client: aiohttp.ClientSession, base: str, child: asyncio.subprocess.Process) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            if child.returncode is not None:
+                sys.exit(f"the Slack app exited with {child.returncode}")
+            try:
+                async with client.get(base + HEALTH_PATH) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+
+
+async def main(concurrency: int, sequential: int) -> list[Row]:
+    fake = await FakeSlack().start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": payloads.BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "SLACK_PORT": str(port),
+        "PORTBOT_DATA_DIR": tempfile.mkdtemp(prefix="portbot-bench-"),
+    }
+    child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", env=env)
+    base = f"http://127.0.0.1:{port}"
+    url = base + EVENTS_PATH
+    rows: list[Row] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    try:
+        async with aiohttp.ClientSession(connector=connector) as client:
+            await wait_until_up(client, base, child)
+            await scenario(client, url, fake, "warm-up", "25565", 20, burst=False)
+            rows.append(
+                await scenario(
+                    client, url, fake, "/port 25565, one at a time", "25565", sequential, burst=False
+                )
+            )
+            rows.append(
+                await scenario(
+                    client, url, fake, f"/port 25565, {concurrency} at once", "25565", concurrency, burst=True
+                )
+            )
+            rows.append(
+                await scenario(
+                    client,
+                    url,
+                    fake,
+                    f"/port check (1 s probe), {concurrency} at once",
+                    "check example.com 443",
+                    concurrency,
+                    burst=True,
+                )
+            )
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGINT)
+            try:
+                async with asyncio.timeout(15):
+                    await child.wait()
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+        await fake.close()
+    return rows
+
+
+def serve() -> None:
+    """The child: the Slack app as ``portbot slack --http`` runs it, with the 1-second probe backend."""
+    portbot = Portbot(knowledge=KnowledgeBase.load(), probes=SlowBackend())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(Settings.load(env_file=None), portbot, http=True))
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| scenario | n | ack p50 | ack p99 | ack max | answer p50 | answer p99 | answer max |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {r.n} | {statistics.median(r.ack_ms):.1f} | {pct(r.ack_ms, 0.99):.1f} | "
+            f"{max(r.ack_ms):.1f} | {statistics.median(r.answer_ms):.1f} | {pct(r.answer_ms, 0.99):.1f} | "
+            f"{max(r.answer_ms):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def report(rows: list[Row]) -> str:
+    worst_ack = max(pct(r.ack_ms, 0.99) for r in rows)
+    verdict = "meets" if worst_ack <= TARGET_ACK_P99_MS else "MISSES"
+    return (
+        "# Slack adapter latency\n\n"
+        "Written by `bench/slack_bench.py`; rerun it to refresh. Times in milliseconds, measured from just before "
+        "the signed POST is sent. **ack** is Bolt's HTTP 200 (Slack's limit: 3000 ms); **answer** is the reply "
+        "arriving at the fake response_url. The app runs in its own process as `portbot slack --http` runs it; "
+        "the fake Slack and the load generator run in another. Probe scenario: a scripted backend that takes "
+        f"{PROBE_SECONDS:.0f} s, no network.\n\n"
+        f"{table(rows)}\n\n"
+        f"Worst ack p99: {worst_ack:.1f} ms, which {verdict} the {TARGET_ACK_P99_MS:.0f} ms target.\n\n"
+        f"Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}; "
+        f"slack-bolt {_version('slack_bolt')}, aiohttp {_version('aiohttp')}.\n"
+    )
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package.replace("_", "-"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--concurrency", type=int, default=200, help="requests in flight at once (default 200)"
+    )
+    parser.add_argument("--sequential", type=int, default=200, help="one-at-a-time requests (default 200)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        sys.exit(0)
+    results = asyncio.run(main(args.concurrency, args.sequential))
+    text = report(results)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")
