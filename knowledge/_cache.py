@@ -1,15 +1,19 @@
 """The compiled-index cache. Parsing the CSV and TOML takes tens of milliseconds; loading the compiled index
-takes about one, which keeps ``portbot ask`` quick to start. The cache is keyed by the sha256 and size of
-every source file (and by the Python version, since marshal's format follows it), so any change to a source
-rebuilds it on the next load.
+takes about one, which keeps ``portbot ask`` quick to start.
+
+The cache is keyed by the sha256 and size of every source file (and by the Python version, since marshal's
+format follows it), so any change to a source rebuilds it on the next load. Hashing a megabyte on every start
+costs more than the rest of the load, so the cache also remembers each source's size and modification time:
+when none of them moved, the sources are the ones hashed last time. Only files that had been still for a
+while when the cache was written qualify, so an edit landing in the same clock tick as the write cannot hide.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import marshal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +22,18 @@ from knowledge._index import compile_sources
 from knowledge._paths import Sources
 
 #: Bump when the compiled layout changes, so old caches are rebuilt rather than misread.
-FORMAT = 2
+FORMAT = 3
 CACHE_FILE = "knowledge-index.marshal"
+#: How long a source must have been unmodified before its size and mtime may stand in for its hash.
+SETTLED_NS = 2_000_000_000
+
+Stat = tuple[str, int, int]  # path, size, mtime in ns (-1, -1 for a missing file)
 
 
 def source_key(sources: Sources) -> str:
     """A digest of the index format and of each source file's name, size and sha256."""
+    import hashlib  # only when the sources may have changed: about 3 ms of start-up otherwise
+
     digest = hashlib.sha256(f"{FORMAT}|{sys.version_info[:2]}|{marshal.version}".encode())
     for path in sources:
         try:
@@ -41,15 +51,20 @@ def load_compiled(sources: Sources, directory: Path, *, rebuild: bool = False) -
     Returns the data and whether it had to be compiled. A cache that cannot be written (read-only home,
     full disk) only costs speed, never an answer.
     """
-    key = source_key(sources)
     path = directory / CACHE_FILE
-    if not rebuild:
-        cached = _read(path, key)
-        if cached is not None:
-            return cached, False
+    stats = _stats(sources)  # taken before any content is read: a later write changes what the next load sees
+    cached = None if rebuild else _read(path)
+    if cached is not None and cached[1] is not None and cached[1] == stats:
+        return cached[2], False
+    key = source_key(sources)
+    if cached is not None and cached[0] == key:
+        if _settled(stats):  # same content, new mtimes (a checkout, a copy): remember them for next time
+            with contextlib.suppress(OSError):
+                _write(path, key, stats, cached[2])
+        return cached[2], False
     data = compile_sources(sources)
     with contextlib.suppress(OSError):
-        _write(path, key, data)
+        _write(path, key, stats if _settled(stats) else None, data)
     return data, True
 
 
@@ -58,16 +73,34 @@ def invalidate(directory: Path) -> None:
     (directory / CACHE_FILE).unlink(missing_ok=True)
 
 
-def _read(path: Path, key: str) -> dict[str, Any] | None:
+def _stats(sources: Sources) -> tuple[Stat, ...]:
+    found = []
+    for path in sources:
+        try:
+            status = path.stat()
+        except OSError:
+            found.append((str(path), -1, -1))
+        else:
+            found.append((str(path), status.st_size, status.st_mtime_ns))
+    return tuple(found)
+
+
+def _read(path: Path) -> tuple[str, tuple[Stat, ...] | None, dict[str, Any]] | None:
     try:
         # marshal of our own file under the user's cache directory: same trust as the installed package.
-        stored_key, data = marshal.loads(path.read_bytes())  # noqa: S302
+        key, stats, data = marshal.loads(path.read_bytes())  # noqa: S302
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    if stored_key != key or not isinstance(data, dict):
+    if not isinstance(key, str) or not isinstance(data, dict):
         return None
-    return data
+    return key, stats, data
 
 
-def _write(path: Path, key: str, data: dict[str, Any]) -> None:
-    write_atomically(path, marshal.dumps((key, data)))
+def _settled(stats: tuple[Stat, ...]) -> bool:
+    """True when no source changed in the last ``SETTLED_NS``, so its size and mtime identify its content."""
+    cutoff = time.time_ns() - SETTLED_NS
+    return all(mtime <= cutoff for _, _, mtime in stats)
+
+
+def _write(path: Path, key: str, stats: tuple[Stat, ...] | None, data: dict[str, Any]) -> None:
+    write_atomically(path, marshal.dumps((key, stats, data)))

@@ -52,7 +52,16 @@ def _topic_keys(topics: tuple[Topic, ...]) -> dict[str, int]:
 class Index:
     """Everything a lookup needs, ready to query."""
 
-    __slots__ = ("iana", "service_keys", "services", "services_by_id", "topic_keys", "topics", "topics_by_id")
+    __slots__ = (
+        "iana",
+        "one_word_service_keys",
+        "service_keys",
+        "services",
+        "services_by_id",
+        "topic_keys",
+        "topics",
+        "topics_by_id",
+    )
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.iana = _iana.IanaTable(data["iana"])
@@ -61,6 +70,8 @@ class Index:
         self.service_keys: dict[str, tuple[int, ...]] = data["service_keys"]
         self.topic_keys: dict[str, int] = data["topic_keys"]
         self.services_by_id = {s.id: s for s in self.services}
+        #: Service keys of one word: what a single misspelt word in a sentence is compared with.
+        self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
         self.topics_by_id = {t.id: t for t in self.topics}
 
     def services_for(self, key: str) -> tuple[Service, ...]:

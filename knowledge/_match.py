@@ -175,9 +175,8 @@ def find_misspelled_service(
     candidates = [t for t in tokens if len(t) >= MIN_FUZZY_LENGTH and t not in vocabulary and not t.isdigit()]
     if not candidates:
         return ()
-    single_words = [k for k in index.service_keys if " " not in k]
     for token in candidates:
-        corrected = fuzzy_best(token, single_words)
+        corrected = fuzzy_best(token, index.one_word_service_keys)
         if corrected is not None:
             return tuple(s.id for s in index.services_for(corrected))
     return ()

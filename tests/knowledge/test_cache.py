@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from knowledge import KnowledgeBase, PortAnswer, ServiceAnswer
+from knowledge import KnowledgeBase, PortAnswer, ServiceAnswer, _cache
 from knowledge._cache import CACHE_FILE
 from knowledge._paths import IANA_FILE
 
@@ -90,3 +92,63 @@ def test_updated_iana_file_in_data_dir_overrides_the_packaged_one(tmp_path: Path
     answer = kb.lookup("7777/tcp")
     assert isinstance(answer, PortAnswer)
     assert {e.name for e in answer.iana} == {"newname"}
+
+
+def _age(sources: Path, seconds: int = 3600) -> None:
+    """Set every source's mtime into the past, as for files that have not changed in a while."""
+    when = time.time_ns() - seconds * 1_000_000_000
+    for path in sources.iterdir():
+        os.utime(path, ns=(when, when))
+
+
+def _no_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(sources: object) -> str:
+        raise AssertionError("the sources were hashed")
+
+    monkeypatch.setattr(_cache, "source_key", refuse)
+
+
+def test_settled_unchanged_sources_are_not_hashed_again(
+    tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sources untouched since the cache was written are recognised by size and mtime alone."""
+    _age(sources)
+    _load(tmp_path, sources)
+    _no_hashing(monkeypatch)
+    assert not _load(tmp_path, sources).rebuilt
+
+
+def test_touched_but_unchanged_sources_reuse_the_cache(
+    tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New mtimes with the same content (a checkout, a copy) cost a hash, not a rebuild, and are remembered."""
+    _age(sources, 7200)
+    _load(tmp_path, sources)
+    _age(sources, 3600)
+    assert not _load(tmp_path, sources).rebuilt
+    _no_hashing(monkeypatch)
+    assert not _load(tmp_path, sources).rebuilt
+
+
+def test_fresh_sources_are_always_hashed(tmp_path: Path, sources: Path) -> None:
+    """A file written moments before the cache may change again within the same mtime tick: a same-size edit
+    that even restores the mtime is still noticed."""
+    ports = sources / "ports.toml"
+    _load(tmp_path, sources)
+    before = ports.stat()
+    ports.write_text(ports.read_text().replace("port = 2456", "port = 2459"))
+    os.utime(ports, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert ports.stat().st_size == before.st_size
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt
+    answer = kb.lookup("2459")
+    assert isinstance(answer, PortAnswer) and [u.service.id for u in answer.used_by] == ["valheim"]
+
+
+def test_settled_sources_edited_later_are_rebuilt(tmp_path: Path, sources: Path) -> None:
+    """An edit to a settled source changes its mtime, so the cache is checked and rebuilt."""
+    _age(sources)
+    _load(tmp_path, sources)
+    ports = sources / "ports.toml"
+    ports.write_text(ports.read_text().replace("port = 2456", "port = 2459"))
+    assert _load(tmp_path, sources).rebuilt
