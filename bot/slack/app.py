@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -68,6 +69,7 @@ SHARE_EXPIRED = Reply(
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
 MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
 
+_EVENTS_REMEMBERED = 1000  # Slack retries within minutes; this covers far more than that at any sane rate
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 # Never let Slack expand links or names in our messages on its own.
 _QUIET: dict[str, Any] = {"unfurl_links": False, "unfurl_media": False, "parse": "none", "link_names": False}
@@ -212,6 +214,7 @@ class _Listeners:
         self.portbot = portbot
         self.shares = shares
         self.session = session
+        self._events: OrderedDict[str, None] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -256,8 +259,10 @@ class _Listeners:
             await self._respond(context, client, reply, public=public)
 
     async def answer_mention(
-        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
+        if not self._first_delivery(body):
+            return
         async with self._reporting(context, client) as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             reply = await self.portbot.handle(text, _requester(context))
@@ -273,10 +278,12 @@ class _Listeners:
                 )
 
     async def answer_dm(
-        self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+        self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         # Only what a person typed into a DM with Portbot; edits, joins, bots and channel messages are skipped.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not self._first_delivery(body):
             return
         async with self._reporting(context, client) as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
@@ -332,6 +339,19 @@ class _Listeners:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
                 return
             await self._respond(context, client, masked, public=True, follow_up=True)
+
+    def _first_delivery(self, body: dict[str, Any]) -> bool:
+        """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),
+        so a question is answered once."""
+        event_id = body.get("event_id")
+        if not isinstance(event_id, str):
+            return True
+        if event_id in self._events:
+            return False
+        self._events[event_id] = None
+        while len(self._events) > _EVENTS_REMEMBERED:
+            self._events.popitem(last=False)
+        return True
 
     # -- errors ---------------------------------------------------------------------------------------------
 

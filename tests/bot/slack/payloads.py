@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import time
 from typing import Any
@@ -18,6 +19,8 @@ APP_TOKEN = "xapp-portbot-test-token"
 USER = "U0ALICE01"
 CHANNEL = "C0GENERAL1"
 DM = "D0ALICEDM1"
+
+_EVENT_IDS = itertools.count(1)
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -134,7 +137,7 @@ def view_submission(private_metadata: str, host: str | None, *, user: str = USER
 
 
 def event(inner: dict[str, Any]) -> str:
-    """An Events API callback wrapping ``inner``, as JSON."""
+    """An Events API callback wrapping ``inner``, as JSON, with a fresh event_id."""
     return json.dumps(
         {
             "token": "deprecated-verification-token",
@@ -142,7 +145,7 @@ def event(inner: dict[str, Any]) -> str:
             "api_app_id": "A0PORTBOT",
             "event": inner,
             "type": "event_callback",
-            "event_id": "Ev0PORTBOT1",
+            "event_id": f"Ev{next(_EVENT_IDS):010d}",
             "event_time": 1700000000,
             "authorizations": [
                 {"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True, "is_enterprise_install": False}

@@ -326,6 +326,14 @@ async def test_direct_message_is_answered_in_the_dm(
     ]
 
 
+async def test_a_redelivered_event_is_answered_once(slack: Slack, fake_slack: FakeSlack) -> None:
+    """Slack retries an event whose ack was late; the retry (same event_id) gets no second answer."""
+    body = payloads.mention(f"<@{BOT_USER_ID}> 25565")
+    await slack.event(body)
+    await slack.event(body)
+    assert len(fake_slack.messages) == 1
+
+
 @pytest.mark.parametrize(
     "extra",
     [
