@@ -71,6 +71,11 @@ class ServicePort:
     def protocols(self) -> tuple[str, ...]:
         return tuple(self.protocol.split("+"))
 
+    @property
+    def check_protocol(self) -> str:
+        """The transport to check this port on: TCP whenever it speaks TCP (a TCP check gives a clear verdict)."""
+        return "tcp" if "tcp" in self.protocols else "udp"
+
     def covers(self, port: int, protocol: str | None = None) -> bool:
         """True if ``port`` is in this entry (and, when given, ``protocol`` is one it speaks)."""
         return self.low <= port <= self.high and (protocol is None or protocol in self.protocols)

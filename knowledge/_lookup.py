@@ -187,7 +187,9 @@ class Lookup:
             steps=tuple(fill(s, values) for s in topic.steps),
             service=service,
             port=port[0] if port else (service.main_port.low if service and service.main_port else None),
-            protocol=port[1] if port else (_probe_protocol(service) if service else None),
+            protocol=port[1]
+            if port
+            else (service.main_port.check_protocol if service and service.main_port else None),
             related=related,
         )
 
@@ -305,17 +307,13 @@ class Lookup:
         return tuple(picked[:_MAX_SUGGESTIONS])
 
     def _suggestion_choices(self) -> dict[str, Suggestion]:
+        """The autocomplete choices, by folded name: the same labels in "did you mean" as while typing."""
         if self._choices is None:
-            choices: dict[str, Suggestion] = {}
-            for service in self.index.services:
-                for key in (service.name.casefold(), *service.aliases):
-                    choices.setdefault(key, Suggestion(service.name, service.id))
-            for topic in self.index.topics:
-                for key in (topic.plain_title.casefold(), *topic.keywords):
-                    choices.setdefault(key, Suggestion(topic.plain_title, topic.id))
-            for block in RANGES:
-                choices.setdefault(block.name.casefold(), Suggestion(block.name, block.terms[0]))
-            self._choices = choices
+            from knowledge._suggest import build_choices
+
+            self._choices = {}
+            for choice in build_choices(self.index):
+                self._choices.setdefault(choice.key, choice.suggestion)
         return self._choices
 
 
@@ -340,11 +338,3 @@ def _placeholders(service: Service | None, port: tuple[int, str | None] | None) 
             "{game_port}": str(port[0]),
         }
     return GENERIC
-
-
-def _probe_protocol(service: Service) -> str | None:
-    main = service.main_port
-    if main is None:
-        return None
-    # A TCP check gives a clear verdict; for a port on both transports we check TCP.
-    return "tcp" if "tcp" in main.protocols else "udp"

@@ -69,7 +69,7 @@ class Suggester:
     @property
     def choices(self) -> list[_Choice]:
         if self._choices is None:
-            self._choices = _build_choices(self.index)
+            self._choices = build_choices(self.index)
         return self._choices
 
     def _ports(self, digits: str, limit: int) -> list[Suggestion]:
@@ -137,7 +137,8 @@ class Suggester:
         )
 
 
-def _build_choices(index: Index) -> list[_Choice]:
+def build_choices(index: Index) -> list[_Choice]:
+    """Every name, alias, id, range term and topic keyword, folded, with the suggestion it stands for."""
     choices: list[_Choice] = []
 
     def add(key: str, suggestion: Suggestion) -> None:

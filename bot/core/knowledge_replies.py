@@ -125,9 +125,7 @@ def _service(answer: ServiceAnswer) -> Reply:
     main = service.main_port
     if main is not None:
         actions.append(
-            Action(
-                ActionKind.CHECK_PORT, "Check this port", port=main.low, protocol=_transport(main.protocols)
-            )
+            Action(ActionKind.CHECK_PORT, "Check this port", port=main.low, protocol=main.check_protocol)
         )
     actions += [_ask(f"Did you mean {s.name}?", s.id) for s in answer.alternatives]
     actions += [_ask_topic(t, service) for t in answer.related]

@@ -240,9 +240,9 @@ def test_not_found_reply_echoes_the_query_and_suggests(kb: KnowledgeBase) -> Non
     """Unknown input is echoed once, with suggestions as buttons and a how-to-ask line."""
     reply = reply_for(kb, "plexiglass")
     assert (reply.title, reply.summary) == ("No match", "I don't know “plexiglass”.")
-    assert fields(reply)["Did you mean"].startswith("• Plex Media Server")
+    assert fields(reply)["Did you mean"].startswith("• Plex Media Server — 32400/tcp")
     assert fields(reply)["How to ask"].startswith("Ask about a port")
-    assert reply.actions[0] == Action(ActionKind.ASK, "Plex Media Server", query="plex")
+    assert reply.actions[0] == Action(ActionKind.ASK, "Plex Media Server — 32400/tcp", query="plex")
 
 
 def test_invalid_query_reply_is_an_error_with_the_valid_range(kb: KnowledgeBase) -> None:
