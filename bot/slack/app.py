@@ -2,7 +2,8 @@
 
 Every listener acknowledges at once and does the real work in a lazy listener, so Slack's 3-second window
 is never at risk, whether the answer takes 2 ms (knowledge) or several seconds (a probe). Knowledge answers
-go through ``respond`` too: one code path, and a cold knowledge base can never make Slack time out.
+go to the response_url too, rather than in the ack: one code path, and a cold knowledge base or a busy
+event loop can never make Slack time out.
 """
 
 from __future__ import annotations
@@ -128,11 +129,9 @@ def require_settings(settings: Settings, *, http: bool) -> None:
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
 
 
-def web_client(
-    settings: Settings, *, http: bool, session: aiohttp.ClientSession | None = None
-) -> AsyncWebClient:
-    """The Web API client: the bot token unless installs bring their own (HTTP with OAuth), SLACK_API_URL when
-    set, and ``session`` to reuse connections (without one, slack_sdk opens a new session for every call)."""
+def web_client(settings: Settings, *, http: bool) -> AsyncWebClient:
+    """The app's Web API client: the bot token, unless installs bring their own (HTTP with OAuth), aimed at
+    SLACK_API_URL when set."""
     slack = settings.slack
     oauth = http and bool(slack.client_id)
     token = None if oauth or slack.bot_token is None else slack.bot_token.get_secret_value()
