@@ -1,6 +1,6 @@
 """Rate limits for probes: per user, per chat server or workspace, and per target address.
 
-Built on the ``limits`` library's async moving-window strategy. Counters live in process memory by default, or
+Built on the ``limits`` library's async sliding-window-counter strategy. Counters live in process memory by default, or
 in Redis when ``PORTBOT_REDIS_URL`` is set (so several bot or worker processes share them; needs the optional
 ``redis`` extra, imported only then).
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 
@@ -46,7 +46,10 @@ class ProbeRateLimiter:
             TARGET: _parse_limit(limits.per_target, "per_target"),
         }
         self._storage = _storage(storage_url)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        # The sliding window counter keeps two counters per key: O(1) per hit at any limit, where a moving
+        # window keeps (and copies) one timestamp per hit. It smooths the window edge by weighting the previous
+        # window's count, which is plenty for "a few checks a minute".
+        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
 
     async def hit(self, keys: list[tuple[str, str]], *, platform: str = "") -> None:
         """Count one probe against every ``(scope, key)`` in order; raise :class:`RateLimited` at the first

@@ -58,6 +58,14 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
 
     fields = [Field(_view_name(v), _clip(_explain(v, local=local, multi=multi))) for v in views]
     fields += [Field(f"Not checked from {r.vantage}", _clip(r.error or "")) for r in failed]
+    srv = next((r.srv_target for r in answered if r.srv_target), None)
+    if srv:
+        fields.insert(
+            0,
+            Field(
+                "Minecraft SRV record", f"{host} points Minecraft players to {srv}, so that's what I checked."
+            ),
+        )
     if local:
         fields.append(Field("Where this was checked from", LOCAL_CAVEAT))
 
@@ -236,6 +244,7 @@ def _status(views: Sequence[PortView]) -> Status:
 
 def _sensitive(request: ProbeRequest, reports: Sequence[ProbeReport]) -> tuple[str, ...]:
     values = [request.target.strip(), *(r.host for r in reports)]
+    values += [r.srv_target.rsplit(":", 1)[0] for r in reports if r.srv_target]
     values += [result.address for r in reports for result in r.results]
     return tuple(v for v in dict.fromkeys(values) if v)
 

@@ -242,3 +242,20 @@ def test_refusal_reply_treats_the_address_as_sensitive() -> None:
     """A refused address is private data too."""
     reply = error_reply(RefusedTarget("x", category="private", address="10.0.0.5"))
     assert reply.sensitive == ("10.0.0.5",)
+
+
+def test_srv_redirect_is_explained_and_masked() -> None:
+    """When Minecraft's SRV record moved the port, the reply says where it pointed, and hides that host too."""
+    redirected = ProbeReport(
+        target="mc.example.org",
+        host="mc.example.org",
+        vantage="Frankfurt",
+        results=(result(State.OPEN, 25601),),
+        srv_target="node7.example.net:25601",
+    )
+    reply = probe_reply([redirected], REQUEST)
+    assert field(reply.fields, "Minecraft SRV record") == (
+        "mc.example.org points Minecraft players to node7.example.net:25601, so that's what I checked."
+    )
+    assert "node7.example.net" in reply.sensitive
+    assert "node7.example.net" not in reply.masked().fields[0].value
