@@ -24,15 +24,16 @@ from probes.engine import EngineConfig, ProbeEngine
 from probes.errors import PortbotError
 from probes.models import ProbeRequest
 from probes.policy import SafetyPolicy
-
-DEFAULT_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+from tests.probes.netns.topology import INTERNET_ALLOW
 
 
 async def probe(request: dict[str, Any]) -> dict[str, Any]:
     config_fields = {f.name for f in dataclasses.fields(EngineConfig)}
-    config = {k: tuple(v) if isinstance(v, list) else v for k, v in request.items() if k in config_fields}
+    config: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in request.items() if k in config_fields
+    }
     engine = ProbeEngine(
-        SafetyPolicy.from_strings(allow=request.get("allow", DEFAULT_ALLOW)), EngineConfig(**config)
+        SafetyPolicy.from_strings(allow=request.get("allow", INTERNET_ALLOW)), EngineConfig(**config)
     )
     probe_request = ProbeRequest(
         target=request["target"],

@@ -19,6 +19,8 @@ def internet() -> Iterator[Internet]:
         with build_internet() as net:
             net.start_services()
             yield net
+            # The HARD network rule, checked: nothing the tests made Portbot do left the test internet.
+            assert net.offnet_packets() == 0, "the prober sent packets outside the documentation ranges"
     except NetnsUnavailable as err:
         pytest.skip(f"{SKIP_REASON}: {err}")
 

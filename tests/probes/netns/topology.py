@@ -198,26 +198,19 @@ class Namespace:
 
 
 class ServerProcess:
-    """A helper process inside a namespace that prints ``ready`` once it serves. Stop with :meth:`stop`."""
+    """A helper process inside a namespace that prints ``ready`` once it serves.
 
-    def __init__(
-        self,
-        ns: Namespace,
-        command: Sequence[str],
-        *,
-        ready_timeout: float = 15.0,
-        stdin: int = subprocess.DEVNULL,
-    ) -> None:
+    Constructing it only spawns the process; :meth:`wait_ready` waits for the line (so several can start
+    side by side), :meth:`stop` ends it.
+    """
+
+    def __init__(self, ns: Namespace, command: Sequence[str], *, stdin: int = subprocess.DEVNULL) -> None:
         self.command = list(command)
         self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the process
         self.proc = ns.popen(command, stdout=subprocess.PIPE, stderr=self._log, stdin=stdin)
-        try:
-            self._wait_ready(ready_timeout)
-        except BaseException:
-            self.stop()
-            raise
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Return once the process printed ``ready``; raise HarnessError if it exits or stays silent."""
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as sel:
@@ -236,16 +229,21 @@ class ServerProcess:
         self._log.seek(0)
         return self._log.read()[-2000:]
 
-    def stop(self) -> None:
-        if self.proc.stdin is not None:
+    def terminate(self) -> None:
+        """Ask the process to stop (closing its stdin too), without waiting."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
             self.proc.stdin.close()
         if self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+
+    def stop(self) -> None:
+        """Stop the process (killed if it ignores SIGTERM for 5 s) and release its pipes."""
+        self.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         self._log.close()
@@ -275,23 +273,34 @@ class Internet:
         self, ns: Namespace, command: Sequence[str], *, stdin: int = subprocess.DEVNULL
     ) -> ServerProcess:
         """Start a process that prints ``ready`` inside ``ns``; it is stopped with the topology."""
-        server = ServerProcess(ns, command, stdin=stdin)
-        self._processes.append(server)
-        return server
+        return self.start_all([(ns, command)], stdin=stdin)[0]
 
-    def start_server(self, ns: Namespace, kind: str, host: str, port: int, *extra: str) -> ServerProcess:
-        """Start a shared fake server (``python -m tests.probes.servers kind host port``) inside ``ns``."""
-        return self.start(ns, server_command(kind, host, port, *extra))
+    def start_all(
+        self, commands: Sequence[tuple[Namespace, Sequence[str]]], *, stdin: int = subprocess.DEVNULL
+    ) -> list[ServerProcess]:
+        """Start several such processes side by side and wait until every one is ready."""
+        servers = []
+        for ns, command in commands:
+            servers.append(ServerProcess(ns, command, stdin=stdin))
+            self._processes.append(servers[-1])
+        for server in servers:
+            server.wait_ready()
+        return servers
 
     def start_services(self) -> None:
         """Start what listens behind the forwards (see FORWARDS) and the resolver serving NAMES."""
-        self.start_server(self.home, "minecraft", HOME, TCP_OPEN)
-        self.start_server(self.home, "http", HOME, TCP_HTTP)
-        self.start_server(self.home, "bedrock", HOME, UDP_BEDROCK)
-        self.start_server(self.home, "a2s", HOME, UDP_A2S)
-        self.start_server(self.home, "minecraft", HOME6, TCP_OPEN)
-        self.start_server(self.home, "bedrock", HOME6, UDP_BEDROCK)
-        self.start_server(self.isp, "dns", RESOLVER, 53, *(f"{name}={addr}" for name, addr in NAMES))
+        names = (f"{name}={addr}" for name, addr in NAMES)
+        self.start_all(
+            [
+                (self.home, server_command("minecraft", HOME, TCP_OPEN)),
+                (self.home, server_command("http", HOME, TCP_HTTP)),
+                (self.home, server_command("bedrock", HOME, UDP_BEDROCK)),
+                (self.home, server_command("a2s", HOME, UDP_A2S)),
+                (self.home, server_command("minecraft", HOME6, TCP_OPEN)),
+                (self.home, server_command("bedrock", HOME6, UDP_BEDROCK)),
+                (self.isp, server_command("dns", RESOLVER, 53, *names)),
+            ]
+        )
 
     def offnet_packets(self) -> int:
         """Packets the prober has sent anywhere outside the documentation ranges (should stay 0)."""
@@ -305,7 +314,9 @@ class Internet:
         return total
 
     def close(self) -> None:
-        for server in reversed(self._processes):
+        for server in self._processes:
+            server.terminate()
+        for server in self._processes:
             server.stop()
         self._processes.clear()
         for ns in self.namespaces:
