@@ -141,6 +141,10 @@ def run_platforms(
             print(f"portbot: {line}")
         return 2
 
+    if http and "PORT" in os.environ and "SLACK_PORT" not in os.environ:
+        # Heroku-style platforms say which port to serve on in $PORT.
+        settings.slack = settings.slack.model_copy(update={"port": int(os.environ["PORT"])})
+
     async def main() -> None:
         tasks = []
         if discord:

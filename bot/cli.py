@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
+    from bot.core.reply import Reply
     from bot.settings import Settings
 
 
@@ -153,6 +154,12 @@ def _ask(text: str, *, as_json: bool) -> int:
     else:
         import asyncio
 
-        reply = asyncio.run(portbot.handle(text, TERMINAL_USER))
+        async def answer() -> Reply:
+            try:
+                return await portbot.handle(text, TERMINAL_USER)
+            finally:
+                await portbot.aclose()
+
+        reply = asyncio.run(answer())
     write_reply(reply, sys.stdout, as_json=as_json)
     return 0

@@ -164,5 +164,6 @@ def chat(portbot: Portbot, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.std
             reply = loop.run_until_complete(portbot.handle(text, TERMINAL_USER))
             write_reply(reply, stdout)
     finally:
+        loop.run_until_complete(portbot.aclose())
         loop.close()
     return 0

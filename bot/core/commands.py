@@ -82,6 +82,13 @@ class Portbot:
             return await self.check(intent.target, intent.ports, intent.protocol, requester)
         return self.lookup(intent.query)
 
+    async def aclose(self) -> None:
+        """Release what the probe backend holds (audit log, connections), if it was ever built."""
+        backend = self._probes
+        close = getattr(backend, "aclose", None) if isinstance(backend, ProbeBackend) else None
+        if close is not None:
+            await close()
+
     def is_probe(self, text: str) -> bool:
         """Whether ``text`` asks for a probe (slow, private) rather than knowledge (fast, public)."""
         return isinstance(intents.parse(text), intents.Check)
