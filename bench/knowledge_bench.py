@@ -20,6 +20,7 @@ import argparse
 import functools
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -136,23 +138,36 @@ def in_process(iterations: int, data_dir: Path) -> dict[str, list[float]]:
     return results
 
 
-def cold_start(command: Sequence[str], env: dict[str, str], runs: int) -> tuple[float, str] | None:
-    """Median wall time in ms of ``command`` (after one untimed warm-up run), and its first output line."""
+class Cold(NamedTuple):
+    """One cold-start measurement: medians over the runs (None when the command is unavailable)."""
+
+    tool: str
+    query: str
+    wall_ms: float | None
+    cpu_ms: float | None  # user + system time of the process: what contention on a shared machine hides
+    first_line: str
+
+
+def cold_start(tool: str, query: str, command: Sequence[str], env: dict[str, str], runs: int) -> Cold:
+    """Run ``command`` once untimed (bytecode and caches warm up), then ``runs`` times timed."""
     try:
         first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
-        return None
+        return Cold(tool, query, None, None, "")
     if first.returncode != 0:
-        return None
-    samples = []
+        return Cold(tool, query, None, None, (first.stderr.strip().splitlines() or [""])[-1])
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, timeout=60
         )
-        samples.append((time.perf_counter() - start) * 1000)
+        walls.append((time.perf_counter() - start) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
     line = next((ln for ln in first.stdout.splitlines() if ln.strip()), "")
-    return statistics.median(samples), line.strip()
+    return Cold(tool, query, statistics.median(walls), statistics.median(cpus), line.strip())
 
 
 def prepare_whatportis() -> Path | None:
@@ -194,9 +209,7 @@ def prepare_whatportis() -> Path | None:
     return executable
 
 
-def render(
-    stats: dict[str, list[float]], cold: list[tuple[str, str, float | None, str]], iterations: int
-) -> str:
+def render(stats: dict[str, list[float]], cold: list[Cold], iterations: int, runs: int) -> str:
     load = os.getloadavg()
     lines = [
         "# Knowledge benchmark",
@@ -217,30 +230,36 @@ def render(
         )
     lines += [
         "",
-        "## Cold start (subprocess, stdout not a TTY, median of the runs after one warm-up)",
+        f"## Cold start (subprocess, stdout not a TTY, median of {runs} runs after one warm-up)",
         "",
-        "Both tools run with bytecode caches (as installed software does) and a warm knowledge / TinyDB file.",
+        "Both tools run with bytecode caches (as installed software does) and a warm index / TinyDB file. "
+        "CPU is the process's user + system time, which other load on the machine disturbs far less than "
+        "wall time.",
         "",
-        "| query | `portbot ask` ms | `whatportis` ms | whatportis ÷ portbot |",
-        "| --- | ---: | ---: | ---: |",
+        "| query | `portbot ask` wall ms | `whatportis` wall ms | ratio | `portbot ask` CPU ms "
+        "| `whatportis` CPU ms | ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    by_query: dict[str, dict[str, float | None]] = {}
-    for tool, query, median, _ in cold:
-        if tool in ("portbot", "whatportis"):
-            by_query.setdefault(query, {})[tool] = median
-    for query, tools in by_query.items():
-        ours, theirs = tools.get("portbot"), tools.get("whatportis")
-        ratio = f"{theirs / ours:.1f}×" if ours and theirs else "n/a"
-        lines.append(f"| `{query}` | {_ms(ours)} | {_ms(theirs)} | {ratio} |")
-    extra = [
-        (tool, query, median) for tool, query, median, _ in cold if tool not in ("portbot", "whatportis")
-    ]
+    ours = {c.query: c for c in cold if c.tool == "portbot"}
+    theirs = {c.query: c for c in cold if c.tool == "whatportis"}
+    for query in dict.fromkeys([*ours, *theirs]):
+        a, b = ours.get(query), theirs.get(query)
+        lines.append(
+            f"| `{query}` | {_ms(a and a.wall_ms)} | {_ms(b and b.wall_ms)} | {_ratio(a and a.wall_ms, b and b.wall_ms)} "
+            f"| {_ms(a and a.cpu_ms)} | {_ms(b and b.cpu_ms)} | {_ratio(a and a.cpu_ms, b and b.cpu_ms)} |"
+        )
+    extra = [c for c in cold if c.tool not in ("portbot", "whatportis")]
     if extra:
-        lines += ["", "For scale:", ""]
-        lines += [f"- {tool} (`{query}`): {_ms(median)} ms" for tool, query, median in extra]
+        lines += ["", "For scale (same conditions):", ""]
+        lines += [f"- {c.tool}: {_ms(c.wall_ms)} ms wall, {_ms(c.cpu_ms)} ms CPU" for c in extra]
     lines += ["", "First output lines:", ""]
-    lines += [f"- {tool} `{query}`: {first or '(none)'}" for tool, query, _, first in cold]
+    lines += [f"- {c.tool} `{c.query}`: {c.first_line or '(none)'}" for c in cold]
     return "\n".join(lines) + "\n"
+
+
+def _ratio(ours: float | None, theirs: float | None) -> str:
+    """How many times longer whatportis takes."""
+    return f"{theirs / ours:.1f}×" if ours and theirs else "n/a"
 
 
 def _ms(value: float | None) -> str:
@@ -263,37 +282,27 @@ def main(argv: list[str] | None = None) -> int:
         # directory, not the source tree), even where the shell says PYTHONDONTWRITEBYTECODE.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(data_dir / "pycache")
-        cold: list[tuple[str, str, float | None, str]] = []
-        for query in ("25565", "443"):
-            measured = cold_start([str(PORTBOT), "ask", query], env, args.runs) if PORTBOT.exists() else None
-            if measured is None:
-                print(f"portbot ask {query}: not available (no CLI or it failed)", file=sys.stderr)
-            cold.append(("portbot", query, *(measured or (None, ""))))
+        cold = [cold_start("portbot", q, [str(PORTBOT), "ask", q], env, args.runs) for q in ("25565", "443")]
         whatportis = None if args.no_whatportis else prepare_whatportis()
         if whatportis is not None:
             wp_env = {**env, "HOME": str(WP_HOME)}
-            for query in ("25565", "443"):
-                cold.append(
-                    (
-                        "whatportis",
-                        query,
-                        *(cold_start([str(whatportis), query], wp_env, args.runs) or (None, "")),
-                    )
-                )
+            cold += [
+                cold_start("whatportis", q, [str(whatportis), q], wp_env, args.runs) for q in ("25565", "443")
+            ]
         python = str(ROOT / ".venv" / "bin" / "python")
         engine = "from knowledge import KnowledgeBase; KnowledgeBase.load().lookup('25565')"
+        cold.append(cold_start("python -c pass", "-", [python, "-c", "pass"], env, args.runs))
         cold.append(
-            ("python -c pass", "-", *(cold_start([python, "-c", "pass"], env, args.runs) or (None, "")))
-        )
-        cold.append(
-            (
-                "knowledge engine alone",
+            cold_start(
+                "knowledge engine alone (import, load, lookup)",
                 "25565",
-                *(cold_start([python, "-c", engine], env, args.runs) or (None, "")),
+                [python, "-c", engine],
+                env,
+                args.runs,
             )
         )
 
-    report = render(stats, cold, args.iterations)
+    report = render(stats, cold, args.iterations, args.runs)
     print(report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(report, encoding="utf-8")
