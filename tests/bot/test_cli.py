@@ -1,0 +1,220 @@
+"""The ``portbot`` command, run as a real process the way people run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probes.policy import SafetyPolicy
+from probes.worker import WorkerConfig, start
+
+ROOT = Path(__file__).resolve().parents[2]
+CSV = ROOT / "knowledge" / "data" / "iana-service-names-port-numbers.csv"
+
+
+def portbot(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    full_env.update({"PORTBOT_DATA_DIR": os.environ["PORTBOT_DATA_DIR"], "PYTHONUNBUFFERED": "1"})
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP listener on 127.0.0.1 (the kernel completes handshakes; we never accept)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_ask_answers_a_port() -> None:
+    """`portbot ask 25565` names Minecraft and its port, in plain text when piped."""
+    result = portbot("ask", "25565")
+    assert result.returncode == 0, result.stderr
+    assert "Minecraft: Java Edition: 25565/tcp — game (forward this)" in result.stdout
+    assert "\x1b[" not in result.stdout
+
+
+def test_ask_json_is_machine_readable() -> None:
+    """--json prints the reply as JSON, typos and all."""
+    result = portbot("ask", "--json", "minecarft")
+    data = json.loads(result.stdout)
+    assert data["title"] == "Minecraft: Java Edition"
+    assert data["kind"] == "knowledge"
+
+
+@pytest.mark.parametrize(
+    "text", ["99999", "-1", "\x01\x1b[2J", "check", "check 203.0.113.5 1-65535", "' OR 1=1 --"]
+)
+def test_ask_never_shows_a_traceback(text: str) -> None:
+    """Bad input gets a friendly answer and exit 0, never a traceback."""
+    result = portbot("ask", text)
+    assert result.returncode == 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.strip()
+
+
+def test_piped_chat_answers_each_line_and_exits_at_end_of_input() -> None:
+    """With stdin not a terminal, `portbot` reads lines, answers each, and stops at EOF."""
+    result = portbot(stdin="/port 22\n\n/port what is cgnat\n")
+    assert result.returncode == 0, result.stderr
+    assert "SSH (secure shell)" in result.stdout
+    assert "CGNAT (carrier-grade NAT)" in result.stdout
+
+
+def test_probe_reports_open_and_closed_as_json(listener: socket.socket) -> None:
+    """`portbot probe --json` gives per-address state, RTT, reason and the vantage point."""
+    open_port = listener.getsockname()[1]
+    closed_port = free_port()
+    result = portbot(
+        "probe",
+        "127.0.0.1",
+        str(open_port),
+        str(closed_port),
+        "--json",
+        env={"PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8"},
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["target"] == "127.0.0.1"
+    (report,) = data["reports"]
+    assert report["vantage"] == "this bot's own network" and report["local"] is True
+    states = {r["port"]: (r["state"], r["reason"]) for r in report["results"]}
+    assert states == {open_port: ("open", "syn-ack"), closed_port: ("closed", "rst")}
+    assert all(isinstance(r["rtt_ms"], float) for r in report["results"])
+
+
+def test_probe_refuses_loopback_by_default_without_connecting(listener: socket.socket) -> None:
+    """A refused target exits 2 with one line, and the listener never sees a connection."""
+    port = listener.getsockname()[1]
+    result = portbot("probe", "127.0.0.1", str(port))
+    assert result.returncode == 2
+    assert result.stderr.startswith("portbot: 127.0.0.1 is a loopback address")
+    assert len(result.stderr.strip().splitlines()) == 1
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("203.0.113.5", "70000"), "portbot: 70000 is not a port I can check: ports go from 1 to 65535."),
+        (("203.0.113.5", "1-100"), "portbot: I check one host and a few ports at a time, never ranges"),
+        (("203.0.113.5",), "portbot: Which port should I check?"),
+    ],
+)
+def test_probe_invalid_input_exits_2(args: tuple[str, ...], message: str) -> None:
+    """Invalid requests exit 2 with a one-line reason."""
+    result = portbot("probe", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message)
+
+
+def test_probe_through_an_unreachable_worker_is_an_internal_failure() -> None:
+    """When no worker answers, the probe could not run: exit 1 with the reason."""
+    result = portbot(
+        "probe",
+        "203.0.113.5",
+        "443",
+        "--via",
+        "workers",
+        env={
+            "PORTBOT_WORKERS": f"http://127.0.0.1:{free_port()}",
+            "PORTBOT_WORKER_SECRET": "s" * 32,
+            "PORTBOT_ALLOW_NETWORKS": "203.0.113.0/24",
+        },
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("portbot: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable() -> None:
+    """Settings problems stop the command with the variable's name."""
+    result = portbot("probe", "203.0.113.5", "443", env={"PORTBOT_ALLOW_NETWORKS": "nonsense"})
+    assert result.returncode == 2
+    assert result.stderr == (
+        "portbot: PORTBOT_ALLOW_NETWORKS: 'nonsense' is not a network; "
+        "use comma-separated CIDRs such as 203.0.113.0/24\n"
+    )
+
+
+def test_worker_without_a_secret_says_which_variable() -> None:
+    """`portbot worker` refuses to start unsigned."""
+    result = portbot("worker", "--port", "0")
+    assert result.returncode == 2
+    assert "PORTBOT_WORKER_SECRET is not set" in result.stdout + result.stderr
+
+
+def test_knowledge_update_from_a_file(tmp_path: Path) -> None:
+    """`portbot knowledge update --from FILE` installs a valid registry and rebuilds the index."""
+    source = tmp_path / "iana.csv"
+    shutil.copy(CSV, source)
+    result = portbot("knowledge", "update", "--from", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "14,512" in result.stdout
+
+
+def test_knowledge_update_refuses_a_bad_file(tmp_path: Path) -> None:
+    """A file that is not the IANA registry is refused with exit 2 and a reason."""
+    source = tmp_path / "bad.csv"
+    source.write_text("name,port\nssh,22\n")
+    result = portbot("knowledge", "update", "--from", str(source))
+    assert result.returncode == 2
+    assert result.stderr.startswith("portbot: ")
+
+
+async def test_doctor_checks_worker_signatures() -> None:
+    """doctor says a worker accepts our signature, and spots a secret mismatch."""
+    worker = await start(
+        WorkerConfig(
+            secret="right-secret-" * 3, port=0, region="Testland", policy=SafetyPolicy(), audit=False
+        )
+    )
+    try:
+        import asyncio
+
+        good = await asyncio.to_thread(
+            portbot,
+            "doctor",
+            env={"PORTBOT_WORKERS": worker.url, "PORTBOT_WORKER_SECRET": "right-secret-" * 3},
+        )
+        bad = await asyncio.to_thread(
+            portbot,
+            "doctor",
+            env={"PORTBOT_WORKERS": worker.url, "PORTBOT_WORKER_SECRET": "wrong-secret-" * 3},
+        )
+    finally:
+        await worker.stop()
+    assert good.returncode == 0, good.stdout
+    assert "✔ Worker Testland: reachable, signatures accepted" in good.stdout
+    assert bad.returncode == 1
+    assert "✘ Worker Testland: rejects our signature" in bad.stdout
