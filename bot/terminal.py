@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -145,6 +144,8 @@ def chat(portbot: Portbot, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.std
             "Portbot terminal chat. Ask like in Discord or Slack: /port 25565, /port minecraft,\n"
             "/port what is cgnat, /port check example.com 25565. Type 'quit' or press Ctrl-D to leave.\n"
         )
+    import asyncio  # not at module level: `portbot ask` renders through here and must start fast
+
     loop = asyncio.new_event_loop()
     try:
         while True:
