@@ -107,23 +107,23 @@ class ProbeEngine:
                 dict.fromkeys(resolution.srv_port if p == _ports.MINECRAFT_PORT else p for p in ports)
             )
 
+        # The port an SRV record named is Minecraft's, whatever its number.
+        hints = {port: hint for port in ports}
+        if resolution.srv_port is not None:
+            hints[resolution.srv_port] = _ports.MINECRAFT
         plan = [
             (address, port, protocol)
             for port in ports
-            for protocol in self._protocols(request, port, hint)
+            for protocol in self._protocols(request, port, hints[port])
             for address in addresses
         ]
         host = target.host
         trackers = {address: RttTracker() for address in addresses}
         gate = asyncio.Semaphore(self.config.max_concurrency)
-        # The port an SRV record named is Minecraft's, whatever its number.
-        hints = {resolution.srv_port: _ports.MINECRAFT} if resolution.srv_port is not None else {}
-        results = await self._run(
-            [self._one(gate, a, p, proto, host, hints.get(p, hint), trackers[a]) for a, p, proto in plan],
-            self._references(gate, addresses, ports, trackers),
+        results = await self._run(  # in plan order: by port as asked, TCP before UDP, IPv4 before IPv6
+            [self._one(gate, a, p, proto, host, hints[p], trackers[a]) for a, p, proto in plan],
+            self._references(addresses, ports, trackers),
         )
-        order = {(str(a), p, proto): i for i, (a, p, proto) in enumerate(plan)}
-        results.sort(key=lambda r: order[(r.address, r.port, r.protocol)])
         srv_target = None
         if resolution.srv_port is not None:
             srv_target = f"{resolution.name}:{resolution.srv_port}"
@@ -204,7 +204,6 @@ class ProbeEngine:
 
     def _references(
         self,
-        gate: asyncio.Semaphore,
         addresses: list[IPAddress],
         ports: tuple[int, ...],
         trackers: dict[IPAddress, RttTracker],
