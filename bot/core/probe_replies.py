@@ -20,6 +20,7 @@ from probes.errors import (
 )
 from probes.merge import PortView, join_names, merge, reach_sentence
 from probes.models import PortResult, ProbeReport, ProbeRequest, State
+from probes.reasons import describe, is_rejection
 
 LOCAL_CAVEAT = "Checked from this bot's own network, not from outside: configure PORTBOT_WORKERS for a true outside view."
 CLOSED_ADVICE = (
@@ -186,9 +187,9 @@ def _verdict(result: PortResult, *, local: bool) -> list[str]:
             else:
                 lead = f"Closed: {where} refused the connection."
             return [lead, CLOSED_ADVICE]
-        case State.FILTERED if "prohibited" in result.reason:
+        case State.FILTERED if is_rejection(result.reason, result.protocol):
             return [
-                f"Rejected: a firewall is actively refusing {where} (it answered “administratively prohibited”).",
+                f"Rejected: a firewall is actively refusing {where}. {describe(result.reason, result.protocol)}",
                 f"Open {proto} {result.port} in that firewall: on the server, on the router, or in your hosting "
                 "provider's control panel.",
             ]

@@ -74,11 +74,20 @@ def test_filtered_port_gives_steps() -> None:
     )
 
 
-def test_admin_prohibited_means_an_active_firewall() -> None:
-    """An ICMP "administratively prohibited" answer is reported as a firewall actively rejecting."""
-    reply = probe_reply([report(result(State.FILTERED, reason="icmp-admin-prohibited"))], REQUEST)
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("icmp-admin-prohibited", "“administratively prohibited”"),
+        ("icmp-host-prohibited", "“host prohibited”"),
+        ("icmp-port-unreachable", "A firewall"),  # a REJECT rule's default answer to TCP
+    ],
+)
+def test_icmp_rejections_mean_an_active_firewall(reason: str, said: str) -> None:
+    """Every ICMP rejection of a TCP connection is reported as a firewall actively rejecting, not silence."""
+    reply = probe_reply([report(result(State.FILTERED, reason=reason))], REQUEST)
     value = field(reply.fields, "203.0.113.7:25565 (TCP)")
     assert value.startswith("Rejected: a firewall is actively refusing 203.0.113.7:25565")
+    assert said in value
     assert reply.status is Status.BAD
 
 
