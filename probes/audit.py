@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ REFUSED = "refused"
 RATE_LIMITED = "rate-limited"
 INVALID = "invalid"
 FAILED = "failed"
+
+_SETUP_TRIES = 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS probes (
@@ -141,10 +144,20 @@ class AuditLog:
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")  # readers (operators) never block the bot
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            db = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
+            # Two processes (a bot and a worker, or two workers) opening a new file at once can see
+            # "database is locked" while one switches it to WAL: SQLite does not wait on that step.
+            for attempt in range(_SETUP_TRIES):
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")  # readers (operators) never block the bot
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.executescript(_SCHEMA)
+                    break
+                except sqlite3.OperationalError as err:
+                    if "locked" not in str(err) or attempt == _SETUP_TRIES - 1:
+                        db.close()
+                        raise
+                    time.sleep(0.02 * (attempt + 1))
             self._db = db
         return self._db
 
