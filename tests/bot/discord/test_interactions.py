@@ -9,7 +9,7 @@ from tests.bot.discord import payloads
 from tests.bot.discord.conftest import RunningBot
 from tests.bot.discord.fake_discord import Callback
 
-NO_MENTIONS = {"parse": []}
+NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 
 
 def embed_of(body: dict[str, Any]) -> dict[str, Any]:

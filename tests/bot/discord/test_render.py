@@ -81,6 +81,10 @@ def reply_with(text: str, slot: str) -> Reply:
     )
 
 
+def as_dict(embed: discord.Embed) -> dict[str, Any]:
+    return dict(embed.to_dict())
+
+
 def message_strings(embed: dict[str, Any]) -> list[str]:
     strings = [embed.get("title", ""), embed.get("description", ""), embed.get("footer", {}).get("text", "")]
     for field in embed.get("fields", []):
@@ -107,7 +111,7 @@ def assert_within_limits(embed: dict[str, Any]) -> None:
 @pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
 def test_hostile_text_renders_safely_within_limits(text: str, slot: str) -> None:
     """Whatever the text and wherever it lands: no mention or masked link survives, every limit holds."""
-    embed = render_embed(reply_with(text, slot)).to_dict()
+    embed = as_dict(render_embed(reply_with(text, slot)))
     assert_within_limits(embed)
     for string in message_strings(embed):
         for pattern in MENTION_PATTERNS:
@@ -173,7 +177,7 @@ def test_status_sets_the_colour(status: Status, colour: int) -> None:
 def test_many_fields_are_capped_with_a_note() -> None:
     """More than 25 fields: 24 shown and one saying how many more there were."""
     reply = Reply("t", "s", fields=tuple(Field(f"n{i}", f"v{i}") for i in range(40)))
-    embed = render_embed(reply).to_dict()
+    embed = as_dict(render_embed(reply))
     assert len(embed["fields"]) == 25
     assert embed["fields"][-1] == {"name": "More", "value": "16 more not shown.", "inline": False}
 
@@ -182,7 +186,7 @@ def test_oversized_everything_fits_the_total_budget() -> None:
     """Maximal title, description, footer and 25 full fields still total ≤ 6000."""
     big = "y" * 5000
     reply = Reply(big, big, fields=tuple(Field(big, big) for _ in range(30)), footer=big)
-    embed = render_embed(reply).to_dict()
+    embed = as_dict(render_embed(reply))
     assert_within_limits(embed)
     assert embed["fields"][-1]["name"] == "More"
 

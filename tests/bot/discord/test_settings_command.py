@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from tests.bot.discord import payloads
 from tests.bot.discord.conftest import RunningBot
@@ -11,7 +12,7 @@ from tests.bot.discord.test_interactions import embed_of
 
 async def settings(
     bot: RunningBot, permissions: int, *, guild: bool = True, **options: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     sent = await bot.fake.push_interaction(
         payloads.slash("portbot", subcommand="settings", guild=guild, permissions=permissions, **options)
     )
