@@ -7,8 +7,11 @@ plain arguments and never read the environment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -124,40 +127,49 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
 def run_platforms(
     settings: Settings, *, discord: bool = False, slack: bool = False, sync: bool = False, http: bool = False
 ) -> int:
-    """Run the chat platforms asked for, side by side, until interrupted."""
+    """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
 
     _logging()
-    portbot = build_portbot(settings)
-    try:
-        if discord:
-            settings.require("DISCORD_TOKEN")
-        if slack and not http:
-            settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-        if slack and http and not settings.slack.client_id:
-            settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    except SettingsError as err:
-        for line in str(err).splitlines():
-            print(f"portbot: {line}")
-        return 2
-
     if http and "PORT" in os.environ and "SLACK_PORT" not in os.environ:
         # Heroku-style platforms say which port to serve on in $PORT.
         settings.slack = settings.slack.model_copy(update={"port": int(os.environ["PORT"])})
+    portbot = build_portbot(settings)
 
     async def main() -> None:
-        tasks = []
+        # SIGTERM (a platform stopping the dyno, honcho, systemd) cancels like Ctrl-C, so adapters close cleanly.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        runs = []
         if discord:
             from bot import discord as discord_adapter
 
-            tasks.append(discord_adapter.run(settings, portbot, sync=sync))
+            runs.append(discord_adapter.run(settings, portbot, sync=sync))
         if slack and not sync:
             from bot import slack as slack_adapter
 
-            tasks.append(slack_adapter.run(settings, portbot, http=http))
-        await asyncio.gather(*tasks)
+            runs.append(slack_adapter.run(settings, portbot, http=http))
+        try:
+            await asyncio.gather(*runs)
+        except asyncio.CancelledError:
+            log.info("stopping")
+        finally:
+            await portbot.aclose()
 
-    asyncio.run(main())
+    import aiohttp
+
+    try:
+        asyncio.run(main())
+    except SettingsError as err:
+        for line in str(err).splitlines():
+            print(f"portbot: {line}", file=sys.stderr)
+        return 2
+    except (OSError, aiohttp.ClientError) as err:
+        print(f"portbot: could not reach the chat service: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -166,3 +178,5 @@ def _logging() -> None:
         level=os.environ.get("PORTBOT_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Portbot never joins voice channels; discord.py's start-up notes about voice libraries are noise.
+    logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT" not in record.getMessage())
