@@ -7,7 +7,6 @@ Each section reads its own prefix (``DISCORD_``, ``SLACK_``, ``PORTBOT_``), the 
 from __future__ import annotations
 
 import ipaddress
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,7 +68,7 @@ class SlackSettings(_Section):
 class PortbotSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="PORTBOT_", env_file=".env", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "portbot")
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "portbot")  # as knowledge
     workers: CommaList = ()
     worker_secret: SecretStr | None = None
     worker_region: str = "unnamed worker"
@@ -155,9 +154,3 @@ class Settings:
     @property
     def has_slack(self) -> bool:
         return bool(self._value("SLACK_BOT_TOKEN") or self._value("SLACK_CLIENT_ID"))
-
-
-def data_dir_from_env() -> Path:
-    """The data directory without building Settings (for the import-light ``ask`` path)."""
-    raw = os.environ.get("PORTBOT_DATA_DIR")
-    return Path(raw) if raw else Path.home() / ".local" / "share" / "portbot"

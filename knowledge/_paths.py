@@ -14,12 +14,11 @@ CONCEPTS_FILE = "concepts.toml"
 
 
 def default_data_dir() -> Path:
-    """``$PORTBOT_DATA_DIR``, else ``~/.cache/portbot`` (honouring ``$XDG_CACHE_HOME``)."""
+    """``$PORTBOT_DATA_DIR``, else ``~/.local/share/portbot`` (shared with the audit log and chat settings)."""
     configured = os.environ.get("PORTBOT_DATA_DIR")
     if configured:
         return Path(configured).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache_home) / "portbot"
+    return Path(os.path.expanduser("~")) / ".local" / "share" / "portbot"
 
 
 def cache_dir(data_dir: Path) -> Path:
