@@ -68,7 +68,8 @@ class SlackSettings(_Section):
 class PortbotSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="PORTBOT_", env_file=".env", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "portbot")  # as knowledge
+    # The same default as knowledge._paths and probes.audit: one folder for all of Portbot's state.
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".local" / "share" / "portbot")
     workers: CommaList = ()
     worker_secret: SecretStr | None = None
     worker_region: str = "unnamed worker"
