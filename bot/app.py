@@ -141,8 +141,14 @@ def run_platforms(
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
+        terminated = asyncio.Event()
+
+        def terminate() -> None:
+            terminated.set()
+            task.cancel()
+
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+            loop.add_signal_handler(signal.SIGTERM, terminate)
         runs = []
         if discord:
             from bot import discord as discord_adapter
@@ -156,6 +162,8 @@ def run_platforms(
             await asyncio.gather(*runs)
         except asyncio.CancelledError:
             log.info("stopping")
+            if not terminated.is_set():
+                raise  # Ctrl-C: asyncio.run turns this into KeyboardInterrupt, exit status 130
         finally:
             await portbot.aclose()
 

@@ -94,6 +94,18 @@ async def test_portbot_slack_http_answers_a_signed_command_and_stops_on_interrup
     assert b"Traceback" not in err
 
 
+async def test_portbot_slack_http_stops_cleanly_on_sigterm(
+    portbot_http: tuple[httpx.AsyncClient, asyncio.subprocess.Process],
+) -> None:
+    """SIGTERM (a platform stopping the process) shuts down cleanly with exit status 0."""
+    _, process = portbot_http
+    process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(30):
+        _, err = await process.communicate()
+    assert process.returncode == 0
+    assert b"Traceback" not in err
+
+
 async def while_alive(process: asyncio.subprocess.Process, waiting: Awaitable[T]) -> T:
     """Await ``waiting``, failing at once (with the process's stderr) if the process exits first."""
     task = asyncio.ensure_future(waiting)
