@@ -59,13 +59,14 @@ def test_open_port_behind_a_slow_path_is_open(prober: Prober, internet: Internet
 
 
 def test_slow_path_filtered_port_waits_for_its_own_rtt(prober: Prober, internet: Internet) -> None:
-    """On a 200 ms path the early filtered verdict scales with the RTT: later than on a fast path, still open where open."""
-    outcome = prober.probe(ROUTER_WAN_SLOW, TCP_OPEN, TCP_DROP, identify=False, timeout=TIMEOUT)
+    """On a 200 ms path the early filtered verdict scales with the RTT: later than on a fast path, still early."""
+    timeout = 6.0  # the schedule predicts ~1.6 s; a long timeout leaves room for a loaded machine
+    outcome = prober.probe(ROUTER_WAN_SLOW, TCP_OPEN, TCP_DROP, identify=False, timeout=timeout)
     assert outcome.report is not None
     states = {r.port: r.state for r in outcome.report.results}
     assert states == {TCP_OPEN: State.OPEN, TCP_DROP: State.FILTERED}
     rtt = internet.latency
-    assert 2 * rtt + 4 * rtt <= outcome.elapsed < TIMEOUT
+    assert 6 * rtt <= outcome.elapsed < timeout * 2 / 3
 
 
 def test_forward_to_a_switched_off_lan_device_is_unreachable_after_the_routers_arp(prober: Prober) -> None:

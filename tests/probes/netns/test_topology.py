@@ -37,9 +37,13 @@ def test_every_namespace_is_removed_on_exit_even_after_an_error() -> None:
     """Leaving the context manager by an exception still deletes all four namespaces and their processes."""
     with pytest.raises(RuntimeError, match=r"^boom$"), build_internet() as net:
         names = {ns.name for ns in net.namespaces}
+        helper = net.start(
+            net.home, [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(60)"]
+        )
         assert names <= set(list_namespaces())
         raise RuntimeError("boom")
     assert not names & set(list_namespaces())
+    assert helper.proc.returncode is not None
 
 
 def test_stale_namespace_of_a_dead_run_is_removed() -> None:
