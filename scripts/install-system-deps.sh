@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Installs the system tools the network-namespace tests need (iproute2, iptables) when running as root on a
-# Debian-like machine. Without root or apt it does nothing; those tests then skip and say why.
+# Installs the system tools the tests need when running as root on a Debian-like machine: iproute2 and iptables
+# for the network-namespace tests, redis-server for the shared rate-limit storage. Without root or apt it does
+# nothing; those tests then skip and say why.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 for extra in "$@"; do need+=("$extra"); done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "note: ${need[*]} missing and cannot be installed here (need root and apt-get); netns tests will skip" >&2
+  echo "note: ${need[*]} missing and cannot be installed here (need root and apt-get); those tests will skip" >&2
   exit 0
 fi
 echo "installing ${need[*]} ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null 2>&1 || true
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
-  echo "note: could not install ${need[*]}; netns tests will skip" >&2
+  echo "note: could not install ${need[*]}; those tests will skip" >&2
 exit 0
