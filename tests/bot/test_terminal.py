@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.core import intents
+from bot.core.commands import Portbot, help_reply
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from bot.terminal import render_json, render_rich, render_text
 
@@ -60,3 +66,22 @@ def test_rich_rendering_keeps_the_content() -> None:
     shown = out.getvalue()
     for part in ("25565 Minecraft", "Minecraft: Java Edition", "Ports", "25565/tcp — game"):
         assert part in shown
+
+
+@functools.cache
+def _portbot() -> Portbot:
+    """One knowledge base for all examples (loading it per example would dominate the test's time)."""
+    return Portbot()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_any_text_answers_and_renders_without_raising(text: str) -> None:
+    """No string makes parsing, lookup or terminal rendering raise, and every answer has a title."""
+    portbot = _portbot()
+    intent = intents.parse(text)
+    reply = portbot.lookup(intent.query) if isinstance(intent, intents.Lookup) else help_reply()
+    assert reply.title.strip()
+    render_text(reply)
+    render_json(reply)
+    render_rich(reply, io.StringIO())
