@@ -70,10 +70,11 @@ def test_slow_path_filtered_port_waits_for_its_own_rtt(prober: Prober, internet:
 
 
 def test_forward_to_a_switched_off_lan_device_is_unreachable_after_the_routers_arp(prober: Prober) -> None:
-    """A forward to a LAN address nobody has: the router gives up on ARP after ~3 s and says host unreachable.
+    """A forward to a LAN address nobody has: the router answers ICMP host unreachable from its public address.
 
-    With the default 3 s timeout the engine usually gives up first and says filtered (timeout); the router's
-    answer needs the longer timeout used here.
+    The router only gives up on ARP after ~3 s (at once while its failed ARP entry is still fresh), so with
+    the default 3 s timeout a first check usually says filtered (timeout) and a quick second one unreachable;
+    the longer timeout here always sees the router's answer.
     """
     result = prober.probe(ROUTER_WAN, TCP_GHOST, identify=False, timeout=6.0).result
     assert (result.state, result.reason) == (State.UNREACHABLE, "icmp-host-unreachable")
