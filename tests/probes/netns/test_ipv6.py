@@ -15,8 +15,11 @@ from tests.probes.netns.topology import (
     TCP_REJECT,
     UDP_BEDROCK,
 )
+from tests.probes.servers import BEDROCK_MOTD
 
 pytestmark = pytest.mark.netns
+
+BEDROCK_WORLD = BEDROCK_MOTD.split(";")[1]  # the MOTD line players see
 
 # Silence is only concluded after the whole timeout (nothing else in these requests answers first), so the
 # tables use a short one to keep the suite quick; every other answer comes back in about a millisecond.
@@ -44,7 +47,7 @@ def test_bedrock_over_ipv6_is_open_with_its_motd(prober: Prober) -> None:
     """A Bedrock server reached over IPv6 is open and its MOTD comes back."""
     result = prober.probe(HOME6, UDP_BEDROCK, protocol="udp").result
     assert result.state is State.OPEN
-    assert result.service is not None and "Portbot test world" in result.service.summary
+    assert result.service is not None and BEDROCK_WORLD in result.service.summary
 
 
 def test_ipv6_prefix_without_route_is_unreachable(prober: Prober) -> None:

@@ -12,6 +12,7 @@ from tests.probes.netns.topology import (
     ROUTER_WAN,
     TCP_CLOSED,
     TCP_DROP,
+    TCP_HTTP,
     TCP_OPEN,
     TCP_REJECT,
     UDP_A2S,
@@ -21,8 +22,11 @@ from tests.probes.netns.topology import (
     UDP_REJECT,
     Internet,
 )
+from tests.probes.servers import A2S_NAME, BEDROCK_MOTD, HTTP_SERVER
 
 pytestmark = pytest.mark.netns
+
+BEDROCK_WORLD = BEDROCK_MOTD.split(";")[1]  # the MOTD line players see
 
 # Silence is only concluded after the whole timeout (nothing else in these requests answers first), so the
 # tables use a short one to keep the suite quick; every other answer comes back in about a millisecond.
@@ -57,7 +61,7 @@ def test_bedrock_through_forward_is_open_with_its_motd(prober: Prober) -> None:
     result = prober.probe(ROUTER_WAN, UDP_BEDROCK, protocol="udp").result
     assert result.state is State.OPEN
     assert result.service is not None and result.service.kind == "bedrock"
-    assert "Portbot test world" in result.service.summary
+    assert BEDROCK_WORLD in result.service.summary
 
 
 def test_a2s_through_forward_is_open_with_server_name(prober: Prober) -> None:
@@ -65,7 +69,15 @@ def test_a2s_through_forward_is_open_with_server_name(prober: Prober) -> None:
     result = prober.probe(ROUTER_WAN, UDP_A2S, protocol="udp").result
     assert result.state is State.OPEN
     assert result.service is not None and result.service.kind == "a2s"
-    assert "Portbot test server" in result.service.summary
+    assert A2S_NAME in result.service.summary
+
+
+def test_web_server_through_forward_is_open_and_identified(prober: Prober) -> None:
+    """An HTTP server behind a TCP forward is open and named by its own Server header."""
+    result = prober.probe(ROUTER_WAN, TCP_HTTP).result
+    assert result.state is State.OPEN
+    assert result.service is not None and result.service.kind == "http"
+    assert result.service.details["server"] == HTTP_SERVER
 
 
 def test_address_without_route_is_unreachable(prober: Prober) -> None:

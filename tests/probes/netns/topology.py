@@ -114,8 +114,6 @@ HOME6_RULES: tuple[str, ...] = (
 # Names the test resolver (on the isp, at RESOLVER:53) answers; anything else is NXDOMAIN.
 NAMES: tuple[tuple[str, str], ...] = (
     ("mc.example.com", ROUTER_WAN),
-    ("slow.example.com", ROUTER_WAN_SLOW),
-    ("nowhere.example.com", NO_ROUTE),
     ("mc6.example.com", HOME6),
 )
 
