@@ -214,6 +214,10 @@ def prepare_whatportis() -> Path | None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+    if not database.exists():
+        # Without its database whatportis would try to download the registry: never run it then.
+        print("whatportis database missing; skipping whatportis", file=sys.stderr)
+        return None
     return executable
 
 
