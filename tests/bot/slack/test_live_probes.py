@@ -4,9 +4,7 @@ allow-listed with PORTBOT_ALLOW_NETWORKS, as an operator would for a lab."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,30 +22,6 @@ from bot.slack.render import ACTION_SHARE
 from tests.bot.slack import payloads
 from tests.bot.slack.conftest import Slack
 from tests.bot.slack.fake_slack import TEAM_ID, FakeSlack
-
-
-@pytest.fixture
-async def listening() -> AsyncIterator[int]:
-    """A TCP server on 127.0.0.1 that accepts and hangs up."""
-
-    async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-        await writer.wait_closed()
-
-    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port with nothing listening (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
