@@ -27,7 +27,13 @@ extras=""
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)$extras"
 have="$(cat .venv/.portbot-stamp 2>/dev/null || true)"
 if [ "$want" != "$have" ] && ! { [ "$flavour" = "run" ] && [ "${have%\[dev\]}" = "${want}" ]; }; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" >&2
+  echo "Setting up Portbot's environment in .venv (first run or changed dependencies)..." >&2
+  log=.venv/bootstrap.log
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+         .venv/bin/python -m pip install --disable-pip-version-check -e ".$extras"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "Setting up the environment failed; the full log is in $log" >&2
+    exit 1
+  fi
   echo "$want" > .venv/.portbot-stamp
 fi
