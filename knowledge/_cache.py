@@ -22,8 +22,11 @@ from knowledge._index import compile_sources
 from knowledge._paths import Sources
 
 #: Bump when the compiled layout changes, so old caches are rebuilt rather than misread.
-FORMAT = 3
+FORMAT = 4
 CACHE_FILE = "knowledge-index.marshal"
+#: Written first in the file: a cache from another format or Python version is never read, even when the
+#: sources' sizes and mtimes match (those alone would skip the key check).
+_VERSION = (FORMAT, *sys.version_info[:2], marshal.version)
 #: How long a source must have been unmodified before its size and mtime may stand in for its hash.
 SETTLED_NS = 2_000_000_000
 
@@ -88,10 +91,10 @@ def _stats(sources: Sources) -> tuple[Stat, ...]:
 def _read(path: Path) -> tuple[str, tuple[Stat, ...] | None, dict[str, Any]] | None:
     try:
         # marshal of our own file under the user's cache directory: same trust as the installed package.
-        key, stats, data = marshal.loads(path.read_bytes())  # noqa: S302
+        version, key, stats, data = marshal.loads(path.read_bytes())  # noqa: S302
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    if not isinstance(key, str) or not isinstance(data, dict):
+    if version != _VERSION or not isinstance(key, str) or not isinstance(data, dict):
         return None
     return key, stats, data
 
@@ -103,4 +106,4 @@ def _settled(stats: tuple[Stat, ...]) -> bool:
 
 
 def _write(path: Path, key: str, stats: tuple[Stat, ...] | None, data: dict[str, Any]) -> None:
-    write_atomically(path, marshal.dumps((key, stats, data)))
+    write_atomically(path, marshal.dumps((_VERSION, key, stats, data)))

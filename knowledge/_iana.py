@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge import _intervals
 from knowledge.errors import DataError
 
 HEADER = (
@@ -78,9 +79,9 @@ class IanaTable:
         "_names_text",
         "_offsets",
         "_proto",
-        "_range_high",
-        "_range_low",
-        "_range_rec",
+        "_range_items",
+        "_range_offsets",
+        "_range_starts",
         "_single_port",
         "_single_rec",
         "_text",
@@ -94,9 +95,9 @@ class IanaTable:
         self._proto: bytes = data["proto"]
         self._single_port = _ints("i", data["single_port"])
         self._single_rec = _ints("i", data["single_rec"])
-        self._range_low = _ints("i", data["range_low"])
-        self._range_high = _ints("i", data["range_high"])
-        self._range_rec = _ints("i", data["range_rec"])
+        self._range_starts = _ints("i", data["range_starts"])
+        self._range_offsets = _ints("i", data["range_offsets"])
+        self._range_items = _ints("i", data["range_items"])
         self._names_text: str = data["names"]
         self._name_start = _ints("I", data["name_start"])
         self._name_recs = _ints("i", data["name_recs"])
@@ -129,8 +130,7 @@ class IanaTable:
         first = bisect.bisect_left(self._single_port, port)
         last = bisect.bisect_right(self._single_port, port)
         found = list(self._single_rec[first:last])
-        stop = bisect.bisect_right(self._range_low, port)
-        found += (self._range_rec[i] for i in range(stop) if self._range_high[i] >= port)
+        found += _intervals.covering(self._range_starts, self._range_offsets, self._range_items, port)
         return sorted(found)
 
     def ports_with_prefix(self, digits: str) -> list[int]:
@@ -221,7 +221,7 @@ def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
         if row[0]:
             by_name.setdefault(row[0].casefold(), []).append(row_number)
     singles.sort()
-    ranges.sort()
+    range_starts, range_offsets, range_items = _intervals.build(ranges)
     names = sorted(by_name)
     name_start = array("I", [0])
     name_recs = array("i")
@@ -236,9 +236,9 @@ def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
         "proto": bytes(proto),
         "single_port": array("i", (p for p, _ in singles)).tobytes(),
         "single_rec": array("i", (r for _, r in singles)).tobytes(),
-        "range_low": array("i", (lo for lo, _, _ in ranges)).tobytes(),
-        "range_high": array("i", (hi for _, hi, _ in ranges)).tobytes(),
-        "range_rec": array("i", (r for _, _, r in ranges)).tobytes(),
+        "range_starts": array("i", range_starts).tobytes(),
+        "range_offsets": array("i", range_offsets).tobytes(),
+        "range_items": array("i", range_items).tobytes(),
         "names": "\n".join(names),
         "name_start": name_start.tobytes(),
         "name_recs": name_recs.tobytes(),

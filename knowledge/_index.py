@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from typing import Any
 
-from knowledge import _curated, _iana, _topics
+from knowledge import _curated, _iana, _intervals, _topics
 from knowledge._curated import Service
 from knowledge._paths import Sources
 from knowledge._text import compact, fold
@@ -22,7 +24,16 @@ def compile_sources(sources: Sources) -> dict[str, Any]:
         "topics": _topics.to_data(topics),
         "service_keys": _service_keys(services),
         "topic_keys": _topic_keys(topics),
+        "service_ports": _service_ports(services),
     }
+
+
+def _service_ports(services: tuple[Service, ...]) -> tuple[bytes, bytes, bytes]:
+    """Which services use each port, as a stabbing index (see ``_intervals``) packed into int arrays."""
+    starts, offsets, items = _intervals.build(
+        (p.low, p.high, number) for number, s in enumerate(services) for p in s.ports
+    )
+    return array("i", starts).tobytes(), array("i", offsets).tobytes(), array("i", items).tobytes()
 
 
 def _service_keys(services: tuple[Service, ...]) -> dict[str, tuple[int, ...]]:
@@ -56,6 +67,7 @@ class Index:
         "iana",
         "one_word_service_keys",
         "service_keys",
+        "service_ports",
         "services",
         "services_by_id",
         "topic_keys",
@@ -69,6 +81,7 @@ class Index:
         self.topics: tuple[Topic, ...] = _topics.from_data(data["topics"])
         self.service_keys: dict[str, tuple[int, ...]] = data["service_keys"]
         self.topic_keys: dict[str, int] = data["topic_keys"]
+        self.service_ports = tuple(_ints(part) for part in data["service_ports"])
         self.services_by_id = {s.id: s for s in self.services}
         #: Service keys of one word: what a single misspelt word in a sentence is compared with.
         self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
@@ -77,6 +90,11 @@ class Index:
     def services_for(self, key: str) -> tuple[Service, ...]:
         """Curated services a folded or compacted key names exactly, best first."""
         return tuple(self.services[i] for i in self.service_keys.get(key, ()))
+
+    def services_on(self, port: int) -> tuple[Service, ...]:
+        """Curated services with at least one entry covering ``port``, in ``ports.toml`` order."""
+        starts, offsets, items = self.service_ports
+        return tuple(self.services[i] for i in _intervals.covering(starts, offsets, items, port))
 
     def topic_for(self, key: str) -> Topic | None:
         """The topic a folded key names (an id, title or keyword)."""
@@ -90,3 +108,9 @@ class Index:
 
     def related(self, ids: tuple[str, ...]) -> tuple[Topic, ...]:
         return tuple(self.topics_by_id[i] for i in ids if i in self.topics_by_id)
+
+
+def _ints(raw: bytes) -> Sequence[int]:
+    values = array("i")
+    values.frombytes(raw)
+    return values

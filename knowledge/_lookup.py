@@ -120,7 +120,7 @@ class Lookup:
 
     def _uses(self, port: int, protocol: str | None) -> list[ServiceUse]:
         uses = []
-        for service in self.index.services:
+        for service in self.index.services_on(port):
             matching = service.ports_for(port, protocol)
             if matching:
                 uses.append(ServiceUse(service, matching))

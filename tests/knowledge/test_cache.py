@@ -68,6 +68,16 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path, sources: Path) -> None:
     assert kb.rebuilt and kb.iana_records == 14_512
 
 
+def test_cache_of_another_format_is_rebuilt(
+    tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache written in an older layout is never read, even though the sources' sizes and mtimes match."""
+    _age(sources)
+    _load(tmp_path, sources)
+    monkeypatch.setattr(_cache, "_VERSION", (_cache.FORMAT + 1, *_cache._VERSION[1:]))
+    assert _load(tmp_path, sources).rebuilt
+
+
 def test_unwritable_cache_still_answers(tmp_path: Path, sources: Path) -> None:
     """When the cache directory cannot be created, the index is compiled in memory and works."""
     blocker = tmp_path / "data"
