@@ -1,8 +1,9 @@
 """Rate limits for probes: per user, per chat server or workspace, and per target address.
 
-Built on the ``limits`` library's async sliding-window-counter strategy. Counters live in process memory by default, or
-in Redis when ``PORTBOT_REDIS_URL`` is set (so several bot or worker processes share them; needs the optional
-``redis`` extra, imported only then).
+Sliding-window counters, as the ``limits`` library defines them. Counters live in process memory by default
+(probes/_window.py: the same arithmetic, O(1) a hit), or in Redis when ``PORTBOT_REDIS_URL`` is set, through
+``limits``' async strategy (so several bot or worker processes share them; needs the optional ``redis`` extra,
+imported only then).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 
+from probes._window import WindowCounters
 from probes.errors import ProbeError, RateLimited
 
 REDIS_URL_VARIABLE = "PORTBOT_REDIS_URL"
@@ -45,21 +47,36 @@ class ProbeRateLimiter:
             GUILD: _parse_limit(limits.per_guild, "per_guild"),
             TARGET: _parse_limit(limits.per_target, "per_target"),
         }
-        self._storage = _storage(storage_url)
         # The sliding window counter keeps two counters per key: O(1) per hit at any limit, where a moving
         # window keeps (and copies) one timestamp per hit. It smooths the window edge by weighting the previous
         # window's count, which is plenty for "a few checks a minute".
-        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        self._local: WindowCounters | None = None
+        self._storage: Storage | None = None
+        self._limiter: SlidingWindowCounterRateLimiter | None = None
+        if storage_url:
+            self._storage = _storage(storage_url)
+            self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        else:
+            self._local = WindowCounters()
 
     async def hit(self, keys: list[tuple[str, str]], *, platform: str = "") -> None:
         """Count one probe against every ``(scope, key)`` in order; raise :class:`RateLimited` at the first
         limit used up (later keys are not charged, so list the user first). ``platform`` only picks the
         wording ("server" or "workspace")."""
+        local = self._local
+        if local is not None:
+            for scope, key in keys:
+                item = self._items[scope]
+                if item is not None and not local.hit(item, scope, key):
+                    raise _limited(scope, item, local.reset_after(item, scope, key), platform)
+            return
+        assert self._limiter is not None
         try:
             for scope, key in keys:
                 item = self._items[scope]
                 if item is not None and not await self._limiter.hit(item, scope, key):
-                    raise await self._limited(scope, key, item, platform)
+                    stats = await self._limiter.get_window_stats(item, scope, key)
+                    raise _limited(scope, item, stats.reset_time - time.time(), platform)
         except StorageError as err:
             raise ProbeError(
                 "The rate limiter's storage isn't answering, so I can't run checks right now; try again soon."
@@ -70,20 +87,33 @@ class ProbeRateLimiter:
         name resolved to, known only afterwards)."""
         for scope, key in keys:
             item = self._items[scope]
-            if item is not None:
-                try:
-                    await self._limiter.hit(item, scope, key)
-                except StorageError:
-                    return
+            if item is None:
+                continue
+            if self._local is not None:
+                self._local.hit(item, scope, key)
+                continue
+            assert self._limiter is not None
+            try:
+                await self._limiter.hit(item, scope, key)
+            except StorageError:
+                return
 
     async def allowed(self, scope: str, key: str) -> bool:
         """Whether one more probe would fit under ``scope``'s limit for ``key`` (counts nothing)."""
         item = self._items[scope]
-        return item is None or await self._limiter.test(item, scope, key)
+        if item is None:
+            return True
+        if self._local is not None:
+            return self._local.test(item, scope, key)
+        assert self._limiter is not None
+        return await self._limiter.test(item, scope, key)
 
     async def reset(self) -> None:
         """Forget every counter (for tests and operators)."""
-        await self._storage.reset()
+        if self._local is not None:
+            self._local.reset()
+        if self._storage is not None:
+            await self._storage.reset()
 
     async def aclose(self) -> None:
         """Close the Redis connection pool, if any (memory storage holds nothing to close)."""
@@ -93,11 +123,11 @@ class ProbeRateLimiter:
         if close is not None:
             await close()
 
-    async def _limited(self, scope: str, key: str, item: RateLimitItem, platform: str) -> RateLimited:
-        stats = await self._limiter.get_window_stats(item, scope, key)
-        retry_after = max(1.0, math.ceil(stats.reset_time - time.time()))
-        message = _message(scope, _window(item), _duration(retry_after), platform)
-        return RateLimited(message, retry_after=retry_after, scope=scope)
+
+def _limited(scope: str, item: RateLimitItem, wait: float, platform: str) -> RateLimited:
+    retry_after = max(1.0, math.ceil(wait))
+    message = _message(scope, _window(item), _duration(retry_after), platform)
+    return RateLimited(message, retry_after=retry_after, scope=scope)
 
 
 def _message(scope: str, window: str, wait: str, platform: str) -> str:
@@ -134,9 +164,7 @@ def _parse_limit(text: str, name: str) -> RateLimitItem | None:
         ) from None
 
 
-def _storage(url: str | None) -> Storage:
-    if not url:
-        return MemoryStorage()
+def _storage(url: str) -> Storage:
     scheme = url.split("://", 1)[0]
     options: dict[str, str | bool] = {"wrap_exceptions": True}
     if scheme in ("redis", "rediss", "redis+unix"):

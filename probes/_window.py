@@ -1,0 +1,105 @@
+"""In-process sliding-window counters: the ``limits`` library's sliding-window-counter arithmetic, O(1) a hit.
+
+Why not ``limits``' own async ``MemoryStorage``: every counter increment schedules a task that walks every live
+counter to expire old ones, so once a busy bot holds 10,000 counters (users, servers, targets seen in the last
+two windows) each probe pays about a millisecond for it, and a worker's whole request budget is half that. Here
+a counter rolls over lazily when it is next touched, and forgotten counters are swept at most once per window.
+
+The numbers match ``limits.aio.strategies.SlidingWindowCounterRateLimiter`` exactly (tests compare the two
+hit by hit): a window of ``E`` seconds is numbered ``int(now / E)``; the previous window's count weighs by the
+share of it still inside the sliding window; a hit fits while ``floor(weighted) + 1 <= limit``. Redis storage
+keeps using ``limits`` itself (shared between processes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from limits import RateLimitItem
+
+
+class WindowCounters:
+    """Sliding-window counters keyed by ``(scope, key)``; not shared between processes."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        # (scope, key) -> [window length, window number, previous window's count, this window's count]
+        self._counters: dict[tuple[str, str], list[int]] = {}
+        self._next_sweep = 0.0
+
+    def __len__(self) -> int:
+        return len(self._counters)
+
+    def hit(self, item: RateLimitItem, scope: str, key: str) -> bool:
+        """Count one hit unless it would go over ``item``'s limit; return whether it was counted."""
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        expiry = item.get_expiry()
+        counter = self._current(scope, key, expiry, now)
+        if counter is None:
+            counter = self._counters[(scope, key)] = [expiry, int(now / expiry), 0, 0]
+        if math.floor(self._weighted(counter, now)) + 1 > item.amount:
+            return False
+        counter[3] += 1
+        return True
+
+    def test(self, item: RateLimitItem, scope: str, key: str) -> bool:
+        """Whether one more hit would be counted (counts nothing)."""
+        now = self._clock()
+        counter = self._current(scope, key, item.get_expiry(), now)
+        return counter is None or self._weighted(counter, now) < item.amount
+
+    def reset_after(self, item: RateLimitItem, scope: str, key: str) -> float:
+        """Seconds until the counter next drops (``limits``' window-stats reset time, less now)."""
+        now = self._clock()
+        expiry = item.get_expiry()
+        counter = self._current(scope, key, expiry, now)
+        if counter is None or not (counter[2] or counter[3]):
+            return 0.0
+        previous, current = counter[2], counter[3]
+        previous_reset = current_reset = math.inf
+        if previous:
+            previous_reset = _previous_ttl(now, expiry) % (expiry / previous)
+        if current:
+            current_reset = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
+        return min(previous_reset, current_reset)
+
+    def reset(self) -> None:
+        """Forget every counter."""
+        self._counters.clear()
+
+    def _current(self, scope: str, key: str, expiry: int, now: float) -> list[int] | None:
+        """The counter rolled forward to the window ``now`` falls in, or None if it holds nothing."""
+        counter = self._counters.get((scope, key))
+        if counter is None:
+            return None
+        window = int(now / expiry)
+        age = window - counter[1]
+        if age == 1:
+            counter[1:] = [window, counter[3], 0]
+        elif age > 1:
+            counter[1:] = [window, 0, 0]
+        return counter
+
+    @staticmethod
+    def _weighted(counter: list[int], now: float) -> float:
+        expiry, _, previous, current = counter
+        if not previous:
+            return float(current)
+        return previous * _previous_ttl(now, expiry) / expiry + current
+
+    def _sweep(self, now: float) -> None:
+        """Drop counters whose two windows are both over; runs at most once per (shortest) window."""
+        stale = [k for k, (expiry, window, *_) in self._counters.items() if int(now / expiry) - window > 1]
+        for key in stale:
+            del self._counters[key]
+        shortest = min((c[0] for c in self._counters.values()), default=60)
+        self._next_sweep = now + shortest
+
+
+def _previous_ttl(now: float, expiry: int) -> float:
+    """How much of the previous window is still inside the sliding window, in seconds."""
+    return (1 - (((now - expiry) / expiry) % 1)) * expiry
