@@ -16,17 +16,20 @@ load only inside the subcommands that need them.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import argparse
+
     from bot.core.commands import Portbot
     from bot.core.reply import Reply
     from bot.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="portbot", description="Ports, explained and checked. With no command: chat."
     )
@@ -72,11 +75,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    quick = _plain_ask(argv)
     try:
-        return _dispatch(args)
+        if quick is not None:
+            text, as_json = quick
+            return _ask(text, as_json=as_json)
+        return _dispatch(_parser().parse_args(argv))
     except KeyboardInterrupt:
         return 130
+
+
+def _plain_ask(argv: list[str]) -> tuple[str, bool] | None:
+    """``ask WORDS... [--json]`` read without argparse, whose set-up costs more than answering; else None.
+
+    Only the shape argparse accepts as is qualifies: the words in one run, no option but ``--json`` before or
+    after them. Anything else (help, a typo in an option, ``--``) goes through the full parser and its messages.
+    """
+    if not argv or argv[0] != "ask":
+        return None
+    rest = argv[1:]
+    if any(arg.startswith("-") and arg != "--json" for arg in rest):
+        return None
+    positions = [i for i, arg in enumerate(rest) if arg != "--json"]
+    if not positions or positions[-1] - positions[0] + 1 != len(positions):
+        return None
+    return " ".join(rest[i] for i in positions), len(positions) < len(rest)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -136,7 +160,7 @@ def _settings() -> Settings | None:
 def _ask(text: str, *, as_json: bool) -> int:
     from bot.core import intents
     from bot.core.commands import Portbot
-    from bot.terminal import TERMINAL_USER, write_reply
+    from bot.terminal_render import write_reply
 
     def probes() -> object:
         # Only a probe question pays for settings, httpx and the engine.
@@ -153,6 +177,8 @@ def _ask(text: str, *, as_json: bool) -> int:
         reply = portbot.lookup(intent.query)
     else:
         import asyncio
+
+        from bot.terminal import TERMINAL_USER
 
         async def answer() -> Reply:
             try:

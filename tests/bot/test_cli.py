@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,7 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot.cli import _parser, _plain_ask
 from probes.policy import SafetyPolicy
 from probes.worker import WorkerConfig, start
 
@@ -80,6 +85,42 @@ def test_ask_never_shows_a_traceback(text: str) -> None:
     assert result.returncode == 0
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.strip()
+
+
+ARG = st.sampled_from(
+    ["25565", "what", "is", "cgnat", "", "a b", "--json", "--js", "--", "-h", "-1", "-x", "ask"]
+)
+
+
+@given(st.lists(ARG, max_size=6))
+def test_the_quick_ask_reading_agrees_with_argparse(rest: list[str]) -> None:
+    """Whatever `portbot ask ...` the quick path accepts, the full parser reads the same text and --json."""
+    quick = _plain_ask(["ask", *rest])
+    if quick is None:
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        args = _parser().parse_args(["ask", *rest])
+    assert (args.command, " ".join(args.text), args.json) == ("ask", *quick)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ask", "25565"], ("25565", False)),
+        (["ask", "--json", "what", "is", "cgnat"], ("what is cgnat", True)),
+        (["ask", "443", "--json"], ("443", True)),
+        (["ask", "25", "--json", "443"], None),  # argparse refuses this; its message must be the one shown
+        (["ask", "--js", "443"], None),
+        (["ask", "-h"], None),
+        (["ask"], None),
+        (["chat"], None),
+    ],
+)
+def test_the_quick_ask_path_takes_only_plain_questions(
+    argv: list[str], expected: tuple[str, bool] | None
+) -> None:
+    """Plain questions skip argparse; help, option typos and anything argparse would refuse do not."""
+    assert _plain_ask(argv) == expected
 
 
 def test_piped_chat_answers_each_line_and_exits_at_end_of_input() -> None:
