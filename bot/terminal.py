@@ -1,133 +1,18 @@
-"""The terminal adapter: render a Reply as plain text, rich text or JSON, and the interactive chat."""
+"""The terminal adapter: the interactive chat, printing each Reply through :mod:`bot.terminal_render`."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import re
 import sys
-from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO
 
 from bot.core.commands import Portbot
-from bot.core.reply import ActionKind, Reply, Status
+from bot.terminal_render import plain, render_json, render_rich, render_text, write_reply
 from probes.models import Requester
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
-_ICON = {Status.INFO: "ℹ", Status.OK: "✔", Status.WARN: "!", Status.BAD: "✘", Status.ERROR: "✘"}
-_COLOUR = {
-    Status.INFO: "cyan",
-    Status.OK: "green",
-    Status.WARN: "yellow",
-    Status.BAD: "red",
-    Status.ERROR: "red",
-}
-# Control characters other than newline and tab never reach the terminal: they could move the cursor,
-# change colours or retitle the window with text that came from a user or a remote server.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+__all__ = ["TERMINAL_USER", "chat", "plain", "render_json", "render_rich", "render_text", "write_reply"]
 
 TERMINAL_USER = Requester(platform="terminal", user_id="local")
-
-
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("", text)
-
-
-def plain(text: str) -> str:
-    """Portbot's light markdown to plain text."""
-    return _safe(_CODE.sub(r"\1", _BOLD.sub(r"\1", text)))
-
-
-def render_text(reply: Reply) -> str:
-    """A reply as plain text, for pipes, logs and tests."""
-    lines = [f"{_ICON[reply.status]} {plain(reply.title)}", plain(reply.summary)]
-    for field in reply.fields:
-        lines.append("")
-        lines.append(f"{plain(field.name)}:")
-        lines.extend(f"  {line}" for line in plain(field.value).splitlines())
-    follow = list(_follow_ups(reply))
-    if follow:
-        lines.append("")
-        lines.extend(follow)
-    if reply.footer:
-        lines.append("")
-        lines.append(plain(reply.footer))
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _follow_ups(reply: Reply) -> Iterable[str]:
-    for action in reply.actions:
-        if action.kind is ActionKind.CHECK_PORT and action.port:
-            proto = f" {action.protocol}" if action.protocol in ("tcp", "udp") else ""
-            yield f"→ {plain(action.label)}: /port check <your public address> {action.port}{proto}"
-        elif action.kind is ActionKind.ASK and action.query:
-            yield f"→ {plain(action.label)}: /port {plain(action.query)}"
-
-
-def render_json(reply: Reply) -> str:
-    return json.dumps(_jsonable(dataclasses.asdict(reply)), ensure_ascii=False, indent=2)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def render_rich(reply: Reply, stream: IO[str]) -> None:
-    """A reply in colour, for a person at a terminal."""
-    from rich.console import Console, Group
-    from rich.panel import Panel
-    from rich.text import Text
-
-    def styled(text: str) -> Text:
-        out = Text()
-        pos = 0
-        text = _safe(text)
-        for match in re.finditer(r"\*\*(.+?)\*\*|`([^`]+)`", text):
-            out.append(text[pos : match.start()])
-            if match[1] is not None:
-                out.append(match[1], style="bold")
-            else:
-                out.append(match[2], style="cyan")
-            pos = match.end()
-        out.append(text[pos:])
-        return out
-
-    parts: list[Any] = [styled(reply.summary)]
-    for field in reply.fields:
-        parts.append(Text(""))
-        parts.append(Text(_safe(field.name), style="bold underline"))
-        parts.append(styled(field.value))
-    follow = list(_follow_ups(reply))
-    if follow:
-        parts.append(Text(""))
-        parts.extend(Text(line, style="dim") for line in follow)
-    colour = _COLOUR[reply.status]
-    title = Text(f"{_ICON[reply.status]} ", style=colour) + styled(reply.title)
-    panel = Panel(
-        Group(*parts),
-        title=title,
-        title_align="left",
-        border_style=colour,
-        subtitle=Text(_safe(reply.footer)) if reply.footer else None,
-    )
-    Console(file=stream, highlight=False, soft_wrap=False).print(panel)
-
-
-def write_reply(reply: Reply, stream: IO[str], *, as_json: bool = False) -> None:
-    """Print a reply: JSON when asked, rich when ``stream`` is a terminal, plain text otherwise."""
-    if as_json:
-        stream.write(render_json(reply) + "\n")
-    elif stream.isatty():
-        render_rich(reply, stream)
-    else:
-        stream.write(render_text(reply) + "\n")
-    stream.flush()
 
 
 PROMPT = "portbot> "
@@ -144,7 +29,7 @@ def chat(portbot: Portbot, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.std
             "Portbot terminal chat. Ask like in Discord or Slack: /port 25565, /port minecraft,\n"
             "/port what is cgnat, /port check example.com 25565. Type 'quit' or press Ctrl-D to leave.\n"
         )
-    import asyncio  # not at module level: `portbot ask` renders through here and must start fast
+    import asyncio  # only the chat loop needs it
 
     loop = asyncio.new_event_loop()
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from knowledge._toml import Entry, read_tables
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from knowledge._toml import Entry
 
 CATEGORIES = (
     "game",
@@ -44,7 +46,7 @@ ROLES = (
     "other",
 )
 FORWARD = ("yes", "no", "optional")
-_RANGE = re.compile(r"([0-9]{1,5})-([0-9]{1,5})")
+_RANGE = r"([0-9]{1,5})-([0-9]{1,5})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,8 @@ class Service:
 
 def load_services(path: Path) -> tuple[Service, ...]:
     """Read and validate ``ports.toml``. Raises :class:`~knowledge.errors.DataError` naming the bad entry."""
+    from knowledge._toml import Entry, read_tables  # only when (re)building the index
+
     services: list[Service] = []
     seen: set[str] = set()
     for number, table in enumerate(read_tables(path, "service"), start=1):
@@ -139,6 +143,8 @@ def load_services(path: Path) -> tuple[Service, ...]:
 
 
 def _port(parent: Entry, table: dict[str, Any], number: int) -> ServicePort:
+    from knowledge._toml import Entry
+
     entry = Entry(parent.file, f"{parent.where}, port #{number}", table)
     low, high = _port_numbers(entry, entry.raw("port"))
     port = ServicePort(
@@ -156,7 +162,7 @@ def _port(parent: Entry, table: dict[str, Any], number: int) -> ServicePort:
 def _port_numbers(entry: Entry, value: object) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         low = high = value
-    elif isinstance(value, str) and (match := _RANGE.fullmatch(value)):
+    elif isinstance(value, str) and (match := re.fullmatch(_RANGE, value)):
         low, high = int(match[1]), int(match[2])
     else:
         raise entry.fail(f"'port' must be an integer or a range string like \"26900-26902\", not {value!r}.")

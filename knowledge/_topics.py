@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from knowledge._toml import Entry, read_tables
 from knowledge.errors import DataError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 KINDS = ("concept", "guide")
 #: What the placeholders say when the question names no service or port.
@@ -45,6 +46,8 @@ class Topic:
 
 def load_topics(path: Path) -> tuple[Topic, ...]:
     """Read and validate ``concepts.toml``, including that every ``related`` id exists."""
+    from knowledge._toml import Entry, read_tables  # only when (re)building the index
+
     topics: list[Topic] = []
     for number, table in enumerate(read_tables(path, "topic"), start=1):
         entry = Entry(path.name, f"topic #{number}", table)

@@ -7,7 +7,6 @@ typed probe options) and render the Reply.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -15,10 +14,16 @@ from bot.core import intents
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 
 if TYPE_CHECKING:
+    import logging
+
     from knowledge import KnowledgeBase, Suggestion
     from probes.models import ProbeReport, ProbeRequest, Requester
 
-log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    import logging  # only failures are logged: `portbot ask` should not pay for it on every start
+
+    return logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -58,7 +63,7 @@ class Portbot:
 
             return knowledge_reply(self.knowledge.lookup(query))
         except Exception:
-            log.exception("knowledge lookup failed for %r", query[:200])
+            _log().exception("knowledge lookup failed for %r", query[:200])
             return _internal_error()
 
     def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
@@ -66,7 +71,7 @@ class Portbot:
         try:
             return self.knowledge.suggest(intents.clean(prefix), limit=limit)
         except Exception:
-            log.exception("suggest failed for %r", prefix[:200])
+            _log().exception("suggest failed for %r", prefix[:200])
             return []
 
     # -- everything ------------------------------------------------------------------------------------
@@ -119,7 +124,7 @@ class Portbot:
 
             return error_reply(err)
         except Exception:
-            log.exception("probe failed for %r %r", target[:200], ports)
+            _log().exception("probe failed for %r %r", target[:200], ports)
             return _internal_error()
 
     async def _check(

@@ -22,11 +22,15 @@ ProtocolChoice = Literal["auto", "tcp", "udp"]
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
+    """A knowledge question: a port, a name, a range or free text."""
+
     query: str
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """A reachability check of ``ports`` on ``target`` (no ports: take the one written in the target)."""
+
     target: str
     ports: tuple[int, ...]
     protocol: ProtocolChoice = "auto"
@@ -34,11 +38,13 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class Help:
-    pass
+    """Nothing asked, or a plea for help: show what can be asked."""
 
 
 @dataclass(frozen=True, slots=True)
 class Invalid:
+    """Text we cannot act on; ``message`` says why and ``hint`` what to type instead."""
+
     message: str
     hint: str | None = None
 

@@ -29,6 +29,8 @@ class ActionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Field:
+    """A titled block of a reply (an embed field on Discord, a section on Slack and in the terminal)."""
+
     name: str
     value: str
     inline: bool = False
@@ -36,6 +38,8 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """Something to do next, shown as a button; which of ``port``, ``protocol``, ``query`` apply follows ``kind``."""
+
     kind: ActionKind
     label: str
     port: int | None = None
