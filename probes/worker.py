@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("portbot.worker")
 
 _MAX_TARGET_LENGTH = 300
+_JSON = {"Content-Type": "application/json; charset=utf-8"}  # what web.json_response() sends
 
 
 @dataclass
@@ -91,14 +92,16 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
     limiter = ProbeRateLimiter(config.rate_limits, storage_url=config.redis_url)
     audit = AuditLog(config.audit_path) if config.audit else None
     service = ProbeService(prober, limiter, audit, policy=config.policy, vantage=config.region, local=False)
+    metrics = WorkerMetrics()
     state = _State(
         config=config,
         service=service,
         limiter=limiter,
         audit=audit,
         guard=ReplayGuard(config.replay_memory),
-        metrics=WorkerMetrics(),
+        metrics=metrics,
     )
+    metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes)
     app[_STATE] = state
     app.router.add_post("/v1/probe", _probe)
@@ -154,7 +157,6 @@ async def _probe(request: web.Request) -> web.Response:
         return _error(400, "invalid", str(err), hint=err.hint)
 
     state.in_flight += 1
-    metrics.in_flight.inc()
     started = time.perf_counter()
     try:
         async with asyncio.timeout(state.config.request_deadline):
@@ -183,11 +185,11 @@ async def _probe(request: web.Request) -> web.Response:
         return _error(500, "failed", "The probe failed on this worker.")
     finally:
         state.in_flight -= 1
-        metrics.in_flight.dec()
     metrics.latency.observe(time.perf_counter() - started)
     metrics.count("ok")
     metrics.observe(report)
-    return web.json_response(_report_json(report))
+    # Bytes in, bytes out: json_response() would encode the text again through the charset machinery.
+    return web.Response(body=json.dumps(_report_json(report)).encode(), headers=_JSON)
 
 
 def _report_json(report: ProbeReport) -> dict[str, Any]:
@@ -231,7 +233,8 @@ def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
     if not isinstance(target, str) or not target.strip() or len(target) > _MAX_TARGET_LENGTH:
         raise InputError("`target` must be a host name or address.")
     ports = data.get("ports")
-    if not isinstance(ports, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in ports):
+    # type() is, not isinstance(): JSON's true and false arrive as bool, a subclass of int.
+    if type(ports) is not list or any(type(p) is not int for p in ports):
         raise InputError("`ports` must be a list of port numbers.")
     protocol = data.get("protocol", "auto")
     if protocol not in ("auto", "tcp", "udp"):

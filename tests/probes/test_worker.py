@@ -72,6 +72,7 @@ async def test_signed_probe_returns_the_report_from_this_region(
     worker = await start_worker(prober)
     response = await post(http, worker, body(ports=[80, 443], protocol="tcp", service_hint="http"))
     assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     data = response.json()
     assert (data["vantage"], data["local"], data["target"]) == ("Frankfurt", False, "198.51.100.7")
     assert [(r["port"], r["state"]) for r in data["results"]] == [(80, "open"), (443, "open")]
@@ -256,6 +257,18 @@ async def test_metrics_count_outcomes_verdicts_and_latency(
         "portbot_worker_in_flight 0.0",
     ):
         assert expected in lines
+
+
+async def test_metrics_show_a_probe_in_flight(start_worker: StartWorker, http: httpx.AsyncClient) -> None:
+    """While a probe runs, the in-flight gauge counts it; once answered it is back to zero."""
+    prober = BlockingProber()
+    worker = await start_worker(prober)
+    running = asyncio.create_task(post(http, worker, body()))
+    await prober.entered.wait()
+    assert "portbot_worker_in_flight 1.0" in (await http.get(f"{worker.url}/metrics")).text.splitlines()
+    prober.release.set()
+    assert (await running).status_code == 200
+    assert "portbot_worker_in_flight 0.0" in (await http.get(f"{worker.url}/metrics")).text.splitlines()
 
 
 async def test_requests_are_audited_with_the_forwarded_requester(
