@@ -13,7 +13,8 @@ Order of work for one request:
    happens anywhere later (no DNS rebinding), identification included.
 3. Every allowed address (IPv4 and IPv6 side by side, at most ``max_addresses_per_family`` each) × port ×
    protocol is probed concurrently, at most ``max_concurrency`` at once. TCP probes to one address share
-   its round-trip time to decide "filtered" early (probes/tcp.py).
+   its round-trip time to decide "filtered" early (probes/tcp.py), learnt from the first TCP answer or, while
+   a port stays silent, from an ICMP echo to that same address (``icmp_rtt``).
 4. Open ports are identified (probes/identify.py) within ``identify_timeout``; that never changes a verdict.
 
 The whole request runs under one deadline. Cancelling ``probe()`` closes every socket it opened.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +59,17 @@ class EngineConfig:
     deadline: float | None = None  # the whole request; None: the sum of the stages' own limits, plus a margin
     rtt_reference_port: int | None = None  # see below
     tls_ca_file: str | None = None  # trust these CAs instead of the system's when checking certificates
+    icmp_rtt: bool = True  # see below
 
     # rtt_reference_port: a TCP port on the same address to connect to, alongside the requested ports, only to
     # learn the round-trip time so a silent port can be called filtered early (probes/tcp.py). Off by default:
     # it's a connection the user didn't ask for. Requested ports that answer give the same benefit anyway.
+    #
+    # icmp_rtt: when a TCP port stays silent for 50 ms, send the same address one ICMP echo (two at most, 1 s
+    # apart) and let its round-trip time bring the "filtered" verdict forward (probes/tcp.py says why that
+    # can't call a slow but open port filtered). Needs an unprivileged ICMP socket (our group inside
+    # net.ipv4.ping_group_range) or root; without one, or without a reply, silence waits the full timeout.
+    # Turn it off if targets sit more than ~250 ms behind whatever answers their pings.
 
 
 class ProbeEngine:
@@ -118,11 +126,12 @@ class ProbeEngine:
             for address in addresses
         ]
         host = target.host
-        trackers = {address: RttTracker() for address in addresses}
+        trackers = {address: RttTracker(echo=self.config.icmp_rtt) for address in addresses}
         gate = asyncio.Semaphore(self.config.max_concurrency)
         results = await self._run(  # in plan order: by port as asked, TCP before UDP, IPv4 before IPv6
             [self._one(gate, a, p, proto, host, hints[p], trackers[a]) for a, p, proto in plan],
             self._references(addresses, ports, trackers),
+            trackers.values(),
         )
         srv_target = None
         if resolution.srv_port is not None:
@@ -220,8 +229,9 @@ class ProbeEngine:
         self,
         probes: list[Coroutine[Any, Any, PortResult]],
         references: list[asyncio.Future[PortResult]],
+        trackers: Iterable[RttTracker],
     ) -> list[PortResult]:
-        """Run the probes together; the RTT reference connections only live as long as they do."""
+        """Run the probes together; the RTT reference connections and echoes only live as long as they do."""
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(p) for p in probes]
@@ -233,5 +243,5 @@ class ProbeEngine:
         finally:
             for ref in references:
                 ref.cancel()
-            await asyncio.gather(*references, return_exceptions=True)
+            await asyncio.gather(*references, *(t.aclose() for t in trackers), return_exceptions=True)
         return [t.result() for t in tasks]

@@ -8,14 +8,33 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
 * With no round-trip time (RTT) known for the address, we wait the full ``max_wait`` (the engine's
   ``timeout``). The kernel retries an unanswered SYN after 1 s and again 2 s later, so a 3 s wait survives
   one lost SYN.
-* Once any probe to the same address gets an answer from the target itself (a SYN-ACK or a reset), its time is that address's RTT: an :class:`RttTracker` shares it among the
-  probes to that address running side by side, and pending probes shorten their wait on the spot.
-  A SYN-ACK is sent by the server's kernel, not by the application, so an open port answers in about one RTT
-  whatever the application is doing. We then:
+* Once any probe to the same address gets an answer from the target itself (a SYN-ACK or a reset), its time
+  is that address's RTT: an :class:`RttTracker` shares it among the probes to that address running side by
+  side, and pending probes shorten their wait on the spot. A SYN-ACK is sent by the server's kernel, not by
+  the application, so an open port answers in about one RTT whatever the application is doing.
+* With ``echo`` on (the engine's ``icmp_rtt``), a probe still waiting 50 ms after its SYN also asks the
+  address for an ICMP echo (probes/_ping.py; at most two, 1 s apart, while someone still waits). The echo
+  reply, like a SYN-ACK, comes from the host's kernel over the same path, so its time stands in for the RTT.
+  It is trusted less than a TCP answer, and can only ever shorten the wait:
+
+  - a TCP answer's RTT always replaces an echo's, even a longer one: the TCP path is what we judge;
+  - a reply only counts if it carries our identifier, sequence number and random payload and comes from
+    the address we asked (someone else's ping, a stray duplicate or another host's reply is ignored);
+  - no reply (many routers drop pings), or no ICMP socket on this machine: the full wait, as before;
+  - the one way an echo can mislead is by being faster than TCP: a router answering pings for a port
+    it forwards to a slower machine behind it, or a firewall that answers pings on a host's behalf. The
+    floors below cover that: after an echo RTT of R, a SYN-ACK is still open if it comes within
+    6·R + 350 ms of our first SYN, or 4·R + 250 ms of our second, so TCP may be about 250 ms slower than
+    ICMP before we would misjudge it. Operators behind something slower turn ``icmp_rtt`` off.
+  - Sending 50 ms late costs nothing: the reply is only needed before our second SYN at 2·RTT + 100 ms,
+    and a port that answers within 50 ms (any open or closed port on a fast path) sends no ping at all.
+
+  Knowing the RTT, we then:
 
   - send our own second SYN (a second connect) at ``2·RTT + 100 ms``, because we are about to give up long
     before the kernel's own 1 s retry: one lost packet must not turn "open" into "filtered";
-  - give up ``4·RTT + 250 ms`` after that second SYN. Four RTTs absorb jitter and the extra hop behind a
+  - give up ``4·RTT + 250 ms`` after that second SYN (counted from when it really went out: an RTT learned
+    late still leaves the second SYN its full time). Four RTTs absorb jitter and the extra hop behind a
     port forward (the RTT may come from the router, the SYN-ACK from a machine behind it); the 250 ms floor
     covers a LAN host on sleepy Wi-Fi and a busy event loop.
 
@@ -30,9 +49,12 @@ with real path delay; on loopback, ``tests/probes/test_tcp.py`` uses a listener 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from probes import _ping
 from probes._icmp import classify, enable_error_queue
 from probes.errors import ProbeError
 from probes.models import PortResult, State
@@ -53,22 +75,76 @@ def schedule(rtt: float | None, max_wait: float) -> tuple[float | None, float]:
     return (retry if retry < give_up else None), give_up
 
 
+ECHO_DELAY = 0.05  # ask for an ICMP echo only if no TCP answer came this soon (see above)
+ECHO_TRIES = 2  # at most this many echoes per address per request ...
+ECHO_SPACING = 1.0  # ... this far apart
+
+
 @dataclass
 class RttTracker:
-    """The best round-trip time seen to one address, shared by the probes to it running side by side."""
+    """The round-trip time to one address, shared by the probes to it running side by side.
+
+    ``rtt`` is what the schedule uses: the best TCP answer's time once there is one, until then the ICMP
+    echo's. With ``echo`` on, the first probe left waiting starts the echo; :meth:`aclose` stops it.
+    """
 
     rtt: float | None = None
+    echo: bool = False
+    from_tcp: bool = False  # rtt came from a SYN-ACK or reset, not from an echo
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiting: int = 0
+    _echo_task: asyncio.Task[None] | None = None
 
     def record(self, seconds: float) -> None:
-        if self.rtt is None or seconds < self.rtt:
+        """A TCP answer from the target itself took ``seconds``."""
+        if not self.from_tcp or self.rtt is None or seconds < self.rtt:
+            self.from_tcp = True
+            self._set(seconds)
+
+    def record_echo(self, seconds: float) -> None:
+        """An ICMP echo reply took ``seconds``; ignored once a TCP answer gave the RTT."""
+        if not self.from_tcp and (self.rtt is None or seconds < self.rtt):
+            self._set(seconds)
+
+    async def changed(self) -> None:
+        """Return when the RTT changes."""
+        await self._changed.wait()
+
+    async def aclose(self) -> None:
+        """Stop the echo, if one is under way."""
+        task, self._echo_task = self._echo_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _set(self, seconds: float) -> None:
+        if seconds != self.rtt:
             self.rtt = seconds
             self._changed.set()
             self._changed = asyncio.Event()
 
-    async def changed(self) -> None:
-        """Return when a new (smaller) RTT is recorded."""
-        await self._changed.wait()
+    @contextlib.contextmanager
+    def _wait_on(self, address: IPAddress, max_wait: float) -> Iterator[None]:
+        """Count a probe waiting on ``address``; the first one starts the echo if there is to be one."""
+        self._waiting += 1
+        if self.echo and self._echo_task is None and self.rtt is None:
+            self._echo_task = asyncio.ensure_future(self._ask_echo(address, max_wait))
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+
+    async def _ask_echo(self, address: IPAddress, max_wait: float) -> None:
+        await asyncio.sleep(ECHO_DELAY)
+        rtt = await _ping.echo_rtt(
+            address,
+            max_wait=max_wait - ECHO_DELAY,
+            tries=ECHO_TRIES,
+            spacing=ECHO_SPACING,
+            still_wanted=lambda: self.rtt is None and self._waiting > 0,
+        )
+        if rtt is not None:
+            self.record_echo(rtt)
 
 
 @dataclass
@@ -83,7 +159,8 @@ async def probe_tcp(
 ) -> PortResult:
     """Connect to ``address``:``port`` and say what happened; silence for ``max_wait`` seconds (less once
     the address's RTT is known, see above) means filtered. Raises only :class:`ProbeError`, for failures on
-    this machine's side (e.g. out of file descriptors)."""
+    this machine's side (e.g. out of file descriptors). An echo started through ``tracker`` is the
+    tracker owner's to stop (:meth:`RttTracker.aclose`)."""
     loop = asyncio.get_running_loop()
     tracker = tracker if tracker is not None else RttTracker()
     attempts: list[_Attempt] = []
@@ -91,27 +168,32 @@ async def probe_tcp(
     start = loop.time()
     try:
         attempts.append(_connect(address, port, loop))
-        while True:
-            retry_at, give_up_at = schedule(tracker.rtt, max_wait)
-            elapsed = loop.time() - start
-            if retry_at is not None and len(attempts) == 1 and elapsed >= retry_at:
-                attempts.append(_connect(address, port, loop))
-            if elapsed >= give_up_at:
-                break
-            wake = give_up_at if retry_at is None or len(attempts) > 1 else min(retry_at, give_up_at)
-            if waiter is None or waiter.done():
-                waiter = asyncio.ensure_future(tracker.changed())
-            await asyncio.wait(
-                [waiter, *(a.task for a in attempts)],
-                timeout=wake - elapsed,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            for attempt in attempts:
-                if attempt.task.done():
-                    result = _outcome(attempt, address, port, loop.time())
-                    if result.rtt_ms is not None and result.reason in _FROM_TARGET:
-                        tracker.record(result.rtt_ms / 1000)
-                    return result
+        with tracker._wait_on(address, max_wait):
+            while True:
+                retry_at, give_up_at = schedule(tracker.rtt, max_wait)
+                elapsed = loop.time() - start
+                if retry_at is not None and len(attempts) == 1 and elapsed >= retry_at:
+                    attempts.append(_connect(address, port, loop))
+                if len(attempts) > 1 and tracker.rtt is not None:
+                    # Give the second SYN its whole time even when the RTT (an echo) was learned late.
+                    second = attempts[1].started - start + GIVE_UP_FACTOR * tracker.rtt + GIVE_UP_FLOOR
+                    give_up_at = min(max_wait, max(give_up_at, second))
+                if elapsed >= give_up_at:
+                    break
+                wake = give_up_at if retry_at is None or len(attempts) > 1 else min(retry_at, give_up_at)
+                if waiter is None or waiter.done():
+                    waiter = asyncio.ensure_future(tracker.changed())
+                await asyncio.wait(
+                    [waiter, *(a.task for a in attempts)],
+                    timeout=wake - elapsed,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for attempt in attempts:
+                    if attempt.task.done():
+                        result = _outcome(attempt, address, port, loop.time())
+                        if result.rtt_ms is not None and result.reason in _FROM_TARGET:
+                            tracker.record(result.rtt_ms / 1000)
+                        return result
         return PortResult(str(address), port, "tcp", State.FILTERED, "timeout")
     finally:
         if waiter is not None:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 
 import pytest
 
+from probes import _ping
 from probes.engine import EngineConfig, ProbeEngine
 from probes.errors import InputError, ProbeError, RefusedTarget, ResolveError
 from probes.models import ProbeReport, ProbeRequest, State
@@ -182,6 +183,52 @@ async def test_rtt_reference_port_speeds_up_a_lone_silent_port() -> None:
     assert elapsed < 5
 
 
+def can_ping() -> bool:
+    sock = _ping.open_socket(4)
+    if sock is None:
+        return False
+    sock.close()
+    return True
+
+
+needs_icmp = pytest.mark.skipif(not can_ping(), reason="no ICMP socket here (not root, ping_group_range)")
+
+
+@needs_icmp
+async def test_ping_rtt_speeds_up_a_lone_silent_port() -> None:
+    """With nothing else in the request answering, an ICMP echo to the same address gives the RTT, so a
+    single silent port is called filtered long before the timeout."""
+    async with serve("tcp-backlog") as silent:
+        started = time.monotonic()
+        report = await engine(timeout=20.0).probe(ProbeRequest("127.0.0.1", (silent.port,)))
+        elapsed = time.monotonic() - started
+    assert [(r.state, r.reason) for r in report.results] == [(State.FILTERED, "timeout")]
+    assert elapsed < 5
+
+
+async def test_icmp_rtt_off_waits_the_whole_timeout() -> None:
+    """With icmp_rtt off, a lone silent port waits the full timeout, as it did before echoes."""
+    async with serve("tcp-backlog") as silent:
+        started = time.monotonic()
+        report = await engine(timeout=0.6, icmp_rtt=False).probe(ProbeRequest("127.0.0.1", (silent.port,)))
+        elapsed = time.monotonic() - started
+    assert [(r.state, r.reason) for r in report.results] == [(State.FILTERED, "timeout")]
+    assert elapsed >= 0.6
+
+
+@needs_icmp
+async def test_slow_but_open_port_stays_open_when_the_ping_is_faster() -> None:
+    """A listener that ignores the first SYN (full queue) and accepts 50 ms later answers after the ping did;
+    our own second SYN, sent because the ping gave an RTT, gets its SYN-ACK: open, not filtered."""
+    async with serve("tcp-backlog") as server:
+        asyncio.get_running_loop().call_later(0.05, server.release)
+        report = await engine(timeout=5.0, identify=False).probe(ProbeRequest("127.0.0.1", (server.port,)))
+    (result,) = report.results
+    assert (result.state, result.reason) == (State.OPEN, "syn-ack")
+    # Well before the kernel's own retry at 1 s: the answer came to the second SYN the echo's RTT scheduled.
+    assert result.rtt_ms is not None and result.rtt_ms < 500
+
+
 # --- UDP -------------------------------------------------------------------------------------------------
 
 
@@ -288,7 +335,10 @@ async def test_deadline_stops_the_whole_request() -> None:
     """A request that outlives its deadline is stopped with a ProbeError, its sockets closed."""
     async with serve("tcp-backlog") as silent:
         with pytest.raises(ProbeError, match=r"^The check took too long and was stopped\.$"):
-            await engine(timeout=10.0, deadline=0.3).probe(ProbeRequest("127.0.0.1", (silent.port,)))
+            # icmp_rtt off: a ping's RTT would have the port called filtered around the deadline.
+            await engine(timeout=10.0, deadline=0.3, icmp_rtt=False).probe(
+                ProbeRequest("127.0.0.1", (silent.port,))
+            )
     gc.collect()
 
 
