@@ -1,6 +1,10 @@
 """The compiled-index cache. Parsing the CSV and TOML takes tens of milliseconds; loading the compiled index
 takes about one, which keeps ``portbot ask`` quick to start.
 
+The file is an 8-byte length, a marshal header, then raw blobs: the IANA table's packed arrays and UTF-8 text.
+Those are handed out as views into the file's bytes, so a load neither copies nor decodes the megabyte of
+registry that one answer barely touches.
+
 The cache is keyed by the sha256 and size of every source file (and by the Python version, since marshal's
 format follows it), so any change to a source rebuilds it on the next load. Hashing a megabyte on every start
 costs more than the rest of the load, so the cache also remembers each source's size and modification time:
@@ -22,11 +26,13 @@ from knowledge._index import compile_sources
 from knowledge._paths import Sources
 
 #: Bump when the compiled layout changes, so old caches are rebuilt rather than misread.
-FORMAT = 4
+FORMAT = 5
 CACHE_FILE = "knowledge-index.marshal"
 #: Written first in the file: a cache from another format or Python version is never read, even when the
 #: sources' sizes and mtimes match (those alone would skip the key check).
 _VERSION = (FORMAT, *sys.version_info[:2], marshal.version)
+_LENGTH = 8  # bytes of the header length that starts the file
+_ALIGN = 8  # blobs start at multiples of this, so the integer arrays in them are aligned
 #: How long a source must have been unmodified before its size and mtime may stand in for its hash.
 SETTLED_NS = 2_000_000_000
 
@@ -90,11 +96,19 @@ def _stats(sources: Sources) -> tuple[Stat, ...]:
 
 def _read(path: Path) -> tuple[str, tuple[Stat, ...] | None, dict[str, Any]] | None:
     try:
+        content = memoryview(path.read_bytes())
+        size = int.from_bytes(content[:_LENGTH], "little")
         # marshal of our own file under the user's cache directory: same trust as the installed package.
-        version, key, stats, data = marshal.loads(path.read_bytes())  # noqa: S302
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if version != _VERSION or not isinstance(key, str) or not isinstance(data, dict):
+        version, key, stats, data, blobs = marshal.loads(content[_LENGTH : _LENGTH + size])  # noqa: S302
+        if version != _VERSION or not isinstance(key, str) or not isinstance(data, dict):
+            return None
+        start = _LENGTH + size
+        start += -start % _ALIGN
+        for (section, name), (offset, length) in blobs.items():
+            if start + offset + length > len(content):
+                return None  # cut short: rebuild rather than answer from half an array
+            data[section][name] = content[start + offset : start + offset + length]
+    except (OSError, ValueError, EOFError, TypeError, AttributeError, KeyError):
         return None
     return key, stats, data
 
@@ -106,4 +120,21 @@ def _settled(stats: tuple[Stat, ...]) -> bool:
 
 
 def _write(path: Path, key: str, stats: tuple[Stat, ...] | None, data: dict[str, Any]) -> None:
-    write_atomically(path, marshal.dumps((_VERSION, key, stats, data)))
+    plain: dict[str, Any] = {}
+    blobs: dict[tuple[str, str], tuple[int, int]] = {}
+    area = bytearray()
+    for section, value in data.items():
+        if isinstance(value, dict):
+            plain[section] = {}
+            for name, item in value.items():
+                if isinstance(item, bytes | memoryview):
+                    area += bytes(-len(area) % _ALIGN)
+                    blobs[section, name] = (len(area), len(item))
+                    area += item
+                else:
+                    plain[section][name] = item
+        else:
+            plain[section] = value
+    header = marshal.dumps((_VERSION, key, stats, plain, blobs))
+    padding = bytes(-(_LENGTH + len(header)) % _ALIGN)
+    write_atomically(path, len(header).to_bytes(_LENGTH, "little") + header + padding + area)

@@ -1,6 +1,7 @@
 """IANA's service-name and port-number registry, held column-wise so the compiled index loads in about a
-millisecond: one long string for all text plus a few integer arrays, instead of 14,512 small objects.
-An :class:`IanaEntry` is built only for the rows an answer shows.
+millisecond: all text as one UTF-8 buffer plus a few integer arrays, instead of 14,512 small objects. The
+buffers are used where they lie in the cache file's bytes, never copied or decoded whole: an
+:class:`IanaEntry` is decoded only for the rows an answer shows.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import bisect
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from knowledge import _intervals
 from knowledge.errors import DataError
@@ -88,17 +89,17 @@ class IanaTable:
     )
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self._text: str = data["text"]
+        self._text: bytes | memoryview = data["text"]
         self._offsets = _ints("I", data["offsets"])
         self._low = _ints("i", data["low"])
         self._high = _ints("i", data["high"])
-        self._proto: bytes = data["proto"]
+        self._proto: bytes | memoryview = data["proto"]
         self._single_port = _ints("i", data["single_port"])
         self._single_rec = _ints("i", data["single_rec"])
         self._range_starts = _ints("i", data["range_starts"])
         self._range_offsets = _ints("i", data["range_offsets"])
         self._range_items = _ints("i", data["range_items"])
-        self._names_text: str = data["names"]
+        self._names_text: bytes | memoryview = data["names"]
         self._name_start = _ints("I", data["name_start"])
         self._name_recs = _ints("i", data["name_recs"])
         self._names: list[str] | None = None
@@ -111,7 +112,8 @@ class IanaTable:
         """The row number ``row`` (0-based, in file order) as an entry."""
         base = row * len(_KEPT)
         name, description, reference, notes, unauthorized = (
-            self._text[self._offsets[base + k] : self._offsets[base + k + 1]] for k in range(len(_KEPT))
+            str(self._text[self._offsets[base + k] : self._offsets[base + k + 1]], "utf-8")
+            for k in range(len(_KEPT))
         )
         low = self._low[row]
         return IanaEntry(
@@ -152,7 +154,7 @@ class IanaTable:
     def names(self) -> list[str]:
         """Every registered service name, case-folded and sorted."""
         if self._names is None:
-            self._names = self._names_text.split("\n") if self._names_text else []
+            self._names = str(self._names_text, "utf-8").split("\n") if len(self._names_text) else []
         return self._names
 
     def rows_for_name(self, name: str) -> list[int]:
@@ -172,10 +174,9 @@ class IanaTable:
         return names[start:end]
 
 
-def _ints(typecode: str, raw: bytes) -> array[int]:
-    values = array(typecode)
-    values.frombytes(raw)
-    return values
+def _ints(typecode: Literal["i", "I"], raw: bytes | memoryview) -> Sequence[int]:
+    """The integers packed in ``raw`` in native byte order, read in place (no copy)."""
+    return memoryview(raw).cast(typecode)
 
 
 def check_header(header: Sequence[str]) -> None:
@@ -190,7 +191,7 @@ def check_header(header: Sequence[str]) -> None:
 
 def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
     """Turn the CSV rows after the header into the plain data :class:`IanaTable` loads (marshal-friendly)."""
-    parts: list[str] = []
+    parts: list[bytes] = []
     offsets = array("I", [0])
     low, high = array("i"), array("i")
     proto = bytearray()
@@ -208,8 +209,9 @@ def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
         if protocol not in PROTOCOLS:
             raise DataError(f"IANA registry record {row_number + 1} has an unknown protocol {row[2]!r}.")
         for column in _KEPT:
-            parts.append(row[column])
-            position += len(row[column])
+            field = row[column].encode("utf-8")
+            parts.append(field)
+            position += len(field)
             offsets.append(position)
         low.append(first)
         high.append(last)
@@ -229,7 +231,7 @@ def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
         name_recs.extend(by_name[name])
         name_start.append(len(name_recs))
     return {
-        "text": "".join(parts),
+        "text": b"".join(parts),
         "offsets": offsets.tobytes(),
         "low": low.tobytes(),
         "high": high.tobytes(),
@@ -239,7 +241,7 @@ def compile_rows(rows: Iterable[Sequence[str]]) -> dict[str, Any]:
         "range_starts": array("i", range_starts).tobytes(),
         "range_offsets": array("i", range_offsets).tobytes(),
         "range_items": array("i", range_items).tobytes(),
-        "names": "\n".join(names),
+        "names": "\n".join(names).encode("utf-8"),
         "name_start": name_start.tobytes(),
         "name_recs": name_recs.tobytes(),
     }

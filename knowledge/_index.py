@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from typing import Any
 
 from knowledge import _curated, _iana, _intervals, _topics
@@ -81,7 +80,7 @@ class Index:
         self.topics: tuple[Topic, ...] = _topics.from_data(data["topics"])
         self.service_keys: dict[str, tuple[int, ...]] = data["service_keys"]
         self.topic_keys: dict[str, int] = data["topic_keys"]
-        self.service_ports = tuple(_ints(part) for part in data["service_ports"])
+        self.service_ports = tuple(memoryview(part).cast("i") for part in data["service_ports"])
         self.services_by_id = {s.id: s for s in self.services}
         #: Service keys of one word: what a single misspelt word in a sentence is compared with.
         self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
@@ -108,9 +107,3 @@ class Index:
 
     def related(self, ids: tuple[str, ...]) -> tuple[Topic, ...]:
         return tuple(self.topics_by_id[i] for i in ids if i in self.topics_by_id)
-
-
-def _ints(raw: bytes) -> Sequence[int]:
-    values = array("i")
-    values.frombytes(raw)
-    return values

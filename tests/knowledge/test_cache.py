@@ -68,6 +68,16 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path, sources: Path) -> None:
     assert kb.rebuilt and kb.iana_records == 14_512
 
 
+def test_cache_cut_short_is_rebuilt(tmp_path: Path, sources: Path) -> None:
+    """A cache file missing its last bytes (a full disk, a copy cut off) is rebuilt, not read half-way."""
+    _age(sources)
+    _load(tmp_path, sources)
+    cache = tmp_path / "cache" / CACHE_FILE
+    cache.write_bytes(cache.read_bytes()[:-1000])
+    kb = _load(tmp_path, sources)
+    assert kb.rebuilt and kb.iana_records == 14_512
+
+
 def test_cache_of_another_format_is_rebuilt(
     tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
