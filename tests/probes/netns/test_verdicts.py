@@ -28,8 +28,8 @@ pytestmark = pytest.mark.netns
 
 BEDROCK_WORLD = BEDROCK_MOTD.split(";")[1]  # the MOTD line players see
 
-# Silence is only concluded after the whole timeout (nothing else in these requests answers first), so the
-# tables use a short one to keep the suite quick; every other answer comes back in about a millisecond.
+# UDP silence is only concluded after the whole timeout (TCP silence sooner, from the router's echo reply),
+# so the tables use a short one to keep the suite quick; every other answer comes back in about a millisecond.
 QUICK = 1.5
 
 

@@ -11,6 +11,8 @@
                              dead::/48: no route        firewall, MASQUERADE
                              (ICMP unreachable)       v6: no NAT, FORWARD rules
                            203.0.113.21 ─ tun delay line (``latency`` s) ─▶ router (same forwards)
+                           203.0.113.23 ─ the same, TCP only (its pings go direct)
+                                                      WAN 203.0.113.22: same forwards, ignores pings
 
 Only the documentation ranges play the internet and 192.168.77.0/24 plays the home LAN (its IPv6 twin
 2001:db8:77::/64 is global, as home IPv6 prefixes are), so nothing here can
@@ -51,6 +53,8 @@ RESOLVER = "198.51.100.53"
 ISP_HOME_SIDE = "203.0.113.1"
 ROUTER_WAN = "203.0.113.20"
 ROUTER_WAN_SLOW = "203.0.113.21"  # the same router, reached through the delay line
+ROUTER_WAN_NOPING = "203.0.113.22"  # the same router, dropping pings (as many home routers do)
+ROUTER_WAN_TCP_SLOW = "203.0.113.23"  # the same router: TCP through the delay line, pings answered at once
 ROUTER_LAN = "192.168.77.1"
 HOME = "192.168.77.10"
 GHOST = "192.168.77.99"  # a LAN address nobody has: a forward to a device that is switched off
@@ -383,6 +387,7 @@ def _router_rules() -> str:
             "-A INPUT -i lo -j ACCEPT",
             "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
             "-A INPUT -i lan -j ACCEPT",
+            f"-A INPUT -d {ROUTER_WAN_NOPING} -p icmp --icmp-type echo-request -j DROP",
             "-A INPUT -p icmp --icmp-type echo-request -j ACCEPT",
             *WAN_RULES,
             "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
@@ -481,6 +486,8 @@ def _build(internet: Internet) -> None:
         router: [
             f"addr add {ROUTER_WAN}/24 dev wan",
             f"addr add {ROUTER_WAN_SLOW}/32 dev wan",
+            f"addr add {ROUTER_WAN_NOPING}/32 dev wan",
+            f"addr add {ROUTER_WAN_TCP_SLOW}/32 dev wan",
             f"addr add {ROUTER_LAN}/24 dev lan",
             "link set lo up",
             "link set wan up",
@@ -504,6 +511,9 @@ def _build(internet: Internet) -> None:
     for ns in (isp, router):
         ns.sysctl("net.ipv4.ip_forward", 1)
         ns.sysctl("net.ipv6.conf.all.forwarding", 1)
+    # Let the prober ping without root, as most distributions let any user: the engine then uses the
+    # unprivileged ICMP datagram socket, as it would when deployed (tests/probes/test_ping.py covers raw ones).
+    prober.sysctl("net.ipv4.ping_group_range", "0 2147483647")
     for ns in internet.namespaces:
         # The kernel rate-limits ICMP errors per destination (a burst of 6, then one a second). Real routers
         # do too, but here it would turn the later of many closed/REJECT probes into silence.
@@ -538,7 +548,14 @@ def _start_delay_line(internet: Internet) -> None:
     )
     _run(
         ["ip", "-n", internet.isp.name, "-batch", "-"],
-        input=f"link set slow up\nroute add {ROUTER_WAN_SLOW}/32 dev slow\n",
+        input=(
+            "link set slow up\n"
+            f"route add {ROUTER_WAN_SLOW}/32 dev slow\n"
+            # TCP to ROUTER_WAN_TCP_SLOW takes the delay line, ICMP the direct link: a host whose pings
+            # answer far sooner than its SYN-ACKs, which must not make a slow but open port look filtered.
+            f"route add {ROUTER_WAN_TCP_SLOW}/32 dev slow table 100\n"
+            f"rule add to {ROUTER_WAN_TCP_SLOW}/32 ipproto tcp lookup 100\n"
+        ),
     )
 
 
