@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 
 TIMESTAMP_HEADER = "X-Portbot-Timestamp"
@@ -54,37 +53,48 @@ def sign(secret: str | bytes, body: bytes, *, now: float | None = None) -> dict[
 class ReplayGuard:
     """Remembers signatures seen within the allowed clock window, in bounded memory.
 
-    When full, the oldest entries are forgotten and everything signed at or before the newest forgotten
-    timestamp is refused from then on, so a forgotten signature can never be replayed.
+    When full, the oldest signing seconds are forgotten and everything signed at or before the newest forgotten
+    second is refused from then on, so a forgotten signature can never be replayed.
     """
 
     def __init__(self, max_entries: int = 100_000, window: float = MAX_SKEW_SECONDS) -> None:
         self.max_entries = max_entries
         self.window = window
-        self._seen: OrderedDict[str, int] = OrderedDict()
+        # Signatures grouped by the second they were signed at. A replay carries the same timestamp (it is
+        # signed), so membership is one small dict lookup, and whole seconds expire at once. Plain dicts of
+        # strings are also invisible to the garbage collector: an OrderedDict of 100,000 signatures added about
+        # 20 ms to every full collection, which a busy worker runs every second or two.
+        self._by_second: dict[int, dict[str, None]] = {}
+        self._count = 0
         self._horizon = -1  # requests signed at or before this second cannot be checked any more
+        self._expired_at = -1  # the second of the last expiry pass
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return self._count
 
     def check(self, sig: str, timestamp: int, now: float) -> None:
         """Raise :class:`AuthError` if ``sig`` was seen before (or can no longer be checked); else remember it."""
         self._expire(now)
-        if sig in self._seen or timestamp <= self._horizon:
+        seen = self._by_second.get(timestamp)
+        if timestamp <= self._horizon or (seen is not None and sig in seen):
             raise AuthError("replayed", "This request was already used; sign every request afresh.")
-        self._seen[sig] = timestamp
-        while len(self._seen) > self.max_entries:
-            _, forgotten = self._seen.popitem(last=False)
-            self._horizon = max(self._horizon, forgotten)
+        if seen is None:
+            seen = self._by_second[timestamp] = {}
+        seen[sig] = None
+        self._count += 1
+        while self._count > self.max_entries:
+            oldest = min(self._by_second)
+            self._count -= len(self._by_second.pop(oldest))
+            self._horizon = max(self._horizon, oldest)
 
     def _expire(self, now: float) -> None:
-        # Entries are in arrival order, not timestamp order; stop at the first live one (the rest expire
-        # soon enough and are bounded by max_entries meanwhile).
-        while self._seen:
-            sig, ts = next(iter(self._seen.items()))
-            if ts >= now - self.window:
-                break
-            del self._seen[sig]
+        # Once a second is plenty: the clock check refuses anything older than the window anyway.
+        if int(now) == self._expired_at:
+            return
+        self._expired_at = int(now)
+        cutoff = now - self.window
+        for second in [s for s in self._by_second if s < cutoff]:
+            self._count -= len(self._by_second.pop(second))
 
 
 def verify(

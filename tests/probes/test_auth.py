@@ -113,6 +113,19 @@ def test_guard_memory_is_bounded_and_forgotten_requests_stay_refused() -> None:
     verify(SECRET, sign(SECRET, fresh, now=NOW + 5), fresh, guard=guard, now=NOW + 5)
 
 
+def test_full_guard_forgets_the_oldest_signing_time_not_the_first_arrival() -> None:
+    """A late-arriving old request is forgotten before a newer one, so fewer honest requests are refused."""
+    guard = ReplayGuard(max_entries=1)
+    guard.check("v1=newer", int(NOW) + 2, NOW + 2)
+    guard.check("v1=older", int(NOW), NOW + 2)
+    assert len(guard) == 1
+    with pytest.raises(AuthError):
+        guard.check("v1=newer", int(NOW) + 2, NOW + 2)
+    with pytest.raises(AuthError):
+        guard.check("v1=older", int(NOW), NOW + 2)
+    guard.check("v1=between", int(NOW) + 1, NOW + 2)
+
+
 def test_guard_expires_entries_outside_the_window() -> None:
     """Entries older than the window are dropped (the clock check refuses those requests anyway)."""
     guard = ReplayGuard()
