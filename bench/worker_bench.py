@@ -1,11 +1,15 @@
 """Load benchmark for the probe worker: signed probe requests against a real worker on loopback.
 
 Three processes: a TCP target that accepts and closes connections on 127.0.0.1 (an "open port"), a real probe
-worker (aiohttp app, HMAC check, replay guard, safety policy, rate limiter, probe engine, audit log, metrics)
-on 127.0.0.1, and this load generator (aiohttp client, every request freshly signed). Each request asks the
-worker to TCP-probe the target's port once. Service identification is switched off in the worker's engine
-config (a bench of the worker, not of banner grabbing); rate limits are raised so the limiter runs but never
-refuses. Bounded in requests and in time.
+worker started through ``probes.worker.serve`` like ``portbot worker`` (aiohttp app, HMAC check, replay guard,
+safety policy, rate limiter, probe engine, audit log, metrics) on 127.0.0.1, and this load generator. Each
+request asks the worker to TCP-probe the target's port once. Service identification is switched off in the
+worker's engine config (``EngineConfig(identify=False)``: a bench of the worker, not of banner grabbing); rate
+limits are raised so the limiter runs but never refuses. Bounded in requests and in time.
+
+The load generator shares the machine's CPUs with the worker, so it is kept lean: plain asyncio protocols
+speaking HTTP/1.1 keep-alive, one request in flight per connection, every request with a fresh request id,
+timestamp and HMAC signature (``probes.auth.sign``), every answer's status and verdict checked.
 
     .venv/bin/python bench/worker_bench.py [--requests 20000] [--concurrency 16] [--seconds 60]
 
@@ -28,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from probes.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign  # noqa: E402 (after the path fix above)
 
 RESULTS = REPO_ROOT / "bench" / "results" / "worker.md"
 SECRET = "bench-secret-" + uuid.uuid4().hex
@@ -63,7 +71,7 @@ def run_worker(data_dir: str) -> None:
     from probes.engine import EngineConfig
     from probes.policy import SafetyPolicy
     from probes.ratelimit import RateLimits
-    from probes.worker import WorkerConfig, start
+    from probes.worker import WorkerConfig, serve
 
     config = WorkerConfig(
         secret=os.environ["BENCH_SECRET"],
@@ -78,16 +86,7 @@ def run_worker(data_dir: str) -> None:
         audit_path=Path(data_dir) / "audit.sqlite3",
         shutdown_grace=5.0,
     )
-
-    async def main() -> None:
-        worker = await start(config)
-        print(worker.url, flush=True)
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        await stop.wait()
-        await worker.stop()
-
-    asyncio.run(main())
+    asyncio.run(serve(config))  # announces "... listening on <url>"; stops on SIGTERM
 
 
 # --- the load generator ---------------------------------------------------------------------------------
@@ -98,50 +97,128 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     not_open: int = 0
+    failures: list[str] = field(default_factory=list)  # connections lost or answers we could not read
     seconds: float = 0.0
-    worker_cpu: float = 0.0  # CPU seconds the worker process used during the measured run
-    client_cpu: float = 0.0
+    cpu: dict[str, tuple[float, float]] = field(default_factory=dict)  # process -> (user, system) CPU seconds
 
 
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
+def process_cpu(pid: int, thread: int | None = None) -> tuple[float, float]:
+    """User and system CPU seconds so far of a process, all its threads included, or of one of its threads
+    (Linux /proc)."""
+    stat = Path(f"/proc/{pid}/stat") if thread is None else Path(f"/proc/{pid}/task/{thread}/stat")
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-async def load(url: str, port: int, requests: int, concurrency: int, seconds: float) -> Run:
-    import aiohttp
+class _Load:
+    """Shared by the connections of one run: how many requests to issue, until when, and what came back."""
 
-    from probes.auth import sign
+    def __init__(self, port: int, requests: int, seconds: float, run: Run) -> None:
+        self.requests = requests
+        self.deadline = time.perf_counter() + seconds
+        self.issued = 0
+        self.run = run
+        requester = {"platform": "bench", "user_id": "load", "guild_id": "bench", "channel_id": None}
+        self.body_prefix = json.dumps(
+            {"target": "127.0.0.1", "ports": [port], "protocol": "tcp", "requester": requester}
+        )[:-1].encode()
 
+    def next_request(self) -> bytes | None:
+        if self.issued >= self.requests or time.perf_counter() >= self.deadline:
+            return None
+        self.issued += 1
+        body = self.body_prefix + b', "request_id": "' + os.urandom(16).hex().encode() + b'"}'
+        headers = sign(SECRET, body)
+        return b"".join(
+            (
+                b"POST /v1/probe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n",
+                f"{TIMESTAMP_HEADER}: {headers[TIMESTAMP_HEADER]}\r\n".encode(),
+                f"{SIGNATURE_HEADER}: {headers[SIGNATURE_HEADER]}\r\n".encode(),
+                b"Content-Length: %d\r\n\r\n" % len(body),
+                body,
+            )
+        )
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: send a request, read the whole answer, check it, send the next."""
+
+    def __init__(self, load: _Load) -> None:
+        self.load = load
+        self.buffer = bytearray()
+        self.finished = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.sent_at = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._send()
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        request = self.load.next_request()
+        if request is None:
+            self._finish()
+            return
+        self.sent_at = time.perf_counter()
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = bytes(self.buffer[:head_end]).decode("latin-1").split("\r\n")
+        fields = dict(line.split(":", 1) for line in head[1:])
+        length = next((int(v) for k, v in fields.items() if k.lower() == "content-length"), None)
+        if length is None:
+            self._fail(f"an answer without Content-Length: {head[0]}")
+            return
+        if len(self.buffer) < head_end + 4 + length:
+            return
+        run = self.load.run
+        run.latencies.append(time.perf_counter() - self.sent_at)
+        status = int(head[0].split(" ", 2)[1])
+        run.statuses[status] = run.statuses.get(status, 0) + 1
+        payload = bytes(self.buffer[head_end + 4 : head_end + 4 + length])
+        del self.buffer[: head_end + 4 + length]
+        if status == 200 and json.loads(payload)["results"][0]["state"] != "open":
+            run.not_open += 1
+        self._send()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.finished.done():
+            self._fail(f"connection lost ({exc or 'closed by the worker'})")
+
+    def _fail(self, why: str) -> None:
+        self.load.run.failures.append(why)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+
+async def load(
+    host: str, worker_port: int, port: int, requests: int, concurrency: int, seconds: float
+) -> Run:
     run = Run()
-    issued = 0
-    deadline = time.perf_counter() + seconds
-    prefix = json.dumps({"target": "127.0.0.1", "ports": [port], "protocol": "tcp"})[:-1]
-    requester = json.dumps({"platform": "bench", "user_id": "load", "guild_id": "bench", "channel_id": None})
-
-    async def one_client(session: aiohttp.ClientSession) -> None:
-        nonlocal issued
-        while issued < requests and time.perf_counter() < deadline:
-            issued += 1
-            body = f'{prefix}, "requester": {requester}, "request_id": "{uuid.uuid4().hex}"}}'.encode()
-            headers = {**sign(SECRET, body), "Content-Type": "application/json"}
-            started = time.perf_counter()
-            async with session.post(f"{url}/v1/probe", data=body, headers=headers) as response:
-                payload = await response.read()
-            run.latencies.append(time.perf_counter() - started)
-            run.statuses[response.status] = run.statuses.get(response.status, 0) + 1
-            if response.status == 200 and json.loads(payload)["results"][0]["state"] != "open":
-                run.not_open += 1
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        began = time.perf_counter()
-        await asyncio.gather(*(one_client(session) for _ in range(concurrency)))
-        run.seconds = time.perf_counter() - began
+    shared = _Load(port, requests, seconds, run)
+    loop = asyncio.get_running_loop()
+    began = time.perf_counter()
+    connections = [
+        (await loop.create_connection(lambda: _Connection(shared), host, worker_port))[1]
+        for _ in range(concurrency)
+    ]
+    await asyncio.gather(*(c.finished for c in connections))
+    run.seconds = time.perf_counter() - began
     return run
 
 
@@ -150,11 +227,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def worker_metrics(url: str) -> dict[str, float]:
-    import aiohttp
-
-    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as response:
-        text = await response.text()
+def worker_metrics(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
     found = {}
     for name, pattern in {
         "ok": r'^portbot_worker_requests_total\{outcome="ok"\} (\S+)$',
@@ -181,10 +256,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0, help="stop issuing after this long")
-    parser.add_argument("--warmup", type=int, default=1_000)
+    parser.add_argument("--warmup", type=int, default=2_000)
     parser.add_argument("--no-write", action="store_true", help="print only, don't update bench/results")
     parser.add_argument("--role", choices=["target", "worker"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -196,6 +271,7 @@ def main() -> int:
         run_worker(args.data_dir)
         return 0
 
+    load_before = load_average()  # before our own processes start: what else the machine is doing
     with tempfile.TemporaryDirectory(prefix="portbot-bench-") as data_dir:
         env = {
             **os.environ,
@@ -211,16 +287,29 @@ def main() -> int:
         try:
             assert target.stdout is not None and worker.stdout is not None
             port = int(target.stdout.readline())
-            url = worker.stdout.readline().strip()
-            if not url.startswith("http"):
-                print("the worker did not start", file=sys.stderr)
+            announced = worker.stdout.readline().strip()  # "portbot worker 'bench' listening on <url>"
+            url = announced.rsplit(" ", 1)[-1]
+            if not url.startswith("http://"):
+                print(f"the worker did not start: {announced!r}", file=sys.stderr)
                 return 1
-            asyncio.run(load(url, port, args.warmup, args.concurrency, args.seconds))
-            cpu_before = process_cpu(worker.pid), process_cpu(os.getpid())
-            run = asyncio.run(load(url, port, args.requests, args.concurrency, args.seconds))
-            run.worker_cpu = process_cpu(worker.pid) - cpu_before[0]
-            run.client_cpu = process_cpu(os.getpid()) - cpu_before[1]
-            metrics = asyncio.run(worker_metrics(url))
+            parts = urllib.parse.urlsplit(url)
+            assert parts.hostname is not None and parts.port is not None
+            address = (parts.hostname, parts.port)
+            asyncio.run(load(*address, port, args.warmup, args.concurrency, args.seconds))
+            # (process, thread): the worker's main thread runs its event loop; the audit log writes from others.
+            measured = {
+                "worker": (worker.pid, None),
+                "worker loop": (worker.pid, worker.pid),
+                "target": (target.pid, None),
+                "load generator": (os.getpid(), None),
+            }
+            before = {name: process_cpu(*ids) for name, ids in measured.items()}
+            run = asyncio.run(load(*address, port, args.requests, args.concurrency, args.seconds))
+            for name, ids in measured.items():
+                user, system = process_cpu(*ids)
+                run.cpu[name] = (user - before[name][0], system - before[name][1])
+            load_after = load_average()
+            metrics = worker_metrics(url)
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
@@ -235,7 +324,7 @@ def main() -> int:
         finally:
             db.close()
 
-    report = render(run, args, metrics, audited)
+    report = render(run, args, metrics, audited, (load_before, load_after))
     print(report)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -244,18 +333,30 @@ def main() -> int:
     ok = run.statuses.get(200, 0)
     throughput = ok / run.seconds if run.seconds else 0.0
     p99 = percentile(run.latencies, 0.99) * 1000 if run.latencies else float("inf")
-    return 0 if throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99_MS and ok == len(run.latencies) else 1
+    passed = throughput >= TARGET_THROUGHPUT and p99 <= TARGET_P99_MS
+    return 0 if passed and ok == len(run.latencies) and not run.failures else 1
 
 
-def render(run: Run, args: argparse.Namespace, metrics: dict[str, float], audited: int) -> str:
+def render(
+    run: Run,
+    args: argparse.Namespace,
+    metrics: dict[str, float],
+    audited: int,
+    load: tuple[str, str],
+) -> str:
     ok = run.statuses.get(200, 0)
     throughput = ok / run.seconds if run.seconds else 0.0
     ms = [x * 1000 for x in run.latencies] or [0.0]
     p50, p90, p99 = (percentile(ms, q) for q in (0.5, 0.9, 0.99))
     count = max(1, len(run.latencies))
-    per_probe = run.worker_cpu / count * 1e6
-    ceiling = 1e6 / per_probe if per_probe else 0.0
-    client_per_probe = run.client_cpu / count * 1e6
+
+    def per_probe(name: str) -> str:
+        user, system = run.cpu[name]
+        return f"{(user + system) / count * 1e6:.0f} µs ({user / count * 1e6:.0f} user + {system / count * 1e6:.0f} system)"
+
+    loop_us = sum(run.cpu["worker loop"]) / count * 1e6
+    all_us = sum(sum(run.cpu[name]) for name in ("worker", "target", "load generator")) / count * 1e6
+    cpus = os.cpu_count() or 1
     rows = [
         ("requests sent (after warm-up)", f"{len(run.latencies):,}"),
         ("answered 200, port open", f"{ok - run.not_open:,}"),
@@ -263,6 +364,7 @@ def render(run: Run, args: argparse.Namespace, metrics: dict[str, float], audite
             "other answers",
             ", ".join(f"{s}: {n}" for s, n in sorted(run.statuses.items()) if s != 200) or "none",
         ),
+        ("connection failures", "; ".join(run.failures) or "none"),
         ("wall time", f"{run.seconds:.2f} s"),
         ("throughput", f"{throughput:,.0f} signed probes/s (target >= {TARGET_THROUGHPUT:,.0f})"),
         (
@@ -270,9 +372,23 @@ def render(run: Run, args: argparse.Namespace, metrics: dict[str, float], audite
             f"{p50:.1f} / {p90:.1f} / {p99:.1f} ms (p99 target <= {TARGET_P99_MS:.0f} ms)",
         ),
         ("latency mean / max", f"{statistics.fmean(ms):.1f} / {max(ms):.1f} ms"),
-        ("worker CPU per probe", f"{per_probe:.0f} µs (one core's ceiling: {ceiling:,.0f} probes/s)"),
-        ("load generator CPU per probe", f"{client_per_probe:.0f} µs"),
-        ("machine load average after the run", load_average()),
+        ("worker CPU per probe, all threads", per_probe("worker")),
+        (
+            "  of which the event-loop thread",
+            f"{per_probe('worker loop')}; one core's ceiling: {1e6 / loop_us:,.0f} probes/s"
+            if loop_us
+            else "n/a",
+        ),
+        ("target CPU per probe", per_probe("target")),
+        ("load generator CPU per probe", per_probe("load generator")),
+        (
+            "all three per probe",
+            f"{all_us:.0f} µs ({cpus} CPUs' ceiling: {cpus * 1e6 / all_us:,.0f} probes/s)"
+            if all_us
+            else "n/a",
+        ),
+        ("machine load average before the run", load[0]),
+        ("machine load average after the run", load[1]),
         ("worker counted ok (incl. warm-up)", f"{metrics['ok']:,.0f}"),
         ("worker open verdicts (incl. warm-up)", f"{metrics['open verdicts']:,.0f}"),
         ("audit rows written (incl. warm-up)", f"{audited:,}"),
@@ -282,16 +398,21 @@ def render(run: Run, args: argparse.Namespace, metrics: dict[str, float], audite
     return (
         "# Worker benchmark\n\n"
         "Written by `bench/worker_bench.py`; rerun it to refresh.\n\n"
-        f"Machine: {machine()}. Load: {args.concurrency} concurrent connections, {args.warmup:,} warm-up requests "
-        "not counted.\n\n"
-        "What one request is: an HMAC-SHA256-signed POST /v1/probe over HTTP/1.1 keep-alive on loopback; the worker "
-        "verifies the signature and timestamp, checks the replay guard, parses the JSON, applies the safety policy "
-        "(127.0.0.0/8 allowed for the bench), counts the request against the per-user, per-server and per-target "
-        "limits (in-memory sliding-window counters, limits raised so none refuses), TCP-connects to a loopback port that "
-        "accepts and closes (service identification off), queues an audit row (SQLite, batched), updates metrics "
-        "and answers with the JSON report. The load generator, the worker and the target are three processes on "
-        "the same machine, so they share its CPUs (and with anything else running: see the load average). "
-        "Worker CPU per probe is the steadier figure: it is what one worker core spends on one signed probe.\n\n"
+        f"Machine: {machine()}. Load: {args.concurrency} keep-alive connections, one request in flight on each; "
+        f"{args.warmup:,} warm-up requests not counted.\n\n"
+        "What one request is: an HMAC-SHA256-signed POST /v1/probe over HTTP/1.1 keep-alive on loopback, with a "
+        "fresh request id, timestamp and signature; the worker (started through `probes.worker.serve`, as "
+        "`portbot worker` runs it) verifies the signature and timestamp, checks the replay guard, parses the JSON, "
+        "applies the safety policy (127.0.0.0/8 allowed for the bench), counts the request against the per-user, "
+        "per-server and per-target limits (in-memory sliding-window counters, limits raised so none refuses), "
+        "TCP-connects to a loopback port that accepts and closes (service identification off in the worker's "
+        "engine config), queues an audit row (SQLite, batched), updates metrics and answers with the JSON report, "
+        "whose verdict the load generator checks.\n\n"
+        "The load generator (plain asyncio, HTTP/1.1 written by hand), the worker and the target are three "
+        "processes sharing the machine's CPUs, with anything else running (see the load average before the run; "
+        "the one after includes the bench itself). CPU per probe is each process's user + system time over the "
+        "measured run divided by the requests: the steadier figure when the machine is shared. The worker's "
+        "event loop runs on one thread (one core at most); its audit log writes SQLite from another.\n\n"
         f"| {'measure'.ljust(width)} | value |\n| {'-' * width} | ----- |\n{table}\n"
     )
 
