@@ -15,7 +15,9 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
 * With ``echo`` on (the engine's ``icmp_rtt``), a probe still waiting 50 ms after its SYN also asks the
   address for an ICMP echo (probes/_ping.py; at most two, 1 s apart, while someone still waits). The echo
   reply, like a SYN-ACK, comes from the host's kernel over the same path, so its time stands in for the RTT.
-  It is trusted less than a TCP answer, and can only ever shorten the wait:
+  Asking 50 ms late costs nothing: the reply is only needed before our second SYN at 2·RTT + 100 ms, and a
+  port that answers within 50 ms (any open or closed port on a fast path) causes no ping at all. The echo is
+  trusted less than a TCP answer, and can only ever shorten the wait:
 
   - a TCP answer's RTT always replaces an echo's, even a longer one: the TCP path is what we judge;
   - a reply only counts if it carries our identifier, sequence number and random payload and comes from
@@ -24,10 +26,9 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
   - the one way an echo can mislead is by being faster than TCP: a router answering pings for a port
     it forwards to a slower machine behind it, or a firewall that answers pings on a host's behalf. The
     floors below cover that: after an echo RTT of R, a SYN-ACK is still open if it comes within
-    6·R + 350 ms of our first SYN, or 4·R + 250 ms of our second, so TCP may be about 250 ms slower than
-    ICMP before we would misjudge it. Operators behind something slower turn ``icmp_rtt`` off.
-  - Sending 50 ms late costs nothing: the reply is only needed before our second SYN at 2·RTT + 100 ms,
-    and a port that answers within 50 ms (any open or closed port on a fast path) sends no ping at all.
+    6·R + 350 ms of our first SYN, or 4·R + 250 ms of our second, so the TCP path may be about 350 ms
+    slower than ICMP (250 ms if our first SYN is lost) and still be judged right. Operators whose targets
+    sit further behind whatever answers their pings turn ``icmp_rtt`` off.
 
   Knowing the RTT, we then:
 

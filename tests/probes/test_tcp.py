@@ -99,6 +99,41 @@ async def test_our_own_second_syn_rescues_a_lost_first_one() -> None:
     assert result.rtt_ms is not None and result.rtt_ms < 400  # timed on the second connection
 
 
+async def test_rtt_learned_late_still_gives_the_second_syn_its_time() -> None:
+    """An RTT that arrives after the second SYN was due (a late echo) sends it then and waits 4·RTT + 250 ms
+    for its answer, rather than giving up on the spot."""
+    tracker = RttTracker()
+    loop = asyncio.get_running_loop()
+    async with serve("tcp-backlog") as server:
+        loop.call_later(0.5, server.release)  # the first SYN is gone; the kernel would retry it at 1 s
+        loop.call_later(0.6, tracker.record_echo, 0.001)  # schedule: second SYN at 0.102 s, long past
+        result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=5, tracker=tracker)
+    assert (result.state, result.reason) == (State.OPEN, "syn-ack")
+    assert result.rtt_ms is not None and result.rtt_ms < 300  # timed on the late second connection
+
+
+@pytest.mark.parametrize(
+    ("events", "rtt", "from_tcp"),
+    [
+        ([("echo", 0.05)], 0.05, False),
+        ([("echo", 0.05), ("echo", 0.02)], 0.02, False),  # a faster echo lowers it
+        ([("echo", 0.02), ("echo", 0.05)], 0.02, False),
+        ([("echo", 0.001), ("tcp", 0.08)], 0.08, True),  # a TCP answer replaces an echo, even a longer one
+        ([("tcp", 0.08), ("echo", 0.001)], 0.08, True),  # echoes no longer count once TCP answered
+        ([("tcp", 0.08), ("tcp", 0.03)], 0.03, True),
+        ([("tcp", 0.03), ("tcp", 0.08)], 0.03, True),
+    ],
+)
+def test_tracker_trusts_tcp_answers_over_echoes(
+    events: list[tuple[str, float]], rtt: float, from_tcp: bool
+) -> None:
+    """The schedule's RTT: the fastest TCP answer once there is one, until then the fastest echo."""
+    tracker = RttTracker()
+    for source, seconds in events:
+        (tracker.record if source == "tcp" else tracker.record_echo)(seconds)
+    assert (tracker.rtt, tracker.from_tcp) == (rtt, from_tcp)
+
+
 async def test_cancelled_probe_leaves_no_socket_behind() -> None:
     """Cancelling a probe mid-wait closes its sockets (an unclosed one would fail the test as a warning)."""
     async with serve("tcp-backlog") as server:
