@@ -10,10 +10,12 @@ Each case is probed ``--runs`` times from the ``prober`` namespace by each tool,
 unrecorded warm-up round:
 
 - Portbot: ``ProbeEngine.probe()`` timed inside a warm process (tests/probes/netns/_run_probe.py), default
-  EngineConfig (timeout 3 s); identification off for the TCP cases so the time is the verdict alone. The
-  "RTT known" case sets ``rtt_reference_port`` to the forward that answers RST, so the engine learns the
-  path's RTT and may call silence early (probes/tcp.py); asking for an answering port in the same request
-  has the same effect.
+  EngineConfig (timeout 3 s, ``icmp_rtt`` on: a silent TCP port's address gets an ICMP echo, whose RTT
+  lets the engine call silence early, probes/tcp.py); identification off for the TCP cases so the time is
+  the verdict alone. "pings dropped" aims at the router's address that ignores echoes, so the engine has no
+  RTT and waits its whole timeout; "RTT known" sets ``rtt_reference_port`` to the forward that answers RST
+  (asking for an answering port in the same request has the same effect). "TCP 200 ms behind its pings"
+  checks that an echo much faster than the TCP path doesn't turn an open port filtered.
 - nmap: ``nmap -sT -Pn -n -p <port> <ip>`` (``-sU`` for UDP), wall time of the process.
 - nc (OpenBSD): ``nc -zv -w 3 <ip> <port>`` (``-zuv`` for UDP), wall time of the process.
 
@@ -41,7 +43,9 @@ import _netns
 from tests.probes.netns.prober import Prober
 from tests.probes.netns.topology import (
     ROUTER_WAN,
+    ROUTER_WAN_NOPING,
     ROUTER_WAN_SLOW,
+    ROUTER_WAN_TCP_SLOW,
     TCP_CLOSED,
     TCP_DROP,
     TCP_OPEN,
@@ -62,7 +66,7 @@ class Case:
     port: int
     protocol: str
     truth: str  # the state the topology was built to produce
-    kind: str  # "open/closed" (answered), "filtered", "silence" (UDP open|filtered) or "udp-service"
+    kind: str  # "open/closed" (answered), "filtered", "silence" (UDP open|filtered), "udp-service", "verdict"
     config: tuple[tuple[str, object], ...] = ()  # EngineConfig fields for Portbot (nmap and nc: the same run)
 
 
@@ -70,6 +74,7 @@ CASES = (
     Case("TCP open (forward)", ROUTER_WAN, TCP_OPEN, "tcp", "open", "open/closed"),
     Case("TCP closed (forward, RST)", ROUTER_WAN, TCP_CLOSED, "tcp", "closed", "open/closed"),
     Case("TCP filtered (DROP)", ROUTER_WAN, TCP_DROP, "tcp", "filtered", "filtered"),
+    Case("TCP filtered (DROP), pings dropped", ROUTER_WAN_NOPING, TCP_DROP, "tcp", "filtered", "filtered"),
     Case(
         "TCP filtered (DROP), RTT known",
         ROUTER_WAN,
@@ -85,16 +90,21 @@ CASES = (
     Case("UDP A2S (forward)", ROUTER_WAN, UDP_A2S, "udp", "open", "udp-service"),
     Case("UDP silence (DROP)", ROUTER_WAN, UDP_DROP, "udp", "open|filtered", "silence"),
     Case("TCP open, 200 ms path", ROUTER_WAN_SLOW, TCP_OPEN, "tcp", "open", "open/closed"),
+    Case("TCP filtered (DROP), 200 ms path", ROUTER_WAN_SLOW, TCP_DROP, "tcp", "filtered", "filtered"),
+    Case("TCP open, TCP 200 ms behind its pings", ROUTER_WAN_TCP_SLOW, TCP_OPEN, "tcp", "open", "verdict"),
 )
 
 
 NOTES = (
-    "Notes: a lone silent TCP port gives the engine no round-trip time to scale from, so it waits its "
-    "whole timeout (3 s); nmap's ~2 s is its 1 s initial retransmission timeout plus one retry. Once the "
-    "RTT is known (another port of the request answers, or `rtt_reference_port`), silence is called after "
-    "2·RTT + 100 ms + 4·RTT + 250 ms (probes/tcp.py). nc cannot tell a UDP service from a firewall "
-    '("succeeded" only means no ICMP error came back) nor an ICMP "administratively prohibited" from a '
-    "dead host."
+    "Notes: path RTT is an ICMP echo's median (bench/_ping.py). A lone silent TCP port is called filtered "
+    "2·RTT + 100 ms + 4·RTT + 250 ms after its SYN once the engine knows the RTT (probes/tcp.py): from an "
+    "ICMP echo to the same address (one echo, sent when the port is still silent after 50 ms; nmap -Pn "
+    "sends none), from another port of the request that answers, or from `rtt_reference_port`. Without "
+    "one (the router drops pings) it waits its whole timeout (3 s); nmap's ~2 s is its 1 s initial "
+    "retransmission timeout plus one retry. On the 200 ms path the same rule costs ~1.55 s: slower than "
+    "half of nmap, the price of never calling a slow but open port filtered. nc cannot tell a UDP service "
+    'from a firewall ("succeeded" only means no ICMP error came back) nor an ICMP "administratively '
+    'prohibited" from a dead host.'
 )
 
 
@@ -208,6 +218,11 @@ def render(results: dict[str, dict[str, Samples]], rtts: dict[str, float], runs:
         if case.kind == "silence":
             checks.append(
                 f"{p.median:.0f} ms vs nmap {n.median:.0f} ms (no target: UDP silence is only known by waiting)"
+            )
+        if case.kind == "verdict":
+            checks.append(
+                f"answered after {p.median:.0f} ms while pings take {rtts[case.address]:.2f} ms: "
+                f"{'open as it should be' if grade(case, p.verdicts) == 'right' else 'MISSED'}"
             )
         if case.kind == "open/closed":
             over = p.median - rtts[case.address]

@@ -6,7 +6,8 @@ outside them):
     sudo .venv/bin/python bench/probe_memory.py                  # 10,000 probes, writes bench/results/probes.md
     sudo .venv/bin/python bench/probe_memory.py --count 2000 --print-only
 
-Every probe aims at the router's DROP rule (tcp/25567), so every socket waits for its whole deadline: the
+Every probe aims at the router's DROP rule (tcp/25567) on its address that drops pings, so no echo reply
+shortens the wait (``icmp_rtt`` stays on, as deployed) and every socket waits for its whole deadline: the
 worst case for memory. The probes run in one process inside the ``prober`` namespace, with RLIMIT_NOFILE
 raised to fit them; that process is given ``--limit`` seconds before it is killed. The router's counter for
 the DROP rule is reported too (first SYNs plus the kernel's retries), to show the probes really went out.
@@ -26,7 +27,7 @@ import time
 
 import _netns
 
-from tests.probes.netns.topology import INTERNET_ALLOW, ROUTER_WAN, TCP_DROP, Internet, build_internet
+from tests.probes.netns.topology import INTERNET_ALLOW, ROUTER_WAN_NOPING, TCP_DROP, Internet, build_internet
 
 
 def _rss_mb() -> float:
@@ -49,7 +50,7 @@ async def _inner(count: int, timeout: float) -> dict[str, object]:
     engine = ProbeEngine(
         SafetyPolicy.from_strings(allow=INTERNET_ALLOW), EngineConfig(timeout=timeout, identify=False)
     )
-    request = ProbeRequest(target=ROUTER_WAN, ports=(TCP_DROP,), protocol="tcp")
+    request = ProbeRequest(target=ROUTER_WAN_NOPING, ports=(TCP_DROP,), protocol="tcp")
     baseline = _rss_mb()
     peak_fds = 0
     done = asyncio.Event()
@@ -99,7 +100,8 @@ def render(result: dict[str, object]) -> str:
         [
             f"## Memory: {result['count']:,} concurrent filtered probes",
             "",
-            f"Machine: {_netns.machine()}. Target: tcp/{TCP_DROP} on the router (DROP), "
+            f"Machine: {_netns.machine()}. Target: tcp/{TCP_DROP} on the router (DROP) at its address that "
+            "drops pings, "
             f"EngineConfig(timeout={result['timeout']}, identify=False), one process, one event loop.",
             "",
             "| probes | wall time | RSS before | peak RSS | peak open fds | SYNs the router dropped | verdicts "
