@@ -8,6 +8,7 @@ typed probe options) and render the Reply.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core import intents
@@ -33,6 +34,11 @@ class ProbeBackend(Protocol):
     async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]: ...
 
 
+#: Knowledge replies kept per Portbot. The knowledge base does not change while it is loaded, so a question
+#: asked again (a burst of `/port 25565` in a busy server) gets the same Reply without a second lookup.
+REPLY_CACHE = 1024
+
+
 class Portbot:
     """The platform-neutral bot. Knowledge and the probe backend load lazily on first use."""
 
@@ -43,6 +49,7 @@ class Portbot:
     ) -> None:
         self._knowledge = knowledge
         self._probes = probes
+        self._replies = lru_cache(maxsize=REPLY_CACHE)(self._answer)
 
     # -- knowledge -------------------------------------------------------------------------------------
 
@@ -59,12 +66,15 @@ class Portbot:
     def lookup(self, query: str) -> Reply:
         """Answer a knowledge question (port, service, topic). Never raises."""
         try:
-            from bot.core.knowledge_replies import knowledge_reply
-
-            return knowledge_reply(self.knowledge.lookup(query))
-        except Exception:
+            return self._replies(query)
+        except Exception:  # not cached: the next ask tries again
             _log().exception("knowledge lookup failed for %r", query[:200])
             return _internal_error()
+
+    def _answer(self, query: str) -> Reply:
+        from bot.core.knowledge_replies import knowledge_reply
+
+        return knowledge_reply(self.knowledge.lookup(query))
 
     def suggest(self, prefix: str, limit: int = 25) -> list[Suggestion]:
         """Autocomplete choices for a partly typed query. Never raises."""
