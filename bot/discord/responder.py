@@ -8,6 +8,7 @@ Every send carries ``AllowedMentions.none()``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 CHOICES_MAX = 25
 CHOICE_MAX = 100  # both the shown name and the value
+EMBED_CACHE = 512
 
 Interaction = discord.Interaction[Any]
 
@@ -94,6 +96,13 @@ def settings_reply(settings: GuildSettings, *, changed: bool) -> Reply:
         fields=(Field("Reachability checks", probes), Field("Port and service answers", knowledge)),
         kind="help",
     )
+
+
+@functools.lru_cache(maxsize=EMBED_CACHE)
+def _shared_embed(reply: Reply) -> discord.Embed:
+    # The core hands out the same Reply for the same question, and an embed is only read when sent: one
+    # instance serves every send. Probe results are one-offs (and name someone's address): never kept.
+    return render_embed(reply)
 
 
 class Responder:
@@ -251,7 +260,8 @@ class Responder:
         share_key = None
         if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
             share_key = self.shares.put(reply, interaction.user.id)
-        return render_embed(reply), build_view(reply.actions, share_key)
+        embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
+        return embed, build_view(reply.actions, share_key)
 
     async def _respond(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
         embed, view = self._message(interaction, reply, public=public)

@@ -11,6 +11,7 @@ import pytest
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from bot.discord import render
 from bot.discord.render import clip, escape, render_embed
+from bot.discord.responder import _shared_embed
 from bot.discord.views import build_view
 
 HOSTILE = {
@@ -211,3 +212,10 @@ def test_share_needs_a_key_and_check_needs_a_port() -> None:
     """A Share action without a stored result, or a check without a port, shows no button."""
     view = build_view((Action(ActionKind.SHARE, "Share"), Action(ActionKind.CHECK_PORT, "Check", port=None)))
     assert view is None
+
+
+def test_knowledge_embeds_are_built_once_per_reply() -> None:
+    """The same knowledge Reply is sent with one shared embed, identical to a freshly rendered one."""
+    reply = Reply(title="Port 25565", summary="Commonly used by **Minecraft**.", fields=(Field("a", "b"),))
+    assert _shared_embed(reply) is _shared_embed(reply)
+    assert _shared_embed(reply).to_dict() == render_embed(reply).to_dict()
