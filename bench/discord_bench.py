@@ -82,6 +82,7 @@ async def serve_fake() -> None:
     async def push_route(request: web.Request) -> web.Response:
         body = await request.json()
         items, interval = body["items"], float(body["interval"])
+        first = len(fake.callbacks)  # answers to this push can only come after it starts
         start = time.perf_counter()
         sent = []
         for index, item in enumerate(items):
@@ -89,9 +90,21 @@ async def serve_fake() -> None:
             if delay > 0:
                 await asyncio.sleep(delay)
             sent.append(await fake.push_interaction(item))
-        wanted = {s.id for s in sent}
-        await fake.wait_for(lambda: wanted <= {c.interaction_id for c in fake.callbacks}, timeout=120)
-        answered = {c.interaction_id: c.at for c in fake.callbacks if c.interaction_id in wanted}
+        waiting = {s.id for s in sent}
+        answered: dict[str, float] = {}
+        seen = first
+
+        def all_answered() -> bool:
+            # Only the callbacks recorded since the last check: rescanning them all on every callback would
+            # cost the fake O(n) per callback and slow the very thing being timed.
+            nonlocal seen
+            for callback in fake.callbacks[seen:]:
+                if callback.interaction_id in waiting:
+                    answered[callback.interaction_id] = callback.at
+            seen = len(fake.callbacks)
+            return len(answered) == len(waiting)
+
+        await fake.wait_for(all_answered, timeout=120)
         return web.json_response([answered[s.id] - s.at for s in sent])
 
     async def followups_route(request: web.Request) -> web.Response:
