@@ -107,7 +107,8 @@ class ProbeService:
     ) -> list[ProbeReport]:
         try:
             self._check_input(request)
-            await self._rate_limit(request, requester)
+            target = normalise_target(request.target)
+            await self._rate_limit(target, requester)
             reports = await call()
         except PortbotError as err:
             await self._audit_error(request, requester, err)
@@ -115,7 +116,7 @@ class ProbeService:
         except Exception as err:
             await self._audit_error(request, requester, err)
             raise
-        await self._after(request, requester, reports)
+        await self._after(request, target, requester, reports)
         return reports
 
     def _check_input(self, request: ProbeRequest) -> None:
@@ -128,10 +129,9 @@ class ProbeService:
         if address is not None:
             self._policy.check_address(address)
 
-    async def _rate_limit(self, request: ProbeRequest, requester: Requester) -> None:
+    async def _rate_limit(self, target: str, requester: Requester) -> None:
         if self._limiter is None:
             return
-        target = normalise_target(request.target)
         keys = [(USER, f"{requester.platform}:{requester.user_id}")]
         if requester.guild_id:
             keys.append((GUILD, f"{requester.platform}:{requester.guild_id}"))
@@ -141,16 +141,18 @@ class ProbeService:
         keys.extend((TARGET, a) for a in self._resolved.get(target, ()) if a != target)
         await self._limiter.hit(keys, platform=requester.platform)
 
-    async def _after(self, request: ProbeRequest, requester: Requester, reports: list[ProbeReport]) -> None:
-        target = normalise_target(request.target)
+    async def _after(
+        self, request: ProbeRequest, target: str, requester: Requester, reports: list[ProbeReport]
+    ) -> None:
         addresses = tuple(dict.fromkeys(r.address for report in reports for r in report.results))
         if addresses and parse_ip_literal(request.target) is None:
             self._resolved[target] = addresses
             self._resolved.move_to_end(target)
             while len(self._resolved) > _REMEMBERED_NAMES:
                 self._resolved.popitem(last=False)
-        if self._limiter is not None:
-            await self._limiter.record([(TARGET, a) for a in addresses if a != target])
+        others = [(TARGET, a) for a in addresses if a != target]  # none for an address literal
+        if self._limiter is not None and others:
+            await self._limiter.record(others)
         if self._audit is None:
             return
         for report in reports:
