@@ -58,7 +58,8 @@ HELP = HelpAnswer(
 )
 #: "is 25565 open", "is my valheim server reachable": a question about the state of a port. Not "is it safe
 #: to open port 22" or "how do I open": there "open" is something to do, after "to", "I", "we" or "you".
-_STATE_QUESTION = re.compile(
+#: Compiled on first use (re caches it): a port number never needs it.
+_STATE_QUESTION = (
     r"\b(?:is|are|isnt|arent|check|test)\b.*(?<!\bto )(?<!\bi )(?<!\bwe )(?<!\byou )"
     r"\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
 )
@@ -248,7 +249,7 @@ class Lookup:
         services = self._services(find_service(tokens, self.index))
         folded = " ".join(tokens)
         topic = self.index.topics_by_id.get(OPEN_GUIDE)
-        if not ((ports or services) and topic is not None and _STATE_QUESTION.search(folded)):
+        if not ((ports or services) and topic is not None and re.search(_STATE_QUESTION, folded)):
             best = self.matcher.best(tokens)
             topic = best.topic if best else None
         if topic is not None:

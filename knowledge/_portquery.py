@@ -13,9 +13,10 @@ VALID_RANGE = "Port numbers run 1–65535 (0 is reserved)."
 
 _PREFIX = re.compile(r"^ports?\b\s*(?:number\b)?\s*[:#]?\s*")
 _SPLIT = re.compile(r"[\s/:]+")
-_NUMBERISH = re.compile(r"[+\-−]?(?:0[xob][0-9a-f_]*|[0-9][0-9_,.']*(?:e[+-]?[0-9]*)?|\.[0-9]+)")
-_NUMBER_RANGE = re.compile(r"[0-9]+\s*[-–]\s*[0-9]+")
-_IPV4 = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+# Only text that is not a plain number reaches these: compiled on first use (re caches them), not at start-up.
+_NUMBERISH = r"[+\-−]?(?:0[xob][0-9a-f_]*|[0-9][0-9_,.']*(?:e[+-]?[0-9]*)?|\.[0-9]+)"
+_NUMBER_RANGE = r"[0-9]+\s*[-–]\s*[0-9]+"
+_IPV4 = r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}"
 
 
 class PortQuery(NamedTuple):
@@ -40,14 +41,14 @@ def parse_port_query(text: str) -> PortQuery | BadPort | None:
         if len(value) > 5 or int(value) > 65535:
             return BadPort(f"There is no port {value[:12]}{'…' if len(value) > 12 else ''}. {VALID_RANGE}")
         return PortQuery(int(value), protocols[0] if protocols else None)
-    if _NUMBER_RANGE.fullmatch(value):
+    if re.fullmatch(_NUMBER_RANGE, value):
         return BadPort(f"Ask about one port at a time, like {value.split('-')[0].strip()}. {VALID_RANGE}")
-    if _IPV4.fullmatch(value):
+    if re.fullmatch(_IPV4, value):
         return BadPort(
             f"That looks like an IP address, not a port. Ask about a port number, like 8080. {VALID_RANGE}"
         )
-    if value[:1] in "-−" and _NUMBERISH.fullmatch(value):
+    if value[:1] in "-−" and re.fullmatch(_NUMBERISH, value):
         return BadPort(f"Port numbers are never negative. {VALID_RANGE}")
-    if _NUMBERISH.fullmatch(value):
+    if re.fullmatch(_NUMBERISH, value):
         return BadPort(f"Write the port as a plain whole number, like 8080. {VALID_RANGE}")
     return None

@@ -54,21 +54,21 @@ Intent = Lookup | Check | Help | Invalid
 _CHECK_VERBS = {"check", "probe", "test"}
 _HELP_WORDS = {"help", "?", "-h", "--help", "commands", "usage"}
 _PROTOCOLS = {"tcp", "udp"}
-_PORT_TOKEN = re.compile(r"^(?:port\s*)?(-?\d+)(?:/(tcp|udp))?$", re.IGNORECASE)
-_RANGE_TOKEN = re.compile(r"^\d+\s*[-–]\s*\d+$")
+# The patterns below are compiled on first use (re caches them): most questions never need them, and
+# compiling all of them would be a noticeable part of `portbot ask`'s start.
+_PORT_WORD = r"^(?:port\s*)?(-?\d+)(?:/(tcp|udp))?$"  # with re.IGNORECASE
+_RANGE_WORD = r"^\d+\s*[-–]\s*\d+$"
 # "is 443 open on example.com", "is port 443 reachable on example.com?"
-_IS_PORT_OPEN_ON = re.compile(
+_IS_PORT_OPEN_ON = (
     r"^(?:(?:is|are)\s+(?:ports?\s+)?(?P<ports>[\d,\s/a-z]+?)\s+(?:open|reachable|up|forwarded|accessible)"
     r"|can\s+(?:\S+\s+){0,3}reach\s+(?:ports?\s+)?(?P<ports2>[\d,\s/a-z]+?))"
-    r"\s+(?:on|at|for)\s+(?P<target>\S+?)[?.!]*$",
-    re.IGNORECASE,
-)
+    r"\s+(?:on|at|for)\s+(?P<target>\S+?)[?.!]*$"
+)  # with re.IGNORECASE
 # "is example.com:443 open?", "is example.com port 443 open"
-_IS_TARGET_OPEN = re.compile(
+_IS_TARGET_OPEN = (
     r"^(?:is|are)\s+(?P<target>\S+?)(?:\s+(?:port\s+)?(?P<ports>\d+(?:/(?:tcp|udp))?))?\s+"
-    r"(?:open|reachable|up|forwarded|accessible)[?.!]*$",
-    re.IGNORECASE,
-)
+    r"(?:open|reachable|up|forwarded|accessible)[?.!]*$"
+)  # with re.IGNORECASE
 
 
 def clean(text: str) -> str:
@@ -91,16 +91,18 @@ def parse(text: str) -> Intent:
     if (
         verb in _CHECK_VERBS
         and len(words) >= 2
-        and (_looks_like_host(words[1]) or (len(words) > 2 and _PORT_TOKEN.match(words[2])))
+        and (_looks_like_host(words[1]) or (len(words) > 2 and re.match(_PORT_WORD, words[2], re.IGNORECASE)))
     ):
         return check_args(words[1], words[2:])
     if verb == "scan":
         return _no_ranges()
 
-    if match := _IS_PORT_OPEN_ON.match(text):
+    if len(words[0]) > 3:  # both patterns begin with "is", "are" or "can" and a space
+        return Lookup(text)
+    if match := re.match(_IS_PORT_OPEN_ON, text, re.IGNORECASE):
         ports = match["ports"] or match["ports2"] or ""
         return check_args(match["target"], ports.replace(",", " ").split())
-    if (match := _IS_TARGET_OPEN.match(text)) and _looks_like_host(match["target"]):
+    if (match := re.match(_IS_TARGET_OPEN, text, re.IGNORECASE)) and _looks_like_host(match["target"]):
         return check_args(match["target"], (match["ports"] or "").split())
     return Lookup(text)
 
@@ -117,7 +119,7 @@ def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
     """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
     """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
     target = target.strip("?!,;")
-    if _RANGE_TOKEN.match(target):
+    if re.match(_RANGE_WORD, target):
         return _no_ranges()
     ports: list[int] = []
     protocol: ProtocolChoice = "auto"
@@ -129,10 +131,10 @@ def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
         if low in _PROTOCOLS:
             protocol = "tcp" if low == "tcp" else "udp"
             continue
-        if _RANGE_TOKEN.match(token):
+        if re.match(_RANGE_WORD, token):
             return _no_ranges()
         for piece in filter(None, token.split(",")):
-            match = _PORT_TOKEN.match(piece)
+            match = re.match(_PORT_WORD, piece, re.IGNORECASE)
             if not match:
                 return Invalid(
                     f"I couldn't read `{piece[:40]}` as a port number.",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core import intents
 from bot.core.intents import MAX_INPUT, Check, Help, Invalid, Lookup, clean, parse
 
 
@@ -82,3 +85,31 @@ def test_control_characters_and_long_input_are_cleaned() -> None:
 def test_parse_never_raises(text: str) -> None:
     """No string makes the parser raise."""
     assert isinstance(parse(text), Lookup | Check | Help | Invalid)
+
+
+@given(
+    st.one_of(
+        st.text(min_size=4, max_size=8),
+        st.builds(
+            lambda v, x: v + x, st.sampled_from(["is", "are", "can", "İs"]), st.text(min_size=1, max_size=3)
+        ),
+    ).filter(lambda w: len(w.split()) == 1 and not w[0].isspace()),
+    st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(
+            ["443 open on example.com", "example.com:443 open?", "I reach port 22 on host.example"]
+        ),
+    ),
+)
+def test_the_is_open_patterns_never_match_after_a_long_first_word(first: str, rest: str) -> None:
+    """parse() skips the "is … open" patterns when the first word is over three characters: they cannot match."""
+    text = clean(f"{first} {rest}")
+    if len(text.split()[0]) > 3:
+        assert re.match(intents._IS_PORT_OPEN_ON, text, re.IGNORECASE) is None
+        assert re.match(intents._IS_TARGET_OPEN, text, re.IGNORECASE) is None
+
+
+@pytest.mark.parametrize("verb", ["is", "IS", "are", "iſ", "İs", "ıs"])
+def test_is_open_checks_still_parse_with_short_first_words(verb: str) -> None:
+    """Every spelling the case-blind pattern accepts is still read as a check."""
+    assert parse(f"{verb} 443 open on example.com") == Check("example.com", (443,))
