@@ -78,6 +78,7 @@ class Lookup:
         self.index = index
         self._matcher: QuestionMatcher | None = None
         self._choices: dict[str, Suggestion] | None = None
+        self._choice_keys: list[str] = []
         self._service_keys = list(index.service_keys)
         self._topic_keys = list(index.topic_keys)
 
@@ -289,7 +290,10 @@ class Lookup:
         if near and near[0][1] >= IANA_CUTOFF and len(iana_query) >= MIN_FUZZY_LENGTH:
             name = near[0][0]
             return self.iana_name(text, name, self.index.iana.rows_for_name(name))
-        services = self._services(find_misspelled_service(tokens, self.index, self.matcher.vocabulary))
+        # The one-word keys are among the service keys ``folded`` was compared with above.
+        services = self._services(
+            find_misspelled_service(tokens, self.index, self.matcher.vocabulary, checked=folded)
+        )
         if services:
             return self.service(text, services)
         return NotFound(text, self._did_you_mean(folded, [name for name, _ in near]))
@@ -300,7 +304,7 @@ class Lookup:
         # Names the text starts with ("plexiglass" → plex), longest first, then near spellings. Cheaper than a
         # partial-match scorer over every alias and keyword, and just as useful here.
         starts = [folded[:n] for n in range(len(folded), 2, -1) if folded[:n] in choices]
-        close = [key for key, _ in fuzzy_top(folded, list(choices), limit=12, cutoff=65, loose=False)]
+        close = [key for key, _ in fuzzy_top(folded, self._choice_keys, limit=12, cutoff=65, loose=False)]
         for key in (*starts, *close):
             if choices[key] not in picked:
                 picked.append(choices[key])
@@ -315,6 +319,7 @@ class Lookup:
             self._choices = {}
             for choice in build_choices(self.index):
                 self._choices.setdefault(choice.key, choice.suggestion)
+            self._choice_keys = list(self._choices)
         return self._choices
 
 

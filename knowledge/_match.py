@@ -169,10 +169,17 @@ def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
 
 
 def find_misspelled_service(
-    tokens: Sequence[str], index: Index, vocabulary: frozenset[str]
+    tokens: Sequence[str], index: Index, vocabulary: frozenset[str], *, checked: str = ""
 ) -> tuple[str, ...]:
-    """Ids of the service one word of a question is a typo of ("valhiem"); question words are never corrected."""
-    candidates = [t for t in tokens if len(t) >= MIN_FUZZY_LENGTH and t not in vocabulary and not t.isdigit()]
+    """Ids of the service one word of a question is a typo of ("valhiem"); question words are never corrected.
+
+    ``checked`` is a text already compared with every service key: as a word it cannot match one of them.
+    """
+    candidates = [
+        t
+        for t in tokens
+        if len(t) >= MIN_FUZZY_LENGTH and t not in vocabulary and not t.isdigit() and t != checked
+    ]
     if not candidates:
         return ()
     for token in candidates:
