@@ -115,6 +115,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None:
         return 2
+    from bot import runtime
+
     if command == "probe":
         from bot import probe_cli
 
@@ -126,10 +128,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "discord":
         from bot import app
 
+        if not args.sync:
+            runtime.long_running()
         return app.run_platforms(settings, discord=True, sync=args.sync)
     if command == "slack":
         from bot import app
 
+        runtime.long_running()
         return app.run_platforms(settings, slack=True, http=args.http)
     if command == "doctor":
         from bot import doctor
@@ -138,6 +143,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command is None and (settings.has_discord or settings.has_slack):
         from bot import app
 
+        runtime.long_running()
         return app.run_platforms(settings, discord=settings.has_discord, slack=settings.has_slack)
 
     from bot import app

@@ -8,6 +8,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot import runtime
 from bot.discord.commands import build_commands
 from bot.discord.responder import NO_MENTIONS, Responder
 from bot.discord.views import DYNAMIC_ITEMS
@@ -42,6 +43,7 @@ class PortbotClient(discord.Client):
             await asyncio.to_thread(lambda: self.responder.portbot.knowledge)
         except Exception:  # the core answers with an apology later; starting up matters more
             log.exception("could not load the knowledge base at start-up")
+        runtime.started()  # in `portbot discord`: what start-up made is kept out of the collector's walks
 
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Publish the command schema: to the dev guild (instant) if one is set, else globally."""
