@@ -1,8 +1,9 @@
 """Latency benchmark for the Discord adapter: gateway dispatch in → interaction callback out.
 
-The real bot (``bot.discord.run`` with the real knowledge base) runs in this process. The fake Discord from the
-tests (REST + zlib-stream gateway on 127.0.0.1) runs in a child process, as Discord would be elsewhere, with
-one extra control route that pushes interactions and reports timings. Each figure is the time from the fake
+The real bot (``bot.discord.run`` with the real knowledge base, set up as ``portbot discord`` sets it up) runs
+in this process. The fake Discord from the tests (REST + zlib-stream gateway on 127.0.0.1) runs in a child
+process, as Discord would be elsewhere, with one extra control route that pushes interactions and reports
+timings. Each figure is the time from the fake
 writing the INTERACTION_CREATE frame to its websocket until it receives the bot's interaction callback
 (both stamps from the same monotonic clock):
 
@@ -49,6 +50,7 @@ with warnings.catch_warnings():  # discord.py imports the deprecated stdlib audi
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bot import runtime  # noqa: E402
 from bot.core.commands import Portbot  # noqa: E402
 from bot.discord import run  # noqa: E402
 from bot.settings import Settings  # noqa: E402
@@ -208,6 +210,7 @@ async def measure(concurrency: int, seconds: float) -> list[Series]:
             DISCORD_GATEWAY_URL=fake.gateway_url,
             PORTBOT_DATA_DIR=tempfile.mkdtemp(prefix="portbot-discord-bench-"),
         )
+        runtime.long_running()  # as `portbot discord` declares: the collector is tuned once the bot has started
         bot = asyncio.create_task(run(Settings.load(env_file=None), Portbot(probes=SlowOpenPort())))
         try:
             await fake.get("/_bench/identified")
