@@ -123,6 +123,47 @@ def test_the_quick_ask_path_takes_only_plain_questions(
     assert _plain_ask(argv) == expected
 
 
+#: What answering a plain question needs none of: the chat and HTTP stacks, and the pieces that only other
+#: commands, failures or --json use (each costs milliseconds of a start that should take well under 100).
+NOT_FOR_A_PLAIN_ASK = (
+    "discord",
+    "slack_bolt",
+    "httpx",
+    "aiohttp",
+    "pydantic",
+    "rich",
+    "rapidfuzz",
+    "argparse",
+    "logging",
+    "json",
+    "asyncio",
+    "probes.models",
+    "knowledge._toml",
+)
+
+
+def test_a_plain_ask_loads_only_what_the_answer_needs() -> None:
+    """With the index compiled, `portbot ask 25565` imports no chat library, argparse, logging, json or asyncio."""
+    assert portbot("ask", "25565").returncode == 0  # compiles the index if this data directory has none yet
+    code = (
+        "import sys\nfrom bot.cli import main\nmain(['ask', '25565'])\n"
+        f"print('LOADED:', ','.join(m for m in {NOT_FOR_A_PLAIN_ASK!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env["PORTBOT_DATA_DIR"] = os.environ["PORTBOT_DATA_DIR"]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert "Port 25565" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "LOADED:"
+
+
 def test_piped_chat_answers_each_line_and_exits_at_end_of_input() -> None:
     """With stdin not a terminal, `portbot` reads lines, answers each, and stops at EOF."""
     result = portbot(stdin="/port 22\n\n/port what is cgnat\n")
