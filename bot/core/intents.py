@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 MAX_INPUT = 500  # longer text is cut before parsing; nobody types a 500-character port question
@@ -78,6 +79,7 @@ def clean(text: str) -> str:
     return " ".join(kept.split())[:MAX_INPUT]
 
 
+@lru_cache(maxsize=1024)  # adapters ask "is it a probe?" and then handle the same text; intents are frozen
 def parse(text: str) -> Intent:
     """Turn ``/port`` text into an intent."""
     text = clean(text)
