@@ -156,26 +156,69 @@ class Cold(NamedTuple):
     first_line: str
 
 
-def cold_start(tool: str, query: str, command: Sequence[str], env: dict[str, str], runs: int) -> Cold:
-    """Run ``command`` once untimed (bytecode and caches warm up), then ``runs`` times timed."""
-    try:
-        first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return Cold(tool, query, None, None, "")
-    if first.returncode != 0:
-        return Cold(tool, query, None, None, (first.stderr.strip().splitlines() or [""])[-1])
-    walls, cpus = [], []
+class Spec(NamedTuple):
+    """One command to time from a cold start."""
+
+    tool: str
+    query: str
+    command: Sequence[str]
+    env: dict[str, str]
+
+
+def cold_starts(specs: Sequence[Spec], runs: int) -> list[Cold]:
+    """Run each command once untimed (bytecode and caches warm up), then ``runs`` rounds timing each in turn.
+
+    Taking turns, rather than all runs of one tool and then all of the next, means a change in the machine's
+    load during the benchmark affects every tool alike, so the ratios stay fair.
+    """
+    firsts: dict[int, subprocess.CompletedProcess[str] | None] = {}
+    for number, spec in enumerate(specs):
+        try:
+            firsts[number] = subprocess.run(
+                spec.command, env=spec.env, capture_output=True, text=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            firsts[number] = None
+    usable = [n for n, first in firsts.items() if first is not None and first.returncode == 0]
+    walls: dict[int, list[float]] = {n: [] for n in usable}
+    cpus: dict[int, list[float]] = {n: [] for n in usable}
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True, timeout=60
-        )
-        walls.append((time.perf_counter() - start) * 1000)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
-    line = next((ln for ln in first.stdout.splitlines() if ln.strip()), "")
-    return Cold(tool, query, statistics.median(walls), statistics.median(cpus), line.strip())
+        for number in usable:
+            spec = specs[number]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run(
+                spec.command,
+                env=spec.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                check=True,
+                timeout=60,
+            )
+            walls[number].append((time.perf_counter() - start) * 1000)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[number].append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    results = []
+    for number, spec in enumerate(specs):
+        first = firsts[number]
+        if first is None:
+            results.append(Cold(spec.tool, spec.query, None, None, ""))
+        elif first.returncode != 0:
+            results.append(
+                Cold(spec.tool, spec.query, None, None, (first.stderr.strip().splitlines() or [""])[-1])
+            )
+        else:
+            line = next((ln for ln in first.stdout.splitlines() if ln.strip()), "")
+            results.append(
+                Cold(
+                    spec.tool,
+                    spec.query,
+                    statistics.median(walls[number]),
+                    statistics.median(cpus[number]),
+                    line.strip(),
+                )
+            )
+    return results
 
 
 def prepare_whatportis() -> Path | None:
@@ -242,7 +285,8 @@ def render(stats: dict[str, list[float]], cold: list[Cold], iterations: int, run
         )
     lines += [
         "",
-        f"## Cold start (subprocess, stdout not a TTY, median of {runs} runs after one warm-up)",
+        f"## Cold start (subprocess, stdout not a TTY, median of {runs} runs after one warm-up; "
+        "the commands take turns, so load changes hit them alike)",
         "",
         "Both tools run with bytecode caches (as installed software does) and a warm index / TinyDB file. "
         "CPU is the process's user + system time, which other load on the machine disturbs far less than "
@@ -294,25 +338,18 @@ def main(argv: list[str] | None = None) -> int:
         # directory, not the source tree), even where the shell says PYTHONDONTWRITEBYTECODE.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(data_dir / "pycache")
-        cold = [cold_start("portbot", q, [str(PORTBOT), "ask", q], env, args.runs) for q in ("25565", "443")]
+        specs = [Spec("portbot", q, [str(PORTBOT), "ask", q], env) for q in ("25565", "443")]
         whatportis = None if args.no_whatportis else prepare_whatportis()
         if whatportis is not None:
             wp_env = {**env, "HOME": str(WP_HOME)}
-            cold += [
-                cold_start("whatportis", q, [str(whatportis), q], wp_env, args.runs) for q in ("25565", "443")
-            ]
+            specs += [Spec("whatportis", q, [str(whatportis), q], wp_env) for q in ("25565", "443")]
         python = str(ROOT / ".venv" / "bin" / "python")
         engine = "from knowledge import KnowledgeBase; KnowledgeBase.load().lookup('25565')"
-        cold.append(cold_start("python -c pass", "-", [python, "-c", "pass"], env, args.runs))
-        cold.append(
-            cold_start(
-                "knowledge engine alone (import, load, lookup)",
-                "25565",
-                [python, "-c", engine],
-                env,
-                args.runs,
-            )
+        specs.append(Spec("python -c pass", "-", [python, "-c", "pass"], env))
+        specs.append(
+            Spec("knowledge engine alone (import, load, lookup)", "25565", [python, "-c", engine], env)
         )
+        cold = cold_starts(specs, args.runs)
 
     report = render(stats, cold, args.iterations, args.runs)
     print(report)
