@@ -2,6 +2,10 @@
 
     rtt = await echo_rtt(address, max_wait=3.0)   # seconds, or None (no reply, or no way to send ICMP here)
 
+    asker = EchoAsker(address, on_rtt)   # the same with callbacks, as probes/tcp.py uses it:
+    asker.ask()                          # one echo now (call again for another), on_rtt(seconds) on the
+    asker.close()                        # first reply; close() when done
+
 Which socket, in order:
 
 1. An unprivileged ICMP datagram socket (``SOCK_DGRAM``, ``IPPROTO_ICMP`` / ``IPPROTO_ICMPV6``). Linux allows
@@ -19,7 +23,8 @@ echo to an address that is still unanswered and less than ``JOIN_WINDOW`` old is
 sending another: concurrent requests for one host cost it one echo, not one each.
 
 Echoes only ever go to the address the caller passes, which the engine has already checked against the
-safety policy, and :func:`echo_rtt` sends at most ``tries`` of them, ``spacing`` apart.
+safety policy: one per :meth:`EchoAsker.ask` (probes/tcp.py asks at most twice per address per request), and
+:func:`echo_rtt` sends at most ``tries``, ``spacing`` apart.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import random
 import socket
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from probes.policy import IPAddress
 
@@ -94,12 +99,15 @@ def parse_reply(data: bytes, version: int, *, ip_header: bool) -> EchoReply | No
     return EchoReply(ident, seq, bytes(data[_HEADER.size :]))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Echo:
     address: IPAddress
     payload: bytes
     sent: float
-    rtt: asyncio.Future[float]
+    # Who to tell the RTT. A set rather than callbacks on one shared future: thousands of concurrent askers
+    # each leave in O(1) (removing a future's done-callback is O(callbacks)).
+    askers: set[EchoAsker] = field(default_factory=set)
+    answered: bool = False
 
 
 class _Channel:
@@ -118,13 +126,13 @@ class _Channel:
         self._latest: dict[IPAddress, _Echo] = {}
         loop.add_reader(sock.fileno(), self._readable)
 
-    def echo(self, address: IPAddress) -> asyncio.Future[float] | None:
-        """A future for the RTT of an echo to ``address``: a recent unanswered one, or a new one. None if the
-        echo couldn't be sent (no route, a local firewall, a full send buffer)."""
+    def echo(self, address: IPAddress) -> _Echo | None:
+        """An echo to ``address``: a recent unanswered one, or a new one. None if it couldn't be sent (no route,
+        a local firewall, a full send buffer)."""
         now = self.loop.time()
         latest = self._latest.get(address)
-        if latest is not None and not latest.rtt.done() and now - latest.sent < JOIN_WINDOW:
-            return latest.rtt
+        if latest is not None and not latest.answered and now - latest.sent < JOIN_WINDOW:
+            return latest
         self._forget_older_than(now - _FORGET_AFTER)
         seq = self._next_seq()
         payload = _MAGIC + os.urandom(8)
@@ -133,17 +141,15 @@ class _Channel:
         except OSError as err:
             log.debug("echo to %s not sent: %s", address, err)
             return None
-        echo = _Echo(address, payload, now, self.loop.create_future())
+        echo = _Echo(address, payload, now)
         self._echoes[seq] = echo
         self._latest[address] = echo
-        return echo.rtt
+        return echo
 
     def close(self) -> None:
         # Unregister before closing, or a later socket reusing the descriptor could be read by our callback.
         self.loop.remove_reader(self.sock.fileno())
         self.sock.close()
-        for echo in self._echoes.values():
-            echo.rtt.cancel()
         self._echoes.clear()
         self._latest.clear()
 
@@ -155,8 +161,15 @@ class _Channel:
         return self._seq
 
     def _forget_older_than(self, cutoff: float) -> None:
-        for seq in [seq for seq, echo in self._echoes.items() if echo.sent < cutoff]:
+        stale = []
+        for seq, echo in self._echoes.items():  # oldest first: sequence numbers are handed out in time order
+            if echo.sent >= cutoff:
+                break
+            stale.append((seq, echo))
+        for seq, echo in stale:
             del self._echoes[seq]
+            if self._latest.get(echo.address) is echo:
+                del self._latest[echo.address]
 
     def _readable(self) -> None:
         while True:
@@ -179,8 +192,11 @@ class _Channel:
         del self._echoes[reply.seq]
         if self._latest.get(echo.address) is echo:
             del self._latest[echo.address]
-        if not echo.rtt.done():
-            echo.rtt.set_result(self.loop.time() - echo.sent)
+        echo.answered = True
+        rtt = self.loop.time() - echo.sent
+        askers, echo.askers = echo.askers, set()
+        for asker in askers:
+            asker._answered(rtt)
 
 
 def _address(text: str) -> IPAddress | None:
@@ -257,6 +273,54 @@ def _release(channel: _Channel) -> None:
         channel.close()
 
 
+class EchoAsker:
+    """Asks one address for echoes, one :meth:`ask` at a time, and calls ``on_rtt`` with the first reply's
+    round-trip time in seconds. Callbacks, not a task, so thousands of concurrent probes cost little.
+    :meth:`close` when done (it releases the shared socket)."""
+
+    def __init__(self, address: IPAddress, on_rtt: Callable[[float], None]) -> None:
+        self.address = address
+        self._on_rtt: Callable[[float], None] | None = on_rtt
+        self._channel: _Channel | None = None
+        self._echoes: list[_Echo] = []
+        self._unavailable = False
+        self._closed = False
+
+    def ask(self) -> bool:
+        """Send an echo (or join a recent unanswered one). False if it couldn't go out: no ICMP socket on
+        this machine, a send error, or already answered or closed."""
+        if self._closed or self._unavailable or self._on_rtt is None:
+            return False
+        if self._channel is None:
+            self._channel = _acquire(self.address.version)
+            if self._channel is None:
+                self._unavailable = True
+                return False
+        echo = self._channel.echo(self.address)
+        if echo is None:
+            return False
+        echo.askers.add(self)
+        self._echoes.append(echo)
+        return True
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._on_rtt = None
+        for echo in self._echoes:
+            echo.askers.discard(self)
+        self._echoes.clear()
+        if self._channel is not None:
+            _release(self._channel)
+            self._channel = None
+
+    def _answered(self, rtt: float) -> None:
+        on_rtt, self._on_rtt = self._on_rtt, None
+        if on_rtt is not None:
+            on_rtt(rtt)
+
+
 async def echo_rtt(
     address: IPAddress,
     *,
@@ -266,31 +330,24 @@ async def echo_rtt(
     still_wanted: Callable[[], bool] = lambda: True,
 ) -> float | None:
     """The round-trip time in seconds of the first echo reply from ``address``, or None if none came within
-    ``max_wait`` seconds or this machine can't send ICMP echoes. Up to ``tries`` echoes, ``spacing`` seconds apart,
-    each only while ``still_wanted()``."""
+    ``max_wait`` seconds or this machine can't send ICMP echoes. Up to ``tries`` echoes, ``spacing`` seconds
+    apart, each only while ``still_wanted()``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait
-    channel = _acquire(address.version)
-    if channel is None:
-        return None
+    rtt: asyncio.Future[float] = loop.create_future()
+    asker = EchoAsker(address, rtt.set_result)
     try:
-        pending: list[asyncio.Future[float]] = []
         for attempt in range(tries):
             if not still_wanted():
                 break
-            rtt = channel.echo(address)
-            if rtt is not None:
-                pending.append(rtt)
+            if not asker.ask() and asker._unavailable:
+                return None
             until = deadline if attempt == tries - 1 else min(deadline, loop.time() + spacing)
-            if pending:
-                done, _ = await asyncio.wait(pending, timeout=max(0.0, until - loop.time()))
-                for future in done:
-                    if not future.cancelled():
-                        return future.result()
-            else:
-                await asyncio.sleep(max(0.0, until - loop.time()))
+            await asyncio.wait([rtt], timeout=max(0.0, until - loop.time()))
+            if rtt.done():
+                return rtt.result()
             if loop.time() >= deadline:
                 break
         return None
     finally:
-        _release(channel)
+        asker.close()

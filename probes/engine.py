@@ -241,7 +241,9 @@ class ProbeEngine:
                     raise err from None
             raise
         finally:
+            for tracker in trackers:
+                tracker.close()
             for ref in references:
                 ref.cancel()
-            await asyncio.gather(*references, *(t.aclose() for t in trackers), return_exceptions=True)
+            await asyncio.gather(*references, return_exceptions=True)
         return [t.result() for t in tasks]

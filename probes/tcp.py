@@ -86,7 +86,7 @@ class RttTracker:
     """The round-trip time to one address, shared by the probes to it running side by side.
 
     ``rtt`` is what the schedule uses: the best TCP answer's time once there is one, until then the ICMP
-    echo's. With ``echo`` on, the first probe left waiting starts the echo; :meth:`aclose` stops it.
+    echo's. With ``echo`` on, the first probe left waiting arranges the echoes; :meth:`close` stops them.
     """
 
     rtt: float | None = None
@@ -94,7 +94,9 @@ class RttTracker:
     from_tcp: bool = False  # rtt came from a SYN-ACK or reset, not from an echo
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _waiting: int = 0
-    _echo_task: asyncio.Task[None] | None = None
+    _asker: _ping.EchoAsker | None = None
+    _timer: asyncio.TimerHandle | None = None
+    _echoes_left: int = ECHO_TRIES
 
     def record(self, seconds: float) -> None:
         """A TCP answer from the target itself took ``seconds``."""
@@ -111,12 +113,14 @@ class RttTracker:
         """Return when the RTT changes."""
         await self._changed.wait()
 
-    async def aclose(self) -> None:
-        """Stop the echo, if one is under way."""
-        task, self._echo_task = self._echo_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    def close(self) -> None:
+        """Stop asking for echoes and release the ICMP socket."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._asker is not None:
+            self._asker.close()
+        self._echoes_left = 0
 
     def _set(self, seconds: float) -> None:
         if seconds != self.rtt:
@@ -125,27 +129,27 @@ class RttTracker:
             self._changed = asyncio.Event()
 
     @contextlib.contextmanager
-    def _wait_on(self, address: IPAddress, max_wait: float) -> Iterator[None]:
-        """Count a probe waiting on ``address``; the first one starts the echo if there is to be one."""
+    def _wait_on(self, address: IPAddress) -> Iterator[None]:
+        """Count a probe waiting on ``address``; the first one arranges the echo if there is to be one."""
         self._waiting += 1
-        if self.echo and self._echo_task is None and self.rtt is None:
-            self._echo_task = asyncio.ensure_future(self._ask_echo(address, max_wait))
+        if self.echo and self.rtt is None and self._timer is None and self._echoes_left == ECHO_TRIES:
+            if self._asker is None:
+                self._asker = _ping.EchoAsker(address, self.record_echo)
+            self._timer = asyncio.get_running_loop().call_later(ECHO_DELAY, self._ask_echo)
         try:
             yield
         finally:
             self._waiting -= 1
 
-    async def _ask_echo(self, address: IPAddress, max_wait: float) -> None:
-        await asyncio.sleep(ECHO_DELAY)
-        rtt = await _ping.echo_rtt(
-            address,
-            max_wait=max_wait - ECHO_DELAY,
-            tries=ECHO_TRIES,
-            spacing=ECHO_SPACING,
-            still_wanted=lambda: self.rtt is None and self._waiting > 0,
-        )
-        if rtt is not None:
-            self.record_echo(rtt)
+    def _ask_echo(self) -> None:
+        # Timer callbacks rather than a task per request: 10,000 concurrent requests stay cheap.
+        self._timer = None
+        if self._asker is None or self.rtt is not None or self._waiting == 0 or self._echoes_left <= 0:
+            return
+        self._echoes_left -= 1
+        self._asker.ask()
+        if self._echoes_left > 0:
+            self._timer = asyncio.get_running_loop().call_later(ECHO_SPACING, self._ask_echo)
 
 
 @dataclass
@@ -160,8 +164,8 @@ async def probe_tcp(
 ) -> PortResult:
     """Connect to ``address``:``port`` and say what happened; silence for ``max_wait`` seconds (less once
     the address's RTT is known, see above) means filtered. Raises only :class:`ProbeError`, for failures on
-    this machine's side (e.g. out of file descriptors). An echo started through ``tracker`` is the
-    tracker owner's to stop (:meth:`RttTracker.aclose`)."""
+    this machine's side (e.g. out of file descriptors). Echoes arranged through ``tracker`` are the
+    tracker owner's to stop (:meth:`RttTracker.close`)."""
     loop = asyncio.get_running_loop()
     tracker = tracker if tracker is not None else RttTracker()
     attempts: list[_Attempt] = []
@@ -169,7 +173,7 @@ async def probe_tcp(
     start = loop.time()
     try:
         attempts.append(_connect(address, port, loop))
-        with tracker._wait_on(address, max_wait):
+        with tracker._wait_on(address):
             while True:
                 retry_at, give_up_at = schedule(tracker.rtt, max_wait)
                 elapsed = loop.time() - start

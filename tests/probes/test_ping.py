@@ -18,7 +18,11 @@ from pathlib import Path
 import pytest
 
 from probes import _ping
-from probes._ping import EchoReply, build_request, checksum, echo_rtt, parse_reply
+from probes._ping import EchoAsker, EchoReply, build_request, checksum, echo_rtt, parse_reply
+from probes.engine import EngineConfig, ProbeEngine
+from probes.models import ProbeRequest
+from probes.policy import SafetyPolicy
+from tests.probes.servers import serve
 
 pytestmark = pytest.mark.usefixtures("no_loop_errors")
 
@@ -108,13 +112,13 @@ def forged(channel: _ping._Channel, *, ident: int, seq: int, payload: bytes) -> 
 @needs_icmp
 async def test_only_our_own_reply_gives_an_rtt() -> None:
     """Replies with another identifier, sequence number, payload or sender are ignored; ours resolves the echo."""
-    address = ipaddress.ip_address("127.0.0.1")
-    channel = _ping._acquire(4)
-    assert channel is not None
+    rtt: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    asker = EchoAsker(ipaddress.ip_address("127.0.0.1"), rtt.set_result)
     try:
-        rtt = channel.echo(address)
-        assert rtt is not None
+        assert asker.ask()
         # Fed in before the loop reads the kernel's real reply, which is already waiting on the socket.
+        channel = asker._channel
+        assert channel is not None
         ((seq, echo),) = channel._echoes.items()
         ident = channel.ident
         strangers = [
@@ -128,7 +132,8 @@ async def test_only_our_own_reply_gives_an_rtt() -> None:
             assert not rtt.done()
         seconds = await asyncio.wait_for(rtt, 5)
     finally:
-        _ping._release(channel)
+        asker.close()
+    assert _ping._channels == {}
     assert 0 <= seconds < 5
 
 
@@ -271,3 +276,27 @@ def test_unanswered_pings_leave_the_whole_timeout(host: str) -> None:
     seen = run_in_private_netns(host, ping_group_range="1 0", net_raw=True, ignore_echo=True)
     assert (seen["kind"], seen["state"], seen["reason"]) == ("raw", "filtered", "timeout")
     assert isinstance(seen["elapsed"], float) and seen["elapsed"] >= 1.5
+
+
+# --- the engine's use of them ----------------------------------------------------------------------------
+
+
+@needs_icmp
+@pytest.mark.parametrize(
+    ("kind", "state", "echoes"), [("tcp-open", "open", 0), ("tcp-backlog", "filtered", 1)]
+)
+async def test_engine_pings_only_while_a_port_is_silent(kind: str, state: str, echoes: int) -> None:
+    """A port that answers at once causes no echo at all; a silent one exactly one (answered at once here)."""
+    target = random_loopback()
+    policy = SafetyPolicy.from_strings(allow=["127.0.0.0/8"])
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as sniffer:
+        sniffer.setblocking(False)
+        async with serve(kind, target) as server:
+            report = await ProbeEngine(policy, EngineConfig(timeout=5.0, identify=False)).probe(
+                ProbeRequest(target, (server.port,))
+            )
+        await asyncio.sleep(0.05)
+        sent = echo_requests_to(sniffer, target)
+    assert [r.state for r in report.results] == [state]
+    assert sent == echoes
+    assert _ping._channels == {}
