@@ -12,6 +12,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.app.async_server import AsyncSlackAppServer
 
+from bot import runtime
 from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
@@ -38,6 +39,7 @@ async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: b
         if http:
             runner = await start_http(app, port=settings.slack.port)
             log.info("Slack app listening on port %s (%s)", settings.slack.port, EVENTS_PATH)
+            runtime.started()
             try:
                 await asyncio.Event().wait()
             finally:
@@ -47,6 +49,7 @@ async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: b
             handler = AsyncSocketModeHandler(app, app_token=settings.slack.app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("Slack app connected over Socket Mode")
+            runtime.started()
             try:
                 await asyncio.Event().wait()
             finally:
