@@ -11,7 +11,10 @@ The load generator shares the machine's CPUs with the worker, so it is kept lean
 speaking HTTP/1.1 keep-alive, one request in flight per connection, every request with a fresh request id,
 timestamp and HMAC signature (``probes.auth.sign``), every answer's status and verdict checked.
 
-    .venv/bin/python bench/worker_bench.py [--requests 20000] [--concurrency 16] [--seconds 60]
+    .venv/bin/python bench/worker_bench.py [--requests 20000] [--rounds 3] [--concurrency 16] [--seconds 60]
+
+Several rounds against the same processes show how much a shared machine moves the figures; the table pools
+them.
 
 Prints a table and writes bench/results/worker.md. Targets: >= 2,000 signed probes/s, p99 <= 50 ms.
 """
@@ -256,7 +259,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--requests", type=int, default=30_000)
+    parser.add_argument("--requests", type=int, default=20_000, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60.0, help="stop issuing after this long")
     parser.add_argument("--warmup", type=int, default=2_000)
@@ -303,11 +307,14 @@ def main() -> int:
                 "target": (target.pid, None),
                 "load generator": (os.getpid(), None),
             }
-            before = {name: process_cpu(*ids) for name, ids in measured.items()}
-            run = asyncio.run(load(*address, port, args.requests, args.concurrency, args.seconds))
-            for name, ids in measured.items():
-                user, system = process_cpu(*ids)
-                run.cpu[name] = (user - before[name][0], system - before[name][1])
+            rounds = []
+            for _ in range(args.rounds):
+                before = {name: process_cpu(*ids) for name, ids in measured.items()}
+                run = asyncio.run(load(*address, port, args.requests, args.concurrency, args.seconds))
+                for name, ids in measured.items():
+                    user, system = process_cpu(*ids)
+                    run.cpu[name] = (user - before[name][0], system - before[name][1])
+                rounds.append(run)
             load_after = load_average()
             metrics = worker_metrics(url)
         finally:
@@ -324,7 +331,8 @@ def main() -> int:
         finally:
             db.close()
 
-    report = render(run, args, metrics, audited, (load_before, load_after))
+    run = pooled(rounds)
+    report = render(run, rounds, args, metrics, audited, (load_before, load_after))
     print(report)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -337,8 +345,32 @@ def main() -> int:
     return 0 if passed and ok == len(run.latencies) and not run.failures else 1
 
 
+def pooled(rounds: list[Run]) -> Run:
+    """All rounds as one run: latencies and answers together, times and CPU added up."""
+    total = Run()
+    for run in rounds:
+        total.latencies += run.latencies
+        for status, n in run.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        total.not_open += run.not_open
+        total.failures += run.failures
+        total.seconds += run.seconds
+        for name, (user, system) in run.cpu.items():
+            old = total.cpu.get(name, (0.0, 0.0))
+            total.cpu[name] = (old[0] + user, old[1] + system)
+    return total
+
+
+def round_summary(run: Run) -> str:
+    throughput = run.statuses.get(200, 0) / run.seconds if run.seconds else 0.0
+    p99 = percentile(run.latencies, 0.99) * 1000 if run.latencies else 0.0
+    loop = sum(run.cpu["worker loop"]) / max(1, len(run.latencies)) * 1e6
+    return f"{throughput:,.0f}/s, p99 {p99:.1f} ms, {loop:.0f} µs"
+
+
 def render(
     run: Run,
+    rounds: list[Run],
     args: argparse.Namespace,
     metrics: dict[str, float],
     audited: int,
@@ -358,7 +390,7 @@ def render(
     all_us = sum(sum(run.cpu[name]) for name in ("worker", "target", "load generator")) / count * 1e6
     cpus = os.cpu_count() or 1
     rows = [
-        ("requests sent (after warm-up)", f"{len(run.latencies):,}"),
+        ("requests sent (after warm-up)", f"{len(run.latencies):,} in {len(rounds)} rounds"),
         ("answered 200, port open", f"{ok - run.not_open:,}"),
         (
             "other answers",
@@ -387,6 +419,7 @@ def render(
             if all_us
             else "n/a",
         ),
+        ("each round: throughput, p99, loop CPU/probe", "; ".join(round_summary(r) for r in rounds)),
         ("machine load average before the run", load[0]),
         ("machine load average after the run", load[1]),
         ("worker counted ok (incl. warm-up)", f"{metrics['ok']:,.0f}"),
@@ -406,7 +439,7 @@ def render(
         "applies the safety policy (127.0.0.0/8 allowed for the bench), counts the request against the per-user, "
         "per-server and per-target limits (in-memory sliding-window counters, limits raised so none refuses), "
         "TCP-connects to a loopback port that accepts and closes (service identification off in the worker's "
-        "engine config), queues an audit row (SQLite, batched), updates metrics and answers with the JSON report, "
+        "engine config, every other engine setting at its default), queues an audit row (SQLite, batched), updates metrics and answers with the JSON report, "
         "whose verdict the load generator checks.\n\n"
         "The load generator (plain asyncio, HTTP/1.1 written by hand), the worker and the target are three "
         "processes sharing the machine's CPUs, with anything else running (see the load average before the run; "
