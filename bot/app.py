@@ -55,7 +55,11 @@ def _policy(settings: Settings) -> SafetyPolicy:
 def _engine_config(settings: Settings) -> EngineConfig:
     from probes.engine import EngineConfig
 
-    return EngineConfig(timeout=settings.portbot.probe_timeout, dns_servers=settings.portbot.dns_servers)
+    return EngineConfig(
+        timeout=settings.portbot.probe_timeout,
+        dns_servers=settings.portbot.dns_servers,
+        icmp_rtt=settings.portbot.probe_icmp_rtt,
+    )
 
 
 def _rate_limits(settings: Settings) -> RateLimits:

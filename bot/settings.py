@@ -78,6 +78,8 @@ class PortbotSettings(_Section):
     redis_url: str | None = None
     dns_servers: CommaList = ()
     probe_timeout: float = Field(default=3.0, gt=0, le=30)
+    # Learn a silent port's path RTT from one ICMP echo to the same address, to call it filtered sooner.
+    probe_icmp_rtt: bool = True
     audit_db: Path | None = None
     # Probe rate limits in the `limits` notation ("10/minute", "100 per hour"); empty disables one.
     limit_user: str = "10/minute"
