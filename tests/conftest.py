@@ -5,6 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# On CI the property tests draw the same examples each run, so a red build always reproduces; on developers'
+# machines they keep exploring new ones (and remember failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 _PREFIXES = ("PORTBOT_", "DISCORD_", "SLACK_")
 
