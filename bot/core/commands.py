@@ -69,7 +69,7 @@ class Portbot:
             return self._replies(query)
         except Exception:  # not cached: the next ask tries again
             _log().exception("knowledge lookup failed for %r", query[:200])
-            return _internal_error()
+            return INTERNAL_ERROR
 
     def _answer(self, query: str) -> Reply:
         from bot.core.knowledge_replies import knowledge_reply
@@ -135,7 +135,7 @@ class Portbot:
             return error_reply(err)
         except Exception:
             _log().exception("probe failed for %r %r", target[:200], ports)
-            return _internal_error()
+            return INTERNAL_ERROR
 
     async def _check(
         self,
@@ -195,20 +195,23 @@ def help_reply() -> Reply:
     )
 
 
-def invalid_reply(message: str, hint: str | None = None) -> Reply:
+def problem(title: str, summary: str, hint: str | None = None) -> Reply:
+    """An error reply: something the user (or we) could not do, said plainly, with what to try."""
     return Reply(
-        title="I couldn't read that",
-        summary=message,
+        title=title,
+        summary=summary,
         fields=(Field("Try", hint),) if hint else (),
         status=Status.ERROR,
         kind="error",
     )
 
 
-def _internal_error() -> Reply:
-    return Reply(
-        title="Something went wrong on my side",
-        summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
-        status=Status.ERROR,
-        kind="error",
-    )
+def invalid_reply(message: str, hint: str | None = None) -> Reply:
+    return problem("I couldn't read that", message, hint)
+
+
+#: The answer to anything unexpected, on every platform: the details go to the log, never to the chat.
+INTERNAL_ERROR = problem(
+    "Something went wrong on my side",
+    "Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
+)

@@ -15,7 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core.commands import Portbot
+from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import ProtocolChoice
 from bot.core.reply import ActionKind, Field, Reply, Status
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
@@ -33,41 +33,26 @@ EMBED_CACHE = 512
 
 Interaction = discord.Interaction[Any]
 
-SORRY = Reply(
-    title="Something went wrong on my side",
-    summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
-    status=Status.ERROR,
-    kind="error",
+SORRY = INTERNAL_ERROR
+SHARE_EXPIRED = problem(
+    "That result can no longer be shared",
+    "I keep results for sharing for 15 minutes. Run the check again, then share the new result.",
 )
-SHARE_EXPIRED = Reply(
-    title="That result can no longer be shared",
-    summary="I keep results for sharing for 15 minutes. Run the check again, then share the new result.",
-    status=Status.ERROR,
-    kind="error",
+SETTINGS_OUTSIDE_SERVER = problem(
+    "Settings belong to a server",
+    "Run `/portbot settings` in the server whose settings you want to see or change.",
 )
-SETTINGS_OUTSIDE_SERVER = Reply(
-    title="Settings belong to a server",
-    summary="Run `/portbot settings` in the server whose settings you want to see or change.",
-    status=Status.ERROR,
-    kind="error",
+SETTINGS_REFUSED = problem(
+    "Only server admins can change Portbot's settings",
+    "You need the **Manage Server** permission to see or change them.",
 )
-SETTINGS_REFUSED = Reply(
-    title="Only server admins can change Portbot's settings",
-    summary="You need the **Manage Server** permission to see or change them.",
-    status=Status.ERROR,
-    kind="error",
+COMMAND_OUTDATED = problem(
+    "That command has changed",
+    "Discord is still showing an older version of this command. Please try again in a few minutes.",
 )
-COMMAND_OUTDATED = Reply(
-    title="That command has changed",
-    summary="Discord is still showing an older version of this command. Please try again in a few minutes.",
-    status=Status.ERROR,
-    kind="error",
-)
-BAD_OPTION = Reply(
-    title="I couldn't use those options",
-    summary="One of the values isn't valid for this command. Check them and try again.",
-    status=Status.ERROR,
-    kind="error",
+BAD_OPTION = problem(
+    "I couldn't use those options",
+    "One of the values isn't valid for this command. Check them and try again.",
 )
 
 

@@ -29,8 +29,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core import intents
-from bot.core.commands import Portbot
-from bot.core.reply import ActionKind, Reply, Status
+from bot.core.commands import INTERNAL_ERROR, Portbot, problem
+from bot.core.reply import ActionKind, Reply
 from bot.settings import Settings
 from bot.slack import modals
 from bot.slack._lazy import TrackedLazyRunner
@@ -52,20 +52,13 @@ log = logging.getLogger(__name__)
 BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "im:read", "im:write")
 EVENTS_PATH = "/slack/events"
 
-FAILURE = Reply(
-    title="Something went wrong on my side",
-    summary="Sorry, I hit an unexpected problem answering that. It has been logged; please try again.",
-    status=Status.ERROR,
-    kind="error",
-)
-SHARE_EXPIRED = Reply(
-    title="That result can't be shared any more",
-    summary=(
+FAILURE = INTERNAL_ERROR
+SHARE_EXPIRED = problem(
+    "That result can't be shared any more",
+    (
         "I keep a check's result ready to share for 30 minutes, and only until I restart. "
         "Run the check again and share the new result."
     ),
-    status=Status.ERROR,
-    kind="error",
 )
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
 MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
@@ -240,9 +233,9 @@ class _Listeners:
             await ack()
 
     async def ack_check_submission(self, ack: AsyncAck, view: dict[str, Any]) -> None:
-        problem = modals.host_problem(modals.submitted_host(view))
-        if problem:
-            await ack(response_action="errors", errors={modals.HOST_BLOCK: problem})
+        trouble = modals.host_problem(modals.submitted_host(view))
+        if trouble:
+            await ack(response_action="errors", errors={modals.HOST_BLOCK: trouble})
         else:
             await ack()
 
