@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 
 
@@ -21,3 +22,10 @@ async def no_loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
         await asyncio.sleep(0)  # give late callbacks their turn
     loop.set_exception_handler(None)
     assert not errors, [(e.get("message"), repr(e.get("exception"))) for e in errors]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for talking to workers the tests start on loopback."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client

@@ -43,12 +43,6 @@ async def start_worker() -> AsyncIterator[StartWorker]:
         await worker.stop()
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 def closed_port_url() -> str:
     """A loopback URL nobody listens on (bound, then released)."""
     with socket.socket() as s:

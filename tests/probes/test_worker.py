@@ -41,12 +41,6 @@ async def start_worker() -> AsyncIterator[StartWorker]:
         await worker.stop()
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10) as client:
-        yield client
-
-
 def body(**fields: Any) -> bytes:
     data: dict[str, Any] = {
         "target": "198.51.100.7",
