@@ -30,4 +30,3 @@ def test_a_change_survives_a_restart(tmp_path: Path) -> None:
         assert second.get(456) == DEFAULTS
     finally:
         second.close()
-
