@@ -71,11 +71,16 @@ class Reply:
         if not self.sensitive:
             return replace(self, private=False, actions=_without_share(self.actions))
 
+        import re  # sharing is rare: `portbot ask` should not pay for it
+
+        # Longest first, so "http://u1@mc.example.com" goes whole before "mc.example.com" is looked for; any
+        # case, since names are case-insensitive and a reply may spell one differently from the user.
+        secrets = sorted({s for s in self.sensitive if s}, key=len, reverse=True)
+        masks = {secret.lower(): mask(secret) for secret in secrets}
+        pattern = re.compile("|".join(re.escape(s) for s in secrets), re.IGNORECASE) if secrets else None
+
         def hide(text: str) -> str:
-            for secret in sorted(self.sensitive, key=len, reverse=True):
-                if secret:
-                    text = text.replace(secret, mask(secret))
-            return text
+            return pattern.sub(lambda m: masks[m.group().lower()], text) if pattern else text
 
         return Reply(
             title=hide(self.title),
@@ -95,16 +100,32 @@ def _without_share(actions: tuple[Action, ...]) -> tuple[Action, ...]:
 
 
 def mask(secret: str) -> str:
-    """Mask an address or host name, keeping just enough to recognise it: ``203.0.x.x``, ``ex…le.com``."""
-    if secret.count(".") == 3 and all(p.isdigit() for p in secret.split(".")):
-        a, b, _, _ = secret.split(".")
+    """Mask an address or host name, keeping just enough to recognise it: ``203.0.x.x``, ``2001:db8:…``,
+    ``mc….com``. A URL, ``user@host``, ``host:port`` or ``[v6]:port`` is reduced to its host first, so no
+    user name, path or other spelling of the address survives; any IPv4 spelling masks as its dotted form."""
+    import re
+
+    from probes.policy import parse_ip_literal  # only when sharing: keeps `portbot ask` light
+
+    host = secret.strip()
+    if "://" in host:
+        host = re.split(r"[/?#]", host.split("://", 1)[1], maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1]
+    if host.startswith("[") and "]" in host:
+        host = host[1 : host.index("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        address = parse_ip_literal(host)
+    except ValueError:  # a number too long to be an address
+        address = None
+    if address is not None and address.version == 4:
+        a, b, _, _ = str(address).split(".")
         return f"{a}.{b}.x.x"
-    if ":" in secret:  # IPv6: keep the first two groups
-        groups = [g for g in secret.split(":") if g]
-        return ":".join(groups[:2]) + ":…"
-    labels = secret.split(".")
+    if address is not None:  # IPv6 (mapped and other IPv4-carrying forms too): the first two groups only
+        first, second = (group.lstrip("0") or "0" for group in address.exploded.split(":")[:2])
+        return f"{first}:{second}:…"
+    labels = [label for label in host.split(".") if label]
     if len(labels) >= 2:
-        first = labels[0]
-        shown = first[:2] + "…"
-        return ".".join([shown, *labels[-1:]])
-    return secret[:2] + "…"
+        return f"{labels[0][:2]}….{labels[-1]}"
+    return host[:2] + "…"

@@ -39,3 +39,35 @@ def test_masked_reply_hides_every_sensitive_string_and_drops_share() -> None:
     assert "203.0.x.x" in text
     assert not shared.private
     assert [a.kind for a in shared.actions] == [ActionKind.ASK]
+
+
+@pytest.mark.parametrize(
+    ("secret", "masked"),
+    [
+        ("::ffff:203.0.113.7", "0:0:…"),
+        ("[2001:db8::7]:25565", "2001:db8:…"),
+        ("http://u1:pw@mc.example.com:8080/x?y#z", "mc….com"),
+        ("alice@mc.example.com", "mc….com"),
+        ("mc.example.com:25565", "mc….com"),
+        ("2130706433", "127.0.x.x"),
+        ("0x7f.1", "127.0.x.x"),
+        ("203.0.113.7:25565", "203.0.x.x"),
+        ("myserver", "my…"),
+    ],
+)
+def test_mask_reduces_every_spelling_to_its_host_first(secret: str, masked: str) -> None:
+    """URLs, user@, ports, brackets and numeric IPv4 spellings never survive masking."""
+    assert mask(secret) == masked
+
+
+def test_masked_reply_hides_other_cases_and_the_longest_spelling_first() -> None:
+    """A URL goes whole (no user name left behind) and a name in another case is masked too."""
+    reply = Reply(
+        title="Port check: http://u1@MC.Example.com",
+        summary="mc.example.com answered.",
+        kind="probe",
+        private=True,
+        sensitive=("mc.example.com", "http://u1@MC.Example.com"),
+    )
+    shared = reply.masked()
+    assert (shared.title, shared.summary) == ("Port check: MC….com", "mc….com answered.")
