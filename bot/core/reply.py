@@ -7,7 +7,7 @@ escapes it for its own platform, so nothing a user types can ever mention anyone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -67,10 +67,8 @@ class Reply:
     sensitive: tuple[str, ...] = field(default=())
 
     def masked(self) -> Reply:
-        """The same reply with every sensitive string replaced by a masked form, safe to post publicly."""
-        if not self.sensitive:
-            return replace(self, private=False, actions=_without_share(self.actions))
-
+        """The same reply with every sensitive string, and any other IP address in it, replaced by a masked
+        form, safe to post publicly."""
         import re  # sharing is rare: `portbot ask` should not pay for it
 
         # Longest first, so "http://u1@mc.example.com" goes whole before "mc.example.com" is looked for; any
@@ -80,7 +78,11 @@ class Reply:
         pattern = re.compile("|".join(re.escape(s) for s in secrets), re.IGNORECASE) if secrets else None
 
         def hide(text: str) -> str:
-            return pattern.sub(lambda m: masks[m.group().lower()], text) if pattern else text
+            if pattern is not None:
+                text = pattern.sub(lambda m: masks[m.group().lower()], text)
+            # Text Portbot did not write itself (a worker's error, a server's banner) can name an address that
+            # is on no list: mask every address literal too.
+            return _mask_literals(text)
 
         return Reply(
             title=hide(self.title),
@@ -93,6 +95,24 @@ class Reply:
             private=False,
             sensitive=(),
         )
+
+
+# Dotted IPv4, and runs of hex groups and colons that may be IPv6; each is masked only if it parses.
+_IPV4_LITERAL = r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)"
+_IPV6_LITERAL = (
+    r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:]|\.\d)"
+)
+
+
+def _mask_literals(text: str) -> str:
+    import re
+
+    from probes.policy import parse_ip_literal
+
+    def one(match: re.Match[str]) -> str:
+        return mask(match.group()) if parse_ip_literal(match.group()) is not None else match.group()
+
+    return re.sub(_IPV4_LITERAL, one, re.sub(_IPV6_LITERAL, one, text))
 
 
 def _without_share(actions: tuple[Action, ...]) -> tuple[Action, ...]:

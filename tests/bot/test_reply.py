@@ -71,3 +71,20 @@ def test_masked_reply_hides_other_cases_and_the_longest_spelling_first() -> None
     )
     shared = reply.masked()
     assert (shared.title, shared.summary) == ("Port check: MC….com", "mc….com answered.")
+
+
+def test_masked_reply_hides_addresses_that_are_on_no_list() -> None:
+    """An address in text Portbot did not write (a worker's error) is masked even if not listed as sensitive."""
+    reply = Reply(
+        title="Port check: mc.example.com",
+        summary="[2001:db8::9]:25565 answered; ::ffff:198.51.100.9 too. 10:30:00, v1.2.3, port 25565. 2001:db8::9.",
+        fields=(Field("Not checked from Tokyo", "HTTP 403: mc.example.com resolves to 198.51.100.9."),),
+        kind="probe",
+        private=True,
+        sensitive=("mc.example.com",),
+    )
+    shared = reply.masked()
+    assert (
+        shared.summary == "[2001:db8:…]:25565 answered; 0:0:… too. 10:30:00, v1.2.3, port 25565. 2001:db8:…."
+    )
+    assert shared.fields[0].value == "HTTP 403: mc….com resolves to 198.51.x.x."
