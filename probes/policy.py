@@ -445,6 +445,11 @@ class SafetyPolicy:
         if carried and carried[0][1] == "IPv4-mapped":
             return None  # an IPv4 address in IPv6 spelling: its verdict is the IPv4 address's, given above
         if _within(address, self.allow):
+            # An allowed local-use NAT64 address opens only if the IPv4 address at every position passes too.
+            for inner, form in everything[len(carried) :]:
+                refused = self._ipv4(inner)
+                if refused is not None:
+                    return _wrapped(address, inner, form, refused)
             return None
         return self._own_ipv6_refusal(address, carried)
 
