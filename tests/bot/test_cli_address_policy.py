@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.bot.test_cli import portbot
+from probes.auth import sign
+from tests.bot.test_cli import ROOT, portbot
 
 DATA = Path(__file__).resolve().parents[2] / "knowledge" / "data"
 LOOPBACK_ALLOWED = {
@@ -118,3 +122,41 @@ def test_knowledge_update_refuses_a_bad_address_registry(tmp_path: Path) -> None
         "portbot: This is not IANA's IPv6 Special-Purpose Address Registry CSV: expected the columns"
     )
     assert not (Path(os.environ["PORTBOT_DATA_DIR"]) / "iana-ipv6-special-registry-1.csv").exists()
+
+
+def test_the_worker_judges_the_operators_nat64_prefix(listener: socket.socket) -> None:
+    """`portbot worker` builds its policy from PORTBOT_NAT64_PREFIXES: a signed probe of 127.0.0.1 inside that
+    prefix is refused (422, loopback) and the listener never sees a connection."""
+    secret = "w" * 32
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env.update(
+        PORTBOT_DATA_DIR=os.environ["PORTBOT_DATA_DIR"],
+        PORTBOT_WORKER_SECRET=secret,
+        PORTBOT_NAT64_PREFIXES="2001:db8:64::/96",
+        PYTHONUNBUFFERED="1",
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        url = worker.stdout.readline().rsplit(" ", 1)[-1].strip()  # "... listening on http://127.0.0.1:PORT"
+        assert url.startswith("http://127.0.0.1:"), url
+        body = json.dumps(
+            {"target": "2001:db8:64::7f00:1", "ports": [listener.getsockname()[1]], "protocol": "tcp"}
+        ).encode()
+        response = httpx.post(f"{url}/v1/probe", content=body, headers=sign(secret, body), timeout=10)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        if worker.stdout is not None:
+            worker.stdout.close()
+    assert response.status_code == 422
+    assert (response.json()["category"], response.json()["address"]) == ("loopback", "2001:db8:64::7f00:1")
+    with pytest.raises(BlockingIOError):
+        listener.accept()
