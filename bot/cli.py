@@ -11,7 +11,7 @@ load only inside the subcommands that need them.
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
     portbot doctor                  check settings, knowledge data and workers
-    portbot knowledge update|build  refresh the IANA snapshot / rebuild the index
+    portbot knowledge update|build  refresh the IANA registries / rebuild the index
 """
 
 from __future__ import annotations
@@ -68,8 +68,14 @@ def _parser() -> argparse.ArgumentParser:
 
     knowledge = sub.add_parser("knowledge", help="manage the knowledge data")
     ksub = knowledge.add_subparsers(dest="action", metavar="ACTION", required=True)
-    update = ksub.add_parser("update", help="refresh the IANA registry snapshot")
+    update = ksub.add_parser("update", help="refresh IANA's port and special-purpose address registries")
     update.add_argument("--from", dest="source", default=None, help="a CSV file or URL (default: IANA)")
+    update.add_argument(
+        "--ipv4-special-from", dest="ipv4", default=None, help="IPv4 special-purpose registry CSV"
+    )
+    update.add_argument(
+        "--ipv6-special-from", dest="ipv6", default=None, help="IPv6 special-purpose registry CSV"
+    )
     ksub.add_parser("build", help="rebuild the precompiled index")
     return parser
 
@@ -110,7 +116,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "knowledge":
         from bot import knowledge_cli
 
-        return knowledge_cli.run(args.action, args.source if args.action == "update" else None)
+        if args.action == "update":
+            return knowledge_cli.run(args.action, args.source, args.ipv4, args.ipv6)
+        return knowledge_cli.run(args.action, None)
 
     settings = _settings()
     if settings is None:

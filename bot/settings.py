@@ -75,6 +75,8 @@ class PortbotSettings(_Section):
     worker_region: str = "unnamed worker"
     allow_networks: CommaList = ()
     deny_networks: CommaList = ()
+    # The NAT64 prefixes of this machine's network (RFC 6052), so the IPv4 addresses inside them are judged too.
+    nat64_prefixes: CommaList = ()
     redis_url: str | None = None
     dns_servers: CommaList = ()
     probe_timeout: float = Field(default=3.0, gt=0, le=30)
@@ -87,7 +89,7 @@ class PortbotSettings(_Section):
     limit_target: str = "20/minute"
 
     _split_lists = field_validator(
-        "workers", "allow_networks", "deny_networks", "dns_servers", mode="before"
+        "workers", "allow_networks", "deny_networks", "nat64_prefixes", "dns_servers", mode="before"
     )(_split)
 
     @field_validator("allow_networks", "deny_networks")
@@ -100,6 +102,18 @@ class PortbotSettings(_Section):
                 raise ValueError(
                     f"{item!r} is not a network; use comma-separated CIDRs such as 203.0.113.0/24"
                 ) from None
+        return value
+
+    @field_validator("nat64_prefixes")
+    @classmethod
+    def _nat64(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from probes.policy import NAT64_VARIABLE, parse_nat64_prefixes
+
+        try:
+            parse_nat64_prefixes(value)
+        except ValueError as err:
+            # The policy's sentence starts with the variable's name, which Settings.load adds itself.
+            raise ValueError(str(err).removeprefix(f"{NAT64_VARIABLE}: ")) from None
         return value
 
     @property
