@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import shutil
 import socket
 import subprocess
@@ -75,13 +76,17 @@ async def test_a_refusal_charges_the_later_scopes_nothing() -> None:
     await limiter.hit([(USER, "u2"), (GUILD, "g1")])
 
 
-async def test_record_counts_without_refusing() -> None:
-    """Recording addresses after a probe fills their counter, so the next check of them is refused."""
+async def test_admit_charges_each_address_key_once() -> None:
+    """admit() counts one hit per distinct key: an IPv4 address and its mapped IPv6 form are one target."""
     limiter = ProbeRateLimiter(RateLimits(per_target="2/minute"))
-    await limiter.record([(TARGET, "198.51.100.7")] * 3)
-    assert not await limiter.allowed(TARGET, "198.51.100.7")
-    with pytest.raises(RateLimited):
-        await limiter.hit([(TARGET, "198.51.100.7")])
+    v4, mapped, v6 = (ipaddress.ip_address(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8::7"))
+    await limiter.admit([v4, mapped, v6])
+    await limiter.admit([v4])
+    assert not await limiter.allowed(TARGET, "4:198.51.100.7/32")
+    assert await limiter.allowed(TARGET, "6:2001:db8::/64")
+    with pytest.raises(RateLimited) as info:
+        await limiter.admit([mapped])
+    assert info.value.scope == "target"
 
 
 async def test_empty_limit_disables_a_scope() -> None:
