@@ -66,7 +66,10 @@ async def test_default_policy_refuses_loopback_without_connecting(target: str) -
 async def test_name_resolving_to_loopback_is_refused_without_connecting() -> None:
     """A name whose only addresses are loopback is refused after resolution, before any connection."""
     async with serve("tcp-open") as server, dns({"home.test": [("A", "127.0.0.1")]}) as (ns, _):
-        with pytest.raises(RefusedTarget, match=r"^127\.0\.0\.1 is a loopback address"):
+        with pytest.raises(
+            RefusedTarget,
+            match=r"^`home\.test` resolves only to addresses I won't check\. 127\.0\.0\.1 is a loopback address",
+        ):
             await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("home.test", (server.port,)))
     assert server.hits == 0
 
