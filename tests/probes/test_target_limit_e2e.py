@@ -1,0 +1,136 @@
+"""The issue's test: 14 spellings of one target, of which at most the per-target limit reach the port.
+
+A real listener on 127.0.0.1 counts the connections it accepts. Loopback is allowed for the test (as in
+test_safety_e2e.py) and the per-target limit is 3 a minute. Each spelling comes from a different user, so only
+the target's own limit can stop them: through the service around the real engine, and through a real worker
+answering signed requests over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from probes.auth import sign
+from probes.engine import EngineConfig, ProbeEngine
+from probes.errors import RateLimited
+from probes.models import ProbeRequest, Requester, State
+from probes.policy import SafetyPolicy
+from probes.ratelimit import ProbeRateLimiter, RateLimits
+from probes.service import ProbeService
+from probes.worker import WorkerConfig, start
+from tests.probes.servers import serve
+
+pytestmark = pytest.mark.usefixtures("no_loop_errors")
+
+SECRET = "target-limit-secret"
+LOOPBACK = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128"])
+LIMIT = 3
+LIMITS = RateLimits(per_target=f"{LIMIT}/minute")
+
+RECORDS = {
+    "loop.test": [("A", "127.0.0.1")],
+    "*.wild.test": [("A", "127.0.0.1")],
+    "alias.test": [("CNAME", "loop.test.")],
+}
+
+# {port} is the listener's port. Literal forms first, names last; the tests also run them the other way round.
+SPELLINGS = (
+    "127.0.0.1",
+    "2130706433",
+    "0x7f.1",
+    "0177.0.0.1",
+    "127.1",
+    "127.0.0.1.",
+    "http://u1@127.0.0.1/",
+    "127.0.0.1:{port}",
+    "[::ffff:127.0.0.1]",
+    "http://u2@[::FFFF:7f00:1]:{port}/",
+    "loop.test",
+    "LOOP.Test.",
+    "anything.wild.test",
+    "alias.test",
+)
+ORDERS = pytest.mark.parametrize(
+    "spellings", [SPELLINGS, SPELLINGS[::-1]], ids=["literals-first", "names-first"]
+)
+
+
+@dataclass
+class Lab:
+    listener: Any  # counts accepted connections in ``hits``
+    dns: str
+
+    def engine(self) -> ProbeEngine:
+        return ProbeEngine(LOOPBACK, EngineConfig(timeout=2.0, identify=False, dns_servers=(self.dns,)))
+
+    def targets(self, spellings: tuple[str, ...]) -> list[str]:
+        return [s.format(port=self.listener.port) for s in spellings]
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    async with serve("tcp-open", "127.0.0.1") as listener, serve("dns", "127.0.0.1", records=RECORDS) as dns:
+        yield Lab(listener, f"127.0.0.1:{dns.port}")
+
+
+def test_there_are_fourteen_spellings() -> None:
+    """The issue asks for 14 spellings of one target."""
+    assert len(set(SPELLINGS)) == 14
+
+
+@ORDERS
+async def test_fourteen_spellings_through_the_service_reach_the_port_three_times(
+    lab: Lab, spellings: tuple[str, ...]
+) -> None:
+    """Through the service and the real engine, the first 3 spellings are probed; the other 11 are refused
+    by the target's limit before a packet is sent, so the listener accepts exactly 3 connections."""
+    service = ProbeService(lab.engine(), ProbeRateLimiter(LIMITS), policy=LOOPBACK)
+    outcomes: list[str] = []
+    for n, target in enumerate(lab.targets(spellings)):
+        request = ProbeRequest(target, (lab.listener.port,), protocol="tcp")
+        try:
+            report = await service.run(request, Requester("discord", f"user-{n}", "guild-1"))
+        except RateLimited as err:
+            outcomes.append(err.scope)
+        else:
+            assert [r.state for r in report.results] == [State.OPEN], target
+            outcomes.append("probed")
+    assert outcomes == ["probed"] * LIMIT + ["target"] * (14 - LIMIT)
+    assert lab.listener.hits == LIMIT
+
+
+@pytest.fixture
+async def worker_url(lab: Lab) -> AsyncIterator[str]:
+    config = WorkerConfig(
+        secret=SECRET, port=0, region="Lab", policy=LOOPBACK, rate_limits=LIMITS, audit=False
+    )
+    worker = await start(config, lab.engine())
+    yield worker.url
+    await worker.stop()
+
+
+async def post(http: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return await http.post(f"{url}/v1/probe", content=body, headers=sign(SECRET, body))
+
+
+@ORDERS
+async def test_fourteen_spellings_through_a_worker_reach_the_port_three_times(
+    lab: Lab, worker_url: str, http: httpx.AsyncClient, spellings: tuple[str, ...]
+) -> None:
+    """Through a real worker (signed HTTP requests), 3 answers are reports and 11 are 429s naming the
+    target's limit; the listener accepts exactly 3 connections."""
+    answers: list[tuple[int, str | None]] = []
+    for n, target in enumerate(lab.targets(spellings)):
+        requester = {"platform": "discord", "user_id": f"user-{n}", "guild_id": "guild-1"}
+        payload = {"target": target, "ports": [lab.listener.port], "protocol": "tcp", "requester": requester}
+        response = await post(http, worker_url, payload)
+        answers.append((response.status_code, response.json().get("scope")))
+    assert answers == [(200, None)] * LIMIT + [(429, "target")] * (14 - LIMIT)
+    assert lab.listener.hits == LIMIT
