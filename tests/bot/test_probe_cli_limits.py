@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.probes._windows import start_inside_one_window
 from tests.probes.test_ratelimit import redis_url  # noqa: F401  (the fixture: a redis-server of our own)
 
 ROOT = Path(__file__).resolve().parents[2]
-LIMITED = re.compile(r"^portbot: That address has been checked a lot in a minute; try again in \d+ s\.\n$")
+LIMITED = re.compile(
+    r"^portbot: That address has been checked a lot in an hour; try again in \d+ (s|min)\.\n$"
+)
 
 
 def portbot(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -40,7 +43,9 @@ def run(*args: str, env: dict[str, str]) -> tuple[int, str]:
 
 @pytest.fixture
 def closed_port() -> Iterator[int]:
-    """A port nothing listens on (the probe gets a reset at once: no waiting, no identification)."""
+    """A port nothing listens on (the probe gets a reset at once: no waiting, no identification); the test
+    starts with at least two minutes of the hour's window ahead (see tests/probes/_windows.py)."""
+    start_inside_one_window(3600, needed=120)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -50,14 +55,14 @@ def closed_port() -> Iterator[int]:
 LOCAL = {
     "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8",
     "PORTBOT_LIMIT_USER": "",
-    "PORTBOT_LIMIT_TARGET": "2/minute",
+    "PORTBOT_LIMIT_TARGET": "2/hour",
 }
 # Three spellings of one address: the third run is refused whichever way it is written.
 SPELLINGS = ("127.0.0.1", "2130706433", "[::ffff:127.0.0.1]")
 
 
 def test_a_shell_loop_of_probes_keeps_the_target_limit(closed_port: int) -> None:
-    """With a limit of 2 a minute, two runs probe and the third is refused: exit 2 and the one-line reason."""
+    """With a limit of 2 an hour, two runs probe and the third is refused: exit 2 and the one-line reason."""
     outcomes = [run(target, str(closed_port), env=LOCAL) for target in SPELLINGS]
     assert [code for code, _ in outcomes] == [0, 0, 2], outcomes
     assert LIMITED.match(outcomes[2][1]), outcomes[2][1]
@@ -66,11 +71,11 @@ def test_a_shell_loop_of_probes_keeps_the_target_limit(closed_port: int) -> None
 
 def test_a_shell_loop_keeps_the_user_limit(closed_port: int) -> None:
     """The user's own limit carries over too: the third run, to another address, is refused."""
-    env = {**LOCAL, "PORTBOT_LIMIT_USER": "2/minute", "PORTBOT_LIMIT_TARGET": ""}
+    env = {**LOCAL, "PORTBOT_LIMIT_USER": "2/hour", "PORTBOT_LIMIT_TARGET": ""}
     outcomes = [run(f"127.0.0.{n}", str(closed_port), env=env) for n in (1, 2, 3)]
     assert [code for code, _ in outcomes] == [0, 0, 2], outcomes
     assert re.match(
-        r"^portbot: You've run a lot of checks in a minute; try again in \d+ s\.\n$", outcomes[2][1]
+        r"^portbot: You've run a lot of checks in an hour; try again in \d+ (s|min)\.\n$", outcomes[2][1]
     )
 
 

@@ -13,6 +13,7 @@ from limits import parse
 
 from probes._sqlite_window import CounterStoreError, SqliteWindowCounters
 from probes._window import WindowCounters
+from tests.probes._windows import start_inside_one_window
 from tests.probes.test_window import START, Clock
 
 operations = st.lists(
@@ -77,6 +78,7 @@ def _hit_many(path: str, times: int, results: multiprocessing.Queue[bool]) -> No
 
 def test_processes_hitting_at_once_never_overshoot(tmp_path: Path) -> None:
     """Four processes hitting one key 20 times each: exactly the limit (50) of the 80 hits are counted."""
+    start_inside_one_window(3600, needed=60)
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[bool] = context.Queue()
     workers = [
@@ -114,3 +116,13 @@ def test_an_unwritable_file_is_a_store_error(tmp_path: Path) -> None:
     counters = SqliteWindowCounters(tmp_path / "dir.sqlite3")
     with pytest.raises(CounterStoreError):
         counters.hit(parse("1/minute"), "user", "u")
+
+
+def test_a_torn_file_is_replaced_by_a_new_one(tmp_path: Path) -> None:
+    """A file that is no longer a database (a power cut mid-write; nothing is fsynced) is started afresh."""
+    path = tmp_path / "limits.sqlite3"
+    path.write_bytes(b"not a database" * 100)
+    counters = SqliteWindowCounters(path)
+    assert counters.hit(parse("1/minute"), "user", "u")
+    assert not counters.hit(parse("1/minute"), "user", "u")
+    counters.close()

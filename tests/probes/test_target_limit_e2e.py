@@ -1,7 +1,7 @@
 """The issue's test: 14 spellings of one target, of which at most the per-target limit reach the port.
 
 A real listener on 127.0.0.1 counts the connections it accepts. Loopback is allowed for the test (as in
-test_safety_e2e.py) and the per-target limit is 3 a minute. Each spelling comes from a different user, so only
+test_safety_e2e.py) and the per-target limit is 3 an hour. Each spelling comes from a different user, so only
 the target's own limit can stop them: through the service around the real engine, and through a real worker
 answering signed requests over HTTP.
 """
@@ -24,6 +24,7 @@ from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
 from probes.service import ProbeService
 from probes.worker import WorkerConfig, start
+from tests.probes._windows import start_inside_one_window
 from tests.probes.servers import serve
 
 pytestmark = pytest.mark.usefixtures("no_loop_errors")
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("no_loop_errors")
 SECRET = "target-limit-secret"
 LOOPBACK = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128"])
 LIMIT = 3
-LIMITS = RateLimits(per_target=f"{LIMIT}/minute")
+LIMITS = RateLimits(per_target=f"{LIMIT}/hour")
 
 RECORDS = {
     "loop.test": [("A", "127.0.0.1")],
@@ -75,6 +76,7 @@ class Lab:
 
 @pytest.fixture
 async def lab() -> AsyncIterator[Lab]:
+    start_inside_one_window(3600, needed=60)
     async with serve("tcp-open", "127.0.0.1") as listener, serve("dns", "127.0.0.1", records=RECORDS) as dns:
         yield Lab(listener, f"127.0.0.1:{dns.port}")
 
