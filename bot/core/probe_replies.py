@@ -69,7 +69,7 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
         )
     others = _addresses_left_alone(answered)
     if others:
-        fields.insert(0, Field("Addresses checked", others))
+        fields.insert(1 if srv else 0, Field("Addresses checked", others))  # after the SRV record it is about
     if local:
         fields.append(Field("Where this was checked from", LOCAL_CAVEAT))
 
