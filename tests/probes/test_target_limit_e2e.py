@@ -2,15 +2,20 @@
 
 A real listener on 127.0.0.1 counts the connections it accepts. Loopback is allowed for the test (as in
 test_safety_e2e.py) and the per-target limit is 3 an hour. Each spelling comes from a different user, so only
-the target's own limit can stop them: through the service around the real engine, and through a real worker
-answering signed requests over HTTP.
+the target's own limit can stop them: through the service around the real engine, through a real worker
+answering signed requests over HTTP, and through a `portbot worker` process started under `ulimit -n 1024`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import resource
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -136,3 +141,64 @@ async def test_fourteen_spellings_through_a_worker_reach_the_port_three_times(
         answers.append((response.status_code, response.json().get("scope")))
     assert answers == [(200, None)] * LIMIT + [(429, "target")] * (14 - LIMIT)
     assert lab.listener.hits == LIMIT
+
+
+def _ulimit_1024() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+
+@pytest.fixture
+async def worker_process(lab: Lab, tmp_path: Path) -> AsyncIterator[str]:
+    """`portbot worker` as deployed (settings from the environment, identification on), under ulimit -n 1024."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env.update(
+        {
+            "PORTBOT_WORKER_SECRET": SECRET,
+            "PORTBOT_WORKER_REGION": "Lab",
+            "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8,::1/128",
+            "PORTBOT_LIMIT_TARGET": f"{LIMIT}/hour",
+            "PORTBOT_DNS_SERVERS": lab.dns,
+            "PORTBOT_DATA_DIR": str(tmp_path),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "worker",
+        "--port",
+        "0",
+        cwd=root,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=_ulimit_1024,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:"), line
+        yield url
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), timeout=20)
+
+
+async def test_fourteen_spellings_through_a_portbot_worker_under_ulimit_reach_the_port_only_thrice(
+    lab: Lab, worker_process: str, http: httpx.AsyncClient
+) -> None:
+    """A real `portbot worker` process (ulimit -n 1024): 3 reports, then 11 refusals by the target's limit,
+    and the listener sees nothing more after the third report (identification may add a connection each)."""
+    answers: list[tuple[int, str | None]] = []
+    hits_after_limit = 0
+    for n, target in enumerate(lab.targets(SPELLINGS)):
+        requester = {"platform": "discord", "user_id": f"user-{n}", "guild_id": "guild-1"}
+        payload = {"target": target, "ports": [lab.listener.port], "protocol": "tcp", "requester": requester}
+        response = await post(http, worker_process, payload)
+        answers.append((response.status_code, response.json().get("scope")))
+        if n == LIMIT - 1:
+            hits_after_limit = lab.listener.hits
+    assert answers == [(200, None)] * LIMIT + [(429, "target")] * (14 - LIMIT)
+    assert LIMIT <= hits_after_limit == lab.listener.hits
