@@ -10,7 +10,7 @@ Order of work for one request:
    following CNAMEs, and Minecraft's SRV record when port 25565 is asked for without an explicit port; an SRV
    record naming port 0 is refused), then EVERY address is checked. Refused addresses are skipped; if all
    are refused, the probe is refused with a sentence saying which name (the one typed, its CNAME target, the
-   SRV record's target) led to which kind of address. We connect to exactly the checked addresses: no second
+   SRV record's target) led to which kind of address (not the address: the bot's DNS view may be private). We connect to exactly the checked addresses: no second
    lookup happens anywhere later (no DNS rebinding), identification included.
 3. Of the allowed addresses, the first IPv4 and the first IPv6 one (in the resolver's sorted order, so the
    same ones each time) are probed; the report's ``address_count`` says how many the name had, so replies
@@ -186,7 +186,7 @@ class ProbeEngine:
             assert refusal is not None
             if target.is_address:
                 raise refusal
-            raise _explained(target.host, resolution, refusal)
+            raise _explained(target.host, resolution, refusal, len(resolution.addresses))
         return [first[v] for v in (4, 6) if v in first]
 
     def _protocols(self, request: ProbeRequest, port: int, hint: str | None) -> tuple[Protocol, ...]:
@@ -266,22 +266,45 @@ class ProbeEngine:
         return [t.result() for t in tasks]
 
 
-def _explained(host: str, resolution: Resolution, refusal: RefusedTarget) -> RefusedTarget:
-    """``refusal`` (about one address) told as where the name the user gave leads."""
+# What a refused address is, by the policy's category, for refusals of names: the bot may see a DNS view (a
+# company's internal resolver, say) that the asker doesn't, so the sentence names the kind of address, never
+# the address itself. The audit log keeps the address (RefusedTarget.address).
+_KINDS = {
+    "private": "a LAN (private) address",
+    "loopback": "a loopback address (the bot's own machine)",
+    "link-local": "a link-local address",
+    "cloud-metadata": "the cloud metadata service",
+    "cgnat": "a carrier-grade NAT (CGNAT) address",
+    "multicast": "a multicast address",
+    "broadcast": "the broadcast address",
+    "unspecified": "the unspecified address",
+    "reserved": "a reserved address",
+    "documentation": "an address set aside for documentation",
+    "benchmarking": "an address set aside for benchmarking labs",
+    "site-local": "an old IPv6 site-local address",
+    "denied": "an address on this bot's deny list",
+}
+_NOT_PUBLIC = "an address that isn't on the public internet"
+
+
+def _explained(host: str, resolution: Resolution, refusal: RefusedTarget, refused: int) -> RefusedTarget:
+    """``refusal`` (about one of the ``refused`` addresses a name led to) told as where the name led."""
     alias = None
     if resolution.canonical is not None:
         alias = f"an alias (CNAME) for {show_name(resolution.canonical)}"
     hint = refusal.hint
     if resolution.srv_port is not None:
         via = f", {alias}," if alias else ","
-        lead = f"{show_name(host)}'s SRV record points to {show_name(resolution.name)}{via} which resolves"
+        chain = f"its SRV record points to {show_name(resolution.name)}{via} which resolves"
         hint = (
             f"Check the SRV record for {show_name(host)}: its target must be a name with your server's public "
             "address. Or remove the record and give the name an A or AAAA record."
         )
     elif alias:
-        lead = f"{show_name(host)} is {alias}, which resolves"
+        chain = f"it is {alias}, which resolves"
     else:
-        lead = f"{show_name(host)} resolves"
-    message = f"{lead} only to addresses I won't check. {refusal.message}"
+        chain = "it resolves"
+    kind = _KINDS.get(refusal.category, _NOT_PUBLIC)
+    end = f"only to {kind}" if refused == 1 else f"only to addresses I don't check, the first of them {kind}"
+    message = f"I won't check {show_name(host)}: {chain} {end}."
     return RefusedTarget(message, category=refusal.category, address=refusal.address, hint=hint)

@@ -68,7 +68,7 @@ async def test_name_resolving_to_loopback_is_refused_without_connecting() -> Non
     async with serve("tcp-open") as server, dns({"home.test": [("A", "127.0.0.1")]}) as (ns, _):
         with pytest.raises(
             RefusedTarget,
-            match=r"^`home\.test` resolves only to addresses I won't check\. 127\.0\.0\.1 is a loopback address",
+            match=r"^I won't check `home\.test`: it resolves only to a loopback address \(the bot's own machine\)\.$",
         ):
             await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("home.test", (server.port,)))
     assert server.hits == 0
@@ -92,8 +92,8 @@ async def test_refused_addresses_of_a_name_are_skipped_silently() -> None:
     [
         (
             {"home.test": [("CNAME", "lan.test.")], "lan.test": [("A", "127.0.0.1")]},
-            "`home.test` is an alias (CNAME) for `lan.test`, which resolves only to addresses I won't check. "
-            "127.0.0.1 is a loopback address: that's the bot's own machine, not your server.",
+            "I won't check `home.test`: it is an alias (CNAME) for `lan.test`, which resolves only to a loopback "
+            "address (the bot's own machine).",
         ),
         (
             {
@@ -101,8 +101,8 @@ async def test_refused_addresses_of_a_name_are_skipped_silently() -> None:
                 "_minecraft._tcp.home.test": [("SRV", "0 5 {port} node.test.")],
                 "node.test": [("A", "127.0.0.1")],
             },
-            "`home.test`'s SRV record points to `node.test`, which resolves only to addresses I won't check. "
-            "127.0.0.1 is a loopback address: that's the bot's own machine, not your server.",
+            "I won't check `home.test`: its SRV record points to `node.test`, which resolves only to a loopback "
+            "address (the bot's own machine).",
         ),
         (
             {
@@ -111,9 +111,8 @@ async def test_refused_addresses_of_a_name_are_skipped_silently() -> None:
                 "node.test": [("CNAME", "lan.test.")],
                 "lan.test": [("A", "127.0.0.1")],
             },
-            "`home.test`'s SRV record points to `node.test`, an alias (CNAME) for `lan.test`, which resolves "
-            "only to addresses I won't check. 127.0.0.1 is a loopback address: that's the bot's own machine, "
-            "not your server.",
+            "I won't check `home.test`: its SRV record points to `node.test`, an alias (CNAME) for `lan.test`, "
+            "which resolves only to a loopback address (the bot's own machine).",
         ),
     ],
     ids=["cname", "srv", "srv-to-cname"],
@@ -121,14 +120,27 @@ async def test_refused_addresses_of_a_name_are_skipped_silently() -> None:
 async def test_names_leading_to_loopback_are_refused_saying_how(
     records: dict[str, list[tuple[str, str]]], message: str
 ) -> None:
-    """CNAMEs and SRV records that end at a refused address are refused, naming the chain, with no connection."""
+    """CNAMEs and SRV records that end at a refused address are refused, naming the chain and the kind of
+    address (never the address: the bot's DNS view may be private), with no connection."""
     async with serve("tcp-open") as server:
         zone = {n: [(t, v.format(port=server.port)) for t, v in rows] for n, rows in records.items()}
         async with dns(zone) as (ns, _):
             with pytest.raises(RefusedTarget) as info:
                 await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("home.test", (25565,)))
-    assert (str(info.value), info.value.category) == (message, "loopback")
+    assert (str(info.value), info.value.category, info.value.address) == (message, "loopback", "127.0.0.1")
     assert server.hits == 0
+
+
+async def test_a_name_with_several_refused_addresses_names_the_first_kind() -> None:
+    """When every one of several addresses is refused, the sentence says so and names the first one's kind."""
+    records = {"lan.test": [("A", "10.0.0.7"), ("A", "127.0.0.1")]}
+    async with dns(records) as (ns, _):
+        with pytest.raises(RefusedTarget) as info:
+            await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("lan.test", (80,)))
+    assert str(info.value) == (
+        "I won't check `lan.test`: it resolves only to addresses I don't check, the first of them a LAN "
+        "(private) address."
+    )
 
 
 async def test_srv_record_with_port_0_is_refused_without_connecting() -> None:
