@@ -134,13 +134,7 @@ async def test_guild_limit_covers_everyone_in_the_server(audit: AuditLog) -> Non
     "spellings",
     [
         ["198.51.100.7", "3325256711", "0xc6.0x33.0x64.7.", "http://u1@198.51.100.7/x", "198.51.100.7:25565"],
-        [
-            "[::ffff:198.51.100.7]",
-            "http://u2@[::FFFF:c633:6407]:80/",
-            "198.51.100.7",
-            "0306.063.0144.07",
-            "x",
-        ],
+        ["http://u2@198.51.100.7:80/", "198.51.100.7", "0306.063.0144.07", "x", "3325256711."],
     ],
 )
 async def test_target_limit_sees_through_spellings(audit: AuditLog, spellings: list[str]) -> None:
@@ -153,6 +147,22 @@ async def test_target_limit_sees_through_spellings(audit: AuditLog, spellings: l
         await svc.run(ProbeRequest(spellings[4], (80,)), Requester("slack", "carol", "T1", None))
     assert info.value.scope == "target"
     assert len(prober.calls) == 4
+
+
+@pytest.mark.parametrize(
+    "wrapped", ["[::ffff:198.51.100.7]", "http://u2@[::FFFF:c633:6407]:80/", "::ffff:0:198.51.100.7"]
+)
+async def test_wrapped_ipv6_forms_get_no_budget_of_their_own(audit: AuditLog, wrapped: str) -> None:
+    """Once an IPv4 address's budget is used up, its IPv6-wrapped forms are stopped too: by its limit (they
+    count as that address) or by the policy outright; either way the prober never runs for them."""
+    prober = StaticProber()
+    svc = service(prober, audit, RateLimits(per_target="1/minute"))
+    await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
+    with pytest.raises((RateLimited, RefusedTarget)) as info:
+        await svc.run(ProbeRequest(wrapped, (80,)), BOB)
+    if isinstance(info.value, RateLimited):
+        assert info.value.scope == "target"
+    assert len(prober.calls) == 1
 
 
 async def test_target_limit_follows_a_name_to_its_addresses(audit: AuditLog) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from probes.auth import sign
 from probes.engine import EngineConfig, ProbeEngine
-from probes.errors import RateLimited
+from probes.errors import RateLimited, RefusedTarget
 from probes.models import ProbeRequest, Requester, State
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
@@ -62,6 +62,9 @@ SPELLINGS = (
     "anything.wild.test",
     "alias.test",
 )
+# The IPv4-mapped forms count as 127.0.0.1 under today's policy; a policy that refuses them outright (IPv6
+# outside 2000::/3) stops them earlier. Either way they must not reach the port.
+MAPPED = frozenset(s for s in SPELLINGS if "ffff" in s.lower())
 ORDERS = pytest.mark.parametrize(
     "spellings", [SPELLINGS, SPELLINGS[::-1]], ids=["literals-first", "names-first"]
 )
@@ -77,6 +80,16 @@ class Lab:
 
     def targets(self, spellings: tuple[str, ...]) -> list[str]:
         return [s.format(port=self.listener.port) for s in spellings]
+
+
+def stopped_as_expected(spellings: tuple[str, ...], outcomes: list[str]) -> bool:
+    """The first LIMIT spellings were probed and every later one was stopped by the target's limit (or, for a
+    mapped form, possibly refused by the policy)."""
+    expected = ["probed"] * LIMIT + ["target"] * (len(spellings) - LIMIT)
+    return all(
+        got == want or (spelling in MAPPED and want == "target" and got == "refused")
+        for spelling, got, want in zip(spellings, outcomes, expected, strict=True)
+    )
 
 
 @pytest.fixture
@@ -105,10 +118,12 @@ async def test_fourteen_spellings_through_the_service_reach_the_port_three_times
             report = await service.run(request, Requester("discord", f"user-{n}", "guild-1"))
         except RateLimited as err:
             outcomes.append(err.scope)
+        except RefusedTarget:
+            outcomes.append("refused")
         else:
             assert [r.state for r in report.results] == [State.OPEN], target
             outcomes.append("probed")
-    assert outcomes == ["probed"] * LIMIT + ["target"] * (14 - LIMIT)
+    assert stopped_as_expected(spellings, outcomes), list(zip(spellings, outcomes, strict=True))
     assert lab.listener.hits == LIMIT
 
 
@@ -131,16 +146,28 @@ async def post(http: httpx.AsyncClient, url: str, payload: dict[str, Any]) -> ht
 async def test_fourteen_spellings_through_a_worker_reach_the_port_three_times(
     lab: Lab, worker_url: str, http: httpx.AsyncClient, spellings: tuple[str, ...]
 ) -> None:
-    """Through a real worker (signed HTTP requests), 3 answers are reports and 11 are 429s naming the
-    target's limit; the listener accepts exactly 3 connections."""
-    answers: list[tuple[int, str | None]] = []
+    """Through a real worker (signed HTTP requests), 3 answers are reports and the other 11 are 429s naming
+    the target's limit (or 422 refusals, for mapped forms); the listener accepts exactly 3 connections."""
+    answers: list[str] = []
     for n, target in enumerate(lab.targets(spellings)):
         requester = {"platform": "discord", "user_id": f"user-{n}", "guild_id": "guild-1"}
         payload = {"target": target, "ports": [lab.listener.port], "protocol": "tcp", "requester": requester}
         response = await post(http, worker_url, payload)
-        answers.append((response.status_code, response.json().get("scope")))
-    assert answers == [(200, None)] * LIMIT + [(429, "target")] * (14 - LIMIT)
+        answers.append(_outcome(response))
+    assert stopped_as_expected(spellings, answers), list(zip(spellings, answers, strict=True))
     assert lab.listener.hits == LIMIT
+
+
+def _outcome(response: httpx.Response) -> str:
+    """A worker's answer as "probed", the limit's scope (429) or "refused" (422); anything else as itself."""
+    data = response.json()
+    if response.status_code == 200:
+        return "probed"
+    if response.status_code == 429:
+        return str(data.get("scope"))
+    if (response.status_code, data.get("error")) == (422, "refused"):
+        return "refused"
+    return f"{response.status_code} {data}"
 
 
 def _ulimit_1024() -> None:
@@ -191,14 +218,14 @@ async def test_fourteen_spellings_through_a_portbot_worker_under_ulimit_reach_th
 ) -> None:
     """A real `portbot worker` process (ulimit -n 1024): 3 reports, then 11 refusals by the target's limit,
     and the listener sees nothing more after the third report (identification may add a connection each)."""
-    answers: list[tuple[int, str | None]] = []
+    answers: list[str] = []
     hits_after_limit = 0
     for n, target in enumerate(lab.targets(SPELLINGS)):
         requester = {"platform": "discord", "user_id": f"user-{n}", "guild_id": "guild-1"}
         payload = {"target": target, "ports": [lab.listener.port], "protocol": "tcp", "requester": requester}
         response = await post(http, worker_process, payload)
-        answers.append((response.status_code, response.json().get("scope")))
+        answers.append(_outcome(response))
         if n == LIMIT - 1:
             hits_after_limit = lab.listener.hits
-    assert answers == [(200, None)] * LIMIT + [(429, "target")] * (14 - LIMIT)
+    assert stopped_as_expected(SPELLINGS, answers), list(zip(SPELLINGS, answers, strict=True))
     assert LIMIT <= hits_after_limit == lab.listener.hits
