@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS windows (
 )
 """
 _T = TypeVar("_T")
+_TORN = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary result codes)
 _BUSY_TIMEOUT = 5.0  # seconds a process waits for another's write lock before giving up
 
 
@@ -111,14 +112,14 @@ class SqliteWindowCounters:
                     raise
                 db.commit()
                 return result
-            except sqlite3.OperationalError as err:  # locked for too long, read-only, disk full, ...
-                raise CounterStoreError(f"{self._path}: {err}") from err
             except sqlite3.DatabaseError as err:
+                code = getattr(err, "sqlite_errorcode", None)  # absent on errors Python raises itself
+                if attempt or code is None or code & 0xFF not in _TORN:
+                    # Locked for too long, read-only, disk full, ...: the limiter says it can't count.
+                    raise CounterStoreError(f"{self._path}: {err}") from err
                 # Not a database any more: torn by a power cut (nothing here is fsynced, see _connect). The
                 # counts are only a few minutes' worth; start a new file rather than refuse every probe.
                 self.close()
-                if attempt:
-                    raise CounterStoreError(f"{self._path}: {err}") from err
                 self._path.unlink(missing_ok=True)
                 self._path.with_name(self._path.name + "-journal").unlink(missing_ok=True)
         raise AssertionError("unreachable")
