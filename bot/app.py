@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RATE_LIMIT_FILE = "ratelimits.sqlite3"  # in PORTBOT_DATA_DIR, for the command-line processes
+
 
 class ServiceBackend:
     """Adapts the probe service (rate limits, audit, in-process engine or workers) to the command core."""
@@ -75,14 +77,21 @@ def _rate_limits(settings: Settings) -> RateLimits:
     )
 
 
-def build_probe_backend(settings: Settings) -> ServiceBackend:
-    """Workers when PORTBOT_WORKERS is set, else the in-process engine (with a caveat in every reply)."""
+def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) -> ServiceBackend:
+    """Workers when PORTBOT_WORKERS is set, else the in-process engine (with a caveat in every reply).
+
+    ``persistent_limits`` is for processes that come and go (``portbot probe``, ``ask``, the terminal chat):
+    without Redis, their rate-limit counters live in ``$PORTBOT_DATA_DIR/ratelimits.sqlite3``, so a shell loop
+    starts each run where the last one stopped. A long-running bot keeps them in memory."""
     from probes.audit import AuditLog
     from probes.ratelimit import ProbeRateLimiter
     from probes.service import ProbeService
 
     policy = _policy(settings)
-    limiter = ProbeRateLimiter(_rate_limits(settings), storage_url=settings.portbot.redis_url)
+    store = settings.portbot.data_dir / RATE_LIMIT_FILE if persistent_limits else None
+    limiter = ProbeRateLimiter(
+        _rate_limits(settings), storage_url=settings.portbot.redis_url, store_path=store
+    )
     audit = AuditLog(settings.portbot.audit_path)
     if settings.portbot.workers:
         from probes.client import WorkerClient
@@ -98,9 +107,9 @@ def build_probe_backend(settings: Settings) -> ServiceBackend:
     return ServiceBackend(service, audit.close, limiter.aclose)
 
 
-def build_portbot(settings: Settings) -> Portbot:
+def build_portbot(settings: Settings, *, persistent_limits: bool = False) -> Portbot:
     """The command core with real knowledge and a probe backend built on first use."""
-    return Portbot(probes=lambda: build_probe_backend(settings))
+    return Portbot(probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits))
 
 
 def run_worker(settings: Settings, *, host: str, port: int | None) -> int:

@@ -157,7 +157,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from bot import app
     from bot.terminal import chat
 
-    return chat(app.build_portbot(settings))
+    return chat(app.build_portbot(settings, persistent_limits=True))
 
 
 def _settings() -> Settings | None:
@@ -183,7 +183,7 @@ def _ask(text: str, *, as_json: bool) -> int:
             raise SystemExit(2)
         from bot import app
 
-        return app.build_probe_backend(settings)
+        return app.build_probe_backend(settings, persistent_limits=True)
 
     portbot: Portbot = Portbot(probes=probes)  # type: ignore[arg-type]
     intent = intents.parse(text)

@@ -97,7 +97,12 @@ def _data_dir(settings: Settings) -> list[Finding]:
                 "Set PORTBOT_DATA_DIR to a writable directory.",
             )
         ]
-    return [Finding(True, f"Data directory {path} is writable (audit log, settings, Slack installations)")]
+    return [
+        Finding(
+            True,
+            f"Data directory {path} is writable (audit log, settings, Slack installations, command-line rate limits)",
+        )
+    ]
 
 
 def _chat(settings: Settings) -> list[Finding]:

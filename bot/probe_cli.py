@@ -40,7 +40,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         from bot import app
         from probes.models import ProbeRequest, Requester
 
-        backend = app.build_probe_backend(settings)
+        # Limits kept in PORTBOT_DATA_DIR (or Redis): a shell loop of `portbot probe` must not reset them.
+        backend = app.build_probe_backend(settings, persistent_limits=True)
         request = ProbeRequest(target=intent.target, ports=ports, protocol=intent.protocol)
         requester = Requester(platform="cli", user_id=_user())
         reports = asyncio.run(_probe(backend, request, requester))

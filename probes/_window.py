@@ -40,8 +40,8 @@ class WindowCounters:
         expiry = item.get_expiry()
         counter = self._current(scope, key, expiry, now)
         if counter is None:
-            counter = self._counters[(scope, key)] = [expiry, int(now / expiry), 0, 0]
-        if math.floor(self._weighted(counter, now)) + 1 > item.amount:
+            counter = self._counters[(scope, key)] = new_counter(expiry, now)
+        if not fits(item, counter, now):
             return False
         counter[3] += 1
         return True
@@ -50,22 +50,13 @@ class WindowCounters:
         """Whether one more hit would be counted (counts nothing)."""
         now = self._clock()
         counter = self._current(scope, key, item.get_expiry(), now)
-        return counter is None or self._weighted(counter, now) < item.amount
+        return counter is None or weighted(counter, now) < item.amount
 
     def reset_after(self, item: RateLimitItem, scope: str, key: str) -> float:
         """Seconds until the counter next drops (``limits``' window-stats reset time, less now)."""
         now = self._clock()
-        expiry = item.get_expiry()
-        counter = self._current(scope, key, expiry, now)
-        if counter is None or not (counter[2] or counter[3]):
-            return 0.0
-        previous, current = counter[2], counter[3]
-        previous_reset = current_reset = math.inf
-        if previous:
-            previous_reset = _previous_ttl(now, expiry) % (expiry / previous)
-        if current:
-            current_reset = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
-        return min(previous_reset, current_reset)
+        counter = self._current(scope, key, item.get_expiry(), now)
+        return 0.0 if counter is None else reset_after(counter, now)
 
     def reset(self) -> None:
         """Forget every counter."""
@@ -74,22 +65,9 @@ class WindowCounters:
     def _current(self, scope: str, key: str, expiry: int, now: float) -> list[int] | None:
         """The counter rolled forward to the window ``now`` falls in, or None if it holds nothing."""
         counter = self._counters.get((scope, key))
-        if counter is None:
-            return None
-        window = int(now / expiry)
-        age = window - counter[1]
-        if age == 1:
-            counter[1:] = [window, counter[3], 0]
-        elif age > 1:
-            counter[1:] = [window, 0, 0]
+        if counter is not None:
+            roll(counter, now)
         return counter
-
-    @staticmethod
-    def _weighted(counter: list[int], now: float) -> float:
-        expiry, _, previous, current = counter
-        if not previous:
-            return float(current)
-        return previous * _previous_ttl(now, expiry) / expiry + current
 
     def _sweep(self, now: float) -> None:
         """Drop counters whose two windows are both over; runs at most once per (shortest) window."""
@@ -98,6 +76,52 @@ class WindowCounters:
             del self._counters[key]
         shortest = min((c[0] for c in self._counters.values()), default=60)
         self._next_sweep = now + shortest
+
+
+# --- the arithmetic, on one counter: [window length, window number, previous window's count, this one's] ---
+# Shared with probes/_sqlite_window.py, which keeps the same four numbers in a file.
+
+
+def new_counter(expiry: int, now: float) -> list[int]:
+    """An empty counter for windows of ``expiry`` seconds, in the window ``now`` falls in."""
+    return [expiry, int(now / expiry), 0, 0]
+
+
+def roll(counter: list[int], now: float) -> None:
+    """Move ``counter`` forward to the window ``now`` falls in."""
+    expiry = counter[0]
+    window = int(now / expiry)
+    age = window - counter[1]
+    if age == 1:
+        counter[1:] = [window, counter[3], 0]
+    elif age > 1:
+        counter[1:] = [window, 0, 0]
+
+
+def weighted(counter: list[int], now: float) -> float:
+    """The sliding window's count: this window's hits plus the share of the previous window still inside it."""
+    expiry, _, previous, current = counter
+    if not previous:
+        return float(current)
+    return previous * _previous_ttl(now, expiry) / expiry + current
+
+
+def fits(item: RateLimitItem, counter: list[int], now: float) -> bool:
+    """Whether one more hit stays within ``item``'s limit (``limits``' own test: floor(weighted) + 1)."""
+    return math.floor(weighted(counter, now)) + 1 <= item.amount
+
+
+def reset_after(counter: list[int], now: float) -> float:
+    """Seconds until the rolled ``counter`` next drops (``limits``' window-stats reset time, less now)."""
+    expiry, _, previous, current = counter
+    if not (previous or current):
+        return 0.0
+    previous_reset = current_reset = math.inf
+    if previous:
+        previous_reset = _previous_ttl(now, expiry) % (expiry / previous)
+    if current:
+        current_reset = ((1 - ((now / expiry) % 1)) * expiry + expiry) % expiry
+    return min(previous_reset, current_reset)
 
 
 def _previous_ttl(now: float, expiry: int) -> float:

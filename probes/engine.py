@@ -6,16 +6,20 @@
 Order of work for one request:
 
 1. Parse the target (probes/targets.py) and check the ports with the safety policy.
-2. An address literal is checked by the policy at once. A name is resolved (A and AAAA side by side, and
-   Minecraft's SRV record when port 25565 is asked for without an explicit port), then EVERY address is
-   checked. Refused addresses are skipped without a word (they are private: we don't reveal them); if all
-   are refused, the first refusal is raised. We connect to exactly the checked addresses: no second lookup
-   happens anywhere later (no DNS rebinding), identification included.
-3. Every allowed address (IPv4 and IPv6 side by side, at most ``max_addresses_per_family`` each) × port ×
-   protocol is probed concurrently, at most ``max_concurrency`` at once. TCP probes to one address share
-   its round-trip time to decide "filtered" early (probes/tcp.py), learnt from the first TCP answer or, while
-   a port stays silent, from an ICMP echo to that same address (``icmp_rtt``).
-4. Open ports are identified (probes/identify.py) within ``identify_timeout``; that never changes a verdict.
+2. An address literal is checked by the policy at once. A name is resolved (A and AAAA side by side,
+   following CNAMEs, and Minecraft's SRV record when port 25565 is asked for without an explicit port; an SRV
+   record naming port 0 is refused), then EVERY address is checked. Refused addresses are skipped; if all
+   are refused, the probe is refused with a sentence saying which name (the one typed, its CNAME target, the
+   SRV record's target) led to which kind of address (not the address: the bot's DNS view may be private). We connect to exactly the checked addresses: no second
+   lookup happens anywhere later (no DNS rebinding), identification included.
+3. Of the allowed addresses, the first IPv4 and the first IPv6 one (in the resolver's sorted order, so the
+   same ones each time) are probed; the report's ``address_count`` says how many the name had, so replies
+   can say the rest were left alone. ``admit`` (the service's per-target rate limit) is called with them
+   before any packet is sent, and may stop the probe.
+4. Every chosen address × port × protocol is probed concurrently, at most ``max_concurrency`` at once. TCP
+   probes to one address share its round-trip time to decide "filtered" early (probes/tcp.py), learnt from
+   the first TCP answer or, while a port stays silent, from an ICMP echo to that same address (``icmp_rtt``).
+5. Open ports are identified (probes/identify.py) within ``identify_timeout``; that never changes a verdict.
 
 The whole request runs under one deadline. Cancelling ``probe()`` closes every socket it opened.
 """
@@ -27,17 +31,20 @@ import dataclasses
 import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from probes import _ports
 from probes.errors import PortbotError, ProbeError, RefusedTarget
 from probes.identify import identify_a2s, identify_tcp
 from probes.models import PortResult, ProbeReport, ProbeRequest, Protocol, State
 from probes.policy import IPAddress, SafetyPolicy
-from probes.resolve import Resolution, Resolver
+from probes.resolve import Resolution, Resolver, show_name
 from probes.targets import Target, parse_target
 from probes.tcp import RttTracker, probe_tcp
 from probes.udp import probe_udp
+
+if TYPE_CHECKING:
+    from probes.service import Admit
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +62,6 @@ class EngineConfig:
     dns_servers: tuple[str, ...] = ()  # "ip" or "ip:port"; empty: this machine's resolvers
     identify_timeout: float = 2.0  # time box for identifying one open port
     max_concurrency: int = 16  # probes in flight at once within one request
-    max_addresses_per_family: int = 4  # a name with more A (or AAAA) records gets its first few probed
     deadline: float | None = None  # the whole request; None: the sum of the stages' own limits, plus a margin
     rtt_reference_port: int | None = None  # see below
     tls_ca_file: str | None = None  # trust these CAs instead of the system's when checking certificates
@@ -81,13 +87,19 @@ class ProbeEngine:
         self._resolver = Resolver(config.dns_servers, timeout=config.timeout)
 
     async def probe(
-        self, request: ProbeRequest, *, vantage: str = LOCAL_VANTAGE, local: bool = True
+        self,
+        request: ProbeRequest,
+        *,
+        vantage: str = LOCAL_VANTAGE,
+        local: bool = True,
+        admit: Admit | None = None,
     ) -> ProbeReport:
         """Probe ``request``. Raises InputError (bad target or ports), RefusedTarget (the policy said no),
-        ResolveError (the name doesn't resolve) or ProbeError (this machine couldn't run the probe)."""
+        ResolveError (the name doesn't resolve), RateLimited (``admit`` said no) or ProbeError (this machine
+        couldn't run the probe). ``admit`` gets the addresses about to be probed before any packet is sent."""
         try:
             async with asyncio.timeout(self._deadline()):
-                return await self._probe(request, vantage, local)
+                return await self._probe(request, vantage, local, admit)
         except TimeoutError:
             raise ProbeError(
                 "The check took too long and was stopped.", hint="Try again in a minute."
@@ -103,13 +115,17 @@ class ProbeEngine:
         identify = self.config.identify_timeout if self.config.identify else 0.0
         return resolve + self.config.timeout + identify + 1.0
 
-    async def _probe(self, request: ProbeRequest, vantage: str, local: bool) -> ProbeReport:
+    async def _probe(
+        self, request: ProbeRequest, vantage: str, local: bool, admit: Admit | None
+    ) -> ProbeReport:
         target = parse_target(request.target)
         ports = tuple(dict.fromkeys(request.ports)) or ((target.port,) if target.port is not None else ())
         self.policy.check_ports(ports)
         hint = request.service_hint or target.scheme
         resolution = await self._addresses(target, ports, hint)
-        addresses = self._allowed(resolution.addresses)
+        addresses = self._chosen(target, resolution)
+        if admit is not None:
+            await admit(addresses)
         if resolution.srv_port is not None:
             ports = tuple(
                 dict.fromkeys(resolution.srv_port if p == _ports.MINECRAFT_PORT else p for p in ports)
@@ -143,6 +159,7 @@ class ProbeEngine:
             results=tuple(results),
             local=local,
             srv_target=srv_target,
+            address_count=0 if target.is_address else len(resolution.addresses),
         )
 
     async def _addresses(self, target: Target, ports: tuple[int, ...], hint: str | None) -> Resolution:
@@ -152,25 +169,25 @@ class ProbeEngine:
         srv = _ports.MINECRAFT_SRV if target.port is None and _ports.uses_minecraft_srv(ports, hint) else None
         return await self._resolver.resolve(target.host, srv_service=srv)
 
-    def _allowed(self, addresses: tuple[IPAddress, ...]) -> list[IPAddress]:
-        """The addresses the policy allows, a few per family. Raises the first refusal if none is allowed."""
-        allowed: list[IPAddress] = []
+    def _chosen(self, target: Target, resolution: Resolution) -> list[IPAddress]:
+        """The first allowed IPv4 and the first allowed IPv6 address. Raises the first refusal, explained by
+        the names that led to it, if the policy allows none."""
+        first: dict[int, IPAddress] = {}
         refusal: RefusedTarget | None = None
-        for address in addresses:
+        for address in resolution.addresses:
             try:
                 self.policy.check_address(address)
             except RefusedTarget as err:
                 refusal = refusal or err
                 log.debug("skipping a refused address (%s)", err.category)
                 continue
-            allowed.append(address)
-        if not allowed:
+            first.setdefault(address.version, address)
+        if not first:
             assert refusal is not None
-            raise refusal
-        limit = self.config.max_addresses_per_family
-        v4 = [a for a in allowed if a.version == 4][:limit]
-        v6 = [a for a in allowed if a.version == 6][:limit]
-        return v4 + v6
+            if target.is_address:
+                raise refusal
+            raise _explained(target.host, resolution, refusal, len(resolution.addresses))
+        return [first[v] for v in (4, 6) if v in first]
 
     def _protocols(self, request: ProbeRequest, port: int, hint: str | None) -> tuple[Protocol, ...]:
         if request.protocol == "auto":
@@ -247,3 +264,47 @@ class ProbeEngine:
                 ref.cancel()
             await asyncio.gather(*references, return_exceptions=True)
         return [t.result() for t in tasks]
+
+
+# What a refused address is, by the policy's category, for refusals of names: the bot may see a DNS view (a
+# company's internal resolver, say) that the asker doesn't, so the sentence names the kind of address, never
+# the address itself. The audit log keeps the address (RefusedTarget.address).
+_KINDS = {
+    "private": "a LAN (private) address",
+    "loopback": "a loopback address (the bot's own machine)",
+    "link-local": "a link-local address",
+    "cloud-metadata": "the cloud metadata service",
+    "cgnat": "a carrier-grade NAT (CGNAT) address",
+    "multicast": "a multicast address",
+    "broadcast": "the broadcast address",
+    "unspecified": "the unspecified address",
+    "reserved": "a reserved address",
+    "documentation": "an address set aside for documentation",
+    "benchmarking": "an address set aside for benchmarking labs",
+    "site-local": "an old IPv6 site-local address",
+    "denied": "an address on this bot's deny list",
+}
+_NOT_PUBLIC = "an address that isn't on the public internet"
+
+
+def _explained(host: str, resolution: Resolution, refusal: RefusedTarget, refused: int) -> RefusedTarget:
+    """``refusal`` (about one of the ``refused`` addresses a name led to) told as where the name led."""
+    alias = None
+    if resolution.canonical is not None:
+        alias = f"an alias (CNAME) for {show_name(resolution.canonical)}"
+    hint = refusal.hint
+    if resolution.srv_port is not None:
+        via = f", {alias}," if alias else ","
+        chain = f"its SRV record points to {show_name(resolution.name)}{via} which resolves"
+        hint = (
+            f"Check the SRV record for {show_name(host)}: its target must be a name with your server's public "
+            "address. Or remove the record and give the name an A or AAAA record."
+        )
+    elif alias:
+        chain = f"it is {alias}, which resolves"
+    else:
+        chain = "it resolves"
+    kind = _KINDS.get(refusal.category, _NOT_PUBLIC)
+    end = f"only to {kind}" if refused == 1 else f"only to addresses I don't check, the first of them {kind}"
+    message = f"I won't check {show_name(host)}: {chain} {end}."
+    return RefusedTarget(message, category=refusal.category, address=refusal.address, hint=hint)

@@ -66,6 +66,9 @@ class ProbeReport:
     local: bool = False  # probed in-process: not from outside the user's network
     error: str | None = None  # set when this vantage point could not probe at all
     srv_target: str | None = None  # "node.example.net:25601" when Minecraft's SRV record moved port 25565
+    # How many addresses the name (or the SRV record's target) had; 0 for an address literal. Only the first
+    # allowed IPv4 and IPv6 one are probed, so a larger count means the others were left alone.
+    address_count: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +95,7 @@ class ProbeReport:
             local=bool(data.get("local", False)),
             error=data.get("error"),
             srv_target=data.get("srv_target"),
+            address_count=int(data.get("address_count") or 0),
         )
 
 

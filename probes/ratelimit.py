@@ -1,16 +1,24 @@
 """Rate limits for probes: per user, per chat server or workspace, and per target address.
 
 Sliding-window counters, as the ``limits`` library defines them. Counters live in process memory by default
-(probes/_window.py: the same arithmetic, O(1) a hit), or in Redis when ``PORTBOT_REDIS_URL`` is set, through
-``limits``' async strategy (so several bot or worker processes share them; needs the optional ``redis`` extra,
-imported only then).
+(probes/_window.py: the same arithmetic, O(1) a hit), in a SQLite file that outlives the process
+(probes/_sqlite_window.py, for ``portbot probe``: a shell loop must not reset its limits), or in Redis when
+``PORTBOT_REDIS_URL`` is set, through ``limits``' async strategy (so several bot or worker processes share them;
+needs the optional ``redis`` extra, imported only then).
+
+The per-target limit counts what is actually probed, never the text a user typed: :func:`target_key` turns a
+resolved address into its IPv4 /32 or its IPv6 /64, so every spelling of one host (a decimal or mapped form, a
+URL, a wildcard name) meets one counter.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -18,10 +26,13 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 
+from probes._sqlite_window import CounterStoreError, SqliteWindowCounters
 from probes._window import WindowCounters
 from probes.errors import ProbeError, RateLimited
 
 REDIS_URL_VARIABLE = "PORTBOT_REDIS_URL"
+
+_STORE_DOWN = "The rate limiter's storage isn't answering, so I can't run checks right now; try again soon."
 
 USER = "user"
 GUILD = "guild"
@@ -40,7 +51,13 @@ class RateLimits:
 class ProbeRateLimiter:
     """Counts probes and raises :class:`RateLimited` when one of the limits is used up."""
 
-    def __init__(self, limits: RateLimits | None = None, *, storage_url: str | None = None) -> None:
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        *,
+        storage_url: str | None = None,
+        store_path: Path | None = None,
+    ) -> None:
         limits = limits or RateLimits()
         self._items: dict[str, RateLimitItem | None] = {
             USER: _parse_limit(limits.per_user, "per_user"),
@@ -50,12 +67,15 @@ class ProbeRateLimiter:
         # The sliding window counter keeps two counters per key: O(1) per hit at any limit, where a moving
         # window keeps (and copies) one timestamp per hit. It smooths the window edge by weighting the previous
         # window's count, which is plenty for "a few checks a minute".
-        self._local: WindowCounters | None = None
+        # ``store_path`` (a SQLite file) keeps the counters across processes; Redis, when given, wins over it.
+        self._local: WindowCounters | SqliteWindowCounters | None = None
         self._storage: Storage | None = None
         self._limiter: SlidingWindowCounterRateLimiter | None = None
         if storage_url:
             self._storage = _storage(storage_url)
             self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        elif store_path is not None:
+            self._local = SqliteWindowCounters(store_path)
         else:
             self._local = WindowCounters()
 
@@ -65,10 +85,13 @@ class ProbeRateLimiter:
         wording ("server" or "workspace")."""
         local = self._local
         if local is not None:
-            for scope, key in keys:
-                item = self._items[scope]
-                if item is not None and not local.hit(item, scope, key):
-                    raise _limited(scope, item, local.reset_after(item, scope, key), platform)
+            try:
+                for scope, key in keys:
+                    item = self._items[scope]
+                    if item is not None and not local.hit(item, scope, key):
+                        raise _limited(scope, item, local.reset_after(item, scope, key), platform)
+            except CounterStoreError as err:
+                raise ProbeError(_STORE_DOWN) from err
             return
         assert self._limiter is not None
         try:
@@ -78,25 +101,13 @@ class ProbeRateLimiter:
                     stats = await self._limiter.get_window_stats(item, scope, key)
                     raise _limited(scope, item, stats.reset_time - time.time(), platform)
         except StorageError as err:
-            raise ProbeError(
-                "The rate limiter's storage isn't answering, so I can't run checks right now; try again soon."
-            ) from err
+            raise ProbeError(_STORE_DOWN) from err
 
-    async def record(self, keys: list[tuple[str, str]]) -> None:
-        """Count a probe that already ran against ``keys`` without refusing anything (e.g. the addresses a
-        name resolved to, known only afterwards)."""
-        for scope, key in keys:
-            item = self._items[scope]
-            if item is None:
-                continue
-            if self._local is not None:
-                self._local.hit(item, scope, key)
-                continue
-            assert self._limiter is not None
-            try:
-                await self._limiter.hit(item, scope, key)
-            except StorageError:
-                return
+    async def admit(self, addresses: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:
+        """Charge the per-target limit once for a probe about to be sent to ``addresses`` (one count per
+        distinct :func:`target_key`); raise :class:`RateLimited` if any of them is used up."""
+        keys = dict.fromkeys(target_key(address) for address in addresses)
+        await self.hit([(TARGET, key) for key in keys])
 
     async def allowed(self, scope: str, key: str) -> bool:
         """Whether one more probe would fit under ``scope``'s limit for ``key`` (counts nothing)."""
@@ -116,12 +127,48 @@ class ProbeRateLimiter:
             await self._storage.reset()
 
     async def aclose(self) -> None:
-        """Close the Redis connection pool, if any (memory storage holds nothing to close)."""
+        """Close the SQLite file or the Redis connection pool, if any (memory storage holds nothing to close)."""
+        if isinstance(self._local, SqliteWindowCounters):
+            self._local.close()
         # limits exposes no close(); its redis-py bridge keeps the client as ``bridge.storage``.
         client = getattr(getattr(self._storage, "bridge", None), "storage", None)
         close = getattr(client, "aclose", None)
         if close is not None:
             await close()
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def target_key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The key the per-target limit counts ``address`` under: ``4:203.0.113.7/32``, or ``6:2001:db8:1:2::/64``.
+
+    An IPv6 form that carries an IPv4 address (mapped, SIIT, IPv4-compatible, NAT64 64:ff9b::/96, 6to4,
+    Teredo) counts as that IPv4 address: its packets end up there. Any other IPv6 address counts as its /64,
+    the smallest network one host or one customer usually holds, so the addresses of one /64 can't each get a
+    budget of their own.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = _carried_ipv4(address)
+        if inner is None:
+            network = ipaddress.IPv6Network((int(address) >> 64 << 64, 64))
+            return f"6:{network}"
+        address = inner
+    return f"4:{address}/32"
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64 or address in _SIIT or (address in _COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 def _limited(scope: str, item: RateLimitItem, wait: float, platform: str) -> RateLimited:

@@ -1,5 +1,6 @@
 """Name resolution for probes: A and AAAA side by side, and the SRV record a service uses (Minecraft's
-``_minecraft._tcp.<name>``), with dnspython's asyncio resolver.
+``_minecraft._tcp.<name>``), with dnspython's asyncio resolver. CNAME chains are followed (the recursive server
+sends them with the answer); the name they end at is kept, so a refusal can say where a name led.
 
 Every failure a user can meet becomes a :class:`~probes.errors.ResolveError` with a plain sentence. Names are
 never completed with the machine's search domains: "mc" must not quietly become "mc.corp.internal".
@@ -18,7 +19,7 @@ import dns.rdatatype
 import dns.resolver
 import idna
 
-from probes.errors import ResolveError
+from probes.errors import RefusedTarget, ResolveError
 from probes.policy import IPAddress
 
 _RETRY_AFTER = 1.0  # per-try timeout: a lost UDP packet is asked again once within the lifetime
@@ -31,6 +32,7 @@ class Resolution:
     name: str  # the name whose addresses these are (the SRV target when an SRV record was followed)
     addresses: tuple[IPAddress, ...]
     srv_port: int | None = None  # the port an SRV record named, when one was followed
+    canonical: str | None = None  # where ``name``'s CNAME chain ends, when it has one
 
 
 class Resolver:
@@ -63,39 +65,57 @@ class Resolver:
         """Addresses for ``name``; with ``srv_service`` (e.g. ``"_minecraft._tcp"``), follow its SRV record
         first, as the game's own client does. Raises :class:`ResolveError`."""
         if srv_service is None:
-            return Resolution(name, await self.addresses(name))
+            return await self._lookup(name)
         # Both at once: the name's own addresses are the fallback when there is no SRV record.
-        srv_task = asyncio.ensure_future(self.srv(f"{srv_service}.{name}"))
-        plain_task = asyncio.ensure_future(self.addresses(name))
+        qname = f"{srv_service}.{name}"
+        srv_task = asyncio.ensure_future(self.srv(qname))
+        plain_task = asyncio.ensure_future(self._lookup(name))
         try:
             srv = await srv_task
             if srv is None:
-                return Resolution(name, await plain_task)
+                return await plain_task
         finally:
             for task in (srv_task, plain_task):
                 task.cancel()
             await asyncio.gather(srv_task, plain_task, return_exceptions=True)
         target, port = srv
+        if port == 0:
+            # Nothing listens on port 0 and connecting to it means something else to some stacks: refused,
+            # never "fixed" by guessing a port.
+            raise RefusedTarget(
+                f"The SRV record {_show(qname)} says port 0, which no server can listen on, so there's "
+                "nothing to check.",
+                category="srv-port",
+                hint="Fix the port in that SRV record (Minecraft's usual port is 25565), or remove the record.",
+            )
         try:
-            addresses = await self.addresses(target)
+            found = await self._lookup(target)
         except ResolveError:
             raise ResolveError(
                 f"{_show(name)} has an SRV record pointing to {_show(target)}, but that name has no address.",
                 hint="Fix the SRV record's target, or give the target an A or AAAA record.",
             ) from None
-        return Resolution(target, addresses, srv_port=port)
+        return Resolution(target, found.addresses, srv_port=port, canonical=found.canonical)
 
     async def addresses(self, name: str) -> tuple[IPAddress, ...]:
         """The IPv4 and IPv6 addresses of ``name``, asked for at the same time."""
+        return (await self._lookup(name)).addresses
+
+    async def _lookup(self, name: str) -> Resolution:
         answers = await asyncio.gather(
             self._query(name, "A"), self._query(name, "AAAA"), return_exceptions=True
         )
         found: list[IPAddress] = []
+        canonical: str | None = None
         for answer in answers:
             if isinstance(answer, tuple):
-                found.extend(a for a in answer if a not in found)
+                end, addresses = answer
+                found.extend(a for a in addresses if a not in found)
+                if end is not None and end != name.lower().rstrip("."):
+                    canonical = canonical or end
         if found:
-            return tuple(sorted(found, key=lambda a: (a.version, int(a))))  # a stable order for reports
+            ordered = tuple(sorted(found, key=lambda a: (a.version, int(a))))  # a stable order for reports
+            return Resolution(name, ordered, canonical=canonical)
         errors = [a for a in answers if isinstance(a, BaseException)]
         for err in errors:
             if not isinstance(err, dns.exception.DNSException):
@@ -117,11 +137,13 @@ class Resolver:
             return None  # "." means: this service is deliberately not offered here
         return target, int(best.port)
 
-    async def _query(self, name: str, rdtype: str) -> tuple[IPAddress, ...]:
+    async def _query(self, name: str, rdtype: str) -> tuple[str | None, tuple[IPAddress, ...]]:
+        """(where the name's CNAME chain ended, the addresses found there)."""
         answer = await self._dns().resolve(name, rdtype, search=False, raise_on_no_answer=False)
         if answer.rrset is None:
-            return ()
-        return tuple(ipaddress.ip_address(r.address) for r in answer.rrset)
+            return None, ()
+        end = answer.canonical_name.to_text(omit_final_dot=True).lower()
+        return end, tuple(ipaddress.ip_address(r.address) for r in answer.rrset)
 
 
 def _explain(name: str, errors: list[BaseException]) -> ResolveError:
@@ -147,6 +169,11 @@ def _explain(name: str, errors: list[BaseException]) -> ResolveError:
             hint="Add an A record (IPv4) or an AAAA record (IPv6) that points at your server.",
         )
     return ResolveError(f"I couldn't look up {shown} in DNS.")
+
+
+def show_name(name: str) -> str:
+    """The name as people wrote it, in backticks: internationalised labels in their own script."""
+    return _show(name)
 
 
 def _show(name: str) -> str:

@@ -1,36 +1,47 @@
 """The probe service: the one gate every probe passes through, in the bot and in each worker.
 
 Order of checks for one request: the ports (at most five, no ranges), the target if it is an address literal
-(the safety policy, before anything is counted), the rate limits (user, server or workspace, target), then the
-probe itself (the engine resolves names and refuses unsafe resolved addresses), then the audit log. Refusals,
-rate-limit hits and bad input are audited too.
+(the safety policy, before anything is counted), the user's and the server's or workspace's rate limits, then
+the probe itself. The engine resolves a name, refuses unsafe resolved addresses, picks what it will probe, and
+only then calls back :meth:`ProbeService.admit`, which charges the per-target limit once for each address key
+it is about to probe (probes/ratelimit.py ``target_key``: the IPv4 /32 or the IPv6 /64), before any packet is
+sent. So the target limit counts what is actually probed, whatever the spelling, exactly once per probe. Then
+the audit log. Refusals, rate-limit hits and bad input are audited too.
+
+With a report source that fans out to workers (probes/client.py) nothing here resolves names, so the
+per-target limit is left to each worker, which runs this same service around its own engine.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from probes.audit import FAILED, INVALID, PROBED, RATE_LIMITED, REFUSED, AuditEntry, AuditLog
-from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget
+from probes.errors import InputError, RateLimited, RefusedTarget
 from probes.models import ProbeReport, ProbeRequest, Requester
-from probes.policy import SafetyPolicy, parse_ip_literal
-from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter
+from probes.policy import IPAddress, SafetyPolicy, parse_ip_literal
+from probes.ratelimit import GUILD, USER, ProbeRateLimiter
 
 LOCAL_VANTAGE = "this bot's own network"
 
-_REMEMBERED_NAMES = 4096
-
-
 ANONYMOUS = Requester(platform="api", user_id="anonymous")
+
+#: Called by a prober with the addresses it is about to probe, after resolving and checking them and before
+#: sending anything; raises :class:`~probes.errors.RateLimited` to stop the probe.
+Admit = Callable[[Sequence[IPAddress]], Awaitable[None]]
 
 
 class Prober(Protocol):
     """Probes one request from one vantage point (the engine)."""
 
     async def probe(
-        self, request: ProbeRequest, *, vantage: str = LOCAL_VANTAGE, local: bool = True
+        self,
+        request: ProbeRequest,
+        *,
+        vantage: str = LOCAL_VANTAGE,
+        local: bool = True,
+        admit: Admit | None = None,
     ) -> ProbeReport: ...
 
 
@@ -40,14 +51,6 @@ class ReportSource(Protocol):
     async def probe(
         self, request: ProbeRequest, *, requester: Requester | None = None
     ) -> list[ProbeReport]: ...
-
-
-def normalise_target(target: str) -> str:
-    """The key a target is rate-limited under: the canonical address for literals, else the lower-case name."""
-    address = parse_ip_literal(target)
-    if address is not None:
-        return str(address)
-    return target.strip().strip("[]").rstrip(".").lower()
 
 
 class ProbeService:
@@ -75,7 +78,6 @@ class ProbeService:
         # Only audit rows of requests that never reached a vantage point use this name.
         self.vantage = vantage or (LOCAL_VANTAGE if prober is not None else "workers")
         self.local = local
-        self._resolved: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
     async def run(self, request: ProbeRequest, requester: Requester) -> ProbeReport:
         """Probe ``request`` from this service's own vantage point (needs an engine)."""
@@ -83,8 +85,10 @@ class ProbeService:
         if prober is None:
             raise TypeError("run() needs a prober; use run_all() with a source")
 
+        admit = self.admit if self._limiter is not None else None
+
         async def call() -> list[ProbeReport]:
-            return [await prober.probe(request, vantage=self.vantage, local=self.local)]
+            return [await prober.probe(request, vantage=self.vantage, local=self.local, admit=admit)]
 
         return (await self._guarded(request, requester, call))[0]
 
@@ -99,6 +103,12 @@ class ProbeService:
 
         return await self._guarded(request, requester, call)
 
+    async def admit(self, addresses: Sequence[IPAddress]) -> None:
+        """Charge the per-target limit for a probe about to be sent to ``addresses`` (the engine calls this
+        after resolving and checking them). Raises :class:`RateLimited`."""
+        if self._limiter is not None:
+            await self._limiter.admit(addresses)
+
     async def _guarded(
         self,
         request: ProbeRequest,
@@ -107,16 +117,12 @@ class ProbeService:
     ) -> list[ProbeReport]:
         try:
             self._check_input(request)
-            target = normalise_target(request.target)
-            await self._rate_limit(target, requester)
+            await self._rate_limit(requester)
             reports = await call()
-        except PortbotError as err:
-            await self._audit_error(request, requester, err)
-            raise
         except Exception as err:
             await self._audit_error(request, requester, err)
             raise
-        await self._after(request, target, requester, reports)
+        await self._after(request, requester, reports)
         return reports
 
     def _check_input(self, request: ProbeRequest) -> None:
@@ -129,30 +135,16 @@ class ProbeService:
         if address is not None:
             self._policy.check_address(address)
 
-    async def _rate_limit(self, target: str, requester: Requester) -> None:
+    async def _rate_limit(self, requester: Requester) -> None:
+        """The requester's own limits, charged up front (the target's is charged by :meth:`admit`)."""
         if self._limiter is None:
             return
         keys = [(USER, f"{requester.platform}:{requester.user_id}")]
         if requester.guild_id:
             keys.append((GUILD, f"{requester.platform}:{requester.guild_id}"))
-        keys.append((TARGET, target))
-        # A name's addresses are only known after the probe; the ones it had last time are checked now, so
-        # spelling one address as many names does not dodge its limit.
-        keys.extend((TARGET, a) for a in self._resolved.get(target, ()) if a != target)
         await self._limiter.hit(keys, platform=requester.platform)
 
-    async def _after(
-        self, request: ProbeRequest, target: str, requester: Requester, reports: list[ProbeReport]
-    ) -> None:
-        addresses = tuple(dict.fromkeys(r.address for report in reports for r in report.results))
-        if addresses and parse_ip_literal(request.target) is None:
-            self._resolved[target] = addresses
-            self._resolved.move_to_end(target)
-            while len(self._resolved) > _REMEMBERED_NAMES:
-                self._resolved.popitem(last=False)
-        others = [(TARGET, a) for a in addresses if a != target]  # none for an address literal
-        if self._limiter is not None and others:
-            await self._limiter.record(others)
+    async def _after(self, request: ProbeRequest, requester: Requester, reports: list[ProbeReport]) -> None:
         if self._audit is None:
             return
         for report in reports:

@@ -202,6 +202,7 @@ def _report_json(report: ProbeReport) -> dict[str, Any]:
         "local": report.local,
         "error": report.error,
         "srv_target": report.srv_target,
+        "address_count": report.address_count,
         "results": [
             {
                 "address": r.address,

@@ -66,6 +66,9 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
                 "Minecraft SRV record", f"{host} points Minecraft players to {srv}, so that's what I checked."
             ),
         )
+    others = _addresses_left_alone(answered)
+    if others:
+        fields.insert(1 if srv else 0, Field("Addresses checked", others))  # after the SRV record it is about
     if local:
         fields.append(Field("Where this was checked from", LOCAL_CAVEAT))
 
@@ -117,6 +120,21 @@ def _error_title(err: PortbotError) -> str:
         case ProbeError():
             return "The check couldn't run"
     return "Something went wrong"
+
+
+def _addresses_left_alone(reports: Sequence[ProbeReport]) -> str | None:
+    """ "mc.example.com has 6 addresses; I checked the first public IPv4 and IPv6 one." when a name had more
+    addresses than were probed, else None."""
+    for report in reports:
+        probed = {r.address for r in report.results}
+        if report.address_count <= len(probed) or not probed:
+            continue
+        name = report.srv_target.rsplit(":", 1)[0] if report.srv_target else report.host
+        families = {r.family for r in report.results}
+        which = {4: "IPv4", 6: "IPv6"}
+        kinds = " and ".join(which[f] for f in sorted(families))
+        return f"{name} has {report.address_count} addresses; I checked the first public {kinds} one."
+    return None
 
 
 # --- verdicts -----------------------------------------------------------------------------------------

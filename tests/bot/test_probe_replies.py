@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.core.probe_replies import (
@@ -268,3 +270,46 @@ def test_srv_redirect_is_explained_and_masked() -> None:
     )
     assert "node7.example.net" in reply.sensitive
     assert "node7.example.net" not in reply.masked().fields[0].value
+
+
+@pytest.mark.parametrize(
+    ("addresses", "sentence"),
+    [
+        (
+            ("203.0.113.7", "2001:db8::7"),
+            "mc.example.org has 6 addresses; I checked the first public IPv4 and IPv6 one.",
+        ),
+        (("203.0.113.7",), "mc.example.org has 6 addresses; I checked the first public IPv4 one."),
+        (("2001:db8::7",), "mc.example.org has 6 addresses; I checked the first public IPv6 one."),
+    ],
+)
+def test_a_name_with_more_addresses_than_checked_says_so(addresses: tuple[str, ...], sentence: str) -> None:
+    """When a name had more addresses than were probed, the reply says which ones were checked."""
+    results = tuple(PortResult(a, 25565, "tcp", State.OPEN, "syn-ack") for a in addresses)
+    many = ProbeReport("mc.example.org", "mc.example.org", "Frankfurt", results, address_count=6)
+    reply = probe_reply([many], REQUEST)
+    assert reply.fields[0].name == "Addresses checked"
+    assert reply.fields[0].value == sentence
+    assert "mc.example.org" not in reply.masked().fields[0].value
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_no_address_sentence_when_every_address_was_checked(count: int) -> None:
+    """An address literal (count 0) or a name with one address needs no word about the others."""
+    reply = probe_reply([dataclasses.replace(report(result(State.OPEN)), address_count=count)], REQUEST)
+    assert all(f.name != "Addresses checked" for f in reply.fields)
+
+
+def test_address_sentence_names_the_srv_target_whose_addresses_they_are() -> None:
+    """After an SRV record, the count is about the record's target, so the sentence names that."""
+    redirected = ProbeReport(
+        "mc.example.org",
+        "mc.example.org",
+        "Frankfurt",
+        (result(State.OPEN, 25601),),
+        srv_target="node7.example.net:25601",
+        address_count=3,
+    )
+    reply = probe_reply([redirected], REQUEST)
+    assert [f.name for f in reply.fields[:2]] == ["Minecraft SRV record", "Addresses checked"]
+    assert reply.fields[1].value == "node7.example.net has 3 addresses; I checked the first public IPv4 one."

@@ -9,6 +9,8 @@ import asyncio
 
 from probes.models import PortResult, ProbeReport, ProbeRequest, State
 from probes.policy import parse_ip_literal
+from probes.service import Admit
+from probes.targets import parse_target
 
 
 class StaticProber:
@@ -19,11 +21,15 @@ class StaticProber:
         self.names = names or {}  # what each host name "resolves" to
         self.calls: list[ProbeRequest] = []
 
-    async def probe(self, request: ProbeRequest, *, vantage: str = "here", local: bool = True) -> ProbeReport:
-        self.calls.append(request)
-        address = parse_ip_literal(request.target)
-        host = str(address) if address is not None else request.target.lower().rstrip(".")
+    async def probe(
+        self, request: ProbeRequest, *, vantage: str = "here", local: bool = True, admit: Admit | None = None
+    ) -> ProbeReport:
+        host = parse_target(request.target).host  # as the engine reads it: URLs, host:port, any spelling
         where = self.names.get(host, host)
+        resolved = parse_ip_literal(where)
+        if admit is not None and resolved is not None:
+            await admit([resolved])  # as the engine does: after "resolving", before probing
+        self.calls.append(request)
         protocol = "udp" if request.protocol == "udp" else "tcp"
         results = tuple(
             PortResult(address=where, port=p, protocol=protocol, state=self.state, reason="test", rtt_ms=1.5)
@@ -42,10 +48,12 @@ class BlockingProber(StaticProber):
         self.started = 0
         self.finished = 0
 
-    async def probe(self, request: ProbeRequest, *, vantage: str = "here", local: bool = True) -> ProbeReport:
+    async def probe(
+        self, request: ProbeRequest, *, vantage: str = "here", local: bool = True, admit: Admit | None = None
+    ) -> ProbeReport:
         self.started += 1
         self.entered.set()
         await self.release.wait()
-        report = await super().probe(request, vantage=vantage, local=local)
+        report = await super().probe(request, vantage=vantage, local=local, admit=admit)
         self.finished += 1
         return report

@@ -25,8 +25,10 @@ Kinds (TCP unless marked UDP):
   bedrock      UDP, Minecraft Bedrock (RakNet) unconnected ping → unconnected pong
   a2s          UDP, Source A2S_INFO that demands a challenge first (answers S2C_CHALLENGE, 0x41)
   dns          UDP, DNS for EXTRA records ``name=203.0.113.7`` (A or AAAA) or ``name=TYPE:rdata`` (e.g.
-               ``_minecraft._tcp.mc.test=SRV:0 5 25600 node.mc.test.``); other names get NXDOMAIN. In-process:
-               ``records={"mc.test": [("A", "127.0.0.1")]}``. Logs each question as (name, type)
+               ``_minecraft._tcp.mc.test=SRV:0 5 25600 node.mc.test.``, ``www.test=CNAME:mc.test.``, wildcards
+               ``*.wild.test=203.0.113.7``); CNAME chains are answered in full, as a recursive resolver does;
+               other names get NXDOMAIN. In-process: ``records={"mc.test": [("A", "127.0.0.1")]}``. Logs each
+               question as (name, type)
   ntp          UDP, an NTPv4 server at stratum 2
   stun         UDP, STUN binding success carrying XOR-MAPPED-ADDRESS and SOFTWARE
   udp-silent   UDP, reads everything and never answers
@@ -55,6 +57,7 @@ from typing import Any
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
@@ -448,14 +451,35 @@ class DnsServer(_UdpServer):
             name = question.name.to_text().lower().rstrip(".")
             rdtype = dns.rdatatype.to_text(question.rdtype)
             self.log.append((name, rdtype))
-            rows = self.records.get(name)
-            if rows is None and name != "":
-                response.set_rcode(dns.rcode.NXDOMAIN)
-                continue
-            texts = [text for kind, text in rows or () if kind.upper() == rdtype]
-            if texts:
-                response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", rdtype, texts))
+            owner = question.name
+            # Like a recursive resolver: a CNAME comes back with whatever its chain ends at (a few links).
+            for _ in range(8):
+                rows = self._rows(name)
+                if rows is None:
+                    if owner == question.name and name != "":
+                        response.set_rcode(dns.rcode.NXDOMAIN)
+                    break
+                texts = [text for kind, text in rows if kind.upper() == rdtype]
+                aliases = [text for kind, text in rows if kind.upper() == "CNAME"]
+                if texts or not aliases:
+                    if texts:
+                        response.answer.append(dns.rrset.from_text_list(owner, 60, "IN", rdtype, texts))
+                    break
+                response.answer.append(dns.rrset.from_text_list(owner, 60, "IN", "CNAME", aliases[:1]))
+                owner = dns.name.from_text(aliases[0])
+                name = owner.to_text().lower().rstrip(".")
         return response.to_wire()  # type: ignore[no-any-return]
+
+    def _rows(self, name: str) -> list[tuple[str, str]] | None:
+        """The records at ``name``, or at the closest wildcard (``*.wild.test``) above it."""
+        if name in self.records:
+            return self.records[name]
+        labels = name.split(".")
+        for i in range(1, len(labels)):
+            wildcard = "*." + ".".join(labels[i:])
+            if wildcard in self.records:
+                return self.records[wildcard]
+        return None
 
 
 class NtpServer(_UdpServer):

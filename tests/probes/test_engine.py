@@ -17,7 +17,7 @@ import pytest
 
 from probes import _ping
 from probes.engine import EngineConfig, ProbeEngine
-from probes.errors import InputError, ProbeError, RefusedTarget, ResolveError
+from probes.errors import InputError, ProbeError, RateLimited, RefusedTarget, ResolveError
 from probes.models import ProbeReport, ProbeRequest, State
 from probes.policy import SafetyPolicy
 from tests.probes.servers import A2S_GAME, A2S_NAME, HTTP_SERVER, serve
@@ -66,7 +66,10 @@ async def test_default_policy_refuses_loopback_without_connecting(target: str) -
 async def test_name_resolving_to_loopback_is_refused_without_connecting() -> None:
     """A name whose only addresses are loopback is refused after resolution, before any connection."""
     async with serve("tcp-open") as server, dns({"home.test": [("A", "127.0.0.1")]}) as (ns, _):
-        with pytest.raises(RefusedTarget, match=r"^127\.0\.0\.1 is a loopback address"):
+        with pytest.raises(
+            RefusedTarget,
+            match=r"^I won't check `home\.test`: it resolves only to a loopback address \(the bot's own machine\)\.$",
+        ):
             await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("home.test", (server.port,)))
     assert server.hits == 0
 
@@ -82,6 +85,120 @@ async def test_refused_addresses_of_a_name_are_skipped_silently() -> None:
     assert states(report) == [("127.0.0.1", server.port, "tcp", State.OPEN, "syn-ack")]
     assert "0.0.0.0" not in str(report.to_dict())
     assert server.hits == 1
+
+
+@pytest.mark.parametrize(
+    ("records", "message"),
+    [
+        (
+            {"home.test": [("CNAME", "lan.test.")], "lan.test": [("A", "127.0.0.1")]},
+            "I won't check `home.test`: it is an alias (CNAME) for `lan.test`, which resolves only to a loopback "
+            "address (the bot's own machine).",
+        ),
+        (
+            {
+                "home.test": [("A", "127.0.0.1")],
+                "_minecraft._tcp.home.test": [("SRV", "0 5 {port} node.test.")],
+                "node.test": [("A", "127.0.0.1")],
+            },
+            "I won't check `home.test`: its SRV record points to `node.test`, which resolves only to a loopback "
+            "address (the bot's own machine).",
+        ),
+        (
+            {
+                "home.test": [("A", "127.0.0.1")],
+                "_minecraft._tcp.home.test": [("SRV", "0 5 {port} node.test.")],
+                "node.test": [("CNAME", "lan.test.")],
+                "lan.test": [("A", "127.0.0.1")],
+            },
+            "I won't check `home.test`: its SRV record points to `node.test`, an alias (CNAME) for `lan.test`, "
+            "which resolves only to a loopback address (the bot's own machine).",
+        ),
+    ],
+    ids=["cname", "srv", "srv-to-cname"],
+)
+async def test_names_leading_to_loopback_are_refused_saying_how(
+    records: dict[str, list[tuple[str, str]]], message: str
+) -> None:
+    """CNAMEs and SRV records that end at a refused address are refused, naming the chain and the kind of
+    address (never the address: the bot's DNS view may be private), with no connection."""
+    async with serve("tcp-open") as server:
+        zone = {n: [(t, v.format(port=server.port)) for t, v in rows] for n, rows in records.items()}
+        async with dns(zone) as (ns, _):
+            with pytest.raises(RefusedTarget) as info:
+                await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("home.test", (25565,)))
+    assert (str(info.value), info.value.category, info.value.address) == (message, "loopback", "127.0.0.1")
+    assert server.hits == 0
+
+
+async def test_a_name_with_several_refused_addresses_names_the_first_kind() -> None:
+    """When every one of several addresses is refused, the sentence says so and names the first one's kind."""
+    records = {"lan.test": [("A", "10.0.0.7"), ("A", "127.0.0.1")]}
+    async with dns(records) as (ns, _):
+        with pytest.raises(RefusedTarget) as info:
+            await engine(SafetyPolicy(), dns_servers=(ns,)).probe(ProbeRequest("lan.test", (80,)))
+    assert str(info.value) == (
+        "I won't check `lan.test`: it resolves only to addresses I don't check, the first of them a LAN "
+        "(private) address."
+    )
+
+
+async def test_srv_record_with_port_0_is_refused_without_connecting() -> None:
+    """An SRV record naming port 0 is refused, even though its target and the name itself are allowed."""
+    records = {
+        "mc.test": [("A", "127.0.0.1")],
+        "_minecraft._tcp.mc.test": [("SRV", "0 5 0 mc.test.")],
+    }
+    async with serve("tcp-open") as server, dns(records) as (ns, _):
+        with pytest.raises(RefusedTarget) as info:
+            await engine(dns_servers=(ns,)).probe(ProbeRequest("mc.test", (25565, server.port)))
+    assert info.value.category == "srv-port"
+    assert server.hits == 0
+
+
+async def test_only_the_first_allowed_ipv4_and_ipv6_address_are_probed() -> None:
+    """A name with many addresses: the first allowed IPv4 and IPv6 one are probed, the count is reported."""
+    records = {
+        "many.test": [
+            ("A", "127.0.0.3"),
+            ("A", "0.0.0.0"),  # refused: skipped, so 127.0.0.1 is the first allowed IPv4 address
+            ("A", "127.0.0.1"),
+            ("A", "127.0.0.2"),
+            ("AAAA", "::2"),
+            ("AAAA", "::1"),
+        ]
+    }
+    async with contextlib.AsyncExitStack() as stack:
+        first = await stack.enter_async_context(serve("tcp-open", "127.0.0.1"))
+        others = [
+            await stack.enter_async_context(serve("tcp-open", host, port=first.port))
+            for host in ("127.0.0.2", "127.0.0.3")
+        ]
+        v6 = await stack.enter_async_context(serve("tcp-open", "::1", port=first.port))
+        ns, _ = await stack.enter_async_context(dns(records))
+        policy = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128", "::2/128"])
+        report = await engine(policy, dns_servers=(ns,), identify=False).probe(
+            ProbeRequest("many.test", (first.port,))
+        )
+    assert [r.address for r in report.results] == ["127.0.0.1", "::1"]
+    assert (first.hits, [o.hits for o in others], v6.hits) == (1, [0, 0], 1)
+    assert report.address_count == 6
+
+
+async def test_admit_sees_the_chosen_addresses_and_can_stop_the_probe() -> None:
+    """The admission hook gets exactly the addresses about to be probed; if it refuses, nothing is sent."""
+    seen: list[list[str]] = []
+
+    async def admit(addresses: Sequence[object]) -> None:
+        seen.append([str(a) for a in addresses])
+        raise RateLimited("That address has been checked a lot in a minute.", retry_after=5, scope="target")
+
+    records = {"dual.test": [("A", "127.0.0.1"), ("AAAA", "::1"), ("A", "127.0.0.2")]}
+    async with serve("tcp-open", "127.0.0.1") as server, dns(records) as (ns, _):
+        with pytest.raises(RateLimited):
+            await engine(dns_servers=(ns,)).probe(ProbeRequest("dual.test", (server.port,)), admit=admit)
+    assert seen == [["127.0.0.1", "::1"]]
+    assert server.hits == 0
 
 
 # --- verdicts --------------------------------------------------------------------------------------------

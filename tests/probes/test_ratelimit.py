@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import shutil
 import socket
 import subprocess
@@ -10,9 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from probes.errors import RateLimited
-from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter, RateLimits
+from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter, RateLimits, target_key
+from probes.targets import parse_target
 
 
 async def exhaust(limiter: ProbeRateLimiter, keys: list[tuple[str, str]], times: int) -> None:
@@ -75,13 +79,85 @@ async def test_a_refusal_charges_the_later_scopes_nothing() -> None:
     await limiter.hit([(USER, "u2"), (GUILD, "g1")])
 
 
-async def test_record_counts_without_refusing() -> None:
-    """Recording addresses after a probe fills their counter, so the next check of them is refused."""
+async def test_admit_charges_each_address_key_once() -> None:
+    """admit() counts one hit per distinct key: an IPv4 address and its mapped IPv6 form are one target."""
     limiter = ProbeRateLimiter(RateLimits(per_target="2/minute"))
-    await limiter.record([(TARGET, "198.51.100.7")] * 3)
-    assert not await limiter.allowed(TARGET, "198.51.100.7")
-    with pytest.raises(RateLimited):
-        await limiter.hit([(TARGET, "198.51.100.7")])
+    v4, mapped, v6 = (ipaddress.ip_address(a) for a in ("198.51.100.7", "::ffff:198.51.100.7", "2001:db8::7"))
+    await limiter.admit([v4, mapped, v6])
+    await limiter.admit([v4])
+    assert not await limiter.allowed(TARGET, "4:198.51.100.7/32")
+    assert await limiter.allowed(TARGET, "6:2001:db8::/64")
+    with pytest.raises(RateLimited) as info:
+        await limiter.admit([mapped])
+    assert info.value.scope == "target"
+
+
+def ipv4_spellings(number: int) -> list[str]:
+    """Ways a person (or an attacker) can write one IPv4 address as a probe target."""
+    a, b, c, d = number.to_bytes(4, "big")
+    dotted = f"{a}.{b}.{c}.{d}"
+    high, low = number >> 16, number & 0xFFFF
+    return [
+        dotted,
+        dotted + ".",
+        str(number),
+        hex(number),
+        "0X" + format(number, "X"),
+        ".".join(f"0{part:o}" for part in (a, b, c, d)),
+        ".".join(hex(part) for part in (a, b, c, d)),
+        f"{a}.{b}.{c * 256 + d}",
+        f"{a}.{(b << 16) | (c << 8) | d}",
+        f"{dotted}:25565",
+        f"http://u1@{dotted}/",
+        f"https://user:pw@{dotted}:8443/path?q=1",
+        f"[::ffff:{dotted}]",
+        f"[::FFFF:{high:X}:{low:x}]:80",
+        f"http://u2@[::ffff:{dotted}]/",
+        f"::ffff:0:{dotted}",  # SIIT
+        f"64:ff9b::{dotted}",  # NAT64, well-known prefix
+        f"2002:{high:x}:{low:x}::1",  # 6to4
+    ]
+
+
+@settings(max_examples=200)
+@given(number=st.integers(min_value=0, max_value=2**32 - 1))
+def test_every_spelling_of_an_ipv4_address_has_one_key(number: int) -> None:
+    """Decimal, octal, hex, short, URL, host:port, mapped, SIIT, NAT64 and 6to4 forms all count as one /32."""
+    expected = f"4:{ipaddress.IPv4Address(number)}/32"
+    for spelling in ipv4_spellings(number):
+        address = parse_target(spelling).address
+        assert address is not None, spelling
+        assert target_key(address) == expected, spelling
+
+
+# Global unicast space without 2001::/32 (Teredo) and 2002::/16 (6to4), which carry an IPv4 address.
+native_ipv6 = st.integers(min_value=0x2003 << 112, max_value=(0x4000 << 112) - 1).map(ipaddress.IPv6Address)
+
+
+@settings(max_examples=200)
+@given(address=native_ipv6, interface=st.integers(min_value=0, max_value=2**64 - 1))
+def test_every_spelling_of_an_ipv6_64_has_one_key(address: ipaddress.IPv6Address, interface: int) -> None:
+    """Any address of one /64, written compressed, exploded, upper-case, bracketed or as a URL, is one key."""
+    sibling = ipaddress.IPv6Address(int(address) >> 64 << 64 | interface)
+    expected = f"6:{ipaddress.IPv6Network((int(address) >> 64 << 64, 64))}"
+    for spelling in (
+        str(address),
+        address.exploded.upper(),
+        f"[{address}]:443",
+        f"http://u1@[{address.exploded}]/",
+        f"{address}%eth0",
+        str(sibling),
+    ):
+        parsed = parse_target(spelling).address
+        assert parsed is not None, spelling
+        assert target_key(parsed) == expected, spelling
+
+
+@given(first=st.integers(0, 2**32 - 1), second=st.integers(0, 2**32 - 1))
+def test_different_ipv4_addresses_have_different_keys(first: int, second: int) -> None:
+    """Two IPv4 addresses share a key only when they are the same address."""
+    keys = {target_key(ipaddress.IPv4Address(n)) for n in (first, second)}
+    assert len(keys) == (1 if first == second else 2)
 
 
 async def test_empty_limit_disables_a_scope() -> None:

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from probes.errors import ResolveError
+from probes.errors import RefusedTarget, ResolveError
 from probes.resolve import Resolution, Resolver
 from tests.probes.servers import serve
 
@@ -24,6 +24,13 @@ RECORDS = {
     "_minecraft._tcp.dot.test": [("SRV", "0 0 0 .")],
     "broken.test": [("A", "192.0.2.50")],
     "_minecraft._tcp.broken.test": [("SRV", "0 0 25565 missing.test.")],
+    "www.test": [("CNAME", "v4.test.")],
+    "chain.test": [("CNAME", "www.test.")],
+    "zero.test": [("A", "192.0.2.60")],
+    "_minecraft._tcp.zero.test": [("SRV", "0 5 0 node.mc.test.")],
+    "aliased-srv.test": [("A", "192.0.2.70")],
+    "_minecraft._tcp.aliased-srv.test": [("SRV", "0 5 25602 chain.test.")],
+    "*.wild.test": [("A", "192.0.2.80")],
 }
 
 
@@ -135,6 +142,46 @@ async def test_srv_target_without_address_is_explained(resolver: Resolver) -> No
         str(info.value)
         == "`broken.test` has an SRV record pointing to `missing.test`, but that name has no address."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"), [("www.test", "v4.test"), ("chain.test", "v4.test"), ("WWW.test.", "v4.test")]
+)
+async def test_cname_chain_is_followed_and_its_end_kept(
+    resolver: Resolver, name: str, canonical: str
+) -> None:
+    """A name that is an alias gets the addresses its CNAME chain ends at, and says where it ended."""
+    assert await resolver.resolve(name) == Resolution(name, ips("192.0.2.20"), canonical=canonical)
+
+
+async def test_plain_name_has_no_canonical_name(resolver: Resolver) -> None:
+    """A name with its own A record is its own end: no CNAME is reported."""
+    assert (await resolver.resolve("v4.test")).canonical is None
+
+
+@pytest.mark.parametrize("name", ["a.wild.test", "b.c.wild.test"])
+async def test_wildcard_names_resolve_to_the_wildcards_address(resolver: Resolver, name: str) -> None:
+    """The test DNS server answers wildcards as real ones do (the rate-limit tests rely on it)."""
+    assert (await resolver.resolve(name)).addresses == ips("192.0.2.80")
+
+
+async def test_srv_target_behind_a_cname_is_followed(resolver: Resolver) -> None:
+    """An SRV record whose target is an alias: the chain's addresses, the SRV port, and where it ended."""
+    found = await resolver.resolve("aliased-srv.test", srv_service="_minecraft._tcp")
+    assert found == Resolution("chain.test", ips("192.0.2.20"), srv_port=25602, canonical="v4.test")
+
+
+async def test_srv_record_with_port_0_is_refused(resolver: Resolver) -> None:
+    """An SRV record naming port 0 is refused with a reason, and its target is never looked up."""
+    with pytest.raises(RefusedTarget) as info:
+        await resolver.resolve("zero.test", srv_service="_minecraft._tcp")
+    assert (str(info.value), info.value.category, info.value.hint) == (
+        "The SRV record `_minecraft._tcp.zero.test` says port 0, which no server can listen on, so there's "
+        "nothing to check.",
+        "srv-port",
+        "Fix the port in that SRV record (Minecraft's usual port is 25565), or remove the record.",
+    )
+    assert ("node.mc.test", "A") not in resolver.server.log  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from probes.errors import InputError, RateLimited, RefusedTarget
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
-from probes.service import ProbeService, normalise_target
+from probes.service import ProbeService
 from tests.probes._probers import StaticProber
 
 ALICE = Requester("discord", "alice", "guild-1", "chan-1")
@@ -130,18 +130,43 @@ async def test_guild_limit_covers_everyone_in_the_server(audit: AuditLog) -> Non
     await svc.run(ProbeRequest("198.51.100.9", (80,)), Requester("discord", "dave", None, None))
 
 
-async def test_target_limit_sees_through_spellings(audit: AuditLog) -> None:
-    """The same address spelled differently counts as one target."""
-    svc = service(StaticProber(), audit, RateLimits(per_target="2/minute"))
-    await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
-    await svc.run(ProbeRequest("3325256711", (80,)), BOB)
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["198.51.100.7", "3325256711", "0xc6.0x33.0x64.7.", "http://u1@198.51.100.7/x", "198.51.100.7:25565"],
+        ["http://u2@198.51.100.7:80/", "198.51.100.7", "0306.063.0144.07", "x", "3325256711."],
+    ],
+)
+async def test_target_limit_sees_through_spellings(audit: AuditLog, spellings: list[str]) -> None:
+    """Every spelling of one address meets one counter: past the limit, the next spelling is refused."""
+    prober = StaticProber(names={"x": "198.51.100.7"})
+    svc = service(prober, audit, RateLimits(per_target="4/minute"))
+    for n, target in enumerate(spellings[:4]):
+        await svc.run(ProbeRequest(target, (80,)), Requester("discord", f"user-{n}"))
     with pytest.raises(RateLimited) as info:
-        await svc.run(ProbeRequest("0xc6.0x33.0x64.7.", (80,)), Requester("slack", "carol", "T1", None))
+        await svc.run(ProbeRequest(spellings[4], (80,)), Requester("slack", "carol", "T1", None))
     assert info.value.scope == "target"
+    assert len(prober.calls) == 4
+
+
+@pytest.mark.parametrize(
+    "wrapped", ["[::ffff:198.51.100.7]", "http://u2@[::FFFF:c633:6407]:80/", "::ffff:0:198.51.100.7"]
+)
+async def test_wrapped_ipv6_forms_get_no_budget_of_their_own(audit: AuditLog, wrapped: str) -> None:
+    """Once an IPv4 address's budget is used up, its IPv6-wrapped forms are stopped too: by its limit (they
+    count as that address) or by the policy outright; either way the prober never runs for them."""
+    prober = StaticProber()
+    svc = service(prober, audit, RateLimits(per_target="1/minute"))
+    await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
+    with pytest.raises((RateLimited, RefusedTarget)) as info:
+        await svc.run(ProbeRequest(wrapped, (80,)), BOB)
+    if isinstance(info.value, RateLimited):
+        assert info.value.scope == "target"
+    assert len(prober.calls) == 1
 
 
 async def test_target_limit_follows_a_name_to_its_addresses(audit: AuditLog) -> None:
-    """Addresses a name resolved to are counted, so the address itself and the name hit the same limit."""
+    """Names are counted by the address they resolve to, so the address and every name for it share a limit."""
     prober = StaticProber(names={"mc.example.org": "198.51.100.7", "alias.example.org": "198.51.100.7"})
     svc = service(prober, audit, RateLimits(per_target="2/minute"))
     await svc.run(ProbeRequest("MC.example.org.", (25565,)), ALICE)
@@ -152,13 +177,68 @@ async def test_target_limit_follows_a_name_to_its_addresses(audit: AuditLog) -> 
         await svc.run(ProbeRequest("mc.example.org", (25565,)), Requester("discord", "dave"))
 
 
-@pytest.mark.parametrize(
-    ("target", "key"),
-    [("MC.Example.org.", "mc.example.org"), ("0x7f.1", "127.0.0.1"), ("[::FFFF:7f00:1]", "::ffff:7f00:1")],
-)
-def test_normalise_target(target: str, key: str) -> None:
-    """Targets are keyed by canonical address or lower-case name."""
-    assert normalise_target(target) == key
+@pytest.mark.parametrize("target", ["198.51.100.7", "mc.example.org"], ids=["literal", "name"])
+async def test_one_probe_charges_the_target_counter_exactly_once(audit: AuditLog, target: str) -> None:
+    """With a limit of 3, exactly three probes of one target run: each charged its counter once, not twice."""
+    prober = StaticProber(names={"mc.example.org": "198.51.100.7"})
+    svc = service(prober, audit, RateLimits(per_target="3/minute"))
+    for n in range(3):
+        await svc.run(ProbeRequest(target, (80,)), Requester("discord", f"user-{n}"))
+    with pytest.raises(RateLimited):
+        await svc.run(ProbeRequest(target, (80,)), Requester("discord", "user-3"))
+    assert len(prober.calls) == 3
+
+
+async def test_target_limit_is_keyed_on_the_resolved_address_not_the_name(audit: AuditLog) -> None:
+    """One name resolving elsewhere has its own budget; two names for one address share theirs."""
+    prober = StaticProber(names={"a.example.org": "198.51.100.7", "b.example.org": "198.51.100.8"})
+    svc = service(prober, audit, RateLimits(per_target="1/minute"))
+    await svc.run(ProbeRequest("a.example.org", (80,)), ALICE)
+    await svc.run(ProbeRequest("b.example.org", (80,)), BOB)  # another address: not limited
+    with pytest.raises(RateLimited):
+        await svc.run(ProbeRequest("198.51.100.8", (80,)), Requester("discord", "carol"))
+
+
+async def test_ipv6_addresses_of_one_64_share_a_counter(audit: AuditLog) -> None:
+    """Addresses inside one IPv6 /64 count as one target; the next /64 is another."""
+    policy = SafetyPolicy.from_strings(allow=["2001:db8::/32"])
+    svc = service(StaticProber(), audit, RateLimits(per_target="2/minute"), policy)
+    await svc.run(ProbeRequest("2001:db8:1:2::1", (80,)), ALICE)
+    await svc.run(ProbeRequest("[2001:db8:1:2:ffff::7]:80", (80,)), BOB)
+    with pytest.raises(RateLimited):
+        await svc.run(ProbeRequest("2001:db8:1:2:abcd::9", (80,)), Requester("discord", "carol"))
+    await svc.run(ProbeRequest("2001:db8:1:3::1", (80,)), Requester("discord", "dave"))
+
+
+async def test_refused_targets_charge_no_target_counter(audit: AuditLog) -> None:
+    """The target limit is charged after the policy: refused attempts don't use up a target's budget."""
+    prober = StaticProber(names={"lan.example.org": "10.0.0.7"})
+    svc = service(prober, audit, RateLimits(per_target="1/minute", per_user=""))
+    for _ in range(3):
+        with pytest.raises(RefusedTarget):
+            await svc.run(ProbeRequest("10.0.0.7", (80,)), ALICE)
+    await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
+    with pytest.raises(RateLimited):
+        await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
+
+
+async def test_target_limit_refusal_is_audited_with_its_scope(audit: AuditLog) -> None:
+    """A probe stopped by the target limit gives the friendly sentence and an audit row."""
+    prober = StaticProber(names={"mc.example.org": "198.51.100.7"})
+    svc = service(prober, audit, RateLimits(per_target="1/minute"))
+    await svc.run(ProbeRequest("198.51.100.7", (80,)), ALICE)
+    with pytest.raises(
+        RateLimited, match=r"^That address has been checked a lot in a minute; try again in \d+ s\.$"
+    ):
+        await svc.run(ProbeRequest("mc.example.org", (80,)), BOB)
+    await audit.flush()
+    row = (await audit.recent())[0]
+    assert (row.user_id, row.target, row.outcome, row.category) == (
+        "bob",
+        "mc.example.org",
+        "rate-limited",
+        "target",
+    )
 
 
 class TwoVantages:

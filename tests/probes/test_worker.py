@@ -344,9 +344,9 @@ from probes.worker import WorkerConfig, serve
 from tests.probes._probers import StaticProber
 
 class SlowProber(StaticProber):
-    async def probe(self, request, *, vantage="here", local=True):
+    async def probe(self, request, *, vantage="here", local=True, admit=None):
         await asyncio.sleep(1.0)
-        return await super().probe(request, vantage=vantage, local=local)
+        return await super().probe(request, vantage=vantage, local=local, admit=admit)
 
 config = WorkerConfig(secret=sys.argv[1], port=0, region="Frankfurt", audit=False,
                       policy=SafetyPolicy.from_strings(allow=["198.51.100.0/24"]))

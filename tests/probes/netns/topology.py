@@ -19,6 +19,13 @@ Only the documentation ranges play the internet and 192.168.77.0/24 plays the ho
 ever leave the machine. Every name carries the creating process id (``pb-<pid>-<n>-<role>``); namespaces
 left behind by a run that died are removed, with their processes, the next time a topology is built.
 
+Traps: listeners on TCP :data:`TRAP_PORT` that Portbot must never reach, each counted by an iptables rule
+commented ``trap`` (:meth:`Internet.trap_packets`): on the home server's LAN address and on
+:data:`NAT64_HOME` (the NAT64 form of that address, which the home server owns here), both reachable from the
+internet side through an isp route and a router rule, as a bot hosted next to them would reach them; and on the
+prober's own loopback. Names in :data:`TRAP_NAMES` lead to them through CNAMEs, SRV records and wrapped IPv6
+forms.
+
 The router behaves like a consumer router: WAN input policy DROP, forwards by DNAT, FORWARD policy DROP
 with ``ctstate DNAT`` accepted, MASQUERADE on the way out. The port plan is in :data:`FORWARDS`, :data:`WAN_RULES`
 and, for IPv6, :data:`HOME6_RULES`.
@@ -73,6 +80,12 @@ HOME6 = "2001:db8:77::10"
 NO_ROUTE_NET6 = "2001:db8:dead::/48"  # the isp answers ICMPv6 "no route" for all of it
 NO_ROUTE6 = "2001:db8:dead::1"
 
+# The traps (see the module docstring): a port nothing legitimate uses, and the home server's address in the
+# NAT64 well-known prefix (64:ff9b::192.168.77.10).
+TRAP_PORT = 25570
+NAT64_HOME = "64:ff9b::c0a8:4d0a"
+TRAP_COUNTER = "trap"
+
 # Allow-list that lets the safety policy treat the documentation ranges as the internet.
 INTERNET_ALLOW = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 OFFNET_COUNTER = "offnet"
@@ -119,6 +132,32 @@ HOME6_RULES: tuple[str, ...] = (
 NAMES: tuple[tuple[str, str], ...] = (
     ("mc.example.com", ROUTER_WAN),
     ("mc6.example.com", HOME6),
+)
+
+# Names that lead to the traps, or to many addresses (tests/probes/netns/test_names.py). Values are what the
+# test resolver's command line takes: an address, or TYPE:rdata.
+TRAP_NAMES: tuple[tuple[str, str], ...] = (
+    ("lan.example.net", HOME),
+    ("loop.example.net", "127.0.0.1"),
+    ("lan-alias.example.com", "CNAME:lan.example.net."),
+    ("alias-chain.example.com", "CNAME:lan-alias.example.com."),
+    ("srv-lan.example.com", ROUTER_WAN),
+    ("_minecraft._tcp.srv-lan.example.com", f"SRV:0 5 {TRAP_PORT} lan.example.net."),
+    ("srv-loop.example.com", ROUTER_WAN),
+    ("_minecraft._tcp.srv-loop.example.com", f"SRV:0 5 {TRAP_PORT} loop.example.net."),
+    ("srv-zero.example.com", ROUTER_WAN),
+    ("_minecraft._tcp.srv-zero.example.com", "SRV:0 5 0 mc.example.com."),
+    ("nat64.example.com", NAT64_HOME),
+    ("mapped.example.com", "::ffff:c0a8:4d0a"),
+    ("srv-nat64.example.com", ROUTER_WAN),
+    ("_minecraft._tcp.srv-nat64.example.com", f"SRV:0 5 {TRAP_PORT} nat64.example.com."),
+    # Six addresses: the LAN one is refused, then the first public IPv4 and IPv6 ones (sorted) are probed.
+    ("many.example.com", ROUTER_WAN_NOPING),
+    ("many.example.com", HOME),
+    ("many.example.com", ROUTER_WAN_SLOW),
+    ("many.example.com", ROUTER_WAN),
+    ("many.example.com", ROUTER_WAN6),
+    ("many.example.com", HOME6),
 )
 
 # The forwards and rules above, by verdict, for tests and benchmarks.
@@ -291,9 +330,14 @@ class Internet:
 
     def start_services(self) -> None:
         """Start what listens behind the forwards (see FORWARDS) and the resolver serving NAMES."""
-        names = (f"{name}={addr}" for name, addr in NAMES)
+        names = (f"{name}={addr}" for name, addr in (*NAMES, *TRAP_NAMES))
         self.start_all(
             [
+                (self.home, server_command("tcp-open", HOME, TRAP_PORT)),
+                (self.home, server_command("tcp-open", NAT64_HOME, TRAP_PORT)),
+                (self.home, server_command("tcp-open", HOME6, TRAP_PORT)),
+                (self.prober, server_command("tcp-open", "127.0.0.1", TRAP_PORT)),
+                (self.prober, server_command("tcp-open", "::1", TRAP_PORT)),
                 (self.home, server_command("minecraft", HOME, TCP_OPEN)),
                 (self.home, server_command("http", HOME, TCP_HTTP)),
                 (self.home, server_command("bedrock", HOME, UDP_BEDROCK)),
@@ -314,6 +358,19 @@ class Internet:
                 raise HarnessError(f"the prober's off-net counter rule is missing from {save}")
             total += int(counters[0][1:].split(":", 1)[0])
         return total
+
+    def counted(self, ns: Namespace, comment: str) -> int:
+        """Packets matched by the iptables and ip6tables rules commented ``comment`` in ``ns``."""
+        total = 0
+        for save in ("iptables-save", "ip6tables-save"):
+            for line in ns.run(save, "-c", "-t", "filter").splitlines():
+                if line.endswith(f"--comment {comment}") or f"--comment {comment} " in line:
+                    total += int(line[1:].split(":", 1)[0])
+        return total
+
+    def trap_packets(self) -> int:
+        """Packets that reached a trap listener's port (see the module docstring): should stay 0."""
+        return self.counted(self.home, TRAP_COUNTER) + self.counted(self.prober, TRAP_COUNTER)
 
     def close(self) -> None:
         for server in self._processes:
@@ -393,6 +450,7 @@ def _router_rules() -> str:
             "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
             "-A FORWARD -i lan -o wan -j ACCEPT",
             "-A FORWARD -i wan -o lan -m conntrack --ctstate DNAT -j ACCEPT",
+            f"-A FORWARD -i wan -o lan -d {HOME} -p tcp --dport {TRAP_PORT} -j ACCEPT",  # the trap
             "COMMIT",
             "",
         ]
@@ -412,6 +470,7 @@ def _prober_rules(version: int) -> str:
             ":INPUT ACCEPT [0:0]",
             ":FORWARD ACCEPT [0:0]",
             ":OUTPUT ACCEPT [0:0]",
+            f"-A OUTPUT -o lo -p tcp --dport {TRAP_PORT} -m comment --comment {TRAP_COUNTER}",
             "-A OUTPUT -o lo -j ACCEPT",
             *(f"-A OUTPUT -d {net} -j ACCEPT" for net in allowed),
             f"-A OUTPUT -m comment --comment {OFFNET_COUNTER}",
@@ -438,6 +497,23 @@ def _router_rules6() -> str:
             "-A FORWARD -p ipv6-icmp -j ACCEPT",
             "-A FORWARD -i lan -o wan -j ACCEPT",
             *HOME6_RULES,
+            f"-A FORWARD -i wan -d {NAT64_HOME} -p tcp --dport {TRAP_PORT} -j ACCEPT",  # the trap
+            f"-A FORWARD -i wan -d {HOME6} -p tcp --dport {TRAP_PORT} -j ACCEPT",  # the traps' positive control
+            "COMMIT",
+            "",
+        ]
+    )
+
+
+def _home_rules() -> str:
+    # Counts (never blocks) what reaches the trap port on the home server, over IPv4 or IPv6.
+    return "\n".join(
+        [
+            "*filter",
+            ":INPUT ACCEPT [0:0]",
+            ":FORWARD ACCEPT [0:0]",
+            ":OUTPUT ACCEPT [0:0]",
+            f"-A INPUT -p tcp --dport {TRAP_PORT} -m comment --comment {TRAP_COUNTER}",
             "COMMIT",
             "",
         ]
@@ -482,6 +558,9 @@ def _build(internet: Internet) -> None:
             f"addr add {ISP6_HOME_SIDE}/64 dev down1",
             f"route add {HOME_NET6} via {ROUTER_WAN6}",
             f"route add unreachable {NO_ROUTE_NET6}",
+            # The traps' routes: the home LAN and the NAT64 prefix lead to the router (see the docstring).
+            f"route add 192.168.77.0/24 via {ROUTER_WAN}",
+            f"route add 64:ff9b::/96 via {ROUTER_WAN6}",
         ],
         router: [
             f"addr add {ROUTER_WAN}/24 dev wan",
@@ -496,6 +575,7 @@ def _build(internet: Internet) -> None:
             f"addr add {ROUTER_WAN6}/64 dev wan",
             f"addr add {ROUTER_LAN6}/64 dev lan",
             f"route add default via {ISP6_HOME_SIDE}",
+            f"route add 64:ff9b::/96 via {HOME6}",
         ],
         home: [
             f"addr add {HOME}/24 dev eth0",
@@ -503,6 +583,7 @@ def _build(internet: Internet) -> None:
             "link set eth0 up",
             f"route add default via {ROUTER_LAN}",
             f"addr add {HOME6}/64 dev eth0",
+            f"addr add {NAT64_HOME}/128 dev eth0",
             f"route add default via {ROUTER_LAN6}",
         ],
     }
@@ -523,6 +604,8 @@ def _build(internet: Internet) -> None:
     router.run("ip6tables-restore", input=_router_rules6())
     prober.run("iptables-restore", input=_prober_rules(4))
     prober.run("ip6tables-restore", input=_prober_rules(6))
+    home.run("iptables-restore", input=_home_rules())
+    home.run("ip6tables-restore", input=_home_rules())
     _start_delay_line(internet)
 
 
