@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from probes.errors import InputError, RefusedTarget
@@ -250,11 +250,6 @@ class SafetyPolicy:
         Raises ValueError naming ``PORTBOT_ALLOW_NETWORKS`` / ``PORTBOT_DENY_NETWORKS`` for a bad entry.
         """
         return cls(allow=_parse_networks(allow, ALLOW_VARIABLE), deny=_parse_networks(deny, DENY_VARIABLE))
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SafetyPolicy:
-        """Build a policy from ``PORTBOT_ALLOW_NETWORKS`` and ``PORTBOT_DENY_NETWORKS`` in ``environ``."""
-        return cls.from_strings(environ.get(ALLOW_VARIABLE, ""), environ.get(DENY_VARIABLE, ""))
 
     def check_address(self, address: IPAddress) -> None:
         """Raise :class:`RefusedTarget` unless ``address`` is safe to probe."""
