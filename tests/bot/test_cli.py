@@ -465,7 +465,7 @@ def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
     code = (
         "import sys\nfrom bot.cli import main\n"
         f"status = main(['probe', '127.0.0.1', '{port}', '--json'])\n"
-        f"print('LOADED:', ','.join(m for m in {NOT_FOR_A_LOCAL_PROBE!r} if m in sys.modules), status)"
+        f"print('EXIT', status, 'LOADED:', ','.join(m for m in {NOT_FOR_A_LOCAL_PROBE!r} if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
     env.update({"PORTBOT_DATA_DIR": os.environ["PORTBOT_DATA_DIR"], "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8"})
@@ -479,4 +479,4 @@ def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
         check=True,
     )
     assert '"state": "open"' in result.stdout
-    assert result.stdout.strip().splitlines()[-1] == "LOADED: 0"
+    assert result.stdout.strip().splitlines()[-1] == "EXIT 0 LOADED:"
