@@ -442,12 +442,15 @@ def test_the_worker_takes_port_and_log_format_from_dotenv(tmp_path: Path) -> Non
     assert first["message"] == f"probe worker 'Testland' listening on http://127.0.0.1:{port}"
 
 
-#: What a one-shot probe needs none of: the chat stacks, the worker client's HTTP stack (no workers set), the
-#: settings libraries it used to load (~330 ms), and what only an identified service needs.
+#: What a one-shot probe of an address needs none of: the chat stacks, the worker client's HTTP stack (no
+#: workers set), the settings libraries it used to load (~330 ms), a resolver and IDNA (nothing to look up), and
+#: what only an identified game needs.
 NOT_FOR_A_LOCAL_PROBE = (
     "pydantic",
     "pydantic_settings",
     "dotenv",
+    "dns",
+    "idna",
     "discord",
     "slack_bolt",
     "httpx",
@@ -460,7 +463,7 @@ NOT_FOR_A_LOCAL_PROBE = (
 
 
 def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
-    """`portbot probe 127.0.0.1 PORT` imports neither pydantic nor pydantic-settings, nor any chat or HTTP stack."""
+    """`portbot probe 127.0.0.1 PORT` imports no settings library, resolver, chat or HTTP stack."""
     port = listener.getsockname()[1]
     code = (
         "import sys\nfrom bot.cli import main\n"
