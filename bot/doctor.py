@@ -138,23 +138,14 @@ async def _workers(settings: Settings) -> list[Finding]:
                 "For a true outside view, run `portbot worker` on a small server elsewhere.",
             )
         ]
-    secret = settings.portbot.worker_secret.get_secret_value() if settings.portbot.worker_secret else ""
-    if not secret:
-        return [
-            Finding(
-                False,
-                "PORTBOT_WORKERS is set but PORTBOT_WORKER_SECRET is not",
-                "Set the same secret on the bot and every worker.",
-            )
-        ]
+    # The settings already refused workers without a secret, and any URL the worker client can't read.
+    assert settings.portbot.worker_secret is not None
+    secret = settings.portbot.worker_secret.get_secret_value()
     import httpx
 
     from probes.client import parse_workers
 
-    try:
-        workers = parse_workers(urls)
-    except ValueError as err:
-        return [Finding(False, str(err))]
+    workers = parse_workers(urls)
     async with httpx.AsyncClient(timeout=5.0) as client:
         return list(await asyncio.gather(*(_worker(client, w.url, w.label, secret) for w in workers)))
 

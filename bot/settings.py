@@ -45,13 +45,17 @@ class Problem:
     variable: str
     message: str
     source: str = ENVIRONMENT
+    missing: bool = False  # not set where it should be (then ``source`` is where its companion was set)
 
     def __str__(self) -> str:
-        return f"{self.variable}: {self.message} (set in {self.source})"
+        return f"{self.variable}: {self.message}" + ("" if self.missing else f" (set in {self.source})")
 
     @property
     def fix(self) -> str:
         """Where to change it, for ``portbot doctor``."""
+        if self.missing:
+            place = "the environment" if self.source == ENVIRONMENT else Path(self.source).resolve()
+            return f"Add {self.variable} to {place}."
         if self.source == ENVIRONMENT:
             return f"Change or unset {self.variable} where the environment is set (shell, service file, platform)."
         return f"Change or remove the {self.variable} line in {Path(self.source).resolve()}."
@@ -145,10 +149,17 @@ def _flag(value: str) -> bool:
 
 
 def _directory(value: str) -> Path:
-    path = Path(value.strip()).expanduser()
+    path = Path(value.strip()).expanduser().absolute()  # fixed now, so a later chdir cannot move the state
     if path.exists() and not path.is_dir():
         raise ValueError(f"{value!r} is a file, not a directory; give a directory Portbot may write to")
-    return path.absolute()  # fixed at start-up, so a later chdir cannot move Portbot's state
+    existing = next(p for p in (path, *path.parents) if p.exists())  # what mkdir would start from
+    if not existing.is_dir():
+        raise ValueError(f"{value!r} is inside a file ({existing}); give a directory Portbot may write to")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{value!r} is not writable ({existing} is not); give a directory Portbot may write to"
+        )
+    return path
 
 
 def _file(value: str) -> Path:
@@ -465,6 +476,7 @@ class Settings:
                     if problem not in problems:  # PORT feeds two fields
                         problems.append(problem)
             sections[name] = section(**given)
+        problems += _together(sections["portbot"], values)
         if problems:
             raise SettingsError(problems)
         known = variables()
@@ -492,6 +504,22 @@ class Settings:
     @property
     def has_slack(self) -> bool:
         return bool(self._value("SLACK_BOT_TOKEN") or self._value("SLACK_CLIENT_ID"))
+
+
+def _together(portbot: PortbotSettings, values: Mapping[str, tuple[str, str]]) -> list[Problem]:
+    """Settings that are only wrong together."""
+    if portbot.workers and not portbot.worker_secret:
+        where = values["PORTBOT_WORKERS"][1]
+        return [
+            Problem(
+                "PORTBOT_WORKER_SECRET",
+                f"not set, but PORTBOT_WORKERS is (in {where}); set the secret the workers share "
+                "(any long random string, e.g. `openssl rand -hex 32`)",
+                where,
+                missing=True,
+            )
+        ]
+    return []
 
 
 def _read(

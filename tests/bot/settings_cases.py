@@ -11,6 +11,11 @@ BAD = [
         "'/dev/null' is a file, not a directory; give a directory Portbot may write to",
     ),
     (
+        "PORTBOT_DATA_DIR",
+        "/dev/null/state",
+        "'/dev/null/state' is inside a file (/dev/null); give a directory Portbot may write to",
+    ),
+    (
         "PORTBOT_AUDIT_DB",
         "/",
         "'/' is a directory; give the path of a file, e.g. /var/lib/portbot/audit.sqlite3",

@@ -292,6 +292,13 @@ def test_doctor_names_every_bad_variable_at_once() -> None:
     assert "4 problems found." in result.stdout
 
 
+def test_workers_without_a_secret_stop_a_check_before_it_starts() -> None:
+    """A check through workers with no shared secret is a setting error (exit 2), not "something went wrong"."""
+    result = portbot("ask", "check", "203.0.113.5", "443", env={"PORTBOT_WORKERS": "http://127.0.0.1:9"})
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("portbot: PORTBOT_WORKER_SECRET: not set, but PORTBOT_WORKERS is")
+
+
 def test_doctor_names_a_misspelt_variable() -> None:
     """A PORTBOT_ variable that is no setting is named by doctor (ask still answers)."""
     result = portbot("doctor", env={"PORTBOT_LIMITS_USER": "5/minute"})

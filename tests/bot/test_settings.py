@@ -111,6 +111,7 @@ def test_lists_are_comma_separated() -> None:
         {
             "PORTBOT_ALLOW_NETWORKS": "203.0.113.0/24, 2001:db8::/32",
             "PORTBOT_WORKERS": "Frankfurt=https://fra.example.net,https://sgp.example.net",
+            "PORTBOT_WORKER_SECRET": "s" * 32,
         }
     )
     assert settings.portbot.allow_networks == ("203.0.113.0/24", "2001:db8::/32")
@@ -124,6 +125,7 @@ def test_accepted_values_are_accepted_by_the_parts_that_use_them() -> None:
             "PORTBOT_ALLOW_NETWORKS": "203.0.113.0/24,2001:db8::/32",
             "PORTBOT_DENY_NETWORKS": "198.51.100.7/32",
             "PORTBOT_WORKERS": "Frankfurt=https://fra.example.net, http://127.0.0.1:8471/",
+            "PORTBOT_WORKER_SECRET": "s" * 32,
             "PORTBOT_DNS_SERVERS": "192.0.2.53,192.0.2.53:5353,[2001:db8::53]:53,2001:db8::54",
         }
     ).portbot
@@ -151,6 +153,20 @@ def test_a_rate_is_accepted_exactly_when_limits_reads_it_as_one_rate(text: str) 
     except ValueError:
         readable = False
     assert accepted == readable
+
+
+def test_workers_need_the_shared_secret(tmp_path: Path) -> None:
+    """PORTBOT_WORKERS without PORTBOT_WORKER_SECRET is refused at load, saying where to add it."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORTBOT_WORKERS=https://fra.example.net\n")
+    with pytest.raises(SettingsError) as caught:
+        load({}, env_file)
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        f"PORTBOT_WORKER_SECRET: not set, but PORTBOT_WORKERS is (in {env_file}); set the secret the workers "
+        "share (any long random string, e.g. `openssl rand -hex 32`)"
+    )
+    assert problem.fix == f"Add PORTBOT_WORKER_SECRET to {env_file}."
 
 
 def test_the_environment_wins_over_dotenv(tmp_path: Path) -> None:
@@ -230,7 +246,7 @@ def test_require_names_the_missing_variable_and_where_to_get_it() -> None:
 
 def test_model_copy_changes_one_value() -> None:
     """Sections are frozen; model_copy gives a changed copy (as `--via local` does for workers)."""
-    portbot = load({"PORTBOT_WORKERS": "https://fra.example.net"}).portbot
+    portbot = load({"PORTBOT_WORKERS": "https://fra.example.net", "PORTBOT_WORKER_SECRET": "s" * 32}).portbot
     assert portbot.model_copy(update={"workers": ()}).workers == ()
     assert portbot.workers == ("https://fra.example.net",)
     assert isinstance(portbot, PortbotSettings)
