@@ -4,22 +4,22 @@ This is the only module that reads either. Every value is parsed and checked whe
 bad one is reported at once, one line each, naming the variable, the form it takes and where it was set.
 
 Standard library only, and light: ``portbot ask`` and ``portbot probe`` load the settings on every run, and
-pydantic-settings, which did this before, took ~330 ms to import (``python -X importtime``) against ~1 ms for
-this module. Each section is a frozen dataclass whose fields carry their variable and parser, so a new setting
-is one line here (plus a check in ``bot/doctor.py`` if it can be tried out, and a row in README → Deploy).
-Anything beyond plain text goes through a parser below that raises ValueError with the sentence users see.
+pydantic-settings, which did this before, took ~330 ms to import (``python -X importtime``). Each section is a
+class of typed, read-only fields declared with :func:`setting` (default, parser, variables), so a new setting
+is one line here, plus a check in ``bot/doctor.py`` if it can be tried out and a row in README → Deploy.
+Each parser raises ValueError with the sentence users see.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, cast, dataclass_transform
 
 if TYPE_CHECKING:
     from typing import Self
+
 
 # Where each secret comes from, for the one-line messages when one is missing.
 WHERE = {
@@ -38,8 +38,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 LogFormat = Literal["text", "json"]
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """One bad setting: the variable, what is wrong with it, and where it was set (``.env`` or the environment)."""
 
     variable: str
@@ -319,20 +318,39 @@ def _log_format(value: str) -> LogFormat:
 # -- fields -------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """How one field is read: its parser and the variables it comes from (the first one set wins)."""
+class _Field:
+    """How one setting is read: its default, its parser and the variables it comes from (the first set wins)."""
 
-    parse: Callable[[str], Any]
-    variables: tuple[str, ...] = ()  # default: the section's prefix + the field name
-    empty_counts: bool = False  # an empty value is a value (e.g. "no limit"), not "unset"
+    __slots__ = ("default", "default_factory", "empty_counts", "parse", "variables")
+
+    def __init__(
+        self,
+        default: Any,
+        default_factory: Callable[[], Any] | None,
+        parse: Callable[[str], Any],
+        variables: tuple[str, ...],
+        empty_counts: bool,
+    ) -> None:
+        self.default = default
+        self.default_factory = default_factory
+        self.parse = parse
+        self.variables = variables  # empty: the section's prefix + the field name
+        self.empty_counts = empty_counts  # an empty value is a value (e.g. "no limit"), not "unset"
+
+    def initial(self) -> Any:
+        return self.default_factory() if self.default_factory is not None else self.default
 
 
-def reads(
-    parse: Callable[[str], Any], *, variables: tuple[str, ...] = (), empty_counts: bool = False
-) -> dict[str, _Source]:
-    """A field's metadata: how it is read (``variables`` default to the section's prefix + the field name)."""
-    return {"source": _Source(parse, variables, empty_counts)}
+def setting(
+    *,
+    parse: Callable[[str], Any],
+    default: Any = None,
+    default_factory: Callable[[], Any] | None = None,
+    variables: tuple[str, ...] = (),
+    empty_counts: bool = False,
+) -> Any:
+    """Declare a setting in a section class: ``name: type = setting(default=..., parse=...)``."""
+    return _Field(default, default_factory, parse, variables, empty_counts)
 
 
 def default_data_dir() -> Path:
@@ -340,71 +358,106 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "portbot"
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(setting,))
 class _Section:
-    """A settings section: a frozen dataclass read from ``PREFIX`` + field name."""
+    """A settings section: typed, read-only fields, each read from ``PREFIX`` + its name unless it says.
 
-    __slots__ = ()
-    PREFIX = ""
+    Not a dataclass on purpose: dataclasses compile their methods with exec() at import, ~1.5 ms a class on
+    every `portbot ask` and `portbot probe`; this is one generic __init__ (mypy reads the fields all the same,
+    through dataclass_transform).
+    """
+
+    PREFIX: ClassVar[str] = ""
+    FIELDS: ClassVar[dict[str, _Field]] = {}
+
+    def __init_subclass__(cls) -> None:
+        cls.FIELDS = {}
+        # Not inspect.get_annotations: inspect takes ~10 ms to import.
+        for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063
+            spec = cls.__dict__.get(name)
+            if isinstance(spec, _Field):
+                cls.FIELDS[name] = spec
+                delattr(cls, name)  # instances hold the values
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(self.FIELDS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no setting {', '.join(sorted(unknown))}")
+        for name, spec in self.FIELDS.items():
+            object.__setattr__(self, name, values[name] if name in values else spec.initial())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"settings are read-only; use model_copy(update={{{name!r}: ...}})")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__name__}({shown})"
 
     def model_copy(self, *, update: Mapping[str, Any]) -> Self:
         """A copy with some values changed (pydantic's name, kept so callers read as before)."""
-        return replace(self, **update)  # type: ignore[type-var]
+        return type(self)(**{name: getattr(self, name) for name in self.FIELDS} | dict(update))
 
 
-@dataclass(frozen=True, slots=True)
 class DiscordSettings(_Section):
     PREFIX = "DISCORD_"
 
-    token: SecretStr | None = field(default=None, metadata=reads(_secret))
+    token: SecretStr | None = setting(default=None, parse=_secret)
     # Aim REST and the gateway elsewhere: a rate-limit proxy in production, local fakes in tests.
-    api_base: str | None = field(default=None, metadata=reads(_http_url))
-    gateway_url: str | None = field(default=None, metadata=reads(_websocket_url))
+    api_base: str | None = setting(default=None, parse=_http_url)
+    gateway_url: str | None = setting(default=None, parse=_websocket_url)
     # Only sync commands to this guild (instant) instead of globally (can take up to an hour).
-    dev_guild_id: int | None = field(default=None, metadata=reads(_snowflake))
+    dev_guild_id: int | None = setting(default=None, parse=_snowflake)
 
 
-@dataclass(frozen=True, slots=True)
 class SlackSettings(_Section):
     PREFIX = "SLACK_"
 
-    bot_token: SecretStr | None = field(default=None, metadata=reads(_secret))
-    app_token: SecretStr | None = field(default=None, metadata=reads(_secret))
-    signing_secret: SecretStr | None = field(default=None, metadata=reads(_secret))
-    client_id: str | None = field(default=None, metadata=reads(_text))
-    client_secret: SecretStr | None = field(default=None, metadata=reads(_secret))
+    bot_token: SecretStr | None = setting(default=None, parse=_secret)
+    app_token: SecretStr | None = setting(default=None, parse=_secret)
+    signing_secret: SecretStr | None = setting(default=None, parse=_secret)
+    client_id: str | None = setting(default=None, parse=_text)
+    client_secret: SecretStr | None = setting(default=None, parse=_secret)
     # Aim the Web API elsewhere (tests point it at a local fake). Must end with a slash.
-    api_url: str | None = field(default=None, metadata=reads(_http_url))
+    api_url: str | None = setting(default=None, parse=_http_url)
     # HTTP mode's port. Heroku-style platforms say which port to serve on in $PORT.
-    port: int = field(default=3000, metadata=reads(_port, variables=("SLACK_PORT", "PORT")))
+    port: int = setting(default=3000, parse=_port, variables=("SLACK_PORT", "PORT"))
 
 
-@dataclass(frozen=True, slots=True)
 class PortbotSettings(_Section):
     PREFIX = "PORTBOT_"
 
     # One folder for all of Portbot's state: audit log, chat settings, Slack installations, knowledge cache.
-    data_dir: Path = field(default_factory=default_data_dir, metadata=reads(_directory))
-    workers: tuple[str, ...] = field(default=(), metadata=reads(_comma_list(_worker)))
-    worker_secret: SecretStr | None = field(default=None, metadata=reads(_secret))
-    worker_region: str = field(default="unnamed worker", metadata=reads(_text))
-    allow_networks: tuple[str, ...] = field(default=(), metadata=reads(_comma_list(_network)))
-    deny_networks: tuple[str, ...] = field(default=(), metadata=reads(_comma_list(_network)))
-    redis_url: str | None = field(default=None, metadata=reads(_redis_url))
+    data_dir: Path = setting(default_factory=default_data_dir, parse=_directory)
+    workers: tuple[str, ...] = setting(default=(), parse=_comma_list(_worker))
+    worker_secret: SecretStr | None = setting(default=None, parse=_secret)
+    worker_region: str = setting(default="unnamed worker", parse=_text)
+    allow_networks: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
+    deny_networks: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
+    redis_url: str | None = setting(default=None, parse=_redis_url)
     # Reserved for the shared-state work: validated now so a deployment can set it ahead of time.
-    database_url: str | None = field(default=None, metadata=reads(_database_url))
-    dns_servers: tuple[str, ...] = field(default=(), metadata=reads(_comma_list(_nameserver)))
-    probe_timeout: float = field(default=3.0, metadata=reads(_timeout))
+    database_url: str | None = setting(default=None, parse=_database_url)
+    dns_servers: tuple[str, ...] = setting(default=(), parse=_comma_list(_nameserver))
+    probe_timeout: float = setting(default=3.0, parse=_timeout)
     # Learn a silent port's path RTT from one ICMP echo to the same address, to call it filtered sooner.
-    probe_icmp_rtt: bool = field(default=True, metadata=reads(_flag))
-    audit_db: Path | None = field(default=None, metadata=reads(_file))
+    probe_icmp_rtt: bool = setting(default=True, parse=_flag)
+    audit_db: Path | None = setting(default=None, parse=_file)
     # Probe rate limits in the `limits` notation ("10/minute", "100 per hour"); empty disables one.
-    limit_user: str = field(default="10/minute", metadata=reads(_rate, empty_counts=True))
-    limit_guild: str = field(default="60/minute", metadata=reads(_rate, empty_counts=True))
-    limit_target: str = field(default="20/minute", metadata=reads(_rate, empty_counts=True))
-    log_level: LogLevel = field(default="INFO", metadata=reads(_log_level))
-    log_format: LogFormat = field(default="text", metadata=reads(_log_format))
+    limit_user: str = setting(default="10/minute", parse=_rate, empty_counts=True)
+    limit_guild: str = setting(default="60/minute", parse=_rate, empty_counts=True)
+    limit_target: str = setting(default="20/minute", parse=_rate, empty_counts=True)
+    log_level: LogLevel = setting(default="INFO", parse=_log_level)
+    log_format: LogFormat = setting(default="text", parse=_log_format)
     # The port `portbot worker` serves on when --port is not given (platforms set $PORT).
-    port: int | None = field(default=None, metadata=reads(_port, variables=("PORT",)))
+    port: int | None = setting(default=None, parse=_port, variables=("PORT",))
 
     @property
     def audit_path(self) -> Path:
@@ -422,10 +475,9 @@ def variables() -> dict[str, str]:
     """Every variable Portbot reads, each with the field it sets (``section.field``)."""
     found: dict[str, str] = {}
     for name, section in _SECTIONS:
-        for item in fields(section):  # type: ignore[arg-type]
-            source: _Source = item.metadata["source"]
-            for variable in source.variables or (section.PREFIX + item.name.upper(),):
-                found.setdefault(variable, f"{name}.{item.name}")
+        for field_name, spec in section.FIELDS.items():
+            for variable in spec.variables or (section.PREFIX + field_name.upper(),):
+                found.setdefault(variable, f"{name}.{field_name}")
     return found
 
 
@@ -460,17 +512,16 @@ class Settings:
         sections: dict[str, Any] = {}
         for name, section in _SECTIONS:
             given: dict[str, Any] = {}
-            for item in fields(section):  # type: ignore[arg-type]
-                source: _Source = item.metadata["source"]
-                names = source.variables or (section.PREFIX + item.name.upper(),)
+            for field_name, spec in section.FIELDS.items():
+                names = spec.variables or (section.PREFIX + field_name.upper(),)
                 variable = next((v for v in names if v in values), None)
                 if variable is None:
                     continue
                 raw, where = values[variable]
-                if not raw.strip() and not source.empty_counts:
+                if not raw.strip() and not spec.empty_counts:
                     continue
                 try:
-                    given[item.name] = source.parse(raw)
+                    given[field_name] = spec.parse(raw)
                 except ValueError as err:
                     problem = Problem(variable, str(err), where)
                     if problem not in problems:  # PORT feeds two fields

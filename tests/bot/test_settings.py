@@ -252,6 +252,16 @@ def test_model_copy_changes_one_value() -> None:
     assert isinstance(portbot, PortbotSettings)
 
 
+def test_sections_are_read_only_values() -> None:
+    """A section can't be changed in place, compares by value, and refuses a setting it doesn't have."""
+    portbot = load({}).portbot
+    with pytest.raises(AttributeError, match=r"^settings are read-only; use model_copy"):
+        portbot.workers = ("https://fra.example.net",)  # type: ignore[misc]
+    assert portbot == load({}).portbot and hash(portbot) == hash(load({}).portbot)
+    with pytest.raises(TypeError, match=r"^PortbotSettings has no setting nope$"):
+        PortbotSettings(nope=1)  # type: ignore[call-arg]
+
+
 def test_the_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without environ=, load() reads os.environ."""
     monkeypatch.setenv("PORTBOT_WORKER_REGION", "Frankfurt")
