@@ -160,8 +160,8 @@ def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
     )
 
 
-# Bolt's AsyncApp() reads these from the process environment when they are not passed (slack-bolt 1.20-1.30,
-# slack_bolt/app/async_app.py). We pass the token (through the client) and the signing secret, so only the two
+# Bolt's AsyncApp() reads these from the process environment when they are not passed
+# (slack_bolt/app/async_app.py, as of 1.30). We pass the token (through the client) and the signing secret, so only the two
 # OAuth names still matter: with both set, Bolt turns OAuth on by itself, dropping a single-workspace or
 # Socket Mode app's bot token, and there is no argument to say "no OAuth". Settings (which also read .env, which
 # Bolt never sees) decide whether OAuth is on, so Bolt must not see them while the app is built.

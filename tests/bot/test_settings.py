@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,21 @@ def test_the_process_environment_is_the_default(monkeypatch: pytest.MonkeyPatch)
     """Without environ=, load() reads os.environ."""
     monkeypatch.setenv("PORTBOT_WORKER_REGION", "Frankfurt")
     assert Settings.load(env_file=None).portbot.worker_region == os.environ["PORTBOT_WORKER_REGION"]
+
+
+#: The one reader, and the Slack adapter, which hides from Bolt the two names Bolt reads on its own.
+ENVIRONMENT_READERS = {"bot/settings.py", "bot/slack/app.py"}
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    """No module but bot/settings.py touches os.environ or os.getenv (a .env must count everywhere)."""
+    root = Path(__file__).resolve().parents[2]
+    found = {
+        str(path.relative_to(root))
+        for package in ("bot", "probes", "knowledge")
+        for path in (root / package).rglob("*.py")
+        if re.search(
+            r"\bos\.(environ|getenv|putenv)\b|\bfrom os import\b[^\n]*\b(environ|getenv)\b", path.read_text()
+        )
+    }
+    assert found == ENVIRONMENT_READERS
