@@ -47,11 +47,16 @@ class Problem(NamedTuple):
     missing: bool = False  # not set where it should be (then ``source`` is where its companion was set)
 
     def __str__(self) -> str:
-        return f"{self.variable}: {self.message}" + ("" if self.missing else f" (set in {self.source})")
+        where = self.missing or self.variable == self.source  # the latter: the .env file itself
+        return f"{self.variable}: {self.message}" + ("" if where else f" (set in {self.source})")
 
     @property
     def fix(self) -> str:
         """Where to change it, for ``portbot doctor``."""
+        if self.variable == self.source:
+            return (
+                f"Fix {Path(self.source).resolve()}, or remove it and set the variables in the environment."
+            )
         if self.missing:
             place = "the environment" if self.source == ENVIRONMENT else Path(self.source).resolve()
             return f"Add {self.variable} to {place}."

@@ -198,9 +198,17 @@ def test_an_unreadable_dotenv_line_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load({}, env_file)
     assert str(caught.value) == (
-        f"{env_file}: line 2 is not NAME=value; fix or remove it ('PORTBOT_LOG_LEVEL=\"DEBUG\" please') "
-        f"(set in {env_file})"
+        f"{env_file}: line 2 is not NAME=value; fix or remove it ('PORTBOT_LOG_LEVEL=\"DEBUG\" please')"
     )
+
+
+def test_a_dotenv_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    """A .env that is a directory (or unreadable) is one line naming it, not a traceback."""
+    env_file = tmp_path / ".env"
+    env_file.mkdir()
+    with pytest.raises(SettingsError) as caught:
+        load({}, env_file)
+    assert str(caught.value) == f"{env_file}: can't be read (Is a directory)"
 
 
 def test_names_are_matched_whatever_their_case(tmp_path: Path) -> None:
