@@ -51,7 +51,10 @@ def _policy(settings: Settings) -> SafetyPolicy:
     from probes.policy import SafetyPolicy
 
     return SafetyPolicy.from_strings(
-        allow=settings.portbot.allow_networks, deny=settings.portbot.deny_networks
+        allow=settings.portbot.allow_networks,
+        deny=settings.portbot.deny_networks,
+        nat64=settings.portbot.nat64_prefixes,
+        data_dir=settings.portbot.data_dir,  # where `portbot knowledge update` installs newer registries
     )
 
 

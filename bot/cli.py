@@ -12,7 +12,7 @@ first and stops with exit status 2 and one line per bad variable.
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
     portbot doctor                  check settings, knowledge data and workers
-    portbot knowledge update|build  refresh the IANA snapshot / rebuild the index
+    portbot knowledge update|build  refresh the IANA registries / rebuild the index
 """
 
 from __future__ import annotations
@@ -71,8 +71,14 @@ def _parser() -> argparse.ArgumentParser:
 
     knowledge = sub.add_parser("knowledge", help="manage the knowledge data")
     ksub = knowledge.add_subparsers(dest="action", metavar="ACTION", required=True)
-    update = ksub.add_parser("update", help="refresh the IANA registry snapshot")
+    update = ksub.add_parser("update", help="refresh IANA's port and special-purpose address registries")
     update.add_argument("--from", dest="source", default=None, help="a CSV file or URL (default: IANA)")
+    update.add_argument(
+        "--ipv4-special-from", dest="ipv4", default=None, help="IPv4 special-purpose registry CSV"
+    )
+    update.add_argument(
+        "--ipv6-special-from", dest="ipv6", default=None, help="IPv6 special-purpose registry CSV"
+    )
     ksub.add_parser("build", help="rebuild the precompiled index")
     return parser
 
@@ -123,8 +129,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "knowledge":
         from bot import knowledge_cli
 
-        source = args.source if args.action == "update" else None
-        return knowledge_cli.run(args.action, source, settings.portbot.data_dir)
+        data_dir = settings.portbot.data_dir
+        if args.action == "update":
+            return knowledge_cli.run(args.action, data_dir, args.source, args.ipv4, args.ipv6)
+        return knowledge_cli.run(args.action, data_dir)
 
     if command == "probe":
         from bot import probe_cli

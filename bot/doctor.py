@@ -41,6 +41,7 @@ def run(settings: Settings) -> int:
         for name in settings.unknown
     ]
     findings += _knowledge(settings)
+    findings += _address_policy(settings)
     findings += _data_dir(settings)
     findings += _chat(settings)
     findings += asyncio.run(_workers(settings))
@@ -72,6 +73,35 @@ def _knowledge(settings: Settings) -> list[Finding]:
             True,
             f"Knowledge data: {kb.iana_records:,} IANA records, {len(kb.services)} curated services, "
             f"{len(kb.topics)} topics",
+        )
+    ]
+
+
+def _address_policy(settings: Settings) -> list[Finding]:
+    from probes import _special
+
+    data_dir = settings.portbot.data_dir
+    try:
+        registries = _special.load(data_dir)
+    except ValueError as err:
+        return [
+            Finding(
+                False,
+                f"Address registries: {err}",
+                "Run `portbot knowledge update` again, or delete that file to use the packaged copy "
+                "(probes use the packaged copy meanwhile).",
+            )
+        ]
+    where = (
+        "updated copies" if any(p.parent == data_dir for p in registries.sources) else "the packaged copies"
+    )
+    nat64 = settings.portbot.nat64_prefixes
+    prefixes = f"NAT64 prefixes {', '.join(nat64)}" if nat64 else "no PORTBOT_NAT64_PREFIXES"
+    return [
+        Finding(
+            True,
+            f"Address policy: IANA special-purpose registries from {where} ({len(registries.ipv4)} IPv4 and "
+            f"{len(registries.ipv6)} IPv6 blocks); {prefixes}",
         )
     ]
 

@@ -257,6 +257,19 @@ def _worker(text: str) -> str:
     return text
 
 
+def _nat64_prefixes(value: str) -> tuple[str, ...]:
+    # The policy's own reading (RFC 6052 lengths, IPv6 only), so what loads here is what the policy accepts.
+    from probes.policy import NAT64_VARIABLE, parse_nat64_prefixes
+
+    items = tuple(part.strip() for part in value.split(",") if part.strip())
+    try:
+        parse_nat64_prefixes(items)
+    except ValueError as err:
+        # The policy's sentence starts with the variable's name, which Problem adds itself.
+        raise ValueError(str(err).removeprefix(f"{NAT64_VARIABLE}: ").rstrip(".")) from None
+    return items
+
+
 def _redis_url(value: str) -> str:
     from urllib.parse import urlsplit
 
@@ -447,6 +460,8 @@ class PortbotSettings(_Section):
     worker_region: str = setting(default="unnamed worker", parse=_text)
     allow_networks: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
     deny_networks: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
+    # The NAT64 prefixes of this machine's network (RFC 6052), so the IPv4 addresses inside them are judged too.
+    nat64_prefixes: tuple[str, ...] = setting(default=(), parse=_nat64_prefixes)
     redis_url: str | None = setting(default=None, parse=_redis_url)
     # Reserved for the shared-state work: validated now so a deployment can set it ahead of time.
     database_url: str | None = setting(default=None, parse=_database_url)

@@ -6,6 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.core.budgets import (
+    FIELD_NAME_MAX,
+    FIELD_VALUE_MAX,
+    FIELDS_MAX,
+    FOOTER_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    TOTAL_MAX,
+)
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from knowledge import (
     Answer,
@@ -26,13 +35,6 @@ from knowledge import (
     TopicAnswer,
 )
 
-TITLE_MAX = 256
-SUMMARY_MAX = 4096
-FOOTER_MAX = 1024
-FIELD_NAME_MAX = 256
-FIELD_VALUE_MAX = 1024
-MAX_FIELDS = 25
-TOTAL_MAX = 6000  # Discord's limit for all the text of one embed together
 MAX_ASK = 3
 
 HOW_TO_ASK = (
@@ -365,7 +367,7 @@ def _reply(
     budget = TOTAL_MAX - len(title) - len(summary) - len(footer or "")
     kept: list[Field] = []
     for item in fields:
-        if item is None or len(kept) == MAX_FIELDS:
+        if item is None or len(kept) == FIELDS_MAX:
             continue
         size = len(item.name) + len(item.value)
         if size <= budget:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from probes.errors import (
     InputError,
@@ -34,8 +35,6 @@ MIXED_ADVICE = (
 )
 SHARE = Action(ActionKind.SHARE, "Share in channel")
 
-_FIELD_VALUE_MAX = 1024
-_TITLE_MAX = 256
 _BAD_STATES = frozenset({State.FILTERED, State.UNREACHABLE})
 
 # One short phrase per verdict for the summary line.
@@ -75,7 +74,7 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
     else:
         summary = f"I couldn't check {request.target}: no vantage point could run the probe."
     return Reply(
-        title=_clip(f"Port check: {host}", _TITLE_MAX),
+        title=_clip(f"Port check: {host}", TITLE_MAX),
         summary=summary,
         fields=tuple(fields),
         status=_status(views),
@@ -250,5 +249,5 @@ def _sensitive(request: ProbeRequest, reports: Sequence[ProbeReport]) -> tuple[s
     return tuple(v for v in dict.fromkeys(values) if v)
 
 
-def _clip(text: str, limit: int = _FIELD_VALUE_MAX) -> str:
+def _clip(text: str, limit: int = FIELD_VALUE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,7 +7,7 @@ escapes it for its own platform, so nothing a user types can ever mention anyone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -67,15 +67,22 @@ class Reply:
     sensitive: tuple[str, ...] = field(default=())
 
     def masked(self) -> Reply:
-        """The same reply with every sensitive string replaced by a masked form, safe to post publicly."""
-        if not self.sensitive:
-            return replace(self, private=False, actions=_without_share(self.actions))
+        """The same reply with every sensitive string, and any other IP address in it, replaced by a masked
+        form, safe to post publicly."""
+        import re  # sharing is rare: `portbot ask` should not pay for it
+
+        # Longest first, so "http://u1@mc.example.com" goes whole before "mc.example.com" is looked for; any
+        # case, since names are case-insensitive and a reply may spell one differently from the user.
+        secrets = sorted({s for s in self.sensitive if s}, key=len, reverse=True)
+        masks = {secret.lower(): mask(secret) for secret in secrets}
+        pattern = re.compile("|".join(re.escape(s) for s in secrets), re.IGNORECASE) if secrets else None
 
         def hide(text: str) -> str:
-            for secret in sorted(self.sensitive, key=len, reverse=True):
-                if secret:
-                    text = text.replace(secret, mask(secret))
-            return text
+            if pattern is not None:
+                text = pattern.sub(lambda m: masks[m.group().lower()], text)
+            # Text Portbot did not write itself (a worker's error, a server's banner) can name an address that
+            # is on no list: mask every address literal too.
+            return _mask_literals(text)
 
         return Reply(
             title=hide(self.title),
@@ -90,21 +97,55 @@ class Reply:
         )
 
 
+# Dotted IPv4, and runs of hex groups and colons that may be IPv6; each is masked only if it parses.
+_IPV4_LITERAL = r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)"
+_IPV6_LITERAL = (
+    r"(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:]|\.\d)"
+)
+
+
+def _mask_literals(text: str) -> str:
+    import re
+
+    from probes.policy import parse_ip_literal
+
+    def one(match: re.Match[str]) -> str:
+        return mask(match.group()) if parse_ip_literal(match.group()) is not None else match.group()
+
+    return re.sub(_IPV4_LITERAL, one, re.sub(_IPV6_LITERAL, one, text))
+
+
 def _without_share(actions: tuple[Action, ...]) -> tuple[Action, ...]:
     return tuple(a for a in actions if a.kind is not ActionKind.SHARE)
 
 
 def mask(secret: str) -> str:
-    """Mask an address or host name, keeping just enough to recognise it: ``203.0.x.x``, ``ex…le.com``."""
-    if secret.count(".") == 3 and all(p.isdigit() for p in secret.split(".")):
-        a, b, _, _ = secret.split(".")
+    """Mask an address or host name, keeping just enough to recognise it: ``203.0.x.x``, ``2001:db8:…``,
+    ``mc….com``. A URL, ``user@host``, ``host:port`` or ``[v6]:port`` is reduced to its host first, so no
+    user name, path or other spelling of the address survives; any IPv4 spelling masks as its dotted form."""
+    import re
+
+    from probes.policy import parse_ip_literal  # only when sharing: keeps `portbot ask` light
+
+    host = secret.strip()
+    if "://" in host:
+        host = re.split(r"[/?#]", host.split("://", 1)[1], maxsplit=1)[0]
+    host = host.rsplit("@", 1)[-1]
+    if host.startswith("[") and "]" in host:
+        host = host[1 : host.index("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        address = parse_ip_literal(host)
+    except ValueError:  # a number too long to be an address
+        address = None
+    if address is not None and address.version == 4:
+        a, b, _, _ = str(address).split(".")
         return f"{a}.{b}.x.x"
-    if ":" in secret:  # IPv6: keep the first two groups
-        groups = [g for g in secret.split(":") if g]
-        return ":".join(groups[:2]) + ":…"
-    labels = secret.split(".")
+    if address is not None:  # IPv6 (mapped and other IPv4-carrying forms too): the first two groups only
+        first, second = (group.lstrip("0") or "0" for group in address.exploded.split(":")[:2])
+        return f"{first}:{second}:…"
+    labels = [label for label in host.split(".") if label]
     if len(labels) >= 2:
-        first = labels[0]
-        shown = first[:2] + "…"
-        return ".".join([shown, *labels[-1:]])
-    return secret[:2] + "…"
+        return f"{labels[0][:2]}….{labels[-1]}"
+    return host[:2] + "…"

@@ -72,7 +72,7 @@ def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., 
 
     @group.command(name="settings", description="Show or change who sees Portbot's answers in this server")
     @app_commands.describe(
-        probe_results="Who sees reachability checks (they can show a member's home address)",
+        probe_results="Reachability checks are always private (they show a member's address)",
         knowledge_answers="Who sees answers about ports, games and apps",
     )
     @app_commands.choices(probe_results=VISIBILITY, knowledge_answers=VISIBILITY)

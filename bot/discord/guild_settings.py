@@ -24,7 +24,9 @@ CREATE TABLE IF NOT EXISTS guild_settings (
 class GuildSettings:
     """Who sees Portbot's answers in one server. The defaults protect members' home addresses."""
 
-    probes_private: bool = True  # probe results shown only to the person who asked
+    # Probe results are shown only to the person who asked, whatever this says (bot.core.visibility); the column
+    # stays so older rows still load.
+    probes_private: bool = True
     knowledge_private: bool = False  # port/service answers posted in the channel
 
 

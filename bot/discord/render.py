@@ -21,16 +21,15 @@ import re
 
 import discord
 
+# Discord's documented embed limits are the core's reply budgets: one set of limits, kept in bot.core.budgets.
+from bot.core.budgets import FIELD_NAME_MAX as FIELD_NAME_MAX
+from bot.core.budgets import FIELD_VALUE_MAX as FIELD_VALUE_MAX
+from bot.core.budgets import FIELDS_MAX as FIELDS_MAX
+from bot.core.budgets import FOOTER_MAX as FOOTER_MAX
+from bot.core.budgets import SUMMARY_MAX as DESCRIPTION_MAX
+from bot.core.budgets import TITLE_MAX as TITLE_MAX
+from bot.core.budgets import TOTAL_MAX as TOTAL_MAX
 from bot.core.reply import Reply, Status
-
-# Discord's documented embed limits (counted in code points, which is what len() counts).
-TITLE_MAX = 256
-DESCRIPTION_MAX = 4096
-FIELDS_MAX = 25
-FIELD_NAME_MAX = 256
-FIELD_VALUE_MAX = 1024
-FOOTER_MAX = 2048
-TOTAL_MAX = 6000  # title + description + field names and values + footer + author, across all embeds
 
 ELLIPSIS = "…"
 ZWSP = "\u200b"

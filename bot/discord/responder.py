@@ -1,8 +1,9 @@
 """What Portbot does for each Discord interaction: ask the core, pick who may see the answer, send it.
 
-Knowledge answers are fast and answered directly (public unless a server chose otherwise). Probes are slow:
-they are deferred at once, inside Discord's 3-second window, and answered with a follow-up that only the asker
-sees unless the server's admins made probe results public, in which case the addresses are masked.
+Knowledge answers are fast and answered directly; probes are slow: they are deferred at once, inside Discord's
+3-second window, and answered with a follow-up. Who sees what is decided by :mod:`bot.core.visibility`: probe
+results, errors and any answer to text holding an address or host name go only to the asker (who can share a
+masked copy); knowledge answers are public unless the server made them private.
 Every send carries ``AllowedMentions.none()``.
 """
 
@@ -15,12 +16,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import ProtocolChoice
-from bot.core.reply import ActionKind, Field, Reply, Status
+from bot.core.reply import ActionKind, Field, Reply
+from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
-from bot.discord.shares import ShareCache
 from bot.discord.views import CheckModal, build_view
 from probes.models import Requester
 
@@ -30,13 +32,16 @@ NO_MENTIONS = discord.AllowedMentions.none()
 CHOICES_MAX = 25
 CHOICE_MAX = 100  # both the shown name and the value
 EMBED_CACHE = 512
+#: How long a private result can be shared: as long as the interaction token that showed it lives.
+SHARE_TTL = 15 * 60
 
 Interaction = discord.Interaction[Any]
 
 SORRY = INTERNAL_ERROR
 SHARE_EXPIRED = problem(
     "That result can no longer be shared",
-    "I keep results for sharing for 15 minutes. Run the check again, then share the new result.",
+    "I share a result once, for whoever ran the check, within 15 minutes. "
+    "Run the check again, then share the new result.",
 )
 SETTINGS_OUTSIDE_SERVER = problem(
     "Settings belong to a server",
@@ -66,19 +71,26 @@ def requester_for(interaction: Interaction) -> Requester:
     )
 
 
+PROBES_ALWAYS_PRIVATE = (
+    "Only the person who asked sees them, always: they show a member's address. "
+    "The asker can post a copy with the address masked (Share in channel)."
+)
+KNOWLEDGE_WITH_ADDRESS = "An answer to a question that holds an address or a server name is always private."
+
+
 def settings_reply(settings: GuildSettings, *, changed: bool) -> Reply:
-    probes = (
-        "Only the person who asked sees them."
-        if settings.probes_private
-        else "Posted in the channel, with addresses masked."
-    )
     knowledge = (
-        "Only the person who asked sees them." if settings.knowledge_private else "Posted in the channel."
+        "Only the person who asked sees them."
+        if settings.knowledge_private
+        else f"Posted in the channel. {KNOWLEDGE_WITH_ADDRESS}"
     )
     return Reply(
         title="Portbot settings updated" if changed else "Portbot settings for this server",
         summary="Who sees Portbot's answers here. Change them with the options of `/portbot settings`.",
-        fields=(Field("Reachability checks", probes), Field("Port and service answers", knowledge)),
+        fields=(
+            Field("Reachability checks", PROBES_ALWAYS_PRIVATE),
+            Field("Port and service answers", knowledge),
+        ),
         kind="help",
     )
 
@@ -93,10 +105,10 @@ def _shared_embed(reply: Reply) -> discord.Embed:
 class Responder:
     """Turns interactions into core calls and core Replies into Discord responses."""
 
-    def __init__(self, portbot: Portbot, store: GuildSettingsStore, shares: ShareCache | None = None) -> None:
+    def __init__(self, portbot: Portbot, store: GuildSettingsStore, shares: ShareStore | None = None) -> None:
         self.portbot = portbot
         self.store = store
-        self.shares = shares or ShareCache()
+        self.shares = shares or ShareStore(ttl=SHARE_TTL)
 
     # -- slash commands ----------------------------------------------------------------------------------
 
@@ -104,18 +116,21 @@ class Responder:
         """``/port query``: knowledge answered at once; a probe request deferred like ``/portcheck``."""
         settings = self.store.get(interaction.guild_id)
         if self.portbot.is_probe(query):
-            await interaction.response.defer(ephemeral=settings.probes_private, thinking=True)
+            # Whoever sees the "thinking" message sees the follow-up: decide before the answer exists.
+            await interaction.response.defer(
+                ephemeral=visibility.decide(query, None, settings), thinking=True
+            )
             reply = await self.portbot.handle(query, requester_for(interaction))
-            await self._follow_up(interaction, reply, public=not settings.probes_private)
+            await self._follow_up(interaction, reply, public=False)
             return
         reply = await self.portbot.handle(query, requester_for(interaction))
-        await self._respond(interaction, reply, public=self._public_answer(reply, settings))
+        await self._respond(interaction, reply, public=not visibility.decide(query, reply, settings))
 
     async def portcheck(
         self, interaction: Interaction, host: str, port: int, protocol: ProtocolChoice
     ) -> None:
-        """``/portcheck host port protocol``: defer, probe, follow up."""
-        await self._probe(interaction, host, port, protocol, self.store.get(interaction.guild_id))
+        """``/portcheck host port protocol``: defer, probe, follow up, to the asker only."""
+        await self._probe(interaction, host, port, protocol)
 
     async def settings(
         self, interaction: Interaction, probes_private: bool | None, knowledge_private: bool | None
@@ -129,10 +144,14 @@ class Responder:
         if not (permissions.manage_guild or permissions.administrator):
             await self._respond(interaction, SETTINGS_REFUSED, public=False)
             return
+        # Probe results are private whatever a server wants (they show a member's address): a request to make
+        # them public is not stored; the reply says why.
         changed = probes_private is not None or knowledge_private is not None
         if changed:
             current = self.store.update(
-                interaction.guild_id, probes_private=probes_private, knowledge_private=knowledge_private
+                interaction.guild_id,
+                probes_private=None if probes_private is None else True,
+                knowledge_private=knowledge_private,
             )
         else:
             current = self.store.get(interaction.guild_id)
@@ -175,11 +194,11 @@ class Responder:
 
     async def check_from_modal(self, interaction: Interaction, host: str, port: int, protocol: str) -> None:
         chosen: ProtocolChoice = "tcp" if protocol == "tcp" else "udp" if protocol == "udp" else "auto"
-        await self._probe(interaction, host, port, chosen, self.store.get(interaction.guild_id))
+        await self._probe(interaction, host, port, chosen)
 
     async def share(self, interaction: Interaction, key: str) -> None:
-        """Post a private probe result publicly, masked. Only its owner can, within 15 minutes."""
-        reply = self.shares.get(key, interaction.user.id)
+        """Post a private probe result publicly, masked. Only its owner can, once, within 15 minutes."""
+        reply = self.shares.take(key, str(interaction.user.id))
         if reply is None:
             await self._respond(interaction, SHARE_EXPIRED, public=False)
             return
@@ -223,19 +242,12 @@ class Responder:
         host: str,
         port: int,
         protocol: ProtocolChoice,
-        settings: GuildSettings,
     ) -> None:
         # Defer first: a probe can take seconds, and Discord drops interactions not answered within 3.
-        await interaction.response.defer(ephemeral=settings.probes_private, thinking=True)
+        private = visibility.decide(host, None, probe=True)
+        await interaction.response.defer(ephemeral=private, thinking=True)
         reply = await self.portbot.check(host, (port,), protocol, requester_for(interaction))
-        await self._follow_up(interaction, reply, public=not settings.probes_private)
-
-    @staticmethod
-    def _public_answer(reply: Reply, settings: GuildSettings) -> bool:
-        # Mistakes are only interesting to whoever made them; keep errors out of the channel.
-        if reply.status is Status.ERROR or reply.private:
-            return False
-        return not settings.knowledge_private
+        await self._follow_up(interaction, reply, public=not visibility.decide(host, reply, probe=True))
 
     def _message(
         self, interaction: Interaction, reply: Reply, *, public: bool
@@ -244,7 +256,7 @@ class Responder:
             reply = reply.masked()  # nothing posted where others can read it shows an address
         share_key = None
         if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
-            share_key = self.shares.put(reply, interaction.user.id)
+            share_key = self.shares.put(reply, str(interaction.user.id))
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
         return embed, build_view(reply.actions, share_key)
 

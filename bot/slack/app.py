@@ -28,13 +28,13 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.core import intents
+from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.reply import ActionKind, Reply
+from bot.core.shares import ShareStore
 from bot.settings import Settings
 from bot.slack import modals
 from bot.slack._lazy import TrackedLazyRunner
-from bot.slack._shares import ShareStore
 from bot.slack.render import (
     ACTION_ASK,
     ACTION_CHECK,
@@ -51,12 +51,13 @@ log = logging.getLogger(__name__)
 # Kept in step with slack-manifest.yml.
 BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "im:read", "im:write")
 EVENTS_PATH = "/slack/events"
+SHARE_TTL = 30 * 60  # Slack's response_url, which the shared copy is posted through, works for 30 minutes
 
 FAILURE = INTERNAL_ERROR
 SHARE_EXPIRED = problem(
     "That result can't be shared any more",
     (
-        "I keep a check's result ready to share for 30 minutes, and only until I restart. "
+        "I share a check's result once, for whoever ran it, within 30 minutes and only until I restart. "
         "Run the check again and share the new result."
     ),
 )
@@ -108,7 +109,7 @@ def build_app(
 
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
-    _Listeners(portbot, ShareStore(), session).register(app)
+    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session).register(app)
     return app
 
 
@@ -187,11 +188,6 @@ def _requester(context: AsyncBoltContext, channel_id: str | None = None) -> Requ
     )
 
 
-def _is_knowledge(text: str) -> bool:
-    """Whether ``/port text`` asks a knowledge question, the kind answered for the whole channel."""
-    return isinstance(intents.parse(text), intents.Lookup)
-
-
 def strip_mentions(text: str, bot_user_id: str | None) -> str:
     """The question in ``@Portbot 25565``: the bot's mention removed wherever it is, and a leading one anyway."""
     if bot_user_id:
@@ -209,6 +205,8 @@ class _Listeners:
         self.portbot = portbot
         self.shares = shares
         self.session = session
+        # Per-workspace choices are not stored yet: every workspace gets the defaults (knowledge public).
+        self.defaults: visibility.Preferences = visibility.DEFAULTS
         self._events: OrderedDict[str, None] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
@@ -229,8 +227,9 @@ class _Listeners:
         await ack()
 
     async def ack_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
-        # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer.
-        if _is_knowledge(command.get("text") or ""):
+        # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer: only for a
+        # knowledge question that holds no address or host name, since Slack repeats the text as typed.
+        if not visibility.decide(command.get("text") or "", None, self.defaults):
             await ack(response_type="in_channel")
         else:
             await ack()
@@ -250,7 +249,7 @@ class _Listeners:
         async with self._reporting(context, client) as client:
             text = command.get("text") or ""
             reply = await self.portbot.handle(text, _requester(context))
-            public = _is_knowledge(text) and reply.kind == "knowledge" and not reply.private
+            public = not visibility.decide(text, reply, self.defaults)
             await self._respond(context, client, reply, public=public)
 
     async def answer_mention(
@@ -263,9 +262,12 @@ class _Listeners:
             reply = await self.portbot.handle(text, _requester(context))
             thread_ts = event.get("thread_ts") or event.get("ts")
             channel = event["channel"]
-            if reply.private:
+            if visibility.decide(text, reply, self.defaults):
                 await client.chat_postEphemeral(
-                    channel=channel, user=event["user"], thread_ts=thread_ts, **self._message(reply)
+                    channel=channel,
+                    user=event["user"],
+                    thread_ts=thread_ts,
+                    **self._message(reply, owner=event["user"]),
                 )
             else:
                 await client.chat_postMessage(
@@ -287,7 +289,7 @@ class _Listeners:
             await client.chat_postMessage(
                 channel=event["channel"],
                 thread_ts=event.get("thread_ts"),
-                **self._message(reply, shareable=False),
+                **self._message(reply),
                 **_QUIET,
             )
 
@@ -325,11 +327,13 @@ class _Listeners:
             check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
             requester = _requester(context, channel_id=check.channel_id)
             reply = await self.portbot.check(host, (check.port,), check.protocol, requester)
-            await self._post_private(client, check, requester.user_id, self._message(reply))
+            await self._post_private(
+                client, check, requester.user_id, self._message(reply, owner=requester.user_id)
+            )
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         async with self._reporting(context, client) as client:
-            masked = self.shares.take(str(body["actions"][0]["value"]))
+            masked = self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
             if masked is None:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
                 return
@@ -408,10 +412,10 @@ class _Listeners:
 
     # -- delivery -------------------------------------------------------------------------------------------
 
-    def _message(self, reply: Reply, *, shareable: bool = True) -> Message:
-        """Render ``reply``; a private result gets a working Share button backed by a masked copy."""
+    def _message(self, reply: Reply, *, owner: str | None = None) -> Message:
+        """Render ``reply``; with an ``owner``, a private result gets a Share button backed by a masked copy."""
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = self.shares.put(reply) if shareable and reply.private and has_share else None
+        token = self.shares.put(reply, owner) if owner and reply.private and has_share else None
         return render(reply, share_token=token)
 
     async def _respond(
@@ -424,7 +428,7 @@ class _Listeners:
         follow_up: bool = False,
     ) -> None:
         """Answer through the request's response_url; a button press adds a message instead of replacing."""
-        message = self._message(reply, shareable=not public)
+        message = self._message(reply, owner=None if public else context.user_id)
         if context.response_url:
             body: dict[str, Any] = {
                 "response_type": "in_channel" if public else "ephemeral",

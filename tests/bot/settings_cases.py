@@ -84,6 +84,11 @@ BAD = [
         "'nonsense' is not a network; use comma-separated CIDRs such as 203.0.113.0/24 or 2001:db8::/32",
     ),
     (
+        "PORTBOT_NAT64_PREFIXES",
+        "10.0.0.0/8",
+        "'10.0.0.0/8' is not an IPv6 prefix; NAT64 prefixes are IPv6",
+    ),
+    (
         "PORTBOT_DENY_NETWORKS",
         "10.0.0.1/8",
         "'10.0.0.1/8' has bits set after the prefix; did you mean 10.0.0.0/8?",

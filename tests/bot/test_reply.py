@@ -39,3 +39,52 @@ def test_masked_reply_hides_every_sensitive_string_and_drops_share() -> None:
     assert "203.0.x.x" in text
     assert not shared.private
     assert [a.kind for a in shared.actions] == [ActionKind.ASK]
+
+
+@pytest.mark.parametrize(
+    ("secret", "masked"),
+    [
+        ("::ffff:203.0.113.7", "0:0:…"),
+        ("[2001:db8::7]:25565", "2001:db8:…"),
+        ("http://u1:pw@mc.example.com:8080/x?y#z", "mc….com"),
+        ("alice@mc.example.com", "mc….com"),
+        ("mc.example.com:25565", "mc….com"),
+        ("2130706433", "127.0.x.x"),
+        ("0x7f.1", "127.0.x.x"),
+        ("203.0.113.7:25565", "203.0.x.x"),
+        ("myserver", "my…"),
+    ],
+)
+def test_mask_reduces_every_spelling_to_its_host_first(secret: str, masked: str) -> None:
+    """URLs, user@, ports, brackets and numeric IPv4 spellings never survive masking."""
+    assert mask(secret) == masked
+
+
+def test_masked_reply_hides_other_cases_and_the_longest_spelling_first() -> None:
+    """A URL goes whole (no user name left behind) and a name in another case is masked too."""
+    reply = Reply(
+        title="Port check: http://u1@MC.Example.com",
+        summary="mc.example.com answered.",
+        kind="probe",
+        private=True,
+        sensitive=("mc.example.com", "http://u1@MC.Example.com"),
+    )
+    shared = reply.masked()
+    assert (shared.title, shared.summary) == ("Port check: MC….com", "mc….com answered.")
+
+
+def test_masked_reply_hides_addresses_that_are_on_no_list() -> None:
+    """An address in text Portbot did not write (a worker's error) is masked even if not listed as sensitive."""
+    reply = Reply(
+        title="Port check: mc.example.com",
+        summary="[2001:db8::9]:25565 answered; ::ffff:198.51.100.9 too. 10:30:00, v1.2.3, port 25565. 2001:db8::9.",
+        fields=(Field("Not checked from Tokyo", "HTTP 403: mc.example.com resolves to 198.51.100.9."),),
+        kind="probe",
+        private=True,
+        sensitive=("mc.example.com",),
+    )
+    shared = reply.masked()
+    assert (
+        shared.summary == "[2001:db8:…]:25565 answered; 0:0:… too. 10:30:00, v1.2.3, port 25565. 2001:db8:…."
+    )
+    assert shared.fields[0].value == "HTTP 403: mc….com resolves to 198.51.x.x."

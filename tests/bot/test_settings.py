@@ -293,3 +293,34 @@ def test_only_the_settings_read_the_environment() -> None:
         )
     }
     assert found == ENVIRONMENT_READERS
+
+
+def test_nat64_prefixes_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PORTBOT_NAT64_PREFIXES takes comma-separated RFC 6052 prefixes."""
+    monkeypatch.setenv("PORTBOT_NAT64_PREFIXES", "64:ff9b::/96, 2001:db8:64::/48")
+    assert Settings.load(env_file=None).portbot.nat64_prefixes == ("64:ff9b::/96", "2001:db8:64::/48")
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        (
+            "2001:db8::/50",
+            "PORTBOT_NAT64_PREFIXES: '2001:db8::/50' has length /50; a NAT64 prefix is /32, /40, /48, /56, /64 "
+            "or /96 (RFC 6052) (set in the environment)",
+        ),
+        (
+            "10.0.0.0/8",
+            "PORTBOT_NAT64_PREFIXES: '10.0.0.0/8' is not an IPv6 prefix; NAT64 prefixes are IPv6 "
+            "(set in the environment)",
+        ),
+    ],
+)
+def test_a_bad_nat64_prefix_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str, line: str
+) -> None:
+    """A prefix RFC 6052 does not allow stops the settings with the variable's name."""
+    monkeypatch.setenv("PORTBOT_NAT64_PREFIXES", value)
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(env_file=None)
+    assert str(caught.value) == line

@@ -7,7 +7,14 @@ import ipaddress
 import pytest
 
 from probes.errors import InputError, RefusedTarget
-from probes.policy import SafetyPolicy, embedded_ipv4, parse_ip_literal
+from probes.policy import (
+    SafetyPolicy,
+    carried_ipv4,
+    embedded_ipv4,
+    parse_ip_literal,
+    parse_nat64_prefixes,
+    rfc6052_ipv4,
+)
 
 POLICY = SafetyPolicy()
 
@@ -192,6 +199,8 @@ def test_wrapped_ipv4_refusal_names_the_form_and_the_real_address() -> None:
     [
         ("::ffff:1.2.3.4", "1.2.3.4", "IPv4-mapped"),
         ("::1.2.3.4", "1.2.3.4", "IPv4-compatible"),
+        ("::ffff:0:102:304", "1.2.3.4", "SIIT (IPv4-translated)"),
+        ("64:ff9b:1::102:304", "1.2.3.4", "NAT64"),
         ("64:ff9b::102:304", "1.2.3.4", "NAT64"),
         ("2002:102:304::1", "1.2.3.4", "6to4"),
         ("2001:0:4136:e378:8000:63bf:fefd:fcfb", "1.2.3.4", "Teredo"),
@@ -207,19 +216,126 @@ def test_embedded_ipv4_is_extracted(text: str, inner: str | None, form: str | No
 
 @pytest.mark.parametrize(
     "target",
-    ["1.1.1.1", "8.8.4.4", "2606:4700:4700::1111", "::ffff:1.1.1.1", "64:ff9b::101:101", "2002:101:101::1"],
+    [
+        "1.1.1.1",
+        "8.8.4.4",
+        "168.63.129.15",
+        "2606:4700:4700::1111",
+        "::ffff:1.1.1.1",
+        "[::FFFF:1.1.1.1%eth0]",
+        # registry rows that are globally reachable, inside rows that are not
+        "192.0.0.9",
+        "192.0.0.10",
+        "2001:1::1",
+        "2001:1::3",
+        "2001:3::1",
+        "2001:4:112::1",
+        "2620:4f:8000::1",
+    ],
 )
 def test_public_addresses_pass(target: str) -> None:
-    """Public addresses, and the routable IPv6 forms of public IPv4 ones, may be probed."""
+    """Public addresses, their IPv4-mapped spelling, and globally reachable registry rows may be probed."""
     address = parse_ip_literal(target)
     assert address is not None
     POLICY.check_address(address)
 
 
-@pytest.mark.parametrize("target", ["::1.1.1.1", "64:ff9b:1::101:101"])
-def test_non_routable_wrappers_of_public_addresses_are_reserved(target: str) -> None:
-    """The deprecated IPv4-compatible form and the local-use NAT64 prefix never route on the internet."""
-    assert refusal(target).category == "reserved"
+@pytest.mark.parametrize(
+    ("target", "category", "message", "hint"),
+    [
+        (
+            "::1.1.1.1",
+            "not-internet",
+            "::101:101 is the IPv4-compatible IPv6 form of 1.1.1.1, which only works inside networks set up for "
+            "it, never across the internet.",
+            "Give me 1.1.1.1 itself.",
+        ),
+        (
+            "64:ff9b::101:101",
+            "not-internet",
+            "64:ff9b::101:101 is the NAT64 IPv6 form of 1.1.1.1, which only works inside networks set up for it, "
+            "never across the internet.",
+            "Give me 1.1.1.1 itself.",
+        ),
+        (
+            "64:ff9b:1::101:101",
+            "not-internet",
+            "64:ff9b:1::101:101 is the NAT64 IPv6 form of 1.1.1.1, which only works inside networks set up for "
+            "it, never across the internet.",
+            "Give me 1.1.1.1 itself.",
+        ),
+        (
+            "::ffff:0:101:101",
+            "not-internet",
+            "::ffff:0:101:101 is the SIIT (IPv4-translated) IPv6 form of 1.1.1.1, which only works inside "
+            "networks set up for it, never across the internet.",
+            "Give me 1.1.1.1 itself.",
+        ),
+        (
+            "2002:101:101::1",
+            "tunnel",
+            "2002:101:101::1 is the 6to4 IPv6 form of 1.1.1.1: a tunnel through public relays that are switched "
+            "off across most of the internet, so I don't probe through it.",
+            "Give me 1.1.1.1 itself, or your server's native IPv6 address.",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:fefd:fcfb",
+            "tunnel",
+            "2001:0:4136:e378:8000:63bf:fefd:fcfb is the Teredo IPv6 form of 1.2.3.4: a tunnel through public "
+            "relays that are switched off across most of the internet, so I don't probe through it.",
+            "Give me 1.2.3.4 itself, or your server's native IPv6 address.",
+        ),
+    ],
+)
+def test_wrappers_of_public_addresses_are_refused_with_the_address_to_use(
+    target: str, category: str, message: str, hint: str
+) -> None:
+    """IPv6 forms of a public IPv4 address that don't route on the internet say so and name the IPv4 address."""
+    err = refusal(target)
+    assert (err.category, err.message, err.hint) == (category, message, hint)
+
+
+NOT_INTERNET = (
+    "{ip} is outside the IPv6 internet: every public IPv6 address starts with 2 or 3 (2000::/3), so this one "
+    "can't be a server on the internet."
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "category", "message"),
+    [
+        (
+            "::ffff:0:7f00:1",
+            "loopback",
+            "::ffff:0:7f00:1 is the SIIT (IPv4-translated) IPv6 form of 127.0.0.1. "
+            + LOOPBACK_MESSAGE.format(ip="127.0.0.1"),
+        ),
+        ("::1:0:0:1", "not-internet", NOT_INTERNET.format(ip="::1:0:0:1")),
+        (
+            "100:0:0:1::1",
+            "reserved",
+            "100:0:0:1::1 is in a reserved range that isn't used on the public internet (IANA lists it as "
+            "“Dummy IPv6 Prefix”).",
+        ),
+        ("4000::1", "not-internet", NOT_INTERNET.format(ip="4000::1")),
+        ("e000::1", "not-internet", NOT_INTERNET.format(ip="e000::1")),
+        (
+            "5f00::1",
+            "reserved",
+            "5f00::1 is in a reserved range that isn't used on the public internet (IANA lists it as "
+            "“Segment Routing (SRv6) SIDs”).",
+        ),
+        (
+            "3fff::1",
+            "documentation",
+            "3fff::1 is from a range set aside for documentation: that's an example address, not a real server.",
+        ),
+    ],
+)
+def test_the_issues_examples_are_refused_in_plain_words(target: str, category: str, message: str) -> None:
+    """The addresses issue 7 found getting through are refused, each with its own explanation."""
+    err = refusal(target)
+    assert (err.category, err.message) == (category, message)
 
 
 def test_allow_list_opens_a_refused_range() -> None:
@@ -304,3 +420,184 @@ def test_bad_port_lists_are_refused(ports: tuple[int, ...], message: str) -> Non
 def test_five_ports_are_fine() -> None:
     """Up to five ports pass."""
     POLICY.check_ports([1, 80, 443, 25565, 65535])
+
+
+# RFC 6052 §2.4's own examples: 192.0.2.33 under a network-specific prefix of each length.
+RFC6052_EXAMPLES = [
+    ("2001:db8::/32", "2001:db8:c000:221::"),
+    ("2001:db8:100::/40", "2001:db8:1c0:2:21::"),
+    ("2001:db8:122::/48", "2001:db8:122:c000:2:2100::"),
+    ("2001:db8:122:300::/56", "2001:db8:122:3c0:0:221::"),
+    ("2001:db8:122:344::/64", "2001:db8:122:344:c0:2:2100:0"),
+    ("2001:db8:122:344::/96", "2001:db8:122:344::192.0.2.33"),
+    ("64:ff9b::/96", "64:ff9b::192.0.2.33"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "text"), RFC6052_EXAMPLES)
+def test_rfc6052_extraction_matches_the_rfcs_examples(prefix: str, text: str) -> None:
+    """The IPv4 address sits where RFC 6052 §2.2 puts it for each prefix length, around the u octet."""
+    network = ipaddress.IPv6Network(prefix)
+    address = ipaddress.IPv6Address(text)
+    assert rfc6052_ipv4(address, network.prefixlen) == ipaddress.IPv4Address("192.0.2.33")
+    assert (ipaddress.IPv4Address("192.0.2.33"), "NAT64") in carried_ipv4(address, [network])
+
+
+def test_teredo_carries_the_client_and_the_server() -> None:
+    """A Teredo address gives up the client's de-obfuscated address and the Teredo server's."""
+    found = carried_ipv4(ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:3fff:fdd2"))
+    assert found == (
+        (ipaddress.IPv4Address("192.0.2.45"), "Teredo"),
+        (ipaddress.IPv4Address("65.54.227.120"), "Teredo server"),
+    )
+
+
+def test_teredo_through_a_private_server_is_refused() -> None:
+    """A Teredo address whose server is a LAN address is refused for the server, even with a public client."""
+    err = refusal("2001:0:a00:1:8000:63bf:fefd:fcfb")
+    assert err.category == "private"
+    assert (
+        err.message
+        == "2001:0:a00:1:8000:63bf:fefd:fcfb is a Teredo tunnel address through the Teredo server 10.0.0.1. "
+        + (LAN_MESSAGE.format(ip="10.0.0.1"))
+    )
+
+
+OPERATOR = SafetyPolicy.from_strings(nat64="2001:db8:64::/96, 2001:db8:100::/40")
+
+
+@pytest.mark.parametrize(
+    ("target", "category"),
+    [
+        ("2001:db8:64::7f00:1", "loopback"),
+        ("2001:db8:64::192.168.1.1", "private"),
+        ("2001:db8:64::a9fe:a9fe", "cloud-metadata"),
+        ("2001:db8:17f:0:1::", "loopback"),  # 127.0.0.1 under the /40, split around the u octet
+    ],
+)
+def test_operator_nat64_prefixes_are_unwrapped(target: str, category: str) -> None:
+    """An address inside PORTBOT_NAT64_PREFIXES is judged by the IPv4 address it carries."""
+    assert refusal(target, OPERATOR).category == category
+
+
+def test_operator_nat64_form_of_a_public_address_follows_the_prefixs_own_verdict() -> None:
+    """Unwrapping only adds refusals: a public IPv4 inside a NAT64 prefix still needs a probeable prefix."""
+    inside_docs = refusal("2001:db8:64::101:101", OPERATOR)
+    assert inside_docs.category == "documentation"
+    public = SafetyPolicy.from_strings(nat64="2606:4700:64::/96")
+    public.check_address(ipaddress.IPv6Address("2606:4700:64::101:101"))
+    assert refusal("2606:4700:64::7f00:1", public).category == "loopback"
+
+
+METADATA_ENDPOINTS = [
+    ("169.254.169.254", "169.254.0.0/16"),
+    ("169.254.170.2", "169.254.0.0/16"),
+    ("169.254.170.23", "169.254.0.0/16"),
+    ("fd00:ec2::23", "fd00::/8"),
+    ("fd00:ec2::254", "fc00::/7"),
+    ("100.100.100.200", "100.64.0.0/10"),
+    ("168.63.129.16", "168.63.0.0/16"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "covering"), METADATA_ENDPOINTS)
+def test_metadata_endpoints_are_refused_even_when_allowed(endpoint: str, covering: str) -> None:
+    """Each cloud metadata or credential endpoint is refused though the allow list covers its whole range."""
+    policy = SafetyPolicy.from_strings(allow=[covering, "0.0.0.0/0", "::/0"])
+    err = refusal(endpoint, policy)
+    assert err.category == "cloud-metadata"
+    assert err.message.startswith(f"{endpoint} is ")
+    assert err.message.endswith(", which hands out a cloud machine's credentials. I never probe it.")
+
+
+def _wrapped_forms(ipv4: str) -> list[str]:
+    """The IPv6 spellings that carry ``ipv4``: mapped, SIIT, compatible, NAT64 (both), 6to4, Teredo,
+    and the operator prefix 2001:db8:64::/96."""
+    n = int(ipaddress.IPv4Address(ipv4))
+    return [
+        str(ipaddress.IPv6Address(base | n))
+        for base in (
+            0xFFFF << 32,
+            0xFFFF << 48,
+            0,
+            int(ipaddress.IPv6Address("64:ff9b::")),
+            int(ipaddress.IPv6Address("64:ff9b:1::")),
+            int(ipaddress.IPv6Address("2001:db8:64::")),
+        )
+    ] + [
+        str(ipaddress.IPv6Address(0x2002 << 112 | n << 80 | 1)),
+        str(ipaddress.IPv6Address(0x20010000 << 96 | 0x41_36_E3_78 << 64 | (~n & 0xFFFFFFFF))),
+    ]
+
+
+@pytest.mark.parametrize(("endpoint", "covering"), [e for e in METADATA_ENDPOINTS if ":" not in e[0]])
+def test_metadata_endpoints_are_refused_in_every_wrapped_form(endpoint: str, covering: str) -> None:
+    """Mapped, SIIT, compatible, NAT64, operator NAT64, 6to4 and Teredo forms of an endpoint are refused too."""
+    policy = SafetyPolicy.from_strings(allow=[covering, "::/0"], nat64="2001:db8:64::/96")
+    for form in _wrapped_forms(endpoint):
+        err = refusal(form, policy)
+        assert err.category == "cloud-metadata", form
+        assert f" form of {endpoint}. " in err.message, form
+
+
+DENIED_SPELLINGS = [
+    "203.0.113.9",
+    "3405803785",
+    "0xcb.0.0x71.011",
+    "203.0.28937",
+    "0313.0.0161.011",
+    "203.0.113.9.",
+]
+
+
+def test_deny_list_covers_every_spelling_and_wrapper() -> None:
+    """An IPv4 address on the deny list stays denied in every spelling and every IPv6 form that carries it."""
+    policy = SafetyPolicy.from_strings(
+        allow="203.0.113.0/24,::/0", deny="203.0.113.9/32", nat64="2001:db8:64::/96"
+    )
+    for target in DENIED_SPELLINGS + _wrapped_forms("203.0.113.9"):
+        err = refusal(target, policy)
+        assert err.category == "denied", target
+    policy.check_address(ipaddress.IPv4Address("203.0.113.10"))
+
+
+def test_deny_list_catches_every_position_of_the_local_use_nat64_block() -> None:
+    """Inside 64:ff9b:1::/48 the prefix length is the operator's choice, so a denied IPv4 at any position counts."""
+    policy = SafetyPolicy.from_strings(deny="192.0.2.33/32")
+    for text in ("64:ff9b:1:c000:2:2100::", "64:ff9b:1:c0:0:221::", "64:ff9b:1:0:c0:2:2100:0"):
+        assert refusal(text, policy).category == "denied", text
+
+
+def test_a_mapped_deny_entry_denies_the_ipv4_spelling_too() -> None:
+    """A deny entry written in IPv4-mapped IPv6 means those IPv4 addresses, however they are spelled."""
+    policy = SafetyPolicy.from_strings(deny="::ffff:1.1.1.0/120")
+    assert refusal("1.1.1.1", policy).category == "denied"
+    assert refusal("::ffff:1.1.1.1", policy).category == "denied"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "64:ff9b::/95",
+            r"^PORTBOT_NAT64_PREFIXES: '64:ff9b::/95' has length /95; a NAT64 prefix is /32, /40, ",
+        ),
+        ("192.0.2.0/24", r"^PORTBOT_NAT64_PREFIXES: '192\.0\.2\.0/24' is not an IPv6 prefix"),
+        ("2001:db8::1/96", r"^PORTBOT_NAT64_PREFIXES: '2001:db8::1/96' has bits set after the prefix"),
+        ("2001:db8:0:0:ff00::/96", r"^PORTBOT_NAT64_PREFIXES: '2001:db8:0:0:ff00::/96' sets bits 64–71"),
+        ("nat64", r"^PORTBOT_NAT64_PREFIXES: 'nat64' is not a network in CIDR form"),
+    ],
+)
+def test_bad_nat64_prefixes_name_the_variable(value: str, message: str) -> None:
+    """A NAT64 prefix that RFC 6052 does not allow is one clear error naming the variable."""
+    with pytest.raises(ValueError, match=message):
+        parse_nat64_prefixes(value)
+
+
+def test_nat64_prefixes_are_read_from_a_comma_separated_string() -> None:
+    """Every RFC 6052 length is accepted, spaces allowed."""
+    prefixes = parse_nat64_prefixes(
+        " 2001:db8::/32,2001:db8:100::/40, 2001:db8:122::/48,2001:db8:122:300::/56,"
+        "2001:db8:122:344::/64,64:ff9b::/96"
+    )
+    assert [p.prefixlen for p in prefixes] == [32, 40, 48, 56, 64, 96]

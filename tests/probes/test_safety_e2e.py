@@ -65,6 +65,9 @@ RECORDS = {
     "loop.test": [("A", "127.0.0.1")],
     "loop6.test": [("AAAA", "::1")],
     "mapped.test": [("AAAA", "::ffff:127.0.0.1")],
+    "siit.test": [("AAAA", "::ffff:0:7f00:1")],
+    "nat64.test": [("AAAA", "64:ff9b::7f00:1")],
+    "operator-nat64.test": [("AAAA", "2001:db8:64::7f00:1")],
 }
 
 
@@ -149,3 +152,62 @@ async def test_positive_control_over_ipv6(lab: Lab) -> None:
     report = await service.run(ProbeRequest("::1", (lab.v6.port,), protocol="tcp"), ALICE)
     assert [r.state for r in report.results] == [State.OPEN]
     assert lab.v6.hits >= 1
+
+
+# IPv6 forms that carry 127.0.0.1, and names that resolve to them; 2001:db8:64::/96 is the operator's NAT64.
+WRAPPED = [
+    "::ffff:0:7f00:1",
+    "[::FFFF:0:7F00:1]",
+    "::127.0.0.1",
+    "64:ff9b::7f00:1",
+    "64:ff9b:1::7f00:1",
+    "2002:7f00:1::1",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    "2001:db8:64::7f00:1",
+    "siit.test",
+    "nat64.test",
+    "operator-nat64.test",
+]
+NAT64 = SafetyPolicy.from_strings(nat64="2001:db8:64::/96")
+
+
+@pytest.mark.parametrize("target", WRAPPED)
+async def test_wrapped_forms_are_refused_and_the_listener_sees_nothing(lab: Lab, target: str) -> None:
+    """SIIT, compatible, NAT64 (well-known, local-use, operator), 6to4 and Teredo forms of 127.0.0.1, typed
+    or behind a name, are refused as loopback through the real service and engine, with no connection made."""
+    service = ProbeService(lab.engine(NAT64), policy=NAT64)
+    with pytest.raises(RefusedTarget) as info:
+        await service.run(ProbeRequest(target, lab.ports, protocol="tcp"), ALICE)
+    assert info.value.category == "loopback"
+    assert lab.hits == 0
+
+
+@pytest.mark.parametrize("target", WRAPPED)
+async def test_wrapped_forms_stay_refused_with_loopback_allowed(lab: Lab, target: str) -> None:
+    """An allow list that opens 127.0.0.0/8 and ::1 opens none of the IPv6 wrappers of 127.0.0.1."""
+    policy = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128"], nat64="2001:db8:64::/96")
+    service = ProbeService(lab.engine(policy), policy=policy)
+    with pytest.raises(RefusedTarget):
+        await service.run(ProbeRequest(target, lab.ports, protocol="tcp"), ALICE)
+    assert lab.hits == 0
+
+
+@pytest.fixture
+async def nat64_worker_url(lab: Lab) -> AsyncIterator[str]:
+    config = WorkerConfig(secret=SECRET, host="127.0.0.1", port=0, region="Lab", audit=False, policy=NAT64)
+    worker = await start(config, lab.engine(config.policy))
+    yield worker.url
+    await worker.stop()
+
+
+@pytest.mark.parametrize(
+    "target", ["::ffff:0:7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::1", "2001:db8:64::7f00:1"]
+)
+async def test_worker_refuses_wrapped_forms_with_422_and_the_listener_sees_nothing(
+    lab: Lab, nat64_worker_url: str, target: str
+) -> None:
+    """A worker whose policy knows the operator's NAT64 prefix refuses every wrapped loopback form (422)."""
+    response = await post(nat64_worker_url, {"target": target, "ports": list(lab.ports), "protocol": "tcp"})
+    assert response.status_code == 422
+    assert (response.json()["error"], response.json()["category"]) == ("refused", "loopback")
+    assert lab.hits == 0

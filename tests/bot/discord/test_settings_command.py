@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from bot.discord.responder import KNOWLEDGE_WITH_ADDRESS, PROBES_ALWAYS_PRIVATE
 from tests.bot.discord import payloads
 from tests.bot.discord.conftest import RunningBot
 from tests.bot.discord.test_interactions import embed_of
@@ -56,22 +57,23 @@ async def test_admin_sees_the_defaults(bot: RunningBot) -> None:
     assert embed["title"] == "Portbot settings for this server"
     values = {field["name"]: field["value"] for field in embed["fields"]}
     assert values == {
-        "Reachability checks": "Only the person who asked sees them.",
-        "Port and service answers": "Posted in the channel.",
+        "Reachability checks": PROBES_ALWAYS_PRIVATE,
+        "Port and service answers": f"Posted in the channel. {KNOWLEDGE_WITH_ADDRESS}",
     }
+    assert PROBES_ALWAYS_PRIVATE.startswith("Only the person who asked sees them, always")
 
 
-async def test_public_probe_results_persist_and_flip_the_default(bot: RunningBot) -> None:
-    """After an admin makes probe results public, the choice is in SQLite and /portcheck answers in public."""
-    await settings(bot, payloads.ADMIN_PERMISSIONS, probe_results="public")
-    assert stored(bot) == [(str(payloads.GUILD_ID), 0, 0)]
+async def test_probe_results_cannot_be_made_public(bot: RunningBot) -> None:
+    """Asking for public probe results stores nothing less private, says so, and /portcheck stays private."""
+    embed = await settings(bot, payloads.ADMIN_PERMISSIONS, probe_results="public")
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Reachability checks"] == PROBES_ALWAYS_PRIVATE
+    assert stored(bot) == [(str(payloads.GUILD_ID), 1, 0)]
 
     sent = await bot.fake.push_interaction(payloads.slash("portcheck", host="mc.example.com", port=25565))
     deferred = await bot.fake.wait_callback(sent.id)
-    assert (deferred.type, deferred.ephemeral) == (5, False)
+    assert (deferred.type, deferred.ephemeral) == (5, True)
     followup = await bot.fake.wait_followup(sent.token)
-    title = embed_of(followup.body)["title"]
-    assert "mc.example.com" not in title and "mc….com" in title  # public means masked
+    assert followup.body["flags"] & 64
 
 
 async def test_private_knowledge_answers_flip_the_default(bot: RunningBot) -> None:

@@ -180,8 +180,8 @@ async def test_unknown_share_token_is_explained_privately(slack: Slack, fake_sla
     (posted,) = fake_slack.posted_to("press")
     assert posted.body["response_type"] == "ephemeral"
     assert posted.body["text"] == (
-        "That result can't be shared any more: I keep a check's result ready to share for 30 minutes, "
-        "and only until I restart. Run the check again and share the new result."
+        "That result can't be shared any more: I share a check's result once, for whoever ran it, "
+        "within 30 minutes and only until I restart. Run the check again and share the new result."
     )
 
 
@@ -380,10 +380,10 @@ async def test_a_failure_while_acking_is_answered_by_app_error(
 ) -> None:
     """An unexpected error before the ack still gets Slack a 200 with an apology, not a 500."""
 
-    def broken(text: str) -> Any:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Traceback: secret internals")
 
-    monkeypatch.setattr("bot.slack.app.intents.parse", broken)
+    monkeypatch.setattr("bot.slack.app.visibility.decide", broken)
     response = await slack.command("25565")
     assert response.status == 200
     body = json.loads(response.body)
