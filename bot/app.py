@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from bot.core.commands import Portbot
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+    from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
     from probes.policy import SafetyPolicy
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_FILE = "ratelimits.sqlite3"  # in PORTBOT_DATA_DIR, for the command-line processes
+#: `portbot worker`'s port when neither --port nor $PORT says.
+DEFAULT_WORKER_PORT = 8471
 
 
 class ServiceBackend:
@@ -108,8 +110,19 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
 
 
 def build_portbot(settings: Settings, *, persistent_limits: bool = False) -> Portbot:
-    """The command core with real knowledge and a probe backend built on first use."""
-    return Portbot(probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits))
+    """The command core with real knowledge (cached in the data directory) and a probe backend built on first
+    use."""
+    return Portbot(
+        knowledge=lambda: load_knowledge(settings),
+        probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits),
+    )
+
+
+def load_knowledge(settings: Settings) -> KnowledgeBase:
+    """The knowledge base, its compiled index cached under PORTBOT_DATA_DIR."""
+    from knowledge import KnowledgeBase
+
+    return KnowledgeBase.load(settings.portbot.data_dir)
 
 
 def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
@@ -127,7 +140,7 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
     config = WorkerConfig(
         secret=secret.get_secret_value(),
         host=host,
-        port=port if port is not None else int(os.environ.get("PORT", "8471")),
+        port=port if port is not None else settings.portbot.port or DEFAULT_WORKER_PORT,
         region=settings.portbot.worker_region,
         policy=_policy(settings),
         engine=_engine_config(settings),
@@ -135,7 +148,7 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         redis_url=settings.portbot.redis_url,
         audit_path=settings.portbot.audit_path,
     )
-    _logging()
+    _logging(settings)
     asyncio.run(serve(config))
     return 0
 
@@ -146,10 +159,7 @@ def run_platforms(
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
 
-    _logging()
-    if http and "PORT" in os.environ and "SLACK_PORT" not in os.environ:
-        # Heroku-style platforms say which port to serve on in $PORT.
-        settings.slack = settings.slack.model_copy(update={"port": int(os.environ["PORT"])})
+    _logging(settings)
     portbot = build_portbot(settings)
 
     async def main() -> None:
@@ -197,10 +207,7 @@ def run_platforms(
     return 0
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("PORTBOT_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Portbot never joins voice channels; discord.py's start-up notes about voice libraries are noise.
-    logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT" not in record.getMessage())
+def _logging(settings: Settings) -> None:
+    from bot import logs
+
+    logs.configure(settings.portbot.log_level, settings.portbot.log_format)

@@ -1,7 +1,8 @@
 """The ``portbot`` command.
 
-Import-light on purpose: ``portbot ask 25565`` must start fast, so chat libraries, httpx, aiohttp and pydantic
-load only inside the subcommands that need them.
+Import-light on purpose: ``portbot ask 25565`` and ``portbot probe`` must start fast, so chat libraries, httpx
+and aiohttp load only inside the subcommands that need them. Every command but ``doctor`` reads the settings
+first and stops with exit status 2 and one line per bad variable.
 
     portbot                         chat platforms if tokens are configured, else the terminal chat
     portbot ask TEXT [--json]       answer once and exit
@@ -22,9 +23,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
+    from bot.app import ServiceBackend
     from bot.core.commands import Portbot
     from bot.core.reply import Reply
     from bot.settings import Settings
+    from knowledge import KnowledgeBase
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="serve the probe worker API")
     worker.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    worker.add_argument("--port", type=int, default=None, help="port (default $PORT or 8000)")
+    worker.add_argument("--port", type=int, default=None, help="port (default $PORT, else 8471)")
 
     discord = sub.add_parser("discord", help="run the Discord bot")
     discord.add_argument("--sync", action="store_true", help="publish the slash commands to Discord and exit")
@@ -113,17 +116,23 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "ask":
         return _ask(" ".join(args.text), as_json=args.json)
-    if command == "knowledge":
-        from bot import knowledge_cli
+    if command == "doctor":
+        from bot import doctor
 
-        if args.action == "update":
-            return knowledge_cli.run(args.action, args.source, args.ipv4, args.ipv6)
-        return knowledge_cli.run(args.action, None)
+        return doctor.main()
 
     settings = _settings()
     if settings is None:
         return 2
     from bot import runtime
+
+    if command == "knowledge":
+        from bot import knowledge_cli
+
+        data_dir = settings.portbot.data_dir
+        if args.action == "update":
+            return knowledge_cli.run(args.action, data_dir, args.source, args.ipv4, args.ipv6)
+        return knowledge_cli.run(args.action, data_dir)
 
     if command == "probe":
         from bot import probe_cli
@@ -144,10 +153,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         runtime.long_running()
         return app.run_platforms(settings, slack=True, http=args.http)
-    if command == "doctor":
-        from bot import doctor
-
-        return doctor.run(settings)
     if command is None and (settings.has_discord or settings.has_slack):
         from bot import app
 
@@ -161,6 +166,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _settings() -> Settings | None:
+    """The settings, or None after printing one line per bad variable (the caller exits 2)."""
     from bot.settings import Settings, SettingsError
 
     try:
@@ -172,20 +178,26 @@ def _settings() -> Settings | None:
 
 
 def _ask(text: str, *, as_json: bool) -> int:
+    settings = _settings()  # light (no pydantic): a knowledge answer needs the data dir, where its index is
+    if settings is None:
+        return 2
+
     from bot.core import intents
     from bot.core.commands import Portbot
     from bot.terminal_render import write_reply
 
-    def probes() -> object:
-        # Only a probe question pays for settings, httpx and the engine.
-        settings = _settings()
-        if settings is None:
-            raise SystemExit(2)
+    def knowledge() -> KnowledgeBase:
+        from knowledge import KnowledgeBase
+
+        return KnowledgeBase.load(settings.portbot.data_dir)
+
+    def probes() -> ServiceBackend:
+        # Only a probe question pays for httpx and the engine.
         from bot import app
 
         return app.build_probe_backend(settings, persistent_limits=True)
 
-    portbot: Portbot = Portbot(probes=probes)  # type: ignore[arg-type]
+    portbot: Portbot = Portbot(knowledge=knowledge, probes=probes)
     intent = intents.parse(text)
     if isinstance(intent, intents.Lookup):
         reply = portbot.lookup(intent.query)

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import httpx
@@ -20,13 +20,35 @@ class Finding:
     fix: str = ""
 
 
+def main() -> int:
+    """``portbot doctor``: every bad setting, one line each with where to fix it; else the full check."""
+    try:
+        settings = Settings.load()
+    except SettingsError as err:
+        findings = [Finding(False, str(problem), problem.fix) for problem in err.problems]
+        return _report(findings, "Fix the settings above, then run `portbot doctor` again to check the rest.")
+    return run(settings)
+
+
 def run(settings: Settings) -> int:
-    findings = [Finding(True, "Settings read from the environment and .env")]
-    findings += _knowledge()
+    findings = [Finding(True, "Settings read from the environment and .env, every value valid")]
+    findings += [
+        Finding(
+            False,
+            f"{name} is not a Portbot setting, so it changes nothing",
+            "Check its spelling in README → Deploy.",
+        )
+        for name in settings.unknown
+    ]
+    findings += _knowledge(settings)
     findings += _address_policy(settings)
     findings += _data_dir(settings)
     findings += _chat(settings)
     findings += asyncio.run(_workers(settings))
+    return _report(findings)
+
+
+def _report(findings: list[Finding], note: str = "") -> int:
     for finding in findings:
         mark = "✔" if finding.ok else "✘"
         print(f"{mark} {finding.what}")
@@ -34,14 +56,16 @@ def run(settings: Settings) -> int:
             print(f"    → {finding.fix}")
     problems = sum(not f.ok for f in findings)
     print(f"\n{problems} problem{'s' if problems != 1 else ''} found." if problems else "\nAll good.")
+    if note:
+        print(note)
     return 1 if problems else 0
 
 
-def _knowledge() -> list[Finding]:
+def _knowledge(settings: Settings) -> list[Finding]:
     from knowledge import KnowledgeBase, KnowledgeError
 
     try:
-        kb = KnowledgeBase.load()
+        kb = KnowledgeBase.load(settings.portbot.data_dir)
     except KnowledgeError as err:
         return [Finding(False, f"Knowledge data: {err}", "Fix the file it names, or reinstall Portbot.")]
     return [
@@ -149,23 +173,14 @@ async def _workers(settings: Settings) -> list[Finding]:
                 "For a true outside view, run `portbot worker` on a small server elsewhere.",
             )
         ]
-    secret = settings.portbot.worker_secret.get_secret_value() if settings.portbot.worker_secret else ""
-    if not secret:
-        return [
-            Finding(
-                False,
-                "PORTBOT_WORKERS is set but PORTBOT_WORKER_SECRET is not",
-                "Set the same secret on the bot and every worker.",
-            )
-        ]
+    # The settings already refused workers without a secret, and any URL the worker client can't read.
+    assert settings.portbot.worker_secret is not None
+    secret = settings.portbot.worker_secret.get_secret_value()
     import httpx
 
     from probes.client import parse_workers
 
-    try:
-        workers = parse_workers(urls)
-    except ValueError as err:
-        return [Finding(False, str(err))]
+    workers = parse_workers(urls)
     async with httpx.AsyncClient(timeout=5.0) as client:
         return list(await asyncio.gather(*(_worker(client, w.url, w.label, secret) for w in workers)))
 
@@ -201,4 +216,4 @@ async def _worker(client: httpx.AsyncClient, url: str, label: str, secret: str) 
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run(Settings.load()))
+    sys.exit(main())

@@ -8,9 +8,12 @@ IANA. Naming a source updates just the registries named.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
-def run(action: str, source: str | None, ipv4: str | None = None, ipv6: str | None = None) -> int:
+def run(
+    action: str, data_dir: Path, source: str | None = None, ipv4: str | None = None, ipv6: str | None = None
+) -> int:
     from knowledge import KnowledgeBase, KnowledgeError
 
     try:
@@ -24,10 +27,10 @@ def run(action: str, source: str | None, ipv4: str | None = None, ipv6: str | No
                 ipv4, ipv6 = IPV4_URL, IPV6_URL
             # The address registries first: they matter for safety, and checking them is quick.
             if ipv4 is not None or ipv6 is not None:
-                print(update_special_registries(ipv4, ipv6).format())
+                print(update_special_registries(ipv4, ipv6, data_dir).format())
             if everything or source is not None:
-                print(update_iana(source or IANA_URL).format())
-        kb = KnowledgeBase.load(rebuild=action == "build")
+                print(update_iana(source or IANA_URL, data_dir).format())
+        kb = KnowledgeBase.load(data_dir, rebuild=action == "build")
     except KnowledgeError as err:
         print(f"portbot: {err}", file=sys.stderr)
         return 2

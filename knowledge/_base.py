@@ -34,8 +34,8 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         """Load the compiled index from ``data_dir/cache``, compiling it first when a source changed.
 
-        ``data_dir`` defaults to ``$PORTBOT_DATA_DIR`` (else ``~/.local/share/portbot``); an IANA file updated into
-        it replaces the packaged one. ``source_dir`` replaces the packaged data directory (for tests).
+        ``data_dir`` is the settings' PORTBOT_DATA_DIR (default ``~/.local/share/portbot``); an IANA file updated
+        into it replaces the packaged one. ``source_dir`` replaces the packaged data directory (for tests).
         Raises :class:`~knowledge.errors.DataError` if a source file is malformed.
         """
         data_dir = default_data_dir() if data_dir is None else data_dir

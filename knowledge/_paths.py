@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,11 +13,9 @@ CONCEPTS_FILE = "concepts.toml"
 
 
 def default_data_dir() -> Path:
-    """``$PORTBOT_DATA_DIR``, else ``~/.local/share/portbot`` (shared with the audit log and chat settings)."""
-    configured = os.environ.get("PORTBOT_DATA_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path(os.path.expanduser("~")) / ".local" / "share" / "portbot"
+    """``~/.local/share/portbot``, for callers that give no data directory. Portbot itself always passes its
+    settings' PORTBOT_DATA_DIR (only bot/settings.py reads the environment and .env)."""
+    return Path.home() / ".local" / "share" / "portbot"
 
 
 def cache_dir(data_dir: Path) -> Path:

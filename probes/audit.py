@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -19,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from probes.models import ProbeReport
-
-DATA_DIR_VARIABLE = "PORTBOT_DATA_DIR"
 
 # Outcomes of a request, as stored in the ``outcome`` column.
 PROBED = "probed"
@@ -59,9 +56,9 @@ _COLUMNS = (
 
 
 def default_audit_path() -> Path:
-    """``$PORTBOT_DATA_DIR/audit.sqlite3``, or under ``~/.local/share/portbot`` when the variable is unset."""
-    base = os.environ.get(DATA_DIR_VARIABLE) or str(Path.home() / ".local" / "share" / "portbot")
-    return Path(base) / "audit.sqlite3"
+    """``~/.local/share/portbot/audit.sqlite3``, for callers that give no path. Portbot itself always passes
+    its settings' path (PORTBOT_AUDIT_DB, else PORTBOT_DATA_DIR/audit.sqlite3)."""
+    return Path.home() / ".local" / "share" / "portbot" / "audit.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -394,14 +394,6 @@ class SafetyPolicy:
             deny=_parse_networks(deny, DENY_VARIABLE),
             nat64=parse_nat64_prefixes(nat64),
             registries=None if data_dir is None else load_registries(data_dir),
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> SafetyPolicy:
-        """Build a policy from ``PORTBOT_ALLOW_NETWORKS``, ``PORTBOT_DENY_NETWORKS`` and
-        ``PORTBOT_NAT64_PREFIXES`` in ``environ``."""
-        return cls.from_strings(
-            environ.get(ALLOW_VARIABLE, ""), environ.get(DENY_VARIABLE, ""), environ.get(NAT64_VARIABLE, "")
         )
 
     def check_address(self, address: IPAddress) -> None:

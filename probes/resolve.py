@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from dataclasses import dataclass
-
-import dns.asyncresolver
-import dns.exception
-import dns.nameserver
-import dns.rdatatype
-import dns.resolver
-import idna
+from typing import TYPE_CHECKING
 
 from probes.errors import RefusedTarget, ResolveError
 from probes.policy import IPAddress
+
+if TYPE_CHECKING:
+    import dns.asyncresolver
+
+# dnspython (~60 ms to import) and idna load on the first lookup, not with the engine: `portbot probe` for an
+# address never resolves anything, and its whole run should take about what nmap's does.
 
 _RETRY_AFTER = 1.0  # per-try timeout: a lost UDP packet is asked again once within the lifetime
 
@@ -46,6 +46,10 @@ class Resolver:
 
     def _dns(self) -> dns.asyncresolver.Resolver:
         if self._resolver is None:
+            import dns.asyncresolver
+            import dns.nameserver
+            import dns.resolver
+
             # Built on first use: reading /etc/resolv.conf at construction would fail where it's missing.
             try:
                 resolver = dns.asyncresolver.Resolver(configure=not self._servers)
@@ -117,6 +121,8 @@ class Resolver:
             ordered = tuple(sorted(found, key=lambda a: (a.version, int(a))))  # a stable order for reports
             return Resolution(name, ordered, canonical=canonical)
         errors = [a for a in answers if isinstance(a, BaseException)]
+        import dns.exception
+
         for err in errors:
             if not isinstance(err, dns.exception.DNSException):
                 raise err
@@ -124,6 +130,9 @@ class Resolver:
 
     async def srv(self, qname: str) -> tuple[str, int] | None:
         """The (target, port) of the preferred SRV record at ``qname``, or None when there is none usable."""
+        import dns.exception
+        import dns.rdatatype
+
         try:
             answer = await self._dns().resolve(qname, "SRV", search=False, raise_on_no_answer=False)
         except dns.exception.DNSException:
@@ -147,6 +156,9 @@ class Resolver:
 
 
 def _explain(name: str, errors: list[BaseException]) -> ResolveError:
+    import dns.exception
+    import dns.resolver
+
     shown = _show(name)
     if any(isinstance(e, dns.resolver.NXDOMAIN) for e in errors):
         return ResolveError(
@@ -178,6 +190,8 @@ def show_name(name: str) -> str:
 
 def _show(name: str) -> str:
     """The name as people wrote it: internationalised labels in their own script."""
+    import idna
+
     try:
         shown = idna.decode(name)
     except (idna.IDNAError, UnicodeError):

@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import idna
-
 from probes.errors import InputError
 from probes.policy import IPAddress, parse_ip_literal
 
@@ -139,6 +137,8 @@ def _normalise_name(host: str, raw: str) -> str:
     if not name:
         raise InputError(f"{_quote(raw)} has no server name in it; {_EXAMPLES}.", hint=_HOST_HINT)
     if not name.isascii():
+        import idna  # ~13 ms, and only internationalised names need it: not on an address's `portbot probe`
+
         try:
             name = idna.encode(name, uts46=True).decode("ascii")
         except (idna.IDNAError, UnicodeError):

@@ -22,5 +22,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name, raising=False)
-    # Keep state (audit log, settings DB, index cache) out of the user's home directory.
+    # Keep state (audit log, settings DB, index cache) out of the user's home directory: in PORTBOT_DATA_DIR for
+    # whatever reads the settings, and in a scratch home for domain objects given no path (their default is
+    # under ~/.local/share/portbot).
     monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path_factory.mktemp("portbot-data")))
+    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))

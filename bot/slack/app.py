@@ -161,15 +161,18 @@ def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
     )
 
 
-_BOLT_ENV = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+# Bolt's AsyncApp() reads these from the process environment when they are not passed
+# (slack_bolt/app/async_app.py, as of 1.30). We pass the token (through the client) and the signing secret, so only the two
+# OAuth names still matter: with both set, Bolt turns OAuth on by itself, dropping a single-workspace or
+# Socket Mode app's bot token, and there is no argument to say "no OAuth". Settings (which also read .env, which
+# Bolt never sees) decide whether OAuth is on, so Bolt must not see them while the app is built.
+_BOLT_READS = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 
 
 @contextlib.contextmanager
 def _bolt_env_ignored() -> Iterator[None]:
-    """Hide the variables Bolt reads by itself while the app is built: settings are passed in explicitly, and
-    Bolt seeing SLACK_CLIENT_ID/SECRET would switch a single-workspace (or Socket Mode) app to OAuth and
-    drop its bot token."""
-    saved = {name: os.environ.pop(name) for name in _BOLT_ENV if name in os.environ}
+    """Build the app without Bolt's own reading of SLACK_CLIENT_ID/SECRET from the environment (see above)."""
+    saved = {name: os.environ.pop(name) for name in _BOLT_READS if name in os.environ}
     try:
         yield
     finally:

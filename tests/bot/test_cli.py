@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cli import _parser, _plain_ask
+from knowledge._cache import CACHE_FILE
 from probes.policy import SafetyPolicy
 from probes.worker import WorkerConfig, start
+from tests.bot.settings_cases import BAD, BAD_IDS
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "knowledge" / "data" / "iana-service-names-port-numbers.csv"
@@ -245,8 +248,74 @@ def test_a_bad_setting_is_one_line_naming_the_variable() -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "portbot: PORTBOT_ALLOW_NETWORKS: 'nonsense' is not a network; "
-        "use comma-separated CIDRs such as 203.0.113.0/24\n"
+        "use comma-separated CIDRs such as 203.0.113.0/24 or 2001:db8::/32 (set in the environment)\n"
     )
+
+
+ONE_SHOT = {"ask": ("ask", "25565"), "probe": ("probe", "203.0.113.5", "443"), "doctor": ("doctor",)}
+
+
+@pytest.mark.parametrize("command", ONE_SHOT)
+@pytest.mark.parametrize(("variable", "value", "message"), BAD, ids=BAD_IDS)
+def test_a_bad_setting_stops_ask_probe_and_doctor(
+    command: str, variable: str, value: str, message: str
+) -> None:
+    """ask and probe print the one line and exit 2; doctor shows it with where to fix it and exits 1."""
+    result = portbot(*ONE_SHOT[command], env={variable: value})
+    line = f"{variable}: {message} (set in the environment)"
+    assert "Traceback" not in result.stdout + result.stderr
+    if command == "doctor":
+        assert result.returncode == 1
+        assert result.stdout.splitlines()[:2] == [
+            f"✘ {line}",
+            f"    → Change or unset {variable} where the environment is set (shell, service file, platform).",
+        ]
+    else:
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", f"portbot: {line}\n")
+
+
+def test_doctor_names_every_bad_variable_at_once() -> None:
+    """The four values from the issue give four ✘ lines, one per variable, and a non-zero exit."""
+    bad = {
+        "PORTBOT_LIMIT_USER": "lots",
+        "PORTBOT_DNS_SERVERS": "bad",
+        "PORTBOT_REDIS_URL": "notaurl",
+        "PORTBOT_LOG_LEVEL": "verbose",
+    }
+    result = portbot("doctor", env=bad)
+    assert result.returncode == 1
+    flagged = [
+        line.split(":")[0].removeprefix("✘ ") for line in result.stdout.splitlines() if line.startswith("✘")
+    ]
+    assert sorted(flagged) == sorted(bad)
+    assert "All good" not in result.stdout
+    assert "4 problems found." in result.stdout
+
+
+def test_workers_without_a_secret_stop_a_check_before_it_starts() -> None:
+    """A check through workers with no shared secret is a setting error (exit 2), not "something went wrong"."""
+    result = portbot("ask", "check", "203.0.113.5", "443", env={"PORTBOT_WORKERS": "http://127.0.0.1:9"})
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("portbot: PORTBOT_WORKER_SECRET: not set, but PORTBOT_WORKERS is")
+
+
+def test_doctor_names_a_misspelt_variable() -> None:
+    """A PORTBOT_ variable that is no setting is named by doctor (ask still answers)."""
+    result = portbot("doctor", env={"PORTBOT_LIMITS_USER": "5/minute"})
+    assert result.returncode == 1
+    assert "✘ PORTBOT_LIMITS_USER is not a Portbot setting, so it changes nothing" in result.stdout
+    assert portbot("ask", "25565", env={"PORTBOT_LIMITS_USER": "5/minute"}).returncode == 0
+
+
+def test_the_chat_refuses_to_start_on_a_bad_setting() -> None:
+    """The terminal chat (and, through the same path, the bots and the worker) stop with the same line."""
+    for command in ((), ("chat",), ("worker",), ("discord",), ("slack",)):
+        result = portbot(*command, stdin="/port 22\n", env={"PORTBOT_LOG_LEVEL": "verbose"})
+        assert (result.returncode, result.stdout) == (2, ""), command
+        assert result.stderr == (
+            "portbot: PORTBOT_LOG_LEVEL: 'verbose' is not a log level; use one of DEBUG, INFO, WARNING, ERROR "
+            "(set in the environment)\n"
+        )
 
 
 def test_worker_without_a_secret_says_which_variable() -> None:
@@ -300,3 +369,124 @@ async def test_doctor_checks_worker_signatures() -> None:
     assert "✔ Worker Testland: reachable, signatures accepted" in good.stdout
     assert bad.returncode == 1
     assert "✘ Worker Testland: rejects our signature" in bad.stdout
+
+
+def portbot_in(cwd: Path, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`portbot ARGS` run from ``cwd`` with no Portbot, Discord or Slack variable at all, and ``home`` as HOME."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_", "PORT"))
+    }
+    env.update({"HOME": str(home), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_dotenv_in_the_working_directory_is_honoured_by_every_part(
+    tmp_path: Path, listener: socket.socket
+) -> None:
+    """With only a .env: the knowledge cache and the audit log land in its data dir, its allowlist lets the
+    probe through, and nothing is written under the home directory."""
+    state, home = tmp_path / "state", tmp_path / "home"
+    (tmp_path / ".env").write_text(f"PORTBOT_DATA_DIR={state}\nexport PORTBOT_ALLOW_NETWORKS='127.0.0.0/8'\n")
+    port = listener.getsockname()[1]
+
+    asked = portbot_in(tmp_path, "ask", "25565", home=home)
+    probed = portbot_in(tmp_path, "probe", "127.0.0.1", str(port), "--json", home=home)
+
+    assert asked.returncode == 0, asked.stderr
+    assert (state / "cache" / CACHE_FILE).is_file()
+    assert probed.returncode == 0, probed.stderr
+    assert json.loads(probed.stdout)["reports"][0]["results"][0]["state"] == "open"
+    with sqlite3.connect(state / "audit.sqlite3") as db:
+        assert db.execute("SELECT target, outcome FROM probes").fetchall() == [("127.0.0.1", "probed")]
+    assert not (home / ".local").exists()
+
+
+def test_a_bad_value_in_dotenv_names_the_file(tmp_path: Path) -> None:
+    """A bad value from .env stops `portbot ask` with the variable and `(set in .env)`."""
+    (tmp_path / ".env").write_text("PORTBOT_LIMIT_USER=lots\n")
+    result = portbot_in(tmp_path, "ask", "25565", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "portbot: PORTBOT_LIMIT_USER: 'lots' is not a rate; use a count per period such as 10/minute or "
+        "100 per hour, or nothing to turn the limit off (set in .env)\n"
+    )
+
+
+def test_the_worker_takes_port_and_log_format_from_dotenv(tmp_path: Path) -> None:
+    """`portbot worker` with no --port serves on .env's PORT and logs one JSON object per line."""
+    port = free_port()
+    (tmp_path / ".env").write_text(
+        f"PORT={port}\nPORTBOT_WORKER_SECRET={'s' * 32}\nPORTBOT_LOG_FORMAT=json\n"
+        f"PORTBOT_DATA_DIR={tmp_path / 'state'}\nPORTBOT_WORKER_REGION=Testland\n"
+    )
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_", "PORT"))
+    }
+    env.update({"HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    ) as worker:
+        try:
+            assert worker.stderr is not None
+            first = json.loads(worker.stderr.readline())  # waits for the start-up line
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    assert first["level"] == "INFO" and first["logger"] == "portbot.worker"
+    assert first["message"] == f"probe worker 'Testland' listening on http://127.0.0.1:{port}"
+
+
+#: What a one-shot probe of an address needs none of: the chat stacks, the worker client's HTTP stack (no
+#: workers set), the settings libraries it used to load (~330 ms), a resolver and IDNA (nothing to look up), and
+#: what only an identified game needs.
+NOT_FOR_A_LOCAL_PROBE = (
+    "pydantic",
+    "pydantic_settings",
+    "dotenv",
+    "dns",
+    "idna",
+    "discord",
+    "slack_bolt",
+    "httpx",
+    "aiohttp",
+    "rich",
+    "rapidfuzz",
+    "mcstatus",
+    "a2s",
+)
+
+
+def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
+    """`portbot probe 127.0.0.1 PORT` imports no settings library, resolver, chat or HTTP stack."""
+    port = listener.getsockname()[1]
+    code = (
+        "import sys\nfrom bot.cli import main\n"
+        f"status = main(['probe', '127.0.0.1', '{port}', '--json'])\n"
+        f"print('EXIT', status, 'LOADED:', ','.join(m for m in {NOT_FOR_A_LOCAL_PROBE!r} if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env.update({"PORTBOT_DATA_DIR": os.environ["PORTBOT_DATA_DIR"], "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8"})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    assert '"state": "open"' in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "EXIT 0 LOADED:"

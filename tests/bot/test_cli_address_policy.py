@@ -81,10 +81,10 @@ def test_probe_refuses_wrapped_loopback_without_connecting(
 def test_a_bad_nat64_prefix_stops_doctor_naming_the_variable() -> None:
     """`portbot doctor` with a malformed PORTBOT_NAT64_PREFIXES says which variable and why, in one line."""
     result = portbot("doctor", env={"PORTBOT_NAT64_PREFIXES": "64:ff9b::/95"})
-    assert result.returncode == 2
-    assert result.stderr == (
-        "portbot: PORTBOT_NAT64_PREFIXES: '64:ff9b::/95' has length /95; a NAT64 prefix is /32, /40, /48, /56, "
-        "/64 or /96 (RFC 6052).\n"
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        "✘ PORTBOT_NAT64_PREFIXES: '64:ff9b::/95' has length /95; a NAT64 prefix is /32, /40, /48, /56, "
+        "/64 or /96 (RFC 6052) (set in the environment)"
     )
 
 

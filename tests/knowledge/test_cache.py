@@ -26,13 +26,15 @@ def test_first_load_compiles_and_second_reuses(tmp_path: Path, sources: Path) ->
     assert again.iana_records == 14_512
 
 
-def test_default_data_dir_comes_from_the_environment(
+def test_default_data_dir_ignores_the_environment(
     tmp_path: Path, sources: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without data_dir, the cache goes under $PORTBOT_DATA_DIR/cache."""
-    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path / "state"))
+    """Without data_dir, the cache goes under ~/.local/share/portbot: PORTBOT_DATA_DIR is the settings' to read."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path / "ignored"))
     KnowledgeBase.load(source_dir=sources)
-    assert (tmp_path / "state" / "cache" / CACHE_FILE).is_file()
+    assert (tmp_path / "home" / ".local" / "share" / "portbot" / "cache" / CACHE_FILE).is_file()
+    assert not (tmp_path / "ignored").exists()
 
 
 def test_editing_a_source_rebuilds(tmp_path: Path, sources: Path) -> None:

@@ -67,11 +67,13 @@ async def test_many_entries_are_written_in_order(tmp_path: Path) -> None:
     await log.close()
 
 
-def test_default_path_is_under_the_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """With PORTBOT_DATA_DIR set, the log lives there."""
-    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path))
-    assert default_audit_path() == tmp_path / "audit.sqlite3"
-    assert AuditLog().path == tmp_path / "audit.sqlite3"
+def test_default_path_ignores_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Given no path, the log lives under ~/.local/share/portbot: PORTBOT_DATA_DIR is the settings' to read."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path / "ignored"))
+    expected = tmp_path / "home" / ".local" / "share" / "portbot" / "audit.sqlite3"
+    assert default_audit_path() == expected
+    assert AuditLog().path == expected
 
 
 async def test_log_creates_missing_directories(tmp_path: Path) -> None:

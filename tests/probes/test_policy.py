@@ -401,15 +401,6 @@ def test_bad_networks_name_the_variable(allow: str, deny: str, message: str) -> 
         SafetyPolicy.from_strings(allow=allow, deny=deny)
 
 
-def test_from_env_reads_both_variables() -> None:
-    """The policy can be built straight from the environment variables."""
-    policy = SafetyPolicy.from_env(
-        {"PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8", "PORTBOT_DENY_NETWORKS": "127.0.0.2/32"}
-    )
-    assert policy.allow == (ipaddress.ip_network("127.0.0.0/8"),)
-    assert policy.deny == (ipaddress.ip_network("127.0.0.2/32"),)
-
-
 @pytest.mark.parametrize(
     ("ports", "message"),
     [

@@ -1,0 +1,133 @@
+"""Bad values for every setting, shared by the settings and CLI tests."""
+
+from __future__ import annotations
+
+#: A bad value for every setting that can be wrong, and the exact line it gives (after "VARIABLE: ").
+#: Secrets and names (DISCORD_TOKEN, SLACK_CLIENT_ID, PORTBOT_WORKER_REGION, ...) take any text.
+BAD = [
+    (
+        "PORTBOT_DATA_DIR",
+        "/dev/null",
+        "'/dev/null' is a file, not a directory; give a directory Portbot may write to",
+    ),
+    (
+        "PORTBOT_DATA_DIR",
+        "/dev/null/state",
+        "'/dev/null/state' is inside a file (/dev/null); give a directory Portbot may write to",
+    ),
+    (
+        "PORTBOT_AUDIT_DB",
+        "/",
+        "'/' is a directory; give the path of a file, e.g. /var/lib/portbot/audit.sqlite3",
+    ),
+    ("PORT", "http", "'http' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
+    ("SLACK_PORT", "0", "'0' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
+    ("PORTBOT_LOG_LEVEL", "verbose", "'verbose' is not a log level; use one of DEBUG, INFO, WARNING, ERROR"),
+    ("PORTBOT_LOG_FORMAT", "xml", "'xml' is not a log format; use text or json"),
+    (
+        "PORTBOT_WORKERS",
+        "ftp://worker.example.net",
+        "'ftp://worker.example.net' is not a worker URL; use e.g. https://worker.example.net, optionally named: "
+        "Frankfurt=https://worker.example.net",
+    ),
+    (
+        "PORTBOT_WORKERS",
+        "Frankfurt=",
+        "'' is not a worker URL; use e.g. https://worker.example.net, optionally named: "
+        "Frankfurt=https://worker.example.net",
+    ),
+    (
+        "PORTBOT_LIMIT_USER",
+        "lots",
+        "'lots' is not a rate; use a count per period such as 10/minute or 100 per hour, or nothing to turn the "
+        "limit off",
+    ),
+    (
+        "PORTBOT_LIMIT_GUILD",
+        "10/fortnight",
+        "'10/fortnight' is not a rate; use a count per period such as 10/minute or 100 per hour, or nothing to "
+        "turn the limit off",
+    ),
+    (
+        "PORTBOT_LIMIT_TARGET",
+        "10/minute;100/hour",
+        "'10/minute;100/hour' is not a rate; use a count per period such as 10/minute or 100 per hour, or "
+        "nothing to turn the limit off",
+    ),
+    (
+        "PORTBOT_DNS_SERVERS",
+        "bad",
+        "'bad' is not a DNS server; use comma-separated IP addresses, optionally with a port: 192.0.2.53, "
+        "192.0.2.53:5353, [2001:db8::53]:53",
+    ),
+    (
+        "PORTBOT_DNS_SERVERS",
+        "192.0.2.53:99999",
+        "'192.0.2.53:99999' is not a DNS server; use comma-separated IP addresses, optionally with a port: "
+        "192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53",
+    ),
+    (
+        "PORTBOT_REDIS_URL",
+        "notaurl",
+        "'notaurl' is not a Redis URL; use redis://host:6379/0, rediss://host:6380 (TLS) or "
+        "redis+unix:///path/to/redis.sock",
+    ),
+    (
+        "PORTBOT_DATABASE_URL",
+        "mysql://db.example.net/portbot",
+        "'mysql://db.example.net/portbot' is not a database URL; use sqlite:///path/to/portbot.sqlite3 or "
+        "postgresql://user@host:5432/portbot",
+    ),
+    (
+        "PORTBOT_ALLOW_NETWORKS",
+        "nonsense",
+        "'nonsense' is not a network; use comma-separated CIDRs such as 203.0.113.0/24 or 2001:db8::/32",
+    ),
+    (
+        "PORTBOT_NAT64_PREFIXES",
+        "10.0.0.0/8",
+        "'10.0.0.0/8' is not an IPv6 prefix; NAT64 prefixes are IPv6",
+    ),
+    (
+        "PORTBOT_DENY_NETWORKS",
+        "10.0.0.1/8",
+        "'10.0.0.1/8' has bits set after the prefix; did you mean 10.0.0.0/8?",
+    ),
+    (
+        "PORTBOT_PROBE_TIMEOUT",
+        "soon",
+        "'soon' is not a timeout; use seconds above 0 and at most 30, e.g. 3 or 1.5",
+    ),
+    (
+        "PORTBOT_PROBE_TIMEOUT",
+        "60",
+        "'60' is not a timeout; use seconds above 0 and at most 30, e.g. 3 or 1.5",
+    ),
+    (
+        "PORTBOT_PROBE_ICMP_RTT",
+        "maybe",
+        "'maybe' is not true or false; use true or false (also yes/no, on/off, 1/0)",
+    ),
+    (
+        "DISCORD_API_BASE",
+        "discord.example.net/api",
+        "'discord.example.net/api' is not a URL; use e.g. https://proxy.example.net/api/v10",
+    ),
+    (
+        "DISCORD_GATEWAY_URL",
+        "https://gateway.example.net",
+        "'https://gateway.example.net' is not a URL; use e.g. wss://gateway.example.net",
+    ),
+    (
+        "DISCORD_DEV_GUILD_ID",
+        "my-server",
+        "'my-server' is not a Discord server ID; copy it from Discord (Developer Mode on, right-click the server "
+        "→ Copy Server ID)",
+    ),
+    (
+        "SLACK_API_URL",
+        "ftp://slack.example.net/api/",
+        "'ftp://slack.example.net/api/' is not a URL; use e.g. https://proxy.example.net/api/v10",
+    ),
+]
+BAD_IDS = [f"{name}={value}" for name, value, _ in BAD]
