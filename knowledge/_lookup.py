@@ -2,9 +2,9 @@
 
 1. empty → help; a port number (or something number-like that is no port) → the port, or why not;
 2. an exact name: a curated service or alias, a port range, a topic id or keyword, an IANA service name;
-3. a question: the topic scorer in ``_match`` (a port in an "is … open" question → the is-my-port-open guide;
-   a guide is specialised for the service or port the question names), else the service, range or port the
-   text names;
+3. a question: the entity it names (a service, else a port) with the concept the topic scorer in ``_match``
+   finds as its facet; a guide, specialised for the entity; a concept alone; a range (a port in an "is … open"
+   question → the is-my-port-open guide; a port number past 65535 → why there is none);
 4. a typo of the whole text: the closest curated name, topic keyword or IANA service name;
 5. a typo of one word in a longer text ("valhiem server");
 6. nothing: "did you mean" suggestions.
@@ -19,15 +19,19 @@ from knowledge._curated import Service
 from knowledge._iana import IanaEntry
 from knowledge._index import Index
 from knowledge._match import (
+    FACET_SCORE,
     MIN_FUZZY_LENGTH,
+    MIN_SCORE,
     QuestionMatcher,
+    TopicScore,
     find_misspelled_service,
     find_ports,
     find_service,
     fuzzy_best,
     fuzzy_top,
+    too_big_port,
 )
-from knowledge._portquery import BadPort, parse_port_query
+from knowledge._portquery import VALID_RANGE, BadPort, parse_port_query
 from knowledge._ranges import RANGES, PortRange, iana_block, range_for_term
 from knowledge._text import clean, words
 from knowledge._topics import GENERIC, Topic, fill
@@ -57,12 +61,18 @@ HELP = HelpAnswer(
     )
 )
 #: "is 25565 open", "is my valheim server reachable": a question about the state of a port. Not "is it safe
-#: to open port 22" or "how do I open": there "open" is something to do, after "to", "I", "we" or "you".
+#: to open port 22" or "how do I open": there "open" is something to do, after "to", "I", "we" or "you";
+#: nor "is 27017 open to the world": that asks how bad it is.
 #: Compiled on first use (re caches it): a port number never needs it.
 _STATE_QUESTION = (
     r"\b(?:is|are|isnt|arent|check|test)\b.*(?<!\bto )(?<!\bi )(?<!\bwe )(?<!\byou )"
     r"\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
+    r"(?! to (?:the )?(?:internet|world|public|everyone))"
 )
+#: Words that ask for a comparison ("well-known vs dynamic ports", "difference between …").
+_COMPARING = frozenset(("vs", "versus", "difference", "differences", "compare", "compared", "between"))
+_RANGE_TOPICS = frozenset(("well-known-ports", "registered-ports", "ephemeral-ports", "privileged-ports"))
+_RANGES_OVERVIEW = "port-ranges"
 #: Words people add around a name that do not change what they ask about ("valheim ports", "ssh server").
 _FILLER = frozenset(("port", "ports", "server", "servers", "default", "dedicated"))
 _MAX_SUGGESTIONS = 3
@@ -128,16 +138,20 @@ class Lookup:
                 uses.append(ServiceUse(service, matching))
         return uses
 
-    def service(self, query: str, found: tuple[Service, ...], also: Topic | None = None) -> ServiceAnswer:
-        """``found[0]``; the others are alternatives. ``also`` is a topic the same words name ("upnp")."""
+    def service(
+        self, query: str, found: tuple[Service, ...], also: Topic | None = None, facet: Topic | None = None
+    ) -> ServiceAnswer:
+        """``found[0]``; the others are alternatives. ``also`` is a topic the same words name ("upnp");
+        ``facet`` the concept the question asks about it."""
         service = found[0]
-        related = self._service_topics(service)
+        related = tuple(t for t in self._service_topics(service) if t is not facet)
         return ServiceAnswer(
             query,
             service,
             iana=self._registrations(service),
             alternatives=found[1:],
             related=(also, *related) if also is not None and also not in related else related,
+            facet=facet,
         )
 
     def _registrations(self, service: Service) -> tuple[IanaEntry, ...]:
@@ -246,19 +260,51 @@ class Lookup:
         return None
 
     def _question(self, text: str, tokens: list[str]) -> Answer | None:
+        """Entity and facet: the service or port the question names, and the concept it asks about.
+
+        The entity wins over a general concept page ("valheim, tcp or udp?" is about Valheim's ports, seen
+        through TCP vs UDP), except when its only evidence is an everyday word ("turn" in "how do I turn on
+        port forwarding"). A guide stays the answer when one matches: it is specialised for the entity.
+        """
+        too_big = too_big_port(tokens)
+        if too_big is not None:
+            return InvalidQuery(text, f"There is no port {too_big[:12]}. {VALID_RANGE}")
         ports = find_ports(tokens)
-        services = self._services(find_service(tokens, self.index))
+        if "tcp" in tokens and "udp" in tokens:  # "7777 tcp or udp" asks which, it doesn't choose
+            ports = [(port, None) for port, _ in ports]
+        match = find_service(tokens, self.index)
+        services = self._services(match.ids) if match else ()
         folded = " ".join(tokens)
-        topic = self.index.topics_by_id.get(OPEN_GUIDE)
-        if not ((ports or services) and topic is not None and re.search(_STATE_QUESTION, folded)):
-            best = self.matcher.best(tokens)
-            topic = best.topic if best else None
+        best = self.matcher.best(tokens)
+        open_guide = self.index.topics_by_id.get(OPEN_GUIDE)
+        if (
+            (ports or services)
+            and open_guide is not None
+            and (best is None or best.topic.is_guide)  # not "is port 25 blocked by my isp"
+            and re.search(_STATE_QUESTION, folded)
+        ):
+            return self.topic(text, open_guide, services, ports[0] if ports else None)
+        if best is not None and _COMPARING & set(tokens):
+            best = self._overview(tokens) or best
+        if best is not None and match is not None and match.weak:
+            services = ()
+        if best is None and (services or ports):
+            best = self.matcher.best(tokens, FACET_SCORE)
+        topic = best.topic if best else None
         if topic is not None:
-            if not services and topic.is_guide:
-                services = self._services(
-                    find_misspelled_service(tokens, self.index, self.matcher.vocabulary)
-                )
-            return self.topic(text, topic, services, ports[0] if ports else None)
+            # "error 10048", "10061": the number is the topic's own keyword, not a port being asked about
+            ports = [p for p in ports if self.index.topic_for_keyword(str(p[0])) is not topic]
+            if topic.is_guide:
+                if not services:
+                    services = self._services(
+                        find_misspelled_service(tokens, self.index, self.matcher.vocabulary)
+                    )
+                return self.topic(text, topic, services, ports[0] if ports else None)
+            if services:
+                return self.service(text, services, facet=topic)
+            if ports:
+                return replace(self.port(text, *ports[0]), facet=topic)
+            return self.topic(text, topic)
         padded = f" {folded} "
         for block in RANGES:
             if any(f" {term} " in padded for term in block.terms if " " in term):
@@ -267,6 +313,14 @@ class Lookup:
             return self.service(text, services)
         if ports:
             return self.port(text, *ports[0])
+        return None
+
+    def _overview(self, tokens: list[str]) -> TopicScore | None:
+        """ "Registered vs ephemeral": two port ranges compared are answered by the page on all of them."""
+        found = {t.topic.id for t in self.matcher.ranked(tokens)} & _RANGE_TOPICS
+        overview = self.index.topics_by_id.get(_RANGES_OVERVIEW)
+        if len(found) >= 2 and overview is not None:
+            return TopicScore(overview, MIN_SCORE)
         return None
 
     def _services(self, ids: tuple[str, ...]) -> tuple[Service, ...]:

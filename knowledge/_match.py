@@ -9,7 +9,9 @@ The scorer adds up visible evidence, nothing learned:
 
 Generic words ("port", "server") and grammar words ("why", "my") never score on their own; a keyword made
 only of them scores only when it is at least three words long and found as a whole ("what is using port"). A topic needs
-``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``.
+``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``. Next to a named
+service or port, one content word is enough (``FACET_SCORE``): "forward" in "which ports do I forward for
+valheim" is what the question asks about Valheim.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 PHRASE = 3
 WORD = 1
 MIN_SCORE = 3
+#: What a topic needs to be the facet of a question that names a service or port.
+FACET_SCORE = 1
 #: A keyword made only of everyday words still counts, as a whole phrase, once it is this long.
 PLAIN_PHRASE_WORDS = 3
 
@@ -44,6 +48,13 @@ STOP_WORDS = _word_set(
     "have how i id if im in into is isnt it its ive just me my of on or our please should so some than that "
     "thats the their them then there these they this those to us use using was we what whats when where which "
     "who whos why will with wont would you your youre"
+)
+#: Everyday words that some product also uses as a nickname ("bind" for the DNS server, "turn" for a relay).
+#: Aliases that are one of these, or that our concept pages use as ordinary lower-case words, are weak: they
+#: name the product only when no concept matches the question better (see ``_index.weak_service_keys``).
+COMMON_WORDS = _word_set(
+    "admin bind distribution element ice local matrix named peering printer printing registry resolver swarm "
+    "turn web website www"
 )
 GENERIC_WORDS = _word_set(
     "port ports server servers game games network networks internet connect connection service services"
@@ -100,8 +111,24 @@ class QuestionMatcher:
         #: Words that belong to questions, not to service names: never "corrected" into a service.
         self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t.words)
 
-    def best(self, tokens: Sequence[str]) -> TopicScore | None:
-        """The best-scoring topic, if it scores at least ``MIN_SCORE``."""
+    def ranked(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> list[TopicScore]:
+        """Every topic scoring at least ``min_score``, best first."""
+        scores = [self._score(i, tokens) for i in range(len(self._topics))]
+        found = [TopicScore(self._topics[i], score) for i, score in enumerate(scores) if score >= min_score]
+        return sorted(found, key=lambda t: -t.score)
+
+    def _score(self, number: int, tokens: Sequence[str]) -> int:
+        terms = self._terms[number]
+        padded = f" {' '.join(tokens)} "
+        present = frozenset(tokens)
+        shared = terms.words & present
+        score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
+        if shared:
+            score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
+        return score
+
+    def best(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> TopicScore | None:
+        """The best-scoring topic, if it scores at least ``min_score``."""
         best: TopicScore | None = None
         padded = f" {' '.join(tokens)} "
         present = frozenset(tokens)
@@ -110,7 +137,7 @@ class QuestionMatcher:
             score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
             if shared:  # without a shared content word, no other phrase can match
                 score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
-            if score >= MIN_SCORE and (best is None or score > best.score):
+            if score >= min_score and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
 
@@ -154,8 +181,14 @@ def find_ports(tokens: Sequence[str]) -> list[tuple[int, str | None]]:
     return found
 
 
-def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
-    """Ids of the service a question names exactly: the longest phrase that is a name, alias or id."""
+class ServiceMatch(NamedTuple):
+    ids: tuple[str, ...]
+    key: str  # the name, alias or id the question used
+    weak: bool  # the key is also an everyday word ("bind", "turn"): a concept the question matches wins
+
+
+def find_service(tokens: Sequence[str], index: Index) -> ServiceMatch | None:
+    """The service a question names exactly: the longest phrase that is a name, alias or id."""
     for size in range(min(4, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
             gram = tokens[start : start + size]
@@ -164,8 +197,18 @@ def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
             for key in (" ".join(gram), "".join(gram)):
                 found = index.services_for(key)
                 if found:
-                    return tuple(s.id for s in found)
-    return ()
+                    return ServiceMatch(tuple(s.id for s in found), key, key in index.weak_service_keys)
+    return None
+
+
+def too_big_port(tokens: Sequence[str]) -> str | None:
+    """A number past 65535 in a question about ports ("can I use port 99999"), as written."""
+    if "port" not in tokens and "ports" not in tokens:
+        return None
+    for token in tokens:
+        if token.isascii() and token.isdigit() and (len(token) > 5 or int(token) > 65535):
+            return token
+    return None
 
 
 def find_misspelled_service(

@@ -144,8 +144,8 @@ def test_range_words(real_kb: KnowledgeBase, query: str, low: int, high: int) ->
         ("why can't ping test a port", "ping-cannot-test-ports"),
         ("address already in use", "port-conflicts"),
         ("what is a port", "what-is-a-port"),
-        ("connection refused", "port-states"),
-        ("how do i find what is using port 80", "what-is-listening"),
+        ("connection refused", "refused-vs-timed-out"),
+        ("how do i find what is using my port", "what-is-listening"),
         ("my website is down", "site-not-reachable-443"),
     ],
 )
