@@ -19,7 +19,6 @@ from knowledge._curated import Service
 from knowledge._iana import IanaEntry
 from knowledge._index import Index
 from knowledge._match import (
-    FACET_SCORE,
     MIN_FUZZY_LENGTH,
     MIN_SCORE,
     QuestionMatcher,
@@ -69,6 +68,49 @@ _STATE_QUESTION = (
     r"\b(?:open|reachable|closed|blocked|accessible|forwarded|working)\b"
     r"(?! to (?:the )?(?:internet|world|public|everyone))"
 )
+#: The facets a question about one service or port can ask about, strongest cue first.
+_SAFETY = "exposing-services"
+_FACET_CUES = (
+    (
+        _SAFETY,
+        frozenset(
+            [
+                "safe",
+                "safely",
+                "unsafe",
+                "dangerous",
+                "danger",
+                "risk",
+                "risky",
+                "secure",
+                "security",
+                "hack",
+                "hacked",
+                "hackers",
+                "attack",
+                "attacks",
+                "attacked",
+                "expose",
+                "exposed",
+                "exposing",
+                "bad",
+                "publicly",
+            ]
+        ),
+    ),
+    ("isp-blocked-ports", frozenset(("isp", "isps"))),
+    ("tcp-vs-udp", frozenset(("tcp", "udp", "protocol", "protocols"))),
+    (
+        "friends-cant-join",
+        frozenset(
+            ("cant", "cannot", "couldnt", "connect", "join", "joining", "unreachable", "lag", "kicked")
+        ),
+    ),
+    ("port-forwarding", frozenset(("forward", "forwarding", "forwarded", "router", "open", "opening"))),
+)
+#: Concepts a stronger facet cue may replace when the question names a service or port.
+_GENERAL_FACETS = frozenset(("port-forwarding", "firewalls", "what-is-a-port"))
+_DOING = frozenset(("forward", "open", "expose", "opening", "forwarding"))
 #: Words that ask for a comparison ("well-known vs dynamic ports", "difference between …").
 _COMPARING = frozenset(("vs", "versus", "difference", "differences", "compare", "compared", "between"))
 _RANGE_TOPICS = frozenset(("well-known-ports", "registered-ports", "ephemeral-ports", "privileged-ports"))
@@ -284,13 +326,14 @@ class Lookup:
             and re.search(_STATE_QUESTION, folded)
         ):
             return self.topic(text, open_guide, services, ports[0] if ports else None)
-        if best is not None and _COMPARING & set(tokens):
+        if best is not None and best.topic.id in _RANGE_TOPICS and _COMPARING & set(tokens):
             best = self._overview(tokens) or best
         if best is not None and match is not None and match.weak:
             services = ()
-        if best is None and (services or ports):
-            best = self.matcher.best(tokens, FACET_SCORE)
         topic = best.topic if best else None
+        if (services or ports) and (topic is None or topic.id in _GENERAL_FACETS):
+            # "proxmox port forward safe?" asks about safety more than about forwarding
+            topic = self._facet(tokens) or topic
         if topic is not None:
             # "error 10048", "10061": the number is the topic's own keyword, not a port being asked about
             ports = [p for p in ports if self.index.topic_for_keyword(str(p[0])) is not topic]
@@ -315,9 +358,22 @@ class Lookup:
             return self.port(text, *ports[0])
         return None
 
+    def _facet(self, tokens: list[str]) -> Topic | None:
+        """What a question asks about the service or port it names, from one telling word: safety, the
+        protocol, forwarding. "Should I forward 3389" asks whether it is safe; "which ports should I forward"
+        asks which."""
+        present = set(tokens)
+        asks_which = bool(present & {"which", "what", "whats", "how"})
+        for topic_id, cues in _FACET_CUES:
+            if present & cues:
+                return self.index.topics_by_id.get(topic_id)
+            if topic_id == _SAFETY and "should" in present and present & _DOING and not asks_which:
+                return self.index.topics_by_id.get(topic_id)
+        return None
+
     def _overview(self, tokens: list[str]) -> TopicScore | None:
         """ "Registered vs ephemeral": two port ranges compared are answered by the page on all of them."""
-        found = {t.topic.id for t in self.matcher.ranked(tokens)} & _RANGE_TOPICS
+        found = {t.topic.id for t in self.matcher.ranked(tokens, 1)} & _RANGE_TOPICS
         overview = self.index.topics_by_id.get(_RANGES_OVERVIEW)
         if len(found) >= 2 and overview is not None:
             return TopicScore(overview, MIN_SCORE)

@@ -9,9 +9,7 @@ The scorer adds up visible evidence, nothing learned:
 
 Generic words ("port", "server") and grammar words ("why", "my") never score on their own; a keyword made
 only of them scores only when it is at least three words long and found as a whole ("what is using port"). A topic needs
-``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``. Next to a named
-service or port, one content word is enough (``FACET_SCORE``): "forward" in "which ports do I forward for
-valheim" is what the question asks about Valheim.
+``MIN_SCORE`` points to be the answer; ties go to the topic listed first in ``concepts.toml``.
 """
 
 from __future__ import annotations
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
 PHRASE = 3
 WORD = 1
 MIN_SCORE = 3
-#: What a topic needs to be the facet of a question that names a service or port.
-FACET_SCORE = 1
 #: A keyword made only of everyday words still counts, as a whole phrase, once it is this long.
 PLAIN_PHRASE_WORDS = 3
 

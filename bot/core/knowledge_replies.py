@@ -34,6 +34,7 @@ FIELD_VALUE_MAX = 1024
 MAX_FIELDS = 25
 TOTAL_MAX = 6000  # Discord's limit for all the text of one embed together
 MAX_ASK = 3
+FACET_PARAGRAPHS = 2  # of a concept shown as the facet of a service or port answer
 
 HOW_TO_ASK = (
     "Ask about a port (`25565`, `443/tcp`), a program or game (`valheim`), a range (`ephemeral`) "
@@ -111,7 +112,7 @@ def _port(answer: PortAnswer) -> Reply:
         actions.append(
             Action(ActionKind.CHECK_PORT, "Check this port", port=port, protocol=_port_protocol(answer))
         )
-    actions += [_ask_topic(t) for t in answer.related]
+    actions += [_ask_topic(t) for t in (*([facet] if facet else []), *answer.related)]
     actions += [_ask(f"About {u.service.name}", u.service.id) for u in answer.used_by]
     return _reply(f"Port {shown}", summary, fields, actions)
 
@@ -143,7 +144,7 @@ def _service(answer: ServiceAnswer) -> Reply:
             Action(ActionKind.CHECK_PORT, "Check this port", port=main.low, protocol=main.check_protocol)
         )
     actions += [_ask(f"Did you mean {s.name}?", s.id) for s in answer.alternatives]
-    actions += [_ask_topic(t, service) for t in answer.related]
+    actions += [_ask_topic(t, service) for t in (*([facet] if facet else []), *answer.related)]
     return _reply(service.name, service.summary, _once(fields), actions, footer=_sources(service))
 
 
