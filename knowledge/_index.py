@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
-from knowledge import _curated, _iana, _intervals, _topics
+from knowledge import _curated, _iana, _intervals, _match, _topics
 from knowledge._curated import Service
 from knowledge._paths import Sources
 from knowledge._text import compact, fold
@@ -25,6 +25,7 @@ def compile_sources(sources: Sources) -> dict[str, Any]:
         "topic_keys": _topic_keys(topics),
         "service_ports": _service_ports(services),
         "weak_service_keys": weak_service_keys(services, topics),
+        "topic_terms": _match.compile_terms(topics),
     }
 
 
@@ -93,6 +94,7 @@ class Index:
         "services",
         "services_by_id",
         "topic_keys",
+        "topic_terms",
         "topics",
         "topics_by_id",
         "weak_service_keys",
@@ -110,6 +112,7 @@ class Index:
         self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
         self.topics_by_id = {t.id: t for t in self.topics}
         self.weak_service_keys = frozenset(data["weak_service_keys"])
+        self.topic_terms: list[_match.Terms] = data["topic_terms"]
 
     def services_for(self, key: str) -> tuple[Service, ...]:
         """Curated services a folded or compacted key names exactly, best first."""

@@ -81,16 +81,12 @@ def fuzzy_top(
     return [(str(choice), float(score)) for choice, score, _ in found]
 
 
-class _Phrase(NamedTuple):
-    padded: str  # " carrier grade nat ", for a contiguous match
-    size: int  # words in the phrase
-    content: frozenset[str]  # its words that are neither grammar nor generic
-
-
-class _Terms(NamedTuple):
-    phrases: tuple[_Phrase, ...]
-    words: frozenset[str]
-    plain: tuple[_Phrase, ...]  # long phrases of everyday words only ("what is using port")
+#: A keyword as the scorer sees it: (" carrier grade nat " padded for a contiguous match, its number of words,
+#: its words that are neither grammar nor generic). Plain tuples, so the compiled index can store them.
+Phrase = tuple[str, int, frozenset[str]]
+#: A topic's terms: its phrases, all their content words, and its long phrases of everyday words only
+#: ("what is using port").
+Terms = tuple[tuple[Phrase, ...], frozenset[str], tuple[Phrase, ...]]
 
 
 class TopicScore(NamedTuple):
@@ -98,72 +94,77 @@ class TopicScore(NamedTuple):
     score: int
 
 
+def compile_terms(topics: Sequence[Topic]) -> list[Terms]:
+    """Every topic's terms, worked out when the index is compiled: doing it at the first question would cost
+    `portbot ask` about 3 ms."""
+    return [_terms(t) for t in topics]
+
+
 class QuestionMatcher:
     """Scores topics against a question. Built once per index (a few hundred words)."""
 
-    def __init__(self, topics: Sequence[Topic]) -> None:
+    def __init__(self, topics: Sequence[Topic], terms: Sequence[Terms] | None = None) -> None:
         self._topics = tuple(topics)
-        self._terms = tuple(_terms(t) for t in self._topics)
+        self._terms = tuple(terms) if terms is not None else tuple(_terms(t) for t in self._topics)
         #: Words that belong to questions, not to service names: never "corrected" into a service.
-        self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t.words)
+        self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t[1])
 
     def ranked(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> list[TopicScore]:
-        """Every topic scoring at least ``min_score``, best first."""
-        scores = [self._score(i, tokens) for i in range(len(self._topics))]
-        found = [TopicScore(self._topics[i], score) for i, score in enumerate(scores) if score >= min_score]
+        """Every topic scoring at least ``min_score``, best first (ties in ``concepts.toml`` order)."""
+        padded, present = f" {' '.join(tokens)} ", frozenset(tokens)
+        found = [
+            TopicScore(topic, score)
+            for topic, terms in zip(self._topics, self._terms, strict=True)
+            if (score := _score(terms, padded, present)) >= min_score
+        ]
         return sorted(found, key=lambda t: -t.score)
-
-    def _score(self, number: int, tokens: Sequence[str]) -> int:
-        terms = self._terms[number]
-        padded = f" {' '.join(tokens)} "
-        present = frozenset(tokens)
-        shared = terms.words & present
-        score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
-        if shared:
-            score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
-        return score
 
     def best(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> TopicScore | None:
         """The best-scoring topic, if it scores at least ``min_score``."""
         best: TopicScore | None = None
-        padded = f" {' '.join(tokens)} "
-        present = frozenset(tokens)
+        padded, present = f" {' '.join(tokens)} ", frozenset(tokens)
         for topic, terms in zip(self._topics, self._terms, strict=True):
-            shared = terms.words & present
-            score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
-            if shared:  # without a shared content word, no other phrase can match
-                score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
+            score = _score(terms, padded, present)
             if score >= min_score and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
 
 
-def _terms(topic: Topic) -> _Terms:
+def _score(terms: Terms, padded: str, present: frozenset[str]) -> int:
+    phrases, content_words, plain = terms
+    score = sum(PHRASE + size - 1 for text, size, _ in plain if text in padded)
+    shared = content_words & present
+    if shared:  # without a shared content word, no other phrase can match
+        score += WORD * len(shared) + _phrase_score(phrases, padded, present)
+    return score
+
+
+def _terms(topic: Topic) -> Terms:
     texts = [*topic.keywords, topic.id.replace("-", " "), topic.title]
-    phrases: dict[str, _Phrase] = {}
-    plain: dict[str, _Phrase] = {}
+    phrases: dict[str, Phrase] = {}
+    plain: dict[str, Phrase] = {}
     for text in texts:
         found = words(text)
         content = frozenset(w for w in found if w not in STOP_WORDS and w not in GENERIC_WORDS)
-        phrase = _Phrase(f" {' '.join(found)} ", len(found), content)
+        padded = f" {' '.join(found)} "
         if content:
-            phrases.setdefault(phrase.padded, phrase)
+            phrases.setdefault(padded, (padded, len(found), content))
         elif len(found) >= PLAIN_PHRASE_WORDS:
-            plain.setdefault(phrase.padded, phrase)
+            plain.setdefault(padded, (padded, len(found), content))
         # else: one or two everyday words ("ports", "what is") say nothing about which topic is meant
-    content_words = frozenset(w for p in phrases.values() for w in p.content)
-    return _Terms(tuple(phrases.values()), content_words, tuple(plain.values()))
+    content_words = frozenset(w for _, _, content in phrases.values() for w in content)
+    return tuple(phrases.values()), content_words, tuple(plain.values())
 
 
-def _phrase_score(phrases: Sequence[_Phrase], padded: str, present: frozenset[str]) -> int:
+def _phrase_score(phrases: Sequence[Phrase], padded: str, present: frozenset[str]) -> int:
     score = 0
-    for phrase in phrases:
-        if not phrase.content <= present:
+    for text, size, content in phrases:
+        if not content <= present:
             continue
-        if phrase.padded in padded:
-            score += PHRASE + phrase.size - 1
-        elif len(phrase.content) > 1:
-            score += len(phrase.content)
+        if text in padded:
+            score += PHRASE + size - 1
+        elif len(content) > 1:
+            score += len(content)
     return score
 
 
