@@ -74,31 +74,24 @@ _FACET_CUES = (
     (
         _SAFETY,
         frozenset(
-            [
-                "safe",
-                "safely",
-                "unsafe",
-                "dangerous",
-                "danger",
-                "risk",
-                "risky",
-                "secure",
-                "security",
-                "hack",
-                "hacked",
-                "hackers",
-                "attack",
-                "attacks",
-                "attacked",
-                "expose",
-                "exposed",
-                "exposing",
-                "bad",
-                "publicly",
-            ]
+            (
+                *("safe", "safely", "unsafe", "dangerous", "danger", "risk", "risky", "secure", "security"),
+                *(
+                    "hack",
+                    "hacked",
+                    "hackers",
+                    "attack",
+                    "attacks",
+                    "attacked",
+                    "vulnerable",
+                    "vulnerability",
+                ),
+                *("expose", "exposed", "exposing", "bad", "publicly"),
+            )
         ),
     ),
-    ("isp-blocked-ports", frozenset(("isp", "isps"))),
+    ("isp-blocked-ports", frozenset(("isp", "isps", "comcast", "xfinity", "verizon", "spectrum"))),
+    ("privileged-ports", frozenset(("sudo", "root", "admin", "administrator", "privileged", "permission"))),
     ("tcp-vs-udp", frozenset(("tcp", "udp", "protocol", "protocols"))),
     (
         "friends-cant-join",
@@ -106,7 +99,10 @@ _FACET_CUES = (
             ("cant", "cannot", "couldnt", "connect", "join", "joining", "unreachable", "lag", "kicked")
         ),
     ),
-    ("port-forwarding", frozenset(("forward", "forwarding", "forwarded", "router", "open", "opening"))),
+    (
+        "port-forwarding",
+        frozenset(("forward", "forwarding", "forwarded", "router", "open", "opening", "public")),
+    ),
 )
 #: Concepts a stronger facet cue may replace when the question names a service or port.
 _GENERAL_FACETS = frozenset(("port-forwarding", "firewalls", "what-is-a-port"))
@@ -335,8 +331,8 @@ class Lookup:
             # "proxmox port forward safe?" asks about safety more than about forwarding
             topic = self._facet(tokens) or topic
         if topic is not None:
-            # "error 10048", "10061": the number is the topic's own keyword, not a port being asked about
-            ports = [p for p in ports if self.index.topic_for_keyword(str(p[0])) is not topic]
+            # "error 10048", "higher than 65535": the number is part of the topic's keyword, not a port asked about
+            ports = [p for p in ports if not _in_keyword(str(p[0]), topic, f" {folded} ")]
             if topic.is_guide:
                 if not services:
                     services = self._services(
@@ -431,6 +427,15 @@ class Lookup:
                 self._choices.setdefault(choice.key, choice.suggestion)
             self._choice_keys = list(self._choices)
         return self._choices
+
+
+def _in_keyword(number: str, topic: Topic, padded: str) -> bool:
+    """True when ``number`` is a word of one of the topic's keywords that the question contains."""
+    for keyword in topic.keywords:
+        folded = f" {' '.join(words(keyword))} "
+        if f" {number} " in folded and folded in padded:
+            return True
+    return False
 
 
 def _placeholders(service: Service | None, port: tuple[int, str | None] | None) -> dict[str, str]:

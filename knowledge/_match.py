@@ -185,7 +185,9 @@ class ServiceMatch(NamedTuple):
 
 
 def find_service(tokens: Sequence[str], index: Index) -> ServiceMatch | None:
-    """The service a question names exactly: the longest phrase that is a name, alias or id."""
+    """The service a question names exactly: the longest phrase that is a name, alias or id, preferring one
+    that is not an everyday word ("bind dns port" is about DNS by its name, not by "bind")."""
+    weak: ServiceMatch | None = None
     for size in range(min(4, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
             gram = tokens[start : start + size]
@@ -194,8 +196,11 @@ def find_service(tokens: Sequence[str], index: Index) -> ServiceMatch | None:
             for key in (" ".join(gram), "".join(gram)):
                 found = index.services_for(key)
                 if found:
-                    return ServiceMatch(tuple(s.id for s in found), key, key in index.weak_service_keys)
-    return None
+                    match = ServiceMatch(tuple(s.id for s in found), key, key in index.weak_service_keys)
+                    if not match.weak:
+                        return match
+                    weak = weak or match
+    return weak
 
 
 def too_big_port(tokens: Sequence[str]) -> str | None:

@@ -368,7 +368,7 @@ def test_safety_facet_puts_the_security_line_right_after_the_ports(real_kb: Know
     """Asked whether exposing it is safe, the service's own risk comes second, once, before the general advice."""
     reply = reply_for(real_kb, "our Redis port is open to the internet, how bad is it")
     names = [f.name for f in reply.fields]
-    assert names[:3] == ["Ports", "Security", "Is it safe to open this port to the internet?"]
+    assert names[:3] == ["Ports", "Security", "Exposing a service to the internet, safely"]
     assert names.count("Security") == 1
 
 
