@@ -1,5 +1,6 @@
 """Questions worded as people word them (tests/knowledge/questions.toml), asked through the bot's core as
-`portbot ask` and `/port` ask them, over the packaged data: each reply must hold the facts its question needs."""
+`portbot ask` and `/port` ask them (``Portbot.handle``: intent parsing, then lookup), over the packaged data:
+each reply must hold the facts its question needs, and no question is ever taken for a probe."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from bot.core.commands import Portbot
 from bot.core.reply import Reply
+from bot.terminal import TERMINAL_USER
 from knowledge import KnowledgeBase
 
 TABLE = Path(__file__).resolve().parents[1] / "knowledge" / "questions.toml"
@@ -45,9 +47,14 @@ def _questions() -> list[Question]:
 QUESTIONS = _questions()
 
 
+def _no_probes() -> object:
+    pytest.fail("a question was taken for a probe request")
+
+
 @pytest.fixture(scope="module")
 def portbot(tmp_path_factory: pytest.TempPathFactory) -> Portbot:
-    return Portbot(knowledge=KnowledgeBase.load(tmp_path_factory.mktemp("questions-kb")))
+    knowledge = KnowledgeBase.load(tmp_path_factory.mktemp("questions-kb"))
+    return Portbot(knowledge=knowledge, probes=_no_probes)  # type: ignore[arg-type]
 
 
 def rendered(reply: Reply) -> str:
@@ -62,9 +69,9 @@ def test_the_table_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=[q.text for q in QUESTIONS])
-def test_answer_holds_the_facts(portbot: Portbot, question: Question) -> None:
+async def test_answer_holds_the_facts(portbot: Portbot, question: Question) -> None:
     """The reply names every fact the question needs, under a title naming the game or app asked about."""
-    reply = portbot.lookup(question.text)
+    reply = await portbot.handle(question.text, TERMINAL_USER)
     text = rendered(reply).casefold()
     missing = [fact for fact in question.facts if fact.casefold() not in text]
     assert not missing, f"{reply.title!r} lacks {missing}"
