@@ -56,6 +56,10 @@ HELP = HelpAnswer(
         ("valheim", "the ports a game or program needs, and which to forward"),
         ("what is cgnat", "a networking idea in plain words"),
         ("why can't my friends join my valheim server", "a troubleshooting guide for your server"),
+        (
+            "should I forward 3389",
+            "a port or program, seen through what you ask: safety, protocol, forwarding",
+        ),
         ("ephemeral", "what a range of ports is for"),
     )
 )
