@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
 
@@ -120,7 +121,8 @@ _FILLER = frozenset(("port", "ports", "server", "servers", "default", "dedicated
 _MAX_SUGGESTIONS = 3
 #: Stricter than for our own names: among 7,000 IANA names, almost any word is 80% like one of them.
 IANA_CUTOFF = 85.0
-_MAX_RANGE_SCAN = 16  # ports of a curated range we check against IANA
+_MAX_RANGE_SCAN = 16
+_MIN_IANA_WORD = 3  # shorter words in a sentence are too often something else ("at", "go")  # ports of a curated range we check against IANA
 
 
 class Lookup:
@@ -356,6 +358,18 @@ class Lookup:
             return self.service(text, services)
         if ports:
             return self.port(text, *ports[0])
+        return self._iana_in_sentence(text, tokens)
+
+    def _iana_in_sentence(self, text: str, tokens: list[str]) -> Answer | None:
+        """A name only IANA knows, inside a question ("what port does gopher use", "xmpp client port")."""
+        vocabulary = self.matcher.vocabulary
+        pairs = [f"{a}-{b}" for a, b in itertools.pairwise(tokens)]
+        for name in (*pairs, *tokens):
+            if len(name) < _MIN_IANA_WORD or name in vocabulary or name.isdigit():
+                continue
+            rows = self.index.iana.rows_for_name(name)
+            if rows:
+                return self.iana_name(text, name, rows)
         return None
 
     def _facet(self, tokens: list[str]) -> Topic | None:

@@ -345,3 +345,14 @@ def test_private_wan_address_leads_to_cgnat_and_double_nat(
     """A private or shared WAN address in a sentence gets the page on CGNAT and double NAT."""
     answer = real_kb.lookup(query)
     assert isinstance(answer, TopicAnswer) and answer.topic.id == topic_id
+
+
+@pytest.mark.parametrize(
+    ("query", "name"), [("what port does gopher use", "gopher"), ("which port is used by finger", "finger")]
+)
+def test_name_only_iana_knows_is_found_inside_a_question(
+    real_kb: KnowledgeBase, query: str, name: str
+) -> None:
+    """A registry name inside a sentence is answered from IANA when nothing curated or conceptual matches."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, IanaServiceAnswer) and answer.name == name
