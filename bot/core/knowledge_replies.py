@@ -100,11 +100,12 @@ def _port(answer: PortAnswer) -> Reply:
         _field("Commonly used by", _lines(_use_lines(answer.used_by))),
         _field("Security", _lines(_security_lines(answer.used_by, every=facet is not None))),
     ]
+    disagree = _field("Sources disagree", _lines(_disagreements(u.service for u in answer.used_by)))
     if facet is not None:
-        fields += [_field(facet.plain_title, facet.summary), *_facet_details(facet)]
+        fields += [_field(facet.plain_title, facet.summary), disagree, *_facet_details(facet)]
     fields += [
         _field("IANA registration", _lines(_iana_notes(answer.used_by, port) + _iana_lines(answer.iana))),
-        _field("Sources disagree", _lines(_disagreements(u.service for u in answer.used_by))),
+        disagree,
         _field("Port range", f"{answer.block.name}: {answer.block.label}."),
     ]
     actions = []
@@ -114,7 +115,7 @@ def _port(answer: PortAnswer) -> Reply:
         )
     actions += [_ask_topic(t) for t in (*([facet] if facet else []), *answer.related)]
     actions += [_ask(f"About {u.service.name}", u.service.id) for u in answer.used_by]
-    return _reply(f"Port {shown}", summary, fields, actions)
+    return _reply(f"Port {shown}", summary, _once(fields), actions)
 
 
 def _service(answer: ServiceAnswer) -> Reply:
@@ -123,15 +124,22 @@ def _service(answer: ServiceAnswer) -> Reply:
     service = answer.service
     facet = answer.facet
     security = _field("Security", service.security)
+    # Where sources disagree the answer always says so: that field comes before the facet's longer details,
+    # which the text budget drops first.
+    disagree = _field("Sources disagree", service.disagreement)
     fields = [_field("Ports", _lines(_port_line(p) for p in service.ports))]
     if facet is not None:
         if facet.id in _SAFETY_FACETS:
             fields.append(security)
-        fields += [_field(facet.plain_title, _facet_summary(facet, service)), *_facet_details(facet)]
+        fields += [
+            _field(facet.plain_title, _facet_summary(facet, service)),
+            disagree,
+            *_facet_details(facet),
+        ]
     fields += [
         security,
         _field("Common troubles", _lines(f"• {t}" for t in service.troubles)),
-        _field("Sources disagree", service.disagreement),
+        disagree,
         _field(
             "IANA registration",
             _lines(([service.iana_note] if service.iana_note else []) + _iana_lines(answer.iana)),

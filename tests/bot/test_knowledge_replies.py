@@ -415,3 +415,14 @@ def test_footer_says_when_the_sources_were_read(real_kb: KnowledgeBase) -> None:
 def test_questions_with_junk_around_them_stay_within_limits(real_kb: KnowledgeBase, text: str) -> None:
     """Entity-and-facet answers over the real data never overflow a limit, whatever surrounds the question."""
     assert_within_limits(knowledge_reply(real_kb.lookup(text)))
+
+
+@pytest.mark.parametrize("facet", ["tcp-vs-udp", "port-forwarding", "exposing-services", "console-nat-types"])
+def test_disagreeing_sources_survive_any_facet(real_kb: KnowledgeBase, facet: str) -> None:
+    """Every service whose sources disagree says so, whatever concept the question sees it through."""
+    topic = real_kb.topic(facet)
+    assert topic is not None
+    for service in real_kb.services:
+        if service.disagreement:
+            reply = knowledge_reply(ServiceAnswer(service.id, service, iana=(), facet=topic))
+            assert fields(reply).get("Sources disagree") == service.disagreement, service.id
