@@ -75,6 +75,7 @@ _STATE_QUESTION = (
 )
 #: The facets a question about one service or port can ask about, strongest cue first.
 _SAFETY = "exposing-services"
+_PRIVATE_WAN = "private-wan-address"
 _FACET_CUES = (
     (
         _SAFETY,
@@ -333,6 +334,9 @@ class Lookup:
         if best is not None and match is not None and match.weak:
             services = ()
         topic = best.topic if best else None
+        if topic is None and any(_shared_address(t) for t in tokens):
+            # "my router shows 100.64.5.1": an address from the carriers' shared range is CGNAT's calling card
+            topic = self.index.topics_by_id.get(_PRIVATE_WAN)
         if (services or ports) and (topic is None or topic.id in _GENERAL_FACETS):
             # "proxmox port forward safe?" asks about safety more than about forwarding
             topic = self._facet(tokens) or topic
@@ -445,6 +449,14 @@ class Lookup:
                 self._choices.setdefault(choice.key, choice.suggestion)
             self._choice_keys = list(self._choices)
         return self._choices
+
+
+def _shared_address(token: str) -> bool:
+    """An IPv4 address in 100.64.0.0/10, the range providers use for CGNAT (RFC 6598)."""
+    parts = token.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and len(p) <= 3 for p in parts):
+        return False
+    return parts[0] == "100" and 64 <= int(parts[1]) <= 127 and all(int(p) <= 255 for p in parts[2:])
 
 
 def _in_keyword(number: str, topic: Topic, padded: str) -> bool:

@@ -356,3 +356,9 @@ def test_name_only_iana_knows_is_found_inside_a_question(
     """A registry name inside a sentence is answered from IANA when nothing curated or conceptual matches."""
     answer = real_kb.lookup(query)
     assert isinstance(answer, IanaServiceAnswer) and answer.name == name
+
+
+def test_shared_address_in_a_sentence_points_to_cgnat(real_kb: KnowledgeBase) -> None:
+    """An address from 100.64.0.0/10 anywhere in a question leads to the CGNAT and double NAT page."""
+    answer = real_kb.lookup("my router shows 100.72.5.1")
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == "private-wan-address"
