@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from array import array
 from typing import Any
 
@@ -25,7 +26,9 @@ def compile_sources(sources: Sources) -> dict[str, Any]:
         "topic_keys": _topic_keys(topics),
         "service_ports": _service_ports(services),
         "weak_service_keys": weak_service_keys(services, topics),
-        "topic_terms": _match.compile_terms(topics),
+        # Marshalled once more and stored as a raw blob: only a question unpacks it, so `portbot ask 25565`
+        # doesn't pay for the scorer's 600 phrases at start-up.
+        "topic_terms": {"marshal": marshal.dumps(_match.compile_terms(topics))},
     }
 
 
@@ -87,6 +90,7 @@ class Index:
     """Everything a lookup needs, ready to query."""
 
     __slots__ = (
+        "_topic_terms",
         "iana",
         "one_word_service_keys",
         "service_keys",
@@ -94,7 +98,6 @@ class Index:
         "services",
         "services_by_id",
         "topic_keys",
-        "topic_terms",
         "topics",
         "topics_by_id",
         "weak_service_keys",
@@ -112,7 +115,13 @@ class Index:
         self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
         self.topics_by_id = {t.id: t for t in self.topics}
         self.weak_service_keys = frozenset(data["weak_service_keys"])
-        self.topic_terms: list[_match.Terms] = data["topic_terms"]
+        self._topic_terms: bytes | memoryview = data["topic_terms"]["marshal"]
+
+    def topic_terms(self) -> list[_match.Terms]:
+        """The topic scorer's compiled phrases, unpacked on demand (the first question asks for them)."""
+        # marshal of our own compiled index, as in _cache: same trust as the installed package.
+        terms: list[_match.Terms] = marshal.loads(self._topic_terms)  # noqa: S302
+        return terms
 
     def services_for(self, key: str) -> tuple[Service, ...]:
         """Curated services a folded or compacted key names exactly, best first."""

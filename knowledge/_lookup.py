@@ -140,7 +140,7 @@ class Lookup:
     @property
     def matcher(self) -> QuestionMatcher:
         if self._matcher is None:
-            self._matcher = QuestionMatcher(self.index.topics, self.index.topic_terms)
+            self._matcher = QuestionMatcher(self.index.topics, self.index.topic_terms())
         return self._matcher
 
     def answer(self, raw: str) -> Answer:
