@@ -99,10 +99,15 @@ _FACET_CUES = (
     ("isp-blocked-ports", frozenset(("isp", "isps", "comcast", "xfinity", "verizon", "spectrum"))),
     ("privileged-ports", frozenset(("sudo", "root", "admin", "administrator", "privileged", "permission"))),
     ("tcp-vs-udp", frozenset(("tcp", "udp", "protocol", "protocols"))),
+    ("changing-default-port", frozenset(("change", "changing", "changed", "different", "custom"))),
+    ("firewalls", frozenset(("firewall", "ufw", "iptables", "nftables", "firewalld", "defender"))),
     (
         "friends-cant-join",
         frozenset(
-            ("cant", "cannot", "couldnt", "connect", "join", "joining", "unreachable", "lag", "kicked")
+            (
+                *("cant", "cannot", "couldnt", "connect", "join", "joining", "unreachable", "unavailable"),
+                *("outside", "lag", "kicked"),
+            )
         ),
     ),
     (
