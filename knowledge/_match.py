@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 PHRASE = 3
 WORD = 1
 MIN_SCORE = 3
+#: A content word in the keywords of more topics than this scores only inside a phrase.
+COMMON_TOPICS = 3
 #: A keyword made only of everyday words still counts, as a whole phrase, once it is this long.
 PLAIN_PHRASE_WORDS = 3
 
@@ -108,6 +110,13 @@ class QuestionMatcher:
         self._terms = tuple(terms) if terms is not None else tuple(_terms(t) for t in self._topics)
         #: Words that belong to questions, not to service names: never "corrected" into a service.
         self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t[1])
+        # A word in the keywords of many topics ("ip", "forwarding", "open") says little about which one is
+        # meant: on its own it scores nothing (it still counts inside a phrase). IDF, in its bluntest form.
+        counts: dict[str, int] = {}
+        for _, content_words, _ in self._terms:
+            for word in content_words:
+                counts[word] = counts.get(word, 0) + 1
+        self._common = frozenset(w for w, n in counts.items() if n > COMMON_TOPICS)
 
     def ranked(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> list[TopicScore]:
         """Every topic scoring at least ``min_score``, best first (ties in ``concepts.toml`` order)."""
@@ -115,7 +124,7 @@ class QuestionMatcher:
         found = [
             TopicScore(topic, score)
             for topic, terms in zip(self._topics, self._terms, strict=True)
-            if (score := _score(terms, padded, present)) >= min_score
+            if (score := _score(terms, padded, present, self._common)) >= min_score
         ]
         return sorted(found, key=lambda t: -t.score)
 
@@ -124,18 +133,18 @@ class QuestionMatcher:
         best: TopicScore | None = None
         padded, present = f" {' '.join(tokens)} ", frozenset(tokens)
         for topic, terms in zip(self._topics, self._terms, strict=True):
-            score = _score(terms, padded, present)
+            score = _score(terms, padded, present, self._common)
             if score >= min_score and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
 
 
-def _score(terms: Terms, padded: str, present: frozenset[str]) -> int:
+def _score(terms: Terms, padded: str, present: frozenset[str], common: frozenset[str]) -> int:
     phrases, content_words, plain = terms
     score = sum(PHRASE + size - 1 for text, size, _ in plain if text in padded)
     shared = content_words & present
     if shared:  # without a shared content word, no other phrase can match
-        score += WORD * len(shared) + _phrase_score(phrases, padded, present)
+        score += WORD * len(shared - common) + _phrase_score(phrases, padded, present)
     return score
 
 
