@@ -334,8 +334,14 @@ class Lookup:
             and re.search(_STATE_QUESTION, folded)
         ):
             return self.topic(text, open_guide, services, ports[0] if ports else None)
-        if best is not None and best.topic.id in _RANGE_TOPICS and _COMPARING & set(tokens):
-            best = self._overview(tokens) or best
+        if best is not None and _COMPARING & set(tokens):
+            if best.topic.id in _RANGE_TOPICS:
+                best = self._overview(tokens) or best
+            elif best.topic.id in _GENERAL_FACETS:
+                # "port forwarding vs dmz": the specific idea compared with the general one explains both
+                best = next(
+                    (t for t in self.matcher.ranked(tokens) if t.topic.id not in _GENERAL_FACETS), best
+                )
         if best is not None and match is not None and match.weak:
             services = ()
         topic = best.topic if best else None
