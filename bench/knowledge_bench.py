@@ -80,6 +80,14 @@ QUERIES: tuple[tuple[str, str], ...] = (
     ("question", "is 25565 open"),
     ("question", "what are ephemeral ports"),
     ("question", "how do i port forward for minecraft"),
+    ("question", "which ports do i forward for valheim"),
+    ("question", "valheim server, tcp or udp?"),
+    ("question", "should i forward 3389 to reach my pc"),
+    ("question", "our redis port is open to the internet, how bad is it"),
+    ("question", "can i use port 99999"),
+    ("question", "my router's wan ip is 100.64.3.2"),
+    ("question", "xbox nat type strict"),
+    ("question", "how do i turn on port forwarding"),
     ("unknown", "qwertyuiop"),
     ("unknown", "plexiglass"),
     ("invalid", "65536"),
@@ -338,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         # directory, not the source tree), even where the shell says PYTHONDONTWRITEBYTECODE.
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(data_dir / "pycache")
-        specs = [Spec("portbot", q, [str(PORTBOT), "ask", q], env) for q in ("25565", "443")]
+        # A question builds the topic scorer too: the slowest start `portbot ask` has (whatportis can't answer it).
+        asked = ("25565", "443", "which ports do i forward for valheim")
+        specs = [Spec("portbot", q, [str(PORTBOT), "ask", q], env) for q in asked]
         whatportis = None if args.no_whatportis else prepare_whatportis()
         if whatportis is not None:
             wp_env = {**env, "HOME": str(WP_HOME)}

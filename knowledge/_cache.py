@@ -26,7 +26,7 @@ from knowledge._index import compile_sources
 from knowledge._paths import Sources
 
 #: Bump when the compiled layout changes, so old caches are rebuilt rather than misread.
-FORMAT = 5
+FORMAT = 7
 CACHE_FILE = "knowledge-index.marshal"
 #: Written first in the file: a cache from another format or Python version is never read, even when the
 #: sources' sizes and mtimes match (those alone would skip the key check).

@@ -47,6 +47,7 @@ ROLES = (
 )
 FORWARD = ("yes", "no", "optional")
 _RANGE = r"([0-9]{1,5})-([0-9]{1,5})"
+_DATE = r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class Service:
     disagreement: str
     iana_note: str
     ports: tuple[ServicePort, ...]
+    sources_read: str = ""  # YYYY-MM-DD: when the sources were last read; facts go stale
 
     def ports_for(self, port: int, protocol: str | None = None) -> tuple[ServicePort, ...]:
         return tuple(p for p in self.ports if p.covers(port, protocol))
@@ -134,12 +136,20 @@ def load_services(path: Path) -> tuple[Service, ...]:
                 disagreement=entry.text("disagreement", required=False),
                 iana_note=entry.text("iana_note", required=False),
                 ports=tuple(_port(entry, t, i) for i, t in enumerate(entry.tables("ports"), start=1)),
+                sources_read=_date(entry, "sources_read"),
             )
         )
         entry.finish()
         if not services[-1].ports:
             raise entry.fail("a service needs at least one [[service.ports]] table.")
     return tuple(services)
+
+
+def _date(entry: Entry, key: str) -> str:
+    value = entry.text(key, required=False)
+    if value and not re.fullmatch(_DATE, value):
+        raise entry.fail(f"'{key}' {value!r} must be a date written YYYY-MM-DD.")
+    return value
 
 
 def _port(parent: Entry, table: dict[str, Any], number: int) -> ServicePort:
@@ -186,6 +196,7 @@ def to_data(services: tuple[Service, ...]) -> list[Any]:
             s.disagreement,
             s.iana_note,
             tuple((p.low, p.high, p.protocol, p.role, p.forward, p.note) for p in s.ports),
+            s.sources_read,
         )
         for s in services
     ]
@@ -205,6 +216,7 @@ def from_data(data: list[Any]) -> tuple[Service, ...]:
         disagree,
         note,
         ports,
+        read,
     ) in data:
         services.append(
             Service(
@@ -219,6 +231,7 @@ def from_data(data: list[Any]) -> tuple[Service, ...]:
                 disagree,
                 note,
                 tuple(ServicePort(*p) for p in ports),
+                read,
             )
         )
     return tuple(services)

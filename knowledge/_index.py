@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import marshal
 from array import array
 from typing import Any
 
-from knowledge import _curated, _iana, _intervals, _topics
+from knowledge import _curated, _iana, _intervals, _match, _topics
 from knowledge._curated import Service
 from knowledge._paths import Sources
 from knowledge._text import compact, fold
@@ -24,7 +25,33 @@ def compile_sources(sources: Sources) -> dict[str, Any]:
         "service_keys": _service_keys(services),
         "topic_keys": _topic_keys(topics),
         "service_ports": _service_ports(services),
+        "weak_service_keys": weak_service_keys(services, topics),
+        # Marshalled once more and stored as a raw blob: only a question unpacks it, so `portbot ask 25565`
+        # doesn't pay for the scorer's 600 phrases at start-up.
+        "topic_terms": {"marshal": marshal.dumps(_match.compile_terms(topics))},
     }
+
+
+def weak_service_keys(services: tuple[Service, ...], topics: tuple[Topic, ...]) -> list[str]:
+    """One-word aliases that are also everyday words: in ``COMMON_WORDS``, or written in lower case in our
+    concept pages ("bind", "turn", "web"). Product names are capitalised there ("Minecraft", "Docker"), and a
+    service's own id or name is never weak. Computed when the index is compiled, not at each start."""
+    import re
+
+    from knowledge._match import COMMON_WORDS
+
+    prose: set[str] = set()
+    for topic in topics:
+        for text in (topic.title, topic.summary, *topic.body, *topic.steps):
+            prose.update(re.findall(r"[^\W_]+", text))
+    weak = set()
+    for service in services:
+        own = {fold(service.id), compact(service.id), fold(service.name), compact(service.name)}
+        for alias in service.aliases:
+            key = fold(alias)
+            if " " not in key and key not in own and (key in prose or key in COMMON_WORDS):
+                weak.add(key)
+    return sorted(weak)
 
 
 def _service_ports(services: tuple[Service, ...]) -> tuple[bytes, bytes, bytes]:
@@ -63,6 +90,7 @@ class Index:
     """Everything a lookup needs, ready to query."""
 
     __slots__ = (
+        "_topic_terms",
         "iana",
         "one_word_service_keys",
         "service_keys",
@@ -72,6 +100,7 @@ class Index:
         "topic_keys",
         "topics",
         "topics_by_id",
+        "weak_service_keys",
     )
 
     def __init__(self, data: dict[str, Any]) -> None:
@@ -85,6 +114,14 @@ class Index:
         #: Service keys of one word: what a single misspelt word in a sentence is compared with.
         self.one_word_service_keys = [k for k in self.service_keys if " " not in k]
         self.topics_by_id = {t.id: t for t in self.topics}
+        self.weak_service_keys = frozenset(data["weak_service_keys"])
+        self._topic_terms: bytes | memoryview = data["topic_terms"]["marshal"]
+
+    def topic_terms(self) -> list[_match.Terms]:
+        """The topic scorer's compiled phrases, unpacked on demand (the first question asks for them)."""
+        # marshal of our own compiled index, as in _cache: same trust as the installed package.
+        terms: list[_match.Terms] = marshal.loads(self._topic_terms)  # noqa: S302
+        return terms
 
     def services_for(self, key: str) -> tuple[Service, ...]:
         """Curated services a folded or compacted key names exactly, best first."""

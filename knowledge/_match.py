@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 PHRASE = 3
 WORD = 1
 MIN_SCORE = 3
+#: A content word in the keywords of more topics than this scores only inside a phrase.
+COMMON_TOPICS = 3
 #: A keyword made only of everyday words still counts, as a whole phrase, once it is this long.
 PLAIN_PHRASE_WORDS = 3
 
@@ -44,6 +46,13 @@ STOP_WORDS = _word_set(
     "have how i id if im in into is isnt it its ive just me my of on or our please should so some than that "
     "thats the their them then there these they this those to us use using was we what whats when where which "
     "who whos why will with wont would you your youre"
+)
+#: Everyday words that some product also uses as a nickname ("bind" for the DNS server, "turn" for a relay).
+#: Aliases that are one of these, or that our concept pages use as ordinary lower-case words, are weak: they
+#: name the product only when no concept matches the question better (see ``_index.weak_service_keys``).
+COMMON_WORDS = _word_set(
+    "admin bind distribution element ice local matrix named peering printer printing registry resolver swarm "
+    "turn web website www"
 )
 GENERIC_WORDS = _word_set(
     "port ports server servers game games network networks internet connect connection service services"
@@ -74,16 +83,12 @@ def fuzzy_top(
     return [(str(choice), float(score)) for choice, score, _ in found]
 
 
-class _Phrase(NamedTuple):
-    padded: str  # " carrier grade nat ", for a contiguous match
-    size: int  # words in the phrase
-    content: frozenset[str]  # its words that are neither grammar nor generic
-
-
-class _Terms(NamedTuple):
-    phrases: tuple[_Phrase, ...]
-    words: frozenset[str]
-    plain: tuple[_Phrase, ...]  # long phrases of everyday words only ("what is using port")
+#: A keyword as the scorer sees it: (" carrier grade nat " padded for a contiguous match, its number of words,
+#: its words that are neither grammar nor generic). Plain tuples, so the compiled index can store them.
+Phrase = tuple[str, int, frozenset[str]]
+#: A topic's terms: its phrases, all their content words, and its long phrases of everyday words only
+#: ("what is using port").
+Terms = tuple[tuple[Phrase, ...], frozenset[str], tuple[Phrase, ...]]
 
 
 class TopicScore(NamedTuple):
@@ -91,56 +96,84 @@ class TopicScore(NamedTuple):
     score: int
 
 
+def compile_terms(topics: Sequence[Topic]) -> list[Terms]:
+    """Every topic's terms, worked out when the index is compiled: doing it at the first question would cost
+    `portbot ask` about 3 ms."""
+    return [_terms(t) for t in topics]
+
+
 class QuestionMatcher:
     """Scores topics against a question. Built once per index (a few hundred words)."""
 
-    def __init__(self, topics: Sequence[Topic]) -> None:
+    def __init__(self, topics: Sequence[Topic], terms: Sequence[Terms] | None = None) -> None:
         self._topics = tuple(topics)
-        self._terms = tuple(_terms(t) for t in self._topics)
+        self._terms = tuple(terms) if terms is not None else tuple(_terms(t) for t in self._topics)
         #: Words that belong to questions, not to service names: never "corrected" into a service.
-        self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t.words)
+        self.vocabulary = STOP_WORDS | GENERIC_WORDS | frozenset(w for t in self._terms for w in t[1])
+        # A word in the keywords of many topics ("ip", "forwarding", "open") says little about which one is
+        # meant: on its own it scores nothing (it still counts inside a phrase). IDF, in its bluntest form.
+        counts: dict[str, int] = {}
+        for _, content_words, _ in self._terms:
+            for word in content_words:
+                counts[word] = counts.get(word, 0) + 1
+        self._common = frozenset(w for w, n in counts.items() if n > COMMON_TOPICS)
 
-    def best(self, tokens: Sequence[str]) -> TopicScore | None:
-        """The best-scoring topic, if it scores at least ``MIN_SCORE``."""
+    def ranked(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> list[TopicScore]:
+        """Every topic scoring at least ``min_score``, best first (ties in ``concepts.toml`` order)."""
+        padded, present = f" {' '.join(tokens)} ", frozenset(tokens)
+        found = [
+            TopicScore(topic, score)
+            for topic, terms in zip(self._topics, self._terms, strict=True)
+            if (score := _score(terms, padded, present, self._common)) >= min_score
+        ]
+        return sorted(found, key=lambda t: -t.score)
+
+    def best(self, tokens: Sequence[str], min_score: int = MIN_SCORE) -> TopicScore | None:
+        """The best-scoring topic, if it scores at least ``min_score``."""
         best: TopicScore | None = None
-        padded = f" {' '.join(tokens)} "
-        present = frozenset(tokens)
+        padded, present = f" {' '.join(tokens)} ", frozenset(tokens)
         for topic, terms in zip(self._topics, self._terms, strict=True):
-            shared = terms.words & present
-            score = sum(PHRASE + p.size - 1 for p in terms.plain if p.padded in padded)
-            if shared:  # without a shared content word, no other phrase can match
-                score += WORD * len(shared) + _phrase_score(terms.phrases, padded, present)
-            if score >= MIN_SCORE and (best is None or score > best.score):
+            score = _score(terms, padded, present, self._common)
+            if score >= min_score and (best is None or score > best.score):
                 best = TopicScore(topic, score)
         return best
 
 
-def _terms(topic: Topic) -> _Terms:
+def _score(terms: Terms, padded: str, present: frozenset[str], common: frozenset[str]) -> int:
+    phrases, content_words, plain = terms
+    score = sum(PHRASE + size - 1 for text, size, _ in plain if text in padded)
+    shared = content_words & present
+    if shared:  # without a shared content word, no other phrase can match
+        score += WORD * len(shared - common) + _phrase_score(phrases, padded, present)
+    return score
+
+
+def _terms(topic: Topic) -> Terms:
     texts = [*topic.keywords, topic.id.replace("-", " "), topic.title]
-    phrases: dict[str, _Phrase] = {}
-    plain: dict[str, _Phrase] = {}
+    phrases: dict[str, Phrase] = {}
+    plain: dict[str, Phrase] = {}
     for text in texts:
         found = words(text)
         content = frozenset(w for w in found if w not in STOP_WORDS and w not in GENERIC_WORDS)
-        phrase = _Phrase(f" {' '.join(found)} ", len(found), content)
+        padded = f" {' '.join(found)} "
         if content:
-            phrases.setdefault(phrase.padded, phrase)
+            phrases.setdefault(padded, (padded, len(found), content))
         elif len(found) >= PLAIN_PHRASE_WORDS:
-            plain.setdefault(phrase.padded, phrase)
+            plain.setdefault(padded, (padded, len(found), content))
         # else: one or two everyday words ("ports", "what is") say nothing about which topic is meant
-    content_words = frozenset(w for p in phrases.values() for w in p.content)
-    return _Terms(tuple(phrases.values()), content_words, tuple(plain.values()))
+    content_words = frozenset(w for _, _, content in phrases.values() for w in content)
+    return tuple(phrases.values()), content_words, tuple(plain.values())
 
 
-def _phrase_score(phrases: Sequence[_Phrase], padded: str, present: frozenset[str]) -> int:
+def _phrase_score(phrases: Sequence[Phrase], padded: str, present: frozenset[str]) -> int:
     score = 0
-    for phrase in phrases:
-        if not phrase.content <= present:
+    for text, size, content in phrases:
+        if not content <= present:
             continue
-        if phrase.padded in padded:
-            score += PHRASE + phrase.size - 1
-        elif len(phrase.content) > 1:
-            score += len(phrase.content)
+        if text in padded:
+            score += PHRASE + size - 1
+        elif len(content) > 1:
+            score += len(content)
     return score
 
 
@@ -154,8 +187,16 @@ def find_ports(tokens: Sequence[str]) -> list[tuple[int, str | None]]:
     return found
 
 
-def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
-    """Ids of the service a question names exactly: the longest phrase that is a name, alias or id."""
+class ServiceMatch(NamedTuple):
+    ids: tuple[str, ...]
+    key: str  # the name, alias or id the question used
+    weak: bool  # the key is also an everyday word ("bind", "turn"): a concept the question matches wins
+
+
+def find_service(tokens: Sequence[str], index: Index) -> ServiceMatch | None:
+    """The service a question names exactly: the longest phrase that is a name, alias or id, preferring one
+    that is not an everyday word ("bind dns port" is about DNS by its name, not by "bind")."""
+    weak: ServiceMatch | None = None
     for size in range(min(4, len(tokens)), 0, -1):
         for start in range(len(tokens) - size + 1):
             gram = tokens[start : start + size]
@@ -164,8 +205,21 @@ def find_service(tokens: Sequence[str], index: Index) -> tuple[str, ...]:
             for key in (" ".join(gram), "".join(gram)):
                 found = index.services_for(key)
                 if found:
-                    return tuple(s.id for s in found)
-    return ()
+                    match = ServiceMatch(tuple(s.id for s in found), key, key in index.weak_service_keys)
+                    if not match.weak:
+                        return match
+                    weak = weak or match
+    return weak
+
+
+def too_big_port(tokens: Sequence[str]) -> str | None:
+    """A number past 65535 in a question about ports ("can I use port 99999"), as written."""
+    if "port" not in tokens and "ports" not in tokens:
+        return None
+    for token in tokens:
+        if token.isascii() and token.isdigit() and (len(token) > 5 or int(token) > 65535):
+            return token
+    return None
 
 
 def find_misspelled_service(

@@ -39,6 +39,7 @@ class PortAnswer:
     iana: tuple[IanaEntry, ...]  # exact and range registrations, including Reserved / Unassigned rows
     block: PortRange  # IANA's block the port falls in (well-known, registered, dynamic)
     related: tuple[Topic, ...] = ()  # topics the number is also a keyword of ("10048": an error code)
+    facet: Topic | None = None  # the concept the question asks about this port ("should I forward 3389")
 
     @property
     def reserved(self) -> bool:
@@ -54,6 +55,9 @@ class ServiceAnswer:
     iana: tuple[IanaEntry, ...]  # registrations of the service's ports (assigned rows only)
     alternatives: tuple[Service, ...] = ()  # other services the same words could mean
     related: tuple[Topic, ...] = ()
+    #: The concept the question asks about this service ("valheim, tcp or udp?" → TCP vs UDP): its part of
+    #: the answer follows the service's own ports.
+    facet: Topic | None = None
 
 
 @dataclass(frozen=True, slots=True)

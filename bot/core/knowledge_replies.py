@@ -36,12 +36,15 @@ from knowledge import (
 )
 
 MAX_ASK = 3
+FACET_PARAGRAPHS = 2  # of a concept shown as the facet of a service or port answer
 
 HOW_TO_ASK = (
     "Ask about a port (`25565`, `443/tcp`), a program or game (`valheim`), a range (`ephemeral`) "
     "or a question (`what is cgnat`)."
 )
 _FORWARD = {"yes": "forward this", "no": "do not forward", "optional": "forward only if you use it"}
+#: Facets that ask whether exposing the service is safe: its security line comes right after its ports.
+_SAFETY_FACETS = frozenset(("exposing-services", "port-forwarding", "dmz", "vpns-and-ports", "firewalls"))
 _ROLE = {
     "web-ui": "web interface",
     "rcon": "remote console (RCON)",
@@ -94,11 +97,17 @@ def _port(answer: PortAnswer) -> Reply:
         summary = f"Registered with IANA as {_and([f'`{n}`' for n in _names(assigned)])}."
     else:
         summary = f"IANA has not assigned {shown} to anything, and it is not a port we know common uses for."
+    facet = answer.facet
     fields = [
         _field("Commonly used by", _lines(_use_lines(answer.used_by))),
-        _field("Security", _lines(_security_lines(answer.used_by))),
+        _field("Security", _lines(_security_lines(answer.used_by, every=facet is not None))),
+    ]
+    disagree = _field("Sources disagree", _lines(_disagreements(u.service for u in answer.used_by)))
+    if facet is not None:
+        fields += [_field(facet.plain_title, facet.summary), disagree, *_facet_details(facet)]
+    fields += [
         _field("IANA registration", _lines(_iana_notes(answer.used_by, port) + _iana_lines(answer.iana))),
-        _field("Sources disagree", _lines(_disagreements(u.service for u in answer.used_by))),
+        disagree,
         _field("Port range", f"{answer.block.name}: {answer.block.label}."),
     ]
     actions = []
@@ -106,18 +115,33 @@ def _port(answer: PortAnswer) -> Reply:
         actions.append(
             Action(ActionKind.CHECK_PORT, "Check this port", port=port, protocol=_port_protocol(answer))
         )
-    actions += [_ask_topic(t) for t in answer.related]
+    actions += [_ask_topic(t) for t in (*([facet] if facet else []), *answer.related)]
     actions += [_ask(f"About {u.service.name}", u.service.id) for u in answer.used_by]
-    return _reply(f"Port {shown}", summary, fields, actions)
+    return _reply(f"Port {shown}", summary, _once(fields), actions)
 
 
 def _service(answer: ServiceAnswer) -> Reply:
+    # Entity first, then the facet: the service's ports, then the part of the concept the question asked
+    # about, then the rest of what we know about the service, while the text budget lasts.
     service = answer.service
-    fields = [
-        _field("Ports", _lines(_port_line(p) for p in service.ports)),
-        _field("Security", service.security),
+    facet = answer.facet
+    security = _field("Security", service.security)
+    # Where sources disagree the answer always says so: that field comes before the facet's longer details,
+    # which the text budget drops first.
+    disagree = _field("Sources disagree", service.disagreement)
+    fields = [_field("Ports", _lines(_port_line(p) for p in service.ports))]
+    if facet is not None:
+        if facet.id in _SAFETY_FACETS:
+            fields.append(security)
+        fields += [
+            _field(facet.plain_title, _facet_summary(facet, service)),
+            disagree,
+            *_facet_details(facet),
+        ]
+    fields += [
+        security,
         _field("Common troubles", _lines(f"• {t}" for t in service.troubles)),
-        _field("Sources disagree", service.disagreement),
+        disagree,
         _field(
             "IANA registration",
             _lines(([service.iana_note] if service.iana_note else []) + _iana_lines(answer.iana)),
@@ -130,9 +154,56 @@ def _service(answer: ServiceAnswer) -> Reply:
             Action(ActionKind.CHECK_PORT, "Check this port", port=main.low, protocol=main.check_protocol)
         )
     actions += [_ask(f"Did you mean {s.name}?", s.id) for s in answer.alternatives]
-    actions += [_ask_topic(t, service) for t in answer.related]
-    footer = f"Sources: {', '.join(service.sources)}" if service.sources else None
-    return _reply(service.name, service.summary, fields, actions, footer=footer)
+    actions += [_ask_topic(t, service) for t in (*([facet] if facet else []), *answer.related)]
+    return _reply(service.name, service.summary, _once(fields), actions, footer=_sources(service))
+
+
+def _sources(service: Service) -> str | None:
+    if not service.sources:
+        return None
+    read = f" (read {service.sources_read})" if service.sources_read else ""
+    return f"Sources{read}: {', '.join(service.sources)}"
+
+
+def _facet_summary(facet: Topic, service: Service | None) -> str:
+    """The concept's answer, led by what it means for this service when we can say it in its own numbers."""
+    if service is None:
+        return facet.summary
+    forward = [p for p in service.ports if p.forward == "yes"] or [
+        p for p in service.ports if p.forward == "optional"
+    ]
+    if facet.id == "tcp-vs-udp":
+        protocols = {proto for p in service.ports for proto in p.protocols}
+        which = (
+            "both TCP and UDP"
+            if protocols == {"tcp", "udp"}
+            else f"{'/'.join(sorted(protocols)).upper()} only"
+        )
+        lead = f"{service.name} uses {which}: {', '.join(p.label for p in service.ports)}."
+        return f"{lead} {facet.summary}"
+    if facet.id == "port-forwarding" and forward:
+        lead = (
+            f"For {service.name}, forward {', '.join(p.label for p in forward)} to the LAN address of the "
+            "machine that runs it, with the same protocol; nothing else needs forwarding."
+        )
+        return f"{lead} {facet.summary}"
+    return facet.summary
+
+
+def _facet_details(facet: Topic) -> list[Field | None]:
+    return [
+        *_paragraphs(f"More on {facet.plain_title}", facet.body),
+        _field("Commands", _commands(facet.commands)),
+    ]
+
+
+def _once(fields: Sequence[Field | None]) -> list[Field | None]:
+    """Fields without repeats (the security line moves up for a safety question, it is not said twice)."""
+    kept: list[Field | None] = []
+    for item in fields:
+        if item is None or item not in kept:
+            kept.append(item)
+    return kept
 
 
 def _iana_service(answer: IanaServiceAnswer) -> Reply:
@@ -242,11 +313,12 @@ def _use_lines(uses: Iterable[ServiceUse]) -> list[str]:
     return [f"**{use.service.name}**: {_port_line(p)}" for use in uses for p in use.ports]
 
 
-def _security_lines(uses: Sequence[ServiceUse]) -> list[str]:
-    """Warnings that concern the ports asked about: never-forward ports and remote consoles."""
+def _security_lines(uses: Sequence[ServiceUse], *, every: bool = False) -> list[str]:
+    """Warnings that concern the ports asked about: never-forward ports and remote consoles, or ``every``
+    service's when the question is about exposing or forwarding the port."""
     lines = []
     for use in uses:
-        risky = any(p.forward == "no" or p.role in ("rcon", "admin") for p in use.ports)
+        risky = every or any(p.forward == "no" or p.role in ("rcon", "admin") for p in use.ports)
         if risky and use.service.security:
             lines.append(f"**{use.service.name}**: {use.service.security}")
     return lines

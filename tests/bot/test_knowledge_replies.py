@@ -22,6 +22,7 @@ from knowledge import (
     Service,
     ServiceAnswer,
     ServicePort,
+    ServiceUse,
     Suggestion,
     TopicAnswer,
 )
@@ -286,8 +287,13 @@ def test_oversized_answers_are_cut_to_the_limits() -> None:
     topic = Topic(
         "big", "guide", "T" * 400, ("big",), "S" * 5000, ("p" * 900,) * 30, ("s" * 300,) * 40, ("c",) * 50, ()
     )
+    concept = Topic(
+        "tcp-vs-udp", "concept", "C" * 400, ("c",), "S" * 5000, ("p" * 900,) * 5, (), ("c",) * 50, ()
+    )
     answers = [
         ServiceAnswer("huge", service, iana=(), alternatives=(service,) * 10),
+        ServiceAnswer("huge", service, iana=(), facet=concept),
+        PortAnswer("q", 1000, None, (ServiceUse(service, service.ports),) * 5, (), RANGES[1], facet=concept),
         GuideAnswer("q", topic, topic.title, topic.summary, topic.body, topic.steps, service, 1000, "tcp"),
         TopicAnswer("q", topic),
         RangeAnswer("q", RANGES[0], topic, (topic,) * 10),
@@ -332,3 +338,91 @@ def test_knowledge_replies_module_is_import_light() -> None:
         cwd=Path(__file__).parents[2],
     )
     assert result.stdout.strip() == ""
+
+
+# -- entity + facet --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return KnowledgeBase.load(tmp_path_factory.mktemp("reply-real-kb"))
+
+
+def test_facet_follows_the_service_ports(real_kb: KnowledgeBase) -> None:
+    """A service asked about through a concept shows its ports first, then that concept led by its own numbers."""
+    reply = reply_for(real_kb, "valheim server, tcp or udp?")
+    assert reply.title == "Valheim"
+    assert [f.name for f in reply.fields][:2] == ["Ports", "TCP vs UDP"]
+    assert fields(reply)["TCP vs UDP"].startswith("Valheim uses UDP only: 2456/udp, 2457/udp. ")
+
+
+def test_forwarding_facet_names_the_ports_to_forward(real_kb: KnowledgeBase) -> None:
+    """The forwarding facet says which of the service's ports to forward before explaining forwards."""
+    reply = reply_for(real_kb, "which ports do I forward for palworld")
+    assert fields(reply)["Port forwarding"].startswith(
+        "For Palworld, forward 8211/udp to the LAN address of the machine that runs it, with the same protocol;"
+    )
+
+
+def test_safety_facet_puts_the_security_line_right_after_the_ports(real_kb: KnowledgeBase) -> None:
+    """Asked whether exposing it is safe, the service's own risk comes second, once, before the general advice."""
+    reply = reply_for(real_kb, "our Redis port is open to the internet, how bad is it")
+    names = [f.name for f in reply.fields]
+    assert names[:3] == ["Ports", "Security", "Exposing a service to the internet, safely"]
+    assert names.count("Security") == 1
+
+
+def test_port_with_a_safety_facet_shows_every_services_security(real_kb: KnowledgeBase) -> None:
+    """ "Should I forward 22" warns about SSH even though 22 is a port one may forward."""
+    reply = reply_for(real_kb, "should i forward port 22")
+    assert reply.title == "Port 22"
+    assert "PasswordAuthentication no" in fields(reply)["Security"]
+
+
+def test_facet_is_the_first_follow_up_button(real_kb: KnowledgeBase) -> None:
+    """The whole concept page is one button away from the facet's summary."""
+    reply = reply_for(real_kb, "xbox nat type strict")
+    asks = [a for a in reply.actions if a.kind is ActionKind.ASK]
+    assert asks[0].query == "console-nat-types"
+
+
+def test_footer_says_when_the_sources_were_read(real_kb: KnowledgeBase) -> None:
+    """A rechecked entry's footer dates its sources, so a stale fact can be spotted."""
+    reply = reply_for(real_kb, "velocity")
+    assert reply.footer is not None and reply.footer.startswith("Sources (read 2026-12-01): PaperMC docs")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.builds(
+        lambda a, q, b: a + q + b,
+        st.text(max_size=8),
+        st.sampled_from(
+            [
+                "which ports do I forward for valheim",
+                "should I forward 3389 to reach my PC",
+                "our mongodb port is open to the internet, how bad is it",
+                "can I use port 99999",
+                "my router's WAN IP is 100.64.1.2",
+                "ps5 nat type 3",
+                "how do I turn on port forwarding",
+                "well-known vs dynamic ports",
+            ]
+        ),
+        st.text(max_size=8),
+    )
+)
+def test_questions_with_junk_around_them_stay_within_limits(real_kb: KnowledgeBase, text: str) -> None:
+    """Entity-and-facet answers over the real data never overflow a limit, whatever surrounds the question."""
+    assert_within_limits(knowledge_reply(real_kb.lookup(text)))
+
+
+@pytest.mark.parametrize("facet", ["tcp-vs-udp", "port-forwarding", "exposing-services", "console-nat-types"])
+def test_disagreeing_sources_survive_any_facet(real_kb: KnowledgeBase, facet: str) -> None:
+    """Every service whose sources disagree says so, whatever concept the question sees it through."""
+    topic = real_kb.topic(facet)
+    assert topic is not None
+    for service in real_kb.services:
+        if service.disagreement:
+            reply = knowledge_reply(ServiceAnswer(service.id, service, iana=(), facet=topic))
+            assert fields(reply).get("Sources disagree") == service.disagreement, service.id

@@ -66,6 +66,17 @@ REQUIRED_TOPICS = [
     ("friends-cant-join", "guide"),
     ("is-my-port-open", "guide"),
     ("site-not-reachable-443", "guide"),
+    # issue 12: what people asked and found no page for
+    ("dmz", "concept"),
+    ("port-triggering", "concept"),
+    ("refused-vs-timed-out", "concept"),
+    ("vpn-split-tunnelling", "concept"),
+    ("port-zero", "concept"),
+    ("isp-blocked-ports", "concept"),
+    ("console-nat-types", "concept"),
+    ("privileged-ports", "concept"),
+    ("exposing-services", "concept"),
+    ("private-wan-address", "concept"),
 ]
 
 # (topic id, where to look, text that must be there). "text" is every prose field plus commands.
@@ -125,6 +136,27 @@ FACTS = [
     ("friends-cant-join", "text", "hairpin"),
     ("site-not-reachable-443", "text", "certificate"),
     ("site-not-reachable-443", "text", "security group"),
+    ("dmz", "text", "DHCP reservation"),
+    ("port-triggering", "text", "trigger port"),
+    ("refused-vs-timed-out", "text", "ECONNREFUSED"),
+    ("refused-vs-timed-out", "text", "10061"),
+    ("refused-vs-timed-out", "text", "10060"),
+    ("vpn-split-tunnelling", "text", "kill switch"),
+    ("port-zero", "text", "getsockname"),
+    ("isp-blocked-ports", "text", "587"),
+    ("console-nat-types", "text", "3074"),
+    ("console-nat-types", "text", "Type 3"),
+    ("console-nat-types", "text", "TCP 3478-3480"),
+    ("console-nat-types", "text", "UDP range 1-65535"),
+    ("privileged-ports", "text", "CAP_NET_BIND_SERVICE"),
+    ("privileged-ports", "text", "Windows has no such rule"),
+    ("exposing-services", "text", "WireGuard"),
+    ("exposing-services", "text", "Tailscale"),
+    ("exposing-services", "text", "127.0.0.1"),
+    ("private-wan-address", "text", "100.64.0.0/10"),
+    ("private-wan-address", "text", "bridge"),
+    ("what-is-listening", "commands", "ss -tulpn"),
+    ("what-is-listening", "commands", "lsof -i -P -n"),
 ]
 
 

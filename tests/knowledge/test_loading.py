@@ -100,6 +100,12 @@ def test_services_load_as_frozen_dataclasses(tmp_path: Path) -> None:
             'troubles = "one"',
             "ports.toml: service 'demo': 'troubles' must be a list of non-empty strings.",
         ),
+        (
+            "1234",
+            "udp",
+            'sources_read = "1 Dec 2026"',
+            "ports.toml: service 'demo': 'sources_read' '1 Dec 2026' must be a date written YYYY-MM-DD.",
+        ),
     ],
 )
 def test_bad_service_entries_name_the_problem(

@@ -91,7 +91,6 @@ def test_protocol_narrows_iana_rows(fixture_kb: KnowledgeBase) -> None:
         ("1e3", f"Write the port as a plain whole number, like 8080. {VALID_RANGE}"),
         ("0x50", f"Write the port as a plain whole number, like 8080. {VALID_RANGE}"),
         ("12.5", f"Write the port as a plain whole number, like 8080. {VALID_RANGE}"),
-        ("80/tcp/udp", None),
         ("26900-26902", f"Ask about one port at a time, like 26900. {VALID_RANGE}"),
         (
             "203.0.113.7",
@@ -342,15 +341,23 @@ def test_control_characters_are_stripped_before_lookup(fixture_kb: KnowledgeBase
     assert isinstance(answer, ServiceAnswer) and answer.service.id == "valheim"
 
 
+def test_topic_keyword_that_looks_like_a_bad_port_finds_the_topic(fixture_kb: KnowledgeBase) -> None:
+    """A keyword is honoured even when it reads like a bad port ("100.64")."""
+    answer = fixture_kb.lookup("100.64")
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == "cgnat"
+
+
 @pytest.mark.parametrize(
-    ("query", "topic_id"), [("100.64", "cgnat"), ("what is using port 80", "address-in-use")]
+    ("query", "port", "facet"),
+    [("what is using port 80", 80, "address-in-use"), ("80/tcp/udp", 80, "tcp-vs-udp")],
 )
-def test_topic_keywords_that_look_like_numbers_or_ports_find_the_topic(
-    fixture_kb: KnowledgeBase, query: str, topic_id: str
+def test_a_port_with_a_concept_is_the_port_seen_through_the_concept(
+    fixture_kb: KnowledgeBase, query: str, port: int, facet: str
 ) -> None:
-    """A keyword is honoured even when it reads like a bad port ("100.64") or mentions a port."""
+    """A question naming a port and a concept answers the port, with the concept as its facet."""
     answer = fixture_kb.lookup(query)
-    assert isinstance(answer, TopicAnswer) and answer.topic.id == topic_id
+    assert isinstance(answer, PortAnswer) and answer.port == port and answer.protocol is None
+    assert answer.facet is not None and answer.facet.id == facet
 
 
 def test_port_that_is_also_a_keyword_offers_the_topic(fixture_kb: KnowledgeBase) -> None:

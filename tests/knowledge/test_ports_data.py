@@ -55,7 +55,7 @@ ROLES = {
 FORWARD = {"yes", "no", "optional"}
 
 REQUIRED_SERVICE_KEYS = {"id", "name", "aliases", "category", "summary", "troubles", "sources", "ports"}
-OPTIONAL_SERVICE_KEYS = {"security", "disagreement", "iana_note"}
+OPTIONAL_SERVICE_KEYS = {"security", "disagreement", "iana_note", "sources_read"}
 REQUIRED_PORT_KEYS = {"port", "protocol", "role", "forward"}
 OPTIONAL_PORT_KEYS = {"note"}
 
@@ -481,3 +481,64 @@ def test_unrelated_iana_registration_is_explained(service_id: str, number: str, 
     """Game ports that IANA assigns to something else say so in the entry's iana_note."""
     claims = {(c[0], c[2]) for c in IANA_CLAIM.findall(BY_ID[service_id].get("iana_note", ""))}
     assert (number, name) in claims
+
+
+# --- facts that go stale: vendors' current docs, and when we read them --------------------------------------
+
+DATE = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+
+# (service id, port, protocol) checked against the vendor's current docs or default config, with the date read.
+VENDOR_FACTS = [
+    ("velocity", 25565, "tcp"),  # PaperMC docs + default-velocity.toml: bind = "0.0.0.0:25565"
+    ("bungeecord", 25577, "tcp"),  # BungeeCord default config.yml listener
+    ("pterodactyl-wings", 8080, "tcp"),
+    ("pterodactyl-wings", 2022, "tcp"),
+    ("game-panel", 443, "tcp"),
+    ("amp", 8080, "tcp"),
+    ("crafty-controller", 8443, "tcp"),
+    ("vaultwarden", 443, "tcp"),
+    ("xbox-network", 3074, "udp"),
+    ("xbox-network", 3074, "tcp"),
+    ("playstation-network", 3478, "udp"),
+    ("playstation-network", 3480, "tcp"),
+]
+
+
+@pytest.mark.parametrize(("service_id", "number", "protocol"), VENDOR_FACTS, ids=_ids(VENDOR_FACTS))
+def test_rechecked_entry_matches_the_vendor_and_says_when_it_was_read(
+    service_id: str, number: int, protocol: str
+) -> None:
+    """A rechecked entry holds the vendor's current default and the date its sources were read."""
+    assert _entries(service_id, number, protocol)
+    assert DATE.fullmatch(BY_ID[service_id].get("sources_read", ""))
+
+
+def test_sources_read_is_a_date_when_present() -> None:
+    """sources_read, where given, is a YYYY-MM-DD date."""
+    assert [s["id"] for s in SERVICES if "sources_read" in s and not DATE.fullmatch(s["sources_read"])] == []
+
+
+def test_velocity_is_not_given_bungeecords_port() -> None:
+    """Velocity's default is 25565; 25577 (BungeeCord's) appears only as the old value its sources disagree on."""
+    assert not _entries("velocity", 25577, "tcp")
+    assert "25577" in BY_ID["velocity"]["disagreement"]
+
+
+# (service id, words its security line must hold): the specific risk, a real incident, the safe alternative.
+SAFETY_FACTS = [
+    ("rdp", ("BlueKeep", "ransomware", "brute force", "VPN", "RD Gateway")),
+    ("smb", ("WannaCry", "EternalBlue", "VPN")),
+    ("ssh", ("brute force", "keys", "PasswordAuthentication no")),
+    ("telnet", ("Mirai", "SSH")),
+    ("vnc", ("no password", "SSH", "VPN")),
+    ("mongodb", ("ransom", "localhost", "VPN")),
+    ("redis", ("authorized_keys", "cron", "localhost", "protected mode")),
+    ("elasticsearch", ("ransom", "wiped", "localhost")),
+]
+
+
+@pytest.mark.parametrize(("service_id", "words"), SAFETY_FACTS, ids=[s for s, _ in SAFETY_FACTS])
+def test_exposed_service_names_risk_incident_and_alternative(service_id: str, words: tuple[str, ...]) -> None:
+    """The security line of a never-expose service names what attackers do, a real incident and the way round."""
+    security = BY_ID[service_id]["security"].casefold()
+    assert [w for w in words if w.casefold() not in security] == []

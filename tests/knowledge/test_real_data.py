@@ -144,8 +144,8 @@ def test_range_words(real_kb: KnowledgeBase, query: str, low: int, high: int) ->
         ("why can't ping test a port", "ping-cannot-test-ports"),
         ("address already in use", "port-conflicts"),
         ("what is a port", "what-is-a-port"),
-        ("connection refused", "port-states"),
-        ("how do i find what is using port 80", "what-is-listening"),
+        ("connection refused", "refused-vs-timed-out"),
+        ("how do i find what is using my port", "what-is-listening"),
         ("my website is down", "site-not-reachable-443"),
     ],
 )
@@ -248,3 +248,117 @@ def test_any_text_over_the_real_data_gives_a_reply_within_limits(real_kb: Knowle
     """No string makes the real knowledge base or its replies fail or overflow."""
     assert within_limits(knowledge_reply(real_kb.lookup(text)))
     assert all(len(s.label) <= 100 and len(s.value) <= 100 for s in real_kb.suggest(text))
+
+
+# -- entity + facet (issue 12) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "service_id", "facet_id"),
+    [
+        ("which ports do I forward for valheim", "valheim", "port-forwarding"),
+        ("minecraft server, tcp or udp?", "minecraft-java", "tcp-vs-udp"),
+        ("is it safe to open plex to the internet", "plex", "exposing-services"),
+        ("proxmox port forward safe?", "proxmox-ve", "exposing-services"),
+        ("xbox nat type strict", "xbox-network", "console-nat-types"),
+        ("connection timed out minecraft", "minecraft-java", "refused-vs-timed-out"),
+    ],
+)
+def test_named_service_wins_and_the_concept_becomes_its_facet(
+    real_kb: KnowledgeBase, query: str, service_id: str, facet_id: str
+) -> None:
+    """A game or app named beside a concept word is the answer; the concept is the part of it asked about."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, ServiceAnswer) and answer.service.id == service_id
+    assert answer.facet is not None and answer.facet.id == facet_id
+
+
+@pytest.mark.parametrize(
+    ("query", "facet_id"),
+    [
+        ("should I forward 3389 to reach my PC", "exposing-services"),
+        ("how do i forward port 25565", "port-forwarding"),
+    ],
+)
+def test_named_port_wins_and_the_concept_becomes_its_facet(
+    real_kb: KnowledgeBase, query: str, facet_id: str
+) -> None:
+    """A port number in a sentence is the answer, seen through what the sentence asks."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, PortAnswer) and answer.facet is not None and answer.facet.id == facet_id
+
+
+@pytest.mark.parametrize(
+    ("query", "topic_id"),
+    [
+        ("how do I turn on port forwarding", "port-forwarding"),  # "turn" is also STUN/TURN's alias
+        ("what does bind to 0.0.0.0 mean", "listening"),  # "bind" is also the DNS server's alias
+    ],
+)
+def test_everyday_word_alias_loses_to_a_matching_concept(
+    real_kb: KnowledgeBase, query: str, topic_id: str
+) -> None:
+    """A common word inside a product's nicknames never beats a concept that matches the whole question."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == topic_id
+
+
+def test_everyday_word_alias_alone_still_names_the_product(real_kb: KnowledgeBase) -> None:
+    """Typed on its own, "bind" is still the DNS server."""
+    answer = real_kb.lookup("bind")
+    assert isinstance(answer, ServiceAnswer) and answer.service.id == "dns"
+
+
+def test_port_past_the_range_in_a_sentence_is_explained(real_kb: KnowledgeBase) -> None:
+    """ "can I use port 99999" says there is no such port and what the range is."""
+    answer = real_kb.lookup("can I use port 99999")
+    assert isinstance(answer, InvalidQuery)
+    assert answer.message == "There is no port 99999. Port numbers run 1–65535 (0 is reserved)."
+
+
+def test_open_to_the_internet_is_a_safety_question_not_a_port_check(real_kb: KnowledgeBase) -> None:
+    """ "is 27017 open to the world a problem" asks how bad it is, not whether the port is open."""
+    answer = real_kb.lookup("is 27017 open to the world a problem")
+    assert isinstance(answer, PortAnswer) and answer.facet is not None
+    assert answer.facet.id == "exposing-services"
+
+
+@pytest.mark.parametrize(
+    "query", ["well-known vs dynamic ports", "difference between registered and ephemeral ports"]
+)
+def test_comparing_port_ranges_gets_the_overview(real_kb: KnowledgeBase, query: str) -> None:
+    """Two ranges compared are answered by the page that explains all of them."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == "port-ranges"
+
+
+@pytest.mark.parametrize(
+    ("query", "topic_id"),
+    [
+        ("my router's WAN IP is 100.64.12.5", "private-wan-address"),
+        ("wan ip is 10.0.0.5", "private-wan-address"),
+    ],
+)
+def test_private_wan_address_leads_to_cgnat_and_double_nat(
+    real_kb: KnowledgeBase, query: str, topic_id: str
+) -> None:
+    """A private or shared WAN address in a sentence gets the page on CGNAT and double NAT."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == topic_id
+
+
+@pytest.mark.parametrize(
+    ("query", "name"), [("what port does gopher use", "gopher"), ("which port is used by finger", "finger")]
+)
+def test_name_only_iana_knows_is_found_inside_a_question(
+    real_kb: KnowledgeBase, query: str, name: str
+) -> None:
+    """A registry name inside a sentence is answered from IANA when nothing curated or conceptual matches."""
+    answer = real_kb.lookup(query)
+    assert isinstance(answer, IanaServiceAnswer) and answer.name == name
+
+
+def test_shared_address_in_a_sentence_points_to_cgnat(real_kb: KnowledgeBase) -> None:
+    """An address from 100.64.0.0/10 anywhere in a question leads to the CGNAT and double NAT page."""
+    answer = real_kb.lookup("my router shows 100.72.5.1")
+    assert isinstance(answer, TopicAnswer) and answer.topic.id == "private-wan-address"
