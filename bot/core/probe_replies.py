@@ -12,8 +12,8 @@ from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from probes.errors import (
     InputError,
+    OperatorError,
     PortbotError,
-    ProbeError,
     RateLimited,
     RefusedTarget,
     ResolveError,
@@ -117,7 +117,7 @@ def _error_title(err: PortbotError) -> str:
             return "That name doesn't resolve"
         case WorkerError():
             return "The probe workers didn't answer"
-        case ProbeError():
+        case OperatorError():  # the check couldn't run: a socket, the time box, the rate-limit store
             return "The check couldn't run"
     return "Something went wrong"
 
