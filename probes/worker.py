@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import signal
@@ -32,6 +31,7 @@ from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, 
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
+from probes.runtime import settle_gc
 from probes.service import Prober, ProbeService
 
 if TYPE_CHECKING:
@@ -305,22 +305,18 @@ def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
     raise RuntimeError("the worker is not listening on a TCP socket")
 
 
-def _tune_gc() -> None:
-    """Garbage-collector settings for a long-running worker process, measured under the worker bench."""
-    # What exists now (modules, the app, the engine) lives as long as the process. Frozen, it is left out of
-    # the collector's full passes, which under load otherwise walk those ~50,000 objects every second or two
-    # for 20-60 ms each: most of the worker's p99 latency, and ~5% of its CPU.
-    gc.freeze()
-    # A request's objects die by reference counting, not in cycles: at the default threshold (700) the youngest
-    # generation was scanned every ~10 requests only to find the in-flight requests' live objects, ~20 µs a
-    # request in all. Real cyclic garbage still triggers a pass, after 10,000 objects instead of 700.
-    gc.set_threshold(10_000)
+# Measured under the worker bench. Frozen, start-up's ~50,000 objects (modules, the app, the engine) are left
+# out of the full passes that otherwise took 20-60 ms every second or two under load: most of the p99 latency
+# and ~5% of the CPU. A request's objects die by reference counting, not in cycles: at the default threshold
+# (700) the youngest generation was scanned every ~10 requests only to find the in-flight requests' live
+# objects, ~20 µs a request in all; real cyclic garbage still triggers a pass, after 10,000 objects.
+YOUNG_THRESHOLD = 10_000
 
 
 async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
     """Run a worker until SIGTERM or SIGINT, then shut down gracefully."""
     worker = await start(config, prober)
-    _tune_gc()
+    settle_gc(YOUNG_THRESHOLD)
     log.info("probe worker %r listening on %s", config.region, worker.url)
     print(f"portbot worker {config.region!r} listening on {worker.url}", flush=True)
     stop = asyncio.Event()
