@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core import intents
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 
 if TYPE_CHECKING:
     import logging
@@ -164,7 +164,7 @@ class Portbot:
                 title="Reachability checks are not set up here",
                 summary="This Portbot can answer port questions, but it has no way to probe right now.",
                 status=Status.ERROR,
-                kind="error",
+                kind=ReplyKind.ERROR,
             )
         request = ProbeRequest(target=target, ports=ports, protocol=protocol, service_hint=service_hint)
         reports = await backend.probe(request, requester)
@@ -191,7 +191,7 @@ def help_reply() -> Reply:
             Action(ActionKind.ASK, "What is a port?", query="what is a port"),
             Action(ActionKind.ASK, "Port forwarding", query="port forwarding"),
         ),
-        kind="help",
+        kind=ReplyKind.HELP,
     )
 
 
@@ -202,7 +202,7 @@ def problem(title: str, summary: str, hint: str | None = None) -> Reply:
         summary=summary,
         fields=(Field("Try", hint),) if hint else (),
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
     )
 
 

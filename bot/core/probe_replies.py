@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 from probes.errors import (
     InputError,
     OperatorError,
@@ -82,7 +82,7 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
         fields=tuple(fields),
         status=_status(views),
         actions=(SHARE,),
-        kind="probe",
+        kind=ReplyKind.PROBE,
         private=True,
         sensitive=_sensitive(request, reports),
     )
@@ -99,7 +99,7 @@ def error_reply(err: PortbotError) -> Reply:
         summary=err.message,
         fields=fields,
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
         private=True,
         sensitive=sensitive,
     )

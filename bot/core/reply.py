@@ -27,6 +27,15 @@ class ActionKind(StrEnum):
     SHARE = "share"  # re-post a private probe result publicly with addresses masked
 
 
+class ReplyKind(StrEnum):
+    """What a reply answers; a StrEnum, so ``reply.kind == "probe"`` holds and JSON shows the plain word."""
+
+    KNOWLEDGE = "knowledge"  # a port, a service, a topic
+    PROBE = "probe"  # a reachability check's verdict
+    HELP = "help"
+    ERROR = "error"  # we could not answer: bad input, refused target, rate limited, a failure
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     """A titled block of a reply (an embed field on Discord, a section on Slack and in the terminal)."""
@@ -62,7 +71,7 @@ class Reply:
     status: Status = Status.INFO
     actions: tuple[Action, ...] = ()
     footer: str | None = None
-    kind: str = "knowledge"  # knowledge | probe | help | error
+    kind: ReplyKind = ReplyKind.KNOWLEDGE
     private: bool = False
     sensitive: tuple[str, ...] = field(default=())
 

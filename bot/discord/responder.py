@@ -19,7 +19,7 @@ from discord import app_commands
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import ProtocolChoice
-from bot.core.reply import ActionKind, Field, Reply
+from bot.core.reply import ActionKind, Field, Reply, ReplyKind
 from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
@@ -91,7 +91,7 @@ def settings_reply(settings: GuildSettings, *, changed: bool) -> Reply:
             Field("Reachability checks", PROBES_ALWAYS_PRIVATE),
             Field("Port and service answers", knowledge),
         ),
-        kind="help",
+        kind=ReplyKind.HELP,
     )
 
 
