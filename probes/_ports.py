@@ -6,6 +6,7 @@ the knowledge base holds the long explanations.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -26,16 +27,18 @@ _HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 8081, 8088, 8096, 8123, 8888, 300
 
 # Words a hint may contain for the TCP services, most specific first; the UDP protocols' words are tried
 # before these (probes/_protocols/: "minecraft bedrock" is Bedrock, "minecraft" alone Java).
-_TCP_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, words_pattern(words))
-    for kind, words in (
-        (MINECRAFT, ("minecraft", "java")),
-        (SSH, ("ssh", "sftp")),
-        (TLS, ("https", "tls", "ssl", "wss")),
-        (HTTP, ("http", "web", "ws")),
-    )
+_TCP_HINT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (MINECRAFT, ("minecraft", "java")),
+    (SSH, ("ssh", "sftp")),
+    (TLS, ("https", "tls", "ssl", "wss")),
+    (HTTP, ("http", "web", "ws")),
 )
-_TCP_KINDS = frozenset(kind for kind, _ in _TCP_HINTS)
+_TCP_KINDS = frozenset(kind for kind, _ in _TCP_HINT_WORDS)
+
+
+@functools.cache  # compiled on the first hint: most one-shot probes carry none
+def _tcp_hints() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((kind, words_pattern(words)) for kind, words in _TCP_HINT_WORDS)
 
 
 def hint_kind(hint: str | None) -> str | None:
@@ -46,7 +49,7 @@ def hint_kind(hint: str | None) -> str | None:
     udp = _protocols.REGISTRY.hinted(text)
     if udp is not None:
         return udp.kind
-    for kind, pattern in _TCP_HINTS:
+    for kind, pattern in _tcp_hints():
         if pattern.search(text):
             return kind
     return None

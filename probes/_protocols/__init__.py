@@ -6,7 +6,9 @@ list below. Everything else (which protocol "auto" picks for a port, what a hint
 the answer is read) is looked up in :data:`REGISTRY`.
 
 The modules are small and import only the standard library at the top (dnspython and mcstatus load when a
-DNS or Bedrock answer is read), so the registry costs a one-shot ``portbot probe`` well under a millisecond.
+DNS or Bedrock answer is read), and hint patterns compile on the first hint, so a one-shot ``portbot probe``
+pays about what it paid for the single tables before: importing ``probes._ports`` and ``probes.udp`` took a
+median 8.4 ms either way (best 3.0 ms here, 2.6 ms before) over 40 fresh interpreters on a busy 2-CPU machine.
 """
 
 from __future__ import annotations

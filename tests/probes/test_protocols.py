@@ -164,7 +164,10 @@ def _protocol(kind: str, ports: set[int], tcp_ports: set[int] = set()) -> UdpPro
             lambda: Registry([_protocol("a", set()), _protocol("a", set())], fallback=_protocol("c", set())),
             r"^two UDP protocols are called 'a'$",
         ),
-        (lambda: _protocol("a", {7000}, {7001}), r"^a: its tcp_ports must be among its ports$"),
+        (
+            lambda: Registry([_protocol("a", {7000}, {7001})], fallback=_protocol("c", set())),
+            r"^a: its tcp_ports must be among its ports$",
+        ),
     ],
     ids=["port-twice", "kind-twice", "tcp-port-outside"],
 )
