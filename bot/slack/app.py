@@ -8,6 +8,7 @@ event loop can never make Slack time out.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -218,7 +219,6 @@ class _Listeners:
         self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
         self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
-        self.response_url_timeout = _clients.RESPONSE_URL_TIMEOUT
 
     def preferences(self, team_id: str | None) -> visibility.Preferences:
         """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
@@ -482,7 +482,12 @@ class _Listeners:
         if context.channel_id and public:
             await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
         elif context.channel_id and context.user_id:
-            await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+            try:
+                await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+            except SlackApiError as err:
+                # A channel Portbot is not in (slash commands work everywhere): the member's DM with Portbot.
+                log.info("chat.postEphemeral failed (%s); sending a DM instead", err)
+                await client.chat_postMessage(channel=context.user_id, **message, **_QUIET)
         else:
             raise RuntimeError("no response_url and no channel to answer in")
 
@@ -522,8 +527,11 @@ class _Listeners:
         """POST a message to a response_url (on the shared session: Bolt's own respond() opens a new session,
         so a new TLS connection, for every message). True when Slack took it; False when it refused (an
         expired URL answers 404), timed out or could not be reached."""
+        timeout = _clients.RESPONSE_URL_TIMEOUT
         try:
-            response = await _clients.webhook(url, self.session, self.response_url_timeout).send_dict(body)
+            # A session passed in keeps its own (long) timeout, so the limit is kept here.
+            async with asyncio.timeout(timeout):
+                response = await _clients.webhook(url, self.session, timeout).send_dict(body)
         except (aiohttp.ClientError, TimeoutError) as err:
             log.warning("response_url could not be reached: %r", err)
             return False

@@ -104,7 +104,7 @@ async def is_admin(client: AsyncWebClient, user_id: str) -> bool:
     try:
         response = await client.users_info(user=user_id)
     except SlackApiError as err:
-        log.warning("users.info failed (%s): treating the member as not an admin", err.response.get("error"))
+        log.warning("users.info failed (%s): treating the member as not an admin", err)
         return False
     user = response.get("user") or {}
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))

@@ -68,6 +68,7 @@ class FakeSlack:
         app.add_routes(
             [
                 web.post("/api/{method}", self._api),
+                web.get("/api/{method}", self._api),  # slack-sdk sends users.info and a few others as GET
                 web.post("/response/{hook}", self._response_url),
                 web.get("/socket", self._socket),
             ]
@@ -243,6 +244,8 @@ class FakeSlack:
 
 
 async def _read_args(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
     if request.content_type == "application/json":
         data = await request.json()
         return dict(data) if isinstance(data, dict) else {}
