@@ -35,7 +35,7 @@ from bot.core.shares import ShareStore
 from bot.settings import Settings
 from bot.slack import _clients, modals
 from bot.slack._lazy import TrackedLazyRunner
-from bot.slack.home import Home
+from bot.slack.home import Home, workspace_of
 from bot.slack.render import (
     ACTION_ASK,
     ACTION_CHECK,
@@ -220,9 +220,9 @@ class _Listeners:
         self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
 
-    def preferences(self, team_id: str | None) -> visibility.Preferences:
+    def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
         """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
-        return self.store.get(team_id)
+        return self.store.get(workspace_of(context))
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -242,11 +242,11 @@ class _Listeners:
     async def ack(self, ack: AsyncAck) -> None:
         await ack()
 
-    async def ack_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def ack_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer: only for a
         # knowledge question that holds no address or host name, since Slack repeats the text as typed.
         text = command.get("text") or ""
-        if not visibility.decide(text, None, self.preferences(command.get("team_id"))):
+        if not visibility.decide(text, None, self.preferences(context)):
             await ack(response_type="in_channel")
         elif self.portbot.is_probe(text):
             await ack(text=CHECKING, response_type="ephemeral")
@@ -269,7 +269,7 @@ class _Listeners:
         async with self._reporting(context, client) as client:
             text = command.get("text") or ""
             reply = await self.portbot.handle(text, _requester(context))
-            public = not visibility.decide(text, reply, self.preferences(context.team_id))
+            public = not visibility.decide(text, reply, self.preferences(context))
             # A probe's ack said "Checking…": the result takes its place.
             await self._respond(context, client, reply, public=public, replace=self.portbot.is_probe(text))
 
@@ -288,7 +288,7 @@ class _Listeners:
                     channel=channel, user=event["user"], thread_ts=thread_ts, text=CHECKING
                 )
             reply = await self.portbot.handle(text, _requester(context))
-            if visibility.decide(text, reply, self.preferences(context.team_id)):
+            if visibility.decide(text, reply, self.preferences(context)):
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=event["user"],
@@ -310,7 +310,7 @@ class _Listeners:
             return
         async with self._reporting(context, client) as client:
             if event.get("user"):
-                await self.home.welcome(client, context.team_id, event["user"], event["channel"])
+                await self.home.welcome(client, workspace_of(context), event["user"], event["channel"])
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             checking = None
             if self.portbot.is_probe(text):

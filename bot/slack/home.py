@@ -99,6 +99,11 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn(text), "verbatim": True}]}
 
 
+def workspace_of(context: AsyncBoltContext) -> str | None:
+    """Whose settings apply: the workspace, or for an org-wide (Enterprise Grid) install, the organisation."""
+    return context.team_id or context.enterprise_id
+
+
 async def is_admin(client: AsyncWebClient, user_id: str) -> bool:
     """Whether Slack says ``user_id`` is an admin or owner of the workspace; False when Slack can't say."""
     try:
@@ -132,9 +137,9 @@ class Home:
             return
         try:
             if event.get("tab") == "messages":
-                await self.welcome(client, context.team_id, user, event.get("channel") or user)
+                await self.welcome(client, workspace_of(context), user, event.get("channel") or user)
             else:
-                await self.publish(client, context.team_id, user)
+                await self.publish(client, workspace_of(context), user)
         except Exception:  # a Home tab has nowhere to apologise; the member can open it again
             log.exception("App Home listener failed")
 
@@ -151,11 +156,11 @@ class Home:
             if value not in (PRIVATE, PUBLIC):
                 return
             if not await is_admin(client, user):
-                await self.publish(client, context.team_id, user, admin=False, notice=NOT_ALLOWED)
+                await self.publish(client, workspace_of(context), user, admin=False, notice=NOT_ALLOWED)
                 return
-            self.store.update(context.team_id, knowledge_private=value == PRIVATE)
+            self.store.update(workspace_of(context), knowledge_private=value == PRIVATE)
             log.info("workspace settings changed by an admin: knowledge answers %s", value)
-            await self.publish(client, context.team_id, user, admin=True, notice=SAVED)
+            await self.publish(client, workspace_of(context), user, admin=True, notice=SAVED)
         except Exception:
             log.exception("changing workspace settings failed")
 

@@ -39,12 +39,14 @@ def signature_headers(
     }
 
 
-def command(text: str, response_url: str, *, user: str = USER, channel: str = CHANNEL) -> str:
+def command(
+    text: str, response_url: str, *, user: str = USER, channel: str = CHANNEL, team: str = TEAM_ID
+) -> str:
     """A ``/port`` slash command, form-encoded."""
     return urlencode(
         {
             "token": "deprecated-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": team,
             "team_domain": "portbot-test",
             "channel_id": channel,
             "channel_name": "general",

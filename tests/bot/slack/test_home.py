@@ -144,6 +144,15 @@ async def test_a_value_portbot_never_sent_changes_nothing(slack: Slack, fake_sla
     assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
 
 
+async def test_settings_are_per_workspace(slack: Slack, fake_slack: FakeSlack) -> None:
+    """One workspace's admin choosing private leaves another workspace's answers public."""
+    await make_private(slack, fake_slack)
+    body = payloads.command("25565", fake_slack.response_url("other"), team="T0OTHERWS")
+    response = await slack.send(body)
+    assert json.loads(response.body) == {"text": "", "response_type": "in_channel"}
+    assert fake_slack.posted_to("other")[0].body["response_type"] == "in_channel"
+
+
 async def test_settings_survive_a_restart(
     slack: Slack, fake_slack: FakeSlack, settings: Settings, portbot: Portbot
 ) -> None:
