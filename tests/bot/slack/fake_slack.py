@@ -32,6 +32,7 @@ class ApiCall:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class FakeSlack:
     admins: set[str] = field(default_factory=set)  # users.info says is_admin for these
     owners: set[str] = field(default_factory=set)  # and is_owner for these
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> how many calls get a 429 first
+    retry_after: int = 0  # the Retry-After those 429s carry, in seconds
     port: int = 0
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -151,7 +153,9 @@ class FakeSlack:
         if self.rate_limited.get(method, 0) > 0:
             self.rate_limited[method] -= 1
             return web.json_response(
-                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
             )
         if method in self.failures:
             return web.json_response({"ok": False, "error": self.failures[method]})

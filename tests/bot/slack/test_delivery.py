@@ -77,6 +77,16 @@ async def test_a_rate_limited_call_is_retried_after_retry_after(
     assert all(c.args.get("text") != fallback_text(FAILURE) for c in fake_slack.messages)
 
 
+async def test_the_retry_waits_as_long_as_slack_asks(slack: Slack, fake_slack: FakeSlack) -> None:
+    """Retry-After: 1 means the second try comes at least a second after the first."""
+    fake_slack.rate_limited["chat.postMessage"] = 1
+    fake_slack.retry_after = 1
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> 25565"))
+    first, second = fake_slack.calls_to("chat.postMessage")
+    assert second.at - first.at >= 1.0
+    assert header(second.args) == ":information_source: Port 25565"
+
+
 async def test_a_rate_limited_answer_through_the_shared_session_is_retried(
     settings: Settings, portbot: Portbot, fake_slack: FakeSlack
 ) -> None:
@@ -122,7 +132,7 @@ async def test_a_response_url_that_times_out_gives_way_to_post_ephemeral(
 ) -> None:
     """A response_url slower than the timeout is given up on; the answer goes through the Web API."""
     monkeypatch.setattr("bot.slack._clients.RESPONSE_URL_TIMEOUT", 1)
-    fake_slack.response_url_delay = 5
+    fake_slack.response_url_delay = 2.5
     await slack.command("check example.com 443")
     (call,) = fake_slack.calls_to("chat.postEphemeral")
     assert header(call.args) == ":large_green_circle: Port check: example.com"
