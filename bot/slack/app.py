@@ -479,17 +479,26 @@ class _Listeners:
             if await self._post_to_response_url(context.response_url, body):
                 return
             log.info("the response_url failed; answering through the Web API instead")
-        if context.channel_id and public:
-            await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
-        elif context.channel_id and context.user_id:
-            try:
-                await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
-            except SlackApiError as err:
-                # A channel Portbot is not in (slash commands work everywhere): the member's DM with Portbot.
-                log.info("chat.postEphemeral failed (%s); sending a DM instead", err)
-                await client.chat_postMessage(channel=context.user_id, **message, **_QUIET)
-        else:
+        if not context.channel_id:
             raise RuntimeError("no response_url and no channel to answer in")
+        if public:
+            try:
+                await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
+                return
+            except SlackApiError as err:
+                if not context.user_id:
+                    raise
+                # Slash commands work in channels Portbot is not in; more private is always allowed.
+                log.info("chat.postMessage failed (%s); answering the asker only", err)
+        elif not context.user_id:
+            raise RuntimeError("no one to answer privately")
+        assert context.user_id is not None
+        try:
+            await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+        except SlackApiError as err:
+            # Not a channel Portbot can post in either: the member's DM with Portbot.
+            log.info("chat.postEphemeral failed (%s); sending a DM instead", err)
+            await client.chat_postMessage(channel=context.user_id, **message, **_QUIET)
 
     async def _post_private(
         self, client: AsyncWebClient, check: modals.CheckContext, user_id: str, message: Message

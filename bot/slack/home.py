@@ -182,6 +182,11 @@ class Home:
         """Post the welcome in ``channel`` (the member's DM with Portbot) if this member never had it."""
         if not self.store.first_welcome(team_id, user):
             return
-        await client.chat_postMessage(
-            channel=channel, **render(WELCOME), unfurl_links=False, unfurl_media=False
-        )
+        try:
+            await client.chat_postMessage(
+                channel=channel, **render(WELCOME), unfurl_links=False, unfurl_media=False
+            )
+        except (
+            SlackApiError
+        ) as err:  # a welcome is a nicety: never let it stand between a member and an answer
+            log.warning("could not post the welcome (%s)", err)

@@ -51,6 +51,7 @@ class FakeSlack:
     posted: list[Posted] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    fail_once: dict[str, str] = field(default_factory=dict)  # like failures, for the next call only
     response_url_status: int = 200
     response_url_delay: float = 0.0  # seconds before a response_url answers (to make a client time out)
     admins: set[str] = field(default_factory=set)  # users.info says is_admin for these
@@ -157,6 +158,8 @@ class FakeSlack:
                 status=429,
                 headers={"Retry-After": str(self.retry_after)},
             )
+        if method in self.fail_once:
+            return web.json_response({"ok": False, "error": self.fail_once.pop(method)})
         if method in self.failures:
             return web.json_response({"ok": False, "error": self.failures[method]})
         return web.json_response(self._answer(method, args))

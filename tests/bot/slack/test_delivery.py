@@ -157,6 +157,18 @@ async def test_a_public_answer_falls_back_to_the_channel(slack: Slack, fake_slac
     assert message(call.args) == message(tried.body)
 
 
+async def test_a_public_answer_outside_portbots_channels_goes_to_the_asker(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """No response_url and no posting in the channel (Portbot is not in it): the asker alone gets it."""
+    fake_slack.response_url_status = 404
+    fake_slack.failures["chat.postMessage"] = "not_in_channel"
+    await slack.command("25565")
+    (call,) = fake_slack.calls_to("chat.postEphemeral")
+    assert (call.args["channel"], call.args["user"]) == (payloads.CHANNEL, payloads.USER)
+    assert header(call.args) == ":information_source: Port 25565"
+
+
 async def test_outside_portbots_channels_the_fallback_is_a_dm(slack: Slack, fake_slack: FakeSlack) -> None:
     """No response_url and no ephemeral (Portbot is not in the channel): the result arrives in the DM."""
     fake_slack.response_url_status = 404

@@ -195,3 +195,13 @@ async def test_each_member_is_welcomed(slack: Slack, fake_slack: FakeSlack) -> N
     await slack.event(payloads.home_opened("messages"))
     await slack.event(payloads.home_opened("messages", user="U0BOB0001"))
     assert len(fake_slack.calls_to("chat.postMessage")) == 2
+
+
+async def test_a_failed_welcome_does_not_block_the_answer(slack: Slack, fake_slack: FakeSlack) -> None:
+    """If the welcome can't be posted, the DM still gets its answer."""
+    fake_slack.fail_once["chat.postMessage"] = "channel_not_found"
+    await slack.event(payloads.direct_message("25565"))
+    assert fake_slack.calls_to("chat.postEphemeral") == []
+    welcome, answer = fake_slack.calls_to("chat.postMessage")
+    assert welcome.args["text"] == fallback_text(WELCOME)
+    assert answer.args["blocks"][0]["text"]["text"] == ":information_source: Port 25565"
