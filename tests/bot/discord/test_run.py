@@ -57,7 +57,7 @@ async def test_sync_publishes_the_global_schema_and_exits(
     await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
     assert fake_discord.identifies == []
     commands = by_name(fake_discord.commands[None])
-    assert set(commands) == {"port", "portcheck", "portbot"}
+    assert set(commands) == {"port", "portcheck", "portbot", "help", "myserver", "Check this server"}
 
     port = commands["port"]
     assert port["contexts"] == ALL_CONTEXTS and port["integration_types"] == BOTH_INSTALLS
@@ -90,9 +90,11 @@ async def test_settings_command_is_for_server_admins_only(
     group = by_name(fake_discord.commands[None])["portbot"]
     assert int(group["default_member_permissions"]) == payloads.MANAGE_GUILD
     assert group["contexts"] == [0] and group["integration_types"] == [0]
-    (settings,) = group["options"]
+    settings, server = group["options"]
     assert (settings["name"], settings["type"]) == ("settings", 1)
     assert {o["name"] for o in settings["options"]} == {"probe_results", "knowledge_answers"}
+    assert (server["name"], server["type"]) == ("server", 1)
+    assert {o["name"] for o in server["options"]} == {"host", "forget"}
 
 
 async def test_sync_goes_to_the_dev_guild_when_set(
@@ -106,6 +108,9 @@ async def test_sync_goes_to_the_dev_guild_when_set(
         "port",
         "portcheck",
         "portbot",
+        "help",
+        "myserver",
+        "Check this server",
     }
     assert ("PUT", f"/applications/{APP_ID}/guilds/{payloads.GUILD_ID}/commands") in [
         (r.method, r.path) for r in fake_discord.requests
