@@ -61,7 +61,13 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
 
 
 def _sync_summary(synced: list[discord.app_commands.AppCommand], guild_id: int | None) -> str:
-    names = ", ".join(f"/{command.name}" for command in synced) or "none"
+    names = (
+        ", ".join(
+            f"/{command.name}" if command.type is discord.AppCommandType.chat_input else f"'{command.name}'"
+            for command in synced
+        )
+        or "none"
+    )
     if guild_id:
         return f"Synced {len(synced)} commands ({names}) to server {guild_id}; they work there right away."
     return f"Synced {len(synced)} commands ({names}) globally; Discord can take up to an hour to show them."

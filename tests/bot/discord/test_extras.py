@@ -13,6 +13,7 @@ from tests.bot.discord.conftest import RunningBot
 from tests.bot.discord.fake_discord import Callback
 from tests.bot.discord.test_interactions import NO_MENTIONS, embed_of
 from tests.bot.discord.test_privacy import answer, public_bodies
+from tests.bot.privacy_cases import CASES, Case
 
 CHECK = "Check this server"
 
@@ -258,3 +259,24 @@ async def test_autocomplete_of_whitespace_is_the_popular_list_too(bot: RunningBo
     sent = await bot.fake.push_interaction(payloads.autocomplete("port", "query", "  "))
     callback = await bot.fake.wait_callback(sent.id)
     assert callback.data["choices"][0]["value"] == "minecraft-java"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.text for c in CASES])
+async def test_no_typed_address_reaches_a_public_message_through_the_new_surfaces(
+    bot: RunningBot, case: Case
+) -> None:
+    """Check this server, /myserver and /portbot server answer the asker alone, whatever the text holds."""
+    callback, _ = await answer(bot, payloads.message_command(CHECK, case.text))
+    assert callback.ephemeral
+    callback, _ = await answer(bot, payloads.slash("myserver", host=case.host))
+    assert callback.ephemeral
+    callback, _ = await answer(bot, payloads.slash("myserver"))
+    assert callback.ephemeral
+    admin = payloads.ADMIN_PERMISSIONS
+    callback, _ = await answer(
+        bot, payloads.slash("portbot", subcommand="server", permissions=admin, host=case.host)
+    )
+    assert callback.ephemeral
+    await modal_default(bot)  # the modal (shown to the clicker only) may hold the host; its answer is public
+    for body in public_bodies(bot.fake):
+        assert case.leaks(body) == [], f"public message shows {case.leaks(body)}"

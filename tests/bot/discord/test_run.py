@@ -130,3 +130,18 @@ async def test_a_missing_token_is_one_clear_settings_error(tmp_path: Path, portb
     """No DISCORD_TOKEN: SettingsError before any connection is attempted."""
     with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN is not set: "):
         await run(Settings.load(env_file=None), portbot)
+
+
+async def test_sync_summary_names_slash_commands_and_the_message_command(
+    fake_discord: FakeDiscord,
+    portbot: Portbot,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The operator sees every synced command, the message command by its menu name."""
+    await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
+    assert capsys.readouterr().out == (
+        "Synced 6 commands (/port, /portcheck, /help, /myserver, /portbot, 'Check this server') globally; "
+        "Discord can take up to an hour to show them.\n"
+    )
