@@ -6,6 +6,7 @@ Probes go through :meth:`Responder.portcheck`, so they are deferred and private 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from bot.discord.saved_servers import SavedServerStore
 
 Interaction = discord.Interaction[Any]
+log = logging.getLogger(__name__)
 
 NO_SERVER_IN_MESSAGE = problem(
     "I couldn't find a server in that message",
@@ -94,6 +96,15 @@ def saved_reply(title: str, host: str | None, *, mine: bool) -> Reply:
     )
 
 
+def message_text(message: discord.Message) -> str:
+    """The words of a message a server may hide in: its content, then its embeds (bots post servers there)."""
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or ""]
+        parts += [f"{field.name} {field.value}" for field in embed.fields]
+    return "\n".join(part for part in parts if part)
+
+
 class Extras:
     """Handlers for the commands above, bound to the Responder that sends replies."""
 
@@ -106,7 +117,7 @@ class Extras:
 
     async def check_message(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Check this server": probe the ``host:port`` a message names, privately, like ``/portcheck``."""
-        found = find_server(message.content or "")
+        found = find_server(message_text(message))
         if found is None:
             await self.responder.send_private(interaction, NO_SERVER_IN_MESSAGE)
         elif found.port is None:
@@ -171,7 +182,9 @@ class Extras:
         """Autocomplete before anything is typed: popular games and services."""
         from discord import app_commands
 
-        return [
-            app_commands.Choice(name=s.label, value=s.value)
-            for s in popular(self.responder.portbot.knowledge)
-        ]
+        try:
+            suggestions = popular(self.responder.portbot.knowledge)
+        except Exception:  # discord.py would only log it; an empty list at least answers the request
+            log.exception("popular autocomplete failed")
+            return []
+        return [app_commands.Choice(name=s.label, value=s.value) for s in suggestions]

@@ -181,7 +181,13 @@ def custom_ids(message: dict[str, Any]) -> list[str]:
 
 
 def message_command(
-    name: str, content: str, *, guild: bool = True, author_id: int = OTHER_USER_ID, **envelope: Any
+    name: str,
+    content: str,
+    *,
+    guild: bool = True,
+    author_id: int = OTHER_USER_ID,
+    embeds: list[dict[str, Any]] | None = None,
+    **envelope: Any,
 ) -> dict[str, Any]:
     """A message context-menu command (type 2, data.type 3) on a message saying ``content``."""
     payload = base(2, guild=guild, **envelope)
@@ -198,7 +204,7 @@ def message_command(
         "mentions": [],
         "mention_roles": [],
         "attachments": [],
-        "embeds": [],
+        "embeds": embeds or [],
         "components": [],
         "pinned": False,
         "type": 0,

@@ -77,6 +77,15 @@ async def test_check_this_server_reads_ipv6_spaced_and_url_forms(
     assert (request.target, request.ports) == (target, (port,))
 
 
+async def test_check_this_server_reads_a_server_posted_in_an_embed(bot: RunningBot) -> None:
+    """Server-list bots post the address in an embed field; the command finds it there."""
+    embed = {"title": "Survival", "fields": [{"name": "Address", "value": "`mc.example.com:25566`"}]}
+    sent = await bot.fake.push_interaction(payloads.message_command(CHECK, "", embeds=[embed]))
+    await bot.fake.wait_followup(sent.token)
+    request = bot.backend.requests[-1][0]
+    assert (request.target, request.ports) == ("mc.example.com", (25566,))
+
+
 async def test_check_this_server_in_a_dm_works(bot: RunningBot) -> None:
     """In a DM the command probes too, without a server id."""
     sent = await bot.fake.push_interaction(
