@@ -145,3 +145,22 @@ async def test_sync_summary_names_slash_commands_and_the_message_command(
         "Synced 6 commands (/port, /portcheck, /help, /myserver, /portbot, 'Check this server') globally; "
         "Discord can take up to an hour to show them.\n"
     )
+
+
+async def test_new_commands_are_published_where_members_use_them(
+    fake_discord: FakeDiscord, portbot: Portbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """/help, /myserver and the message command work in servers, DMs and private channels, for both installs."""
+    await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
+    commands = by_name(fake_discord.commands[None])
+    for name, kind in (("help", 1), ("myserver", 1), ("Check this server", 3)):
+        command = commands[name]
+        assert command["type"] == kind
+        assert command["contexts"] == ALL_CONTEXTS and command["integration_types"] == BOTH_INSTALLS
+    assert commands["help"].get("options", []) == []
+    assert {(o["name"], o["type"], o["required"]) for o in commands["myserver"]["options"]} == {
+        ("host", 3, False),
+        ("forget", 5, False),
+    }
+    remember = by_name(commands["portcheck"]["options"])["remember"]
+    assert (remember["type"], remember["required"]) == (5, False)
