@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from probes.errors import InputError
 from probes.targets import Target, parse_target
 
-_MAX_TOKENS = 400  # a Discord message holds at most 4,000 characters; nobody names a server after 400 words
+# A message holds at most 4,000 characters and its embeds 6,000 more: every word of the longest one is read.
+_MAX_TOKENS = 5_000
 # Markdown and punctuation that wrap a host in chat: `code`, **bold**, <no-embed links>, (parentheses), quotes.
 _EDGE = "`*_~|<>(){}\"'“”‘’«»,;!?"
 _TRAIL = _EDGE + "."
@@ -23,6 +24,10 @@ _QUAD = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _TLD = re.compile(r"^[^\W\d_]{2,63}$|^xn--[a-z0-9-]{1,59}$")
 # Words people put between a host and its port: "host port 25565", "host on port 25565", "IP: x Port: y".
 _FILLER = {"port", "port:", "ports", "on", ":", "-", "–", "—", "/"}
+_MAX_CANDIDATES = 64
+# A dot before two letters or a digit, a colon, or a bracket: what any host, address or URL holds somewhere.
+_MAYBE_HOST = re.compile(r"\.(?:[^\W\d_]{2}|\d)|[:\[]")
+_LEADS = ("ip:", "ip=", "host:", "address:", "server:")  # "IP:203.0.113.7", "server:mc.example.com:25565"
 _PORT = re.compile(r"^(?:port:?)?([0-9]{1,5})$", re.IGNORECASE)
 
 
@@ -38,7 +43,13 @@ def find_server(text: str) -> Found | None:
     """The first server named in ``text``, with its port if one is given (a later one with a port wins)."""
     tokens = text.split()[:_MAX_TOKENS]
     without_port: Found | None = None
+    candidates = 0
     for index, raw in enumerate(tokens):
+        if not _MAYBE_HOST.search(raw):  # most words: no host can hide in them (one C-level scan)
+            continue
+        candidates += 1
+        if candidates > _MAX_CANDIDATES:  # a wall of dotted words is no server post; bound the parsing
+            break
         token = _unwrap(raw)
         target = _target(token)
         if target is None:
@@ -59,14 +70,15 @@ def _unwrap(token: str) -> str:
     # "[mc.example.com]" (a Markdown link's text) but not "[2001:db8::7]:25565"
     if token.startswith("[") and token.endswith("]") and ":" not in token:
         token = token[1:-1]
-    for lead in ("ip:", "ip=", "host:", "address:", "server:"):
-        if token.lower().startswith(lead) and len(token) > len(lead):
-            token = token[len(lead) :]
+    lowered = token.lower()
+    for lead in _LEADS:
+        if lowered.startswith(lead) and len(token) > len(lead):
+            return token[len(lead) :]
     return token
 
 
 def _target(token: str) -> Target | None:
-    if not ("." in token or ":" in token):
+    if not ("." in token or ":" in token) or not _plausible(token):
         return None
     try:
         target = parse_target(token)
@@ -77,6 +89,15 @@ def _target(token: str) -> Target | None:
         return target if plain else None
     tld = target.host.rsplit(".", 1)[-1] if "." in target.host else ""
     return target if _TLD.match(tld) else None
+
+
+def _plausible(token: str) -> bool:
+    """A cheap look at the last label before the full parse: most words with a dot are not hosts, and a
+    4,000-character message of them would otherwise cost ~12 ms of parsing on the event loop."""
+    if "://" in token or token.startswith("[") or token.count(":") >= 2:
+        return True
+    last = _host_part(token).rsplit(".", 1)[-1].lower()
+    return last.isdigit() or bool(_TLD.match(last)) or last.startswith("xn--")
 
 
 def _host_part(token: str) -> str:

@@ -116,7 +116,7 @@ TRANSLATIONS: dict[str, dict[Locale, str]] = {
         FR: "Poser une question sur un port, un jeu ou une appli, ou vérifier un port",
         ES: "Preguntar por un puerto, un juego o una app, o comprobar un puerto",
         PT_BR: "Pergunte sobre uma porta, um jogo ou app, ou verifique uma porta",
-        RU: "Узнать о порте, игре или приложении или проверить порт",
+        RU: "Узнать о порте, игре или приложении либо проверить порт",
         PL: "Zapytaj o port, grę lub aplikację albo sprawdź port",
     },
     "A port (25565), a game or app (minecraft), a question, or check <host> <port>": {
@@ -225,8 +225,8 @@ TRANSLATIONS: dict[str, dict[Locale, str]] = {
     },
     "Show or set the server the Check form suggests to members here": {
         DE: "Den Server zeigen oder festlegen, den das Prüfformular Mitgliedern hier vorschlägt",
-        FR: "Voir ou définir le serveur que le formulaire propose aux membres d'ici",
-        ES: "Ver o fijar el servidor que el formulario sugiere a los miembros de aquí",
+        FR: "Voir ou définir l'adresse que le formulaire de vérification propose aux membres",
+        ES: "Ver o fijar la dirección que el formulario sugiere a los miembros",
         PT_BR: "Ver ou definir o servidor que o formulário sugere aos membros daqui",
         RU: "Показать или задать сервер, который форма проверки предлагает участникам",
         PL: "Pokaż lub ustaw serwer podpowiadany członkom w formularzu sprawdzania",
@@ -240,12 +240,12 @@ TRANSLATIONS: dict[str, dict[Locale, str]] = {
         PL: "Host, który członkowie zwykle sprawdzają, np. serwer gry społeczności",
     },
     "Remove this server's default": {
-        DE: "Die Vorgabe dieses Servers entfernen",
-        FR: "Supprimer le serveur par défaut d'ici",
-        ES: "Quitar el servidor predeterminado de aquí",
-        PT_BR: "Remover o servidor padrão daqui",
-        RU: "Удалить сервер по умолчанию для этого сервера",
-        PL: "Usuń domyślny adres dla tego serwera",
+        DE: "Die Standardadresse dieses Servers entfernen",
+        FR: "Supprimer l'adresse par défaut de ce serveur",
+        ES: "Quitar la dirección predeterminada de este servidor",
+        PT_BR: "Remover o endereço padrão deste servidor",
+        RU: "Убрать адрес по умолчанию для этого сервера",
+        PL: "Usuń domyślny adres tego serwera",
     },
     "What Portbot can do, with examples": {
         DE: "Was Portbot kann, mit Beispielen",

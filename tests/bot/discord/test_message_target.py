@@ -53,3 +53,16 @@ def test_a_dotted_quad_without_a_port_is_found_without_one() -> None:
 def test_a_huge_message_is_read_quickly_and_safely() -> None:
     """A 4,000-character message of noise is handled without error."""
     assert find_server("a.b " * 1000) is None
+
+
+def test_a_server_at_the_end_of_the_longest_message_is_found() -> None:
+    """Every word of a 4,000-character message is read, the last one too."""
+    text = "word " * 796 + "mc.example.com:25565"
+    assert len(text) == 4000
+    assert find_server(text) == Found("mc.example.com", 25565)
+
+
+def test_parsing_stops_after_64_host_like_words() -> None:
+    """A wall of versions and file names is cut short (bounded work on the event loop), not read to the end."""
+    assert find_server("v1.2 " * 63 + "mc.example.com:25565") == Found("mc.example.com", 25565)
+    assert find_server("v1.2 " * 64 + "mc.example.com:25565") is None
