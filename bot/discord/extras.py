@@ -169,7 +169,8 @@ class Extras:
         if value is None:
             reply = problem(
                 "That isn't a server I can save",
-                "Give a host name or an address, such as `mc.example.com` or `203.0.113.7`.",
+                "Give your server's public host name or address, such as `mc.example.com` or "
+                "`203.0.113.7`. Home-network addresses (`192.168.…`, `10.…`) can't be checked from the internet.",
             )
         else:
             save(value)

@@ -14,6 +14,7 @@ are as often used on a friend's server as on one's own.
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 import threading
 from pathlib import Path
@@ -78,12 +79,30 @@ class SavedServerStore:
             self._db.close()
 
 
+#: Addresses that only work inside a home or on the machine itself: checks from the internet refuse them, so
+#: saving one would only fill the form with something that cannot be checked.
+_LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in (
+        *("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"),
+        *("0.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128", "::/128"),
+    )
+)
+
+
 def saveable(host: str) -> str | None:
-    """``host`` as it is saved (a normalised name or address, no port, no URL parts), or None if it is no host."""
+    """``host`` as it is saved (a normalised name or address, no port, no URL parts), or None when it is no
+    host or a home-network address."""
     from probes.errors import InputError
     from probes.targets import parse_target
 
     try:
-        return parse_target(host).host
+        target = parse_target(host)
     except InputError:
         return None
+    address = target.address
+    if address is not None and any(
+        address.version == network.version and address in network for network in _LOCAL_NETWORKS
+    ):
+        return None
+    return target.host

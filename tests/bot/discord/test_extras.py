@@ -181,6 +181,20 @@ async def test_a_host_typed_into_the_modal_is_remembered_for_next_time(bot: Runn
     assert await modal_default(bot) == "home.example.net"
 
 
+async def test_a_home_network_address_typed_into_the_modal_is_not_remembered(bot: RunningBot) -> None:
+    """192.168.x.x cannot be checked from the internet: the modal does not start with it next time."""
+    answered = await bot.fake.wait_callback(
+        (await bot.fake.push_interaction(payloads.slash("port", query="25565"))).id
+    )
+    check = next(c for c in payloads.custom_ids(answered.message or {}) if c.startswith("portbot:check:"))
+    modal = await bot.fake.wait_callback(
+        (await bot.fake.push_interaction(payloads.button_click(answered.message or {}, check))).id
+    )
+    sent = await bot.fake.push_interaction(payloads.modal_submit(modal.data, ["192.168.1.20"]))
+    await bot.fake.wait_followup(sent.token)
+    assert await modal_default(bot) is None
+
+
 async def test_portcheck_saves_only_when_asked_to_remember(bot: RunningBot) -> None:
     """/portcheck alone saves nothing (it may be a friend's server); remember:True saves it."""
     sent = await bot.fake.push_interaction(payloads.slash("portcheck", host="friend.example.org", port=25565))

@@ -75,10 +75,17 @@ def test_without_a_path_the_store_lives_in_memory() -> None:
         ("[2001:db8::7]:25565", "2001:db8::7"),
         ("203.0.113.7", "203.0.113.7"),
         ("not a host", None),
+        ("192.168.1.20", None),
+        ("10.0.0.5:25565", None),
+        ("100.64.1.1", None),
+        ("127.0.0.1", None),
+        ("[fe80::1]", None),
+        ("fd00::7", None),
         ("", None),
         ("minecraft://x", None),
     ],
 )
 def test_what_is_saved_is_the_bare_host(typed: str, saved: str | None) -> None:
-    """Ports, URL parts and credentials are never saved; text that is no host is not saved at all."""
+    """Ports, URL parts and credentials are never saved; text that is no host, or a home-network address that no
+    check can reach, is not saved at all."""
     assert saveable(typed) == saved
