@@ -1,0 +1,405 @@
+"""The worker's HTTP front: which connections aiohttp gets, and for how long.
+
+aiohttp parses and answers requests; it has no total deadline for a request's headers (its keep-alive timer
+is the only bound, and its behaviour has changed between releases) and no connection caps. So every
+connection passes through here first:
+
+- **Admission**, before aiohttp sees a byte: a source address (IPv4, or IPv6 /64) over its cap is answered
+  503 and closed at once. At the global cap, the connection that has waited longest for its request headers
+  is dropped to make room (a slow or silent client, not one with a request in progress); if every connection
+  is busy, the newcomer is answered 503 and closed. Accept-and-close keeps the listen backlog moving: a
+  connection left there holds a kernel slot and, once accepted later, a file descriptor.
+- **Deadlines**: the request headers must arrive in full within ``header_timeout`` of the connection opening
+  (or of the first byte after the previous answer), however slowly they trickle: the clock is not reset by
+  each byte. Between requests a connection may idle for ``idle_timeout``. The body deadline is the handler's
+  (:func:`probes.worker` reads the body under a timeout), since only it knows when it wants the body.
+- **Accept failures** (``EMFILE`` and the like), which asyncio reports through the loop's exception handler
+  once a second per listening socket with a traceback, become one line per interval with a count.
+
+aiohttp's low-level ``RequestHandler`` is subclassed here and nowhere else (pinned in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import json
+import logging
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web, web_protocol
+from aiohttp.http_exceptions import HttpProcessingError
+
+log = logging.getLogger("portbot.worker")
+
+# Where each phase's connections wait, oldest first (dicts keep insertion order; a phase change pops then
+# re-inserts, so the first key is always the longest waiting).
+_HEADERS = 1  # waiting for a request's headers
+_BUSY = 2  # a request is being handled
+_IDLE = 3  # answered; waiting for the next request
+
+# File descriptors one in-flight probe may hold: up to 5 ports on 2 addresses, a DNS socket and an ICMP
+# socket, with slack. The connection cap must leave them room, or probes fail with "too many open files".
+FDS_PER_PROBE = 12
+FDS_BASE = 32  # the listening socket, the loop, the audit database, Redis, stdio, logs
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """How many connections the worker holds and how long it waits on each (``PORTBOT_WORKER_*``)."""
+
+    max_connections: int = 1024
+    max_per_source: int = 128  # 0: no per-address cap (e.g. behind a reverse proxy, where all share one)
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
+    idle_timeout: float = 15.0
+
+
+def fd_budget(max_concurrency: int, soft_limit: int | None = None) -> int:
+    """How many client connections fit under the open-file limit, with room for ``max_concurrency`` probes."""
+    if soft_limit is None:
+        soft_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft_limit == resource.RLIM_INFINITY:
+        return 1 << 30
+    return soft_limit - FDS_BASE - FDS_PER_PROBE * max_concurrency
+
+
+def fds_needed(limits: ConnectionLimits, max_concurrency: int) -> int:
+    """The open-file limit at which ``limits.max_connections`` fits beside ``max_concurrency`` probes."""
+    return limits.max_connections + FDS_BASE + FDS_PER_PROBE * max_concurrency
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raise this process's soft open-file limit towards ``wanted`` (never past the hard limit); return it.
+
+    Many systems start services at a soft limit of 1,024 under a far higher hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
+class Throttle:
+    """Lets one event through per ``interval`` seconds and counts the ones it held back."""
+
+    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._last = -float("inf")
+        self.suppressed = 0
+
+    def allow(self) -> int | None:
+        """None to stay quiet; else how many events were held back since the last one let through."""
+        now = self._clock()
+        if now - self._last < self.interval:
+            self.suppressed += 1
+            return None
+        self._last = now
+        held, self.suppressed = self.suppressed, 0
+        return held
+
+
+def _since(held: int) -> str:
+    return f" ({held:,} more since the last message)" if held else ""
+
+
+def _canned(status: str, code: str, message: str) -> bytes:
+    """A whole HTTP answer, written straight to a connection aiohttp never saw (or gave up on)."""
+    body = json.dumps({"error": code, "message": message}).encode()
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n".encode()
+        + (b"Retry-After: 1\r\n" if status.startswith("503") else b"")
+        + b"\r\n"
+        + body
+    )
+
+
+_FULL = _canned(
+    "503 Service Unavailable", "overloaded", "This worker has too many connections; try again soon."
+)
+_SOURCE_FULL = _canned(
+    "503 Service Unavailable", "overloaded", "Too many connections from your address; close some first."
+)
+_HEADERS_LATE = _canned("408 Request Timeout", "timeout", "The request headers took too long to arrive.")
+
+
+def source_key(peer: Any) -> str:
+    """What the per-source cap counts: an IPv4 address, or an IPv6 /64 (one customer's usual allocation)."""
+    if not isinstance(peer, tuple) or not peer:
+        return ""
+    host = str(peer[0])
+    if ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return f"{ipaddress.IPv6Network((address, 64), strict=False).network_address}/64"
+
+
+class Front:
+    """Admits connections to an aiohttp server under :class:`ConnectionLimits` and enforces the deadlines."""
+
+    def __init__(
+        self,
+        server: web.Server,
+        limits: ConnectionLimits,
+        *,
+        count: Callable[[str], None] = lambda outcome: None,
+        log_interval: float = 10.0,
+        handler_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.server = server
+        self.limits = limits
+        self._count = count
+        self._handler_options = handler_options or {}
+        self._loop = asyncio.get_running_loop()
+        self.connections = 0
+        self._per_source: dict[str, int] = {}
+        self._waiting: dict[int, dict[_GuardedHandler, float]] = {_HEADERS: {}, _IDLE: {}}
+        self._shed_log = Throttle(log_interval)
+        # Deadlines are checked by one periodic sweep, not a timer per request: two dict operations a request
+        # instead of scheduling and cancelling timer handles. They fire up to one tick late.
+        self._tick = min(1.0, max(0.05, min(limits.header_timeout, limits.idle_timeout) / 8))
+        self._sweeper: asyncio.TimerHandle | None = self._loop.call_later(self._tick, self._sweep)
+
+    # --- admission ---------------------------------------------------------------------------------------
+
+    def gate(self) -> asyncio.Protocol:
+        """The protocol factory for ``loop.create_server``."""
+        return _Gate(self)
+
+    def admit(self, transport: asyncio.Transport) -> None:
+        source = source_key(transport.get_extra_info("peername"))
+        limits = self.limits
+        if limits.max_per_source and self._per_source.get(source, 0) >= limits.max_per_source:
+            self._shed(
+                transport, _SOURCE_FULL, "shed_source", f"{source} is at its cap of {limits.max_per_source}"
+            )
+            return
+        if self.connections >= limits.max_connections and not self._evict():
+            self._shed(transport, _FULL, "shed_full", f"all {limits.max_connections} connections are busy")
+            return
+        handler = _GuardedHandler(self, source, self.server, loop=self._loop, **self._handler_options)
+        transport.set_protocol(handler)
+        handler.connection_made(transport)
+
+    def _shed(self, transport: asyncio.Transport, answer: bytes, outcome: str, why: str) -> None:
+        # Nothing is read: the answer goes out and the socket is closed (unread bytes make the kernel reset it).
+        transport.write(answer)
+        transport.close()
+        self._count(outcome)
+        held = self._shed_log.allow()
+        if held is not None:
+            log.warning("refusing new connections: %s%s", why, _since(held))
+
+    def _evict(self) -> bool:
+        """Drop the connection that has waited longest for its request headers (else the longest idle one)."""
+        for phase, outcome in ((_HEADERS, "evicted"), (_IDLE, "evicted_idle")):
+            waiting = self._waiting[phase]
+            if waiting:
+                victim = next(iter(waiting))
+                self._release(victim)
+                victim.force_close()
+                self._count(outcome)
+                return True
+        return False
+
+    # --- accounting, called by the handlers --------------------------------------------------------------
+
+    def opened(self, handler: _GuardedHandler) -> None:
+        self.connections += 1
+        self._per_source[handler.source] = self._per_source.get(handler.source, 0) + 1
+        self._count("accepted")
+        self.enter(handler, _HEADERS)
+
+    def enter(self, handler: _GuardedHandler, phase: int) -> None:
+        old = handler.phase
+        if old != _BUSY:
+            self._waiting[old].pop(handler, None)
+        handler.phase = phase
+        if phase != _BUSY:
+            self._waiting[phase][handler] = self._loop.time()
+
+    def _release(self, handler: _GuardedHandler) -> None:
+        if not handler.counted:
+            return
+        handler.counted = False
+        for waiting in self._waiting.values():
+            waiting.pop(handler, None)
+        self.connections -= 1
+        left = self._per_source[handler.source] - 1
+        if left:
+            self._per_source[handler.source] = left
+        else:
+            del self._per_source[handler.source]
+
+    def closed(self, handler: _GuardedHandler) -> None:
+        self._release(handler)
+
+    # --- deadlines ---------------------------------------------------------------------------------------
+
+    def _sweep(self) -> None:
+        now = self._loop.time()
+        for phase, timeout in ((_HEADERS, self.limits.header_timeout), (_IDLE, self.limits.idle_timeout)):
+            waiting = self._waiting[phase]
+            while waiting:
+                handler, since = next(iter(waiting.items()))
+                if now - since < timeout:
+                    break
+                self._release(handler)
+                if phase == _HEADERS:
+                    self._count("header_timeout")
+                    handler.answer_and_close(_HEADERS_LATE)
+                else:
+                    self._count("idle_timeout")
+                    handler.force_close()
+        self._sweeper = self._loop.call_later(self._tick, self._sweep)
+
+    def close(self) -> None:
+        """Stop the deadline sweep (the server's own shutdown closes the connections)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+
+class _Gate(asyncio.Protocol):
+    """Every new connection's first protocol: hands the transport to an aiohttp handler, or sheds it."""
+
+    __slots__ = ("_front",)
+
+    def __init__(self, front: Front) -> None:
+        self._front = front
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._front.admit(transport)
+
+
+class _GuardedHandler(web_protocol.RequestHandler):
+    """aiohttp's per-connection handler, reporting to the :class:`Front` which phase it is in."""
+
+    def __init__(self, front: Front, source: str, server: web.Server, **options: Any) -> None:
+        super().__init__(server, **options)
+        self.front = front
+        self.source = source
+        self.phase = _BUSY  # until opened(): not in any waiting list
+        self.counted = True
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.front.opened(self)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.front.closed(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.phase == _IDLE and self.counted:
+            # The next request has begun: its headers are now on the clock.
+            self.front.enter(self, _HEADERS)
+        super().data_received(data)
+
+    def request_started(self) -> None:
+        if self.counted:
+            self.front.enter(self, _BUSY)
+
+    def request_finished(self) -> None:
+        if self.counted and self.transport is not None:
+            self.front.enter(self, _IDLE)
+
+    def answer_and_close(self, answer: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(answer)
+        self.force_close()
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        exc = kw.get("exc_info")
+        if not isinstance(exc, HttpProcessingError):
+            super().log_exception(*args, **kw)
+            return
+        # aiohttp logs every malformed request with a traceback: from hostile clients, a log flood.
+        held = _BAD_REQUESTS.allow()
+        if held is not None:
+            log.info("malformed request refused: %s%s", exc.message, _since(held))
+
+
+_BAD_REQUESTS = Throttle(10.0)
+
+
+@web.middleware
+async def phases(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Marks the connection busy while a request is handled: its header clock stops, its idle clock starts
+    when the answer is ready (answers are small: they leave the buffer at once)."""
+    protocol = request.protocol
+    if not isinstance(protocol, _GuardedHandler):
+        return await handler(request)
+    protocol.request_started()
+    try:
+        return await handler(request)
+    finally:
+        protocol.request_finished()
+
+
+# --- accept failures -------------------------------------------------------------------------------------
+
+_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+
+
+class AcceptErrorLog:
+    """A loop exception handler that turns asyncio's accept-failure reports into one line per interval.
+
+    asyncio reports ``accept()`` running out of descriptors or memory through ``call_exception_handler``
+    (then pauses that listener for a second); everything else goes to the previous handler unchanged."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        interval: float = 10.0,
+        count: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._loop = loop
+        self._previous = loop.get_exception_handler()
+        self._throttle = Throttle(interval)
+        self._count = count
+        loop.set_exception_handler(self)
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if "socket" in context and isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
+            self._count()
+            held = self._throttle.allow()
+            if held is not None:
+                log.error(
+                    "cannot accept connections: %s (%s)%s; new connections wait in the backlog. "
+                    "Raise the open-file limit (ulimit -n) or lower PORTBOT_WORKER_MAX_CONNECTIONS.",
+                    exc.strerror,
+                    errno.errorcode.get(exc.errno or 0, exc.errno),
+                    _since(held),
+                )
+            return
+        if self._previous is not None:
+            self._previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    def uninstall(self) -> None:
+        if self._loop.get_exception_handler() is self:
+            self._loop.set_exception_handler(self._previous)
