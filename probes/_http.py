@@ -4,7 +4,7 @@ aiohttp parses and answers requests; it has no total deadline for a request's he
 is the only bound, and its behaviour has changed between releases) and no connection caps. So every
 connection passes through here first:
 
-- **Admission**, before aiohttp sees a byte: a source address (IPv4, or IPv6 /64) over its cap is answered
+- **Admission**, on the bare accepted socket, before aiohttp sees a byte: a source address (IPv4, or IPv6 /64) over its cap is answered
   503 and closed at once. At the global cap, the connection that has waited longest for its request headers
   is dropped to make room (a slow or silent client, not one with a request in progress); if every connection
   is busy, the newcomer is answered 503 and closed. Accept-and-close keeps the listen backlog moving: a
@@ -13,8 +13,10 @@ connection passes through here first:
   (or of the first byte after the previous answer), however slowly they trickle: the clock is not reset by
   each byte. Between requests a connection may idle for ``idle_timeout``. The body deadline is the handler's
   (:func:`probes.worker` reads the body under a timeout), since only it knows when it wants the body.
-- **Accept failures** (``EMFILE`` and the like), which asyncio reports through the loop's exception handler
-  once a second per listening socket with a traceback, become one line per interval with a count.
+- **Accept failures** (``EMFILE`` and the like) are logged once per interval with a count. asyncio's own
+  accept loop (``loop.create_server``) reports each failed attempt through the loop's exception handler with
+  a traceback (on Python 3.11 up to ``backlog`` of them per wake-up) and leaves the connections waiting in
+  the backlog; here a reserved descriptor is freed to accept and shed each one with a 503.
 
 aiohttp's low-level ``RequestHandler`` is subclassed here and nowhere else (pinned in pyproject.toml).
 """
@@ -22,11 +24,14 @@ aiohttp's low-level ``RequestHandler`` is subclassed here and nowhere else (pinn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import ipaddress
 import json
 import logging
+import os
 import resource
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -153,7 +158,11 @@ def source_key(peer: Any) -> str:
 
 
 class Front:
-    """Admits connections to an aiohttp server under :class:`ConnectionLimits` and enforces the deadlines."""
+    """Accepts connections for an aiohttp server under :class:`ConnectionLimits` and enforces the deadlines.
+
+    It runs its own accept loop rather than ``loop.create_server``: the caps are checked on the bare socket,
+    before any transport, protocol or task exists (a shed connection costs an accept, a send and a close),
+    and running out of descriptors is handled where it happens."""
 
     def __init__(
         self,
@@ -173,36 +182,121 @@ class Front:
         self._per_source: dict[str, int] = {}
         self._waiting: dict[int, dict[_GuardedHandler, float]] = {_HEADERS: {}, _IDLE: {}}
         self._shed_log = Throttle(log_interval)
+        self._accept_log = Throttle(log_interval)
+        self._listeners: list[socket.socket] = []
+        self._starting: set[asyncio.Task[None]] = set()
+        # One descriptor held in reserve: when accept() fails for want of descriptors, it is freed to accept
+        # and shed the waiting connection, so the client hears 503 at once instead of waiting in the backlog.
+        self._reserve: int | None = _open_reserve()
         # Deadlines are checked by one periodic sweep, not a timer per request: two dict operations a request
         # instead of scheduling and cancelling timer handles. They fire up to one tick late.
         self._tick = min(1.0, max(0.05, min(limits.header_timeout, limits.idle_timeout) / 8))
         self._sweeper: asyncio.TimerHandle | None = self._loop.call_later(self._tick, self._sweep)
 
+    # --- listening and accepting -------------------------------------------------------------------------
+
+    def listen(self, host: str, port: int, backlog: int) -> list[tuple[str, int]]:
+        """Listen on every address ``host`` resolves to (all interfaces for ""); return the bound addresses."""
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        bound: list[tuple[str, int]] = []
+        try:
+            for family, kind, proto, _, address in dict.fromkeys(infos):
+                sock = socket.socket(family, kind, proto)
+                self._listeners.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if port == 0 and bound:  # one port for every address
+                    address = (address[0], bound[0][1], *address[2:])
+                sock.bind(address)
+                sock.listen(backlog)
+                sock.setblocking(False)
+                name = sock.getsockname()
+                bound.append((str(name[0]), int(name[1])))
+        except BaseException:
+            self.close()
+            raise
+        for sock in self._listeners:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+        return bound
+
+    def _accept(self, listener: socket.socket) -> None:
+        for _ in range(128):  # a burst at a time, then the loop's other work gets its turn
+            try:
+                conn, peer = listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                self._accept_failed(listener, exc)
+                return
+            self._admit(conn, peer)
+
+    def _accept_failed(self, listener: socket.socket, exc: OSError) -> None:
+        self._count("accept_error")
+        held = self._accept_log.allow()
+        if held is not None:
+            log.error(
+                "cannot accept connections: %s (%s)%s. Raise the open-file limit (ulimit -n) or lower "
+                "PORTBOT_WORKER_MAX_CONNECTIONS.",
+                exc.strerror,
+                errno.errorcode.get(exc.errno or 0, str(exc.errno)),
+                _since(held),
+            )
+        if exc.errno in (errno.EMFILE, errno.ENFILE) and self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                pass
+            else:
+                self._count("shed_full")
+                _shed(conn, _FULL)
+            self._reserve = _open_reserve()
+            if self._reserve is not None:
+                return
+        # Out of memory or buffers, or no reserve left: pause this listener for a moment (its readiness would
+        # wake the loop over and over), as asyncio's own accept loop does.
+        self._loop.remove_reader(listener.fileno())
+        self._loop.call_later(1.0, self._resume, listener)
+
+    def _resume(self, listener: socket.socket) -> None:
+        if listener in self._listeners:
+            self._loop.add_reader(listener.fileno(), self._accept, listener)
+
     # --- admission ---------------------------------------------------------------------------------------
 
-    def gate(self) -> asyncio.Protocol:
-        """The protocol factory for ``loop.create_server``."""
-        return _Gate(self)
-
-    def admit(self, transport: asyncio.Transport) -> None:
-        source = source_key(transport.get_extra_info("peername"))
+    def _admit(self, conn: socket.socket, peer: Any) -> None:
+        source = source_key(peer)
         limits = self.limits
         if limits.max_per_source and self._per_source.get(source, 0) >= limits.max_per_source:
-            self._shed(
-                transport, _SOURCE_FULL, "shed_source", f"{source} is at its cap of {limits.max_per_source}"
+            self._refuse(
+                conn, _SOURCE_FULL, "shed_source", f"{source} is at its cap of {limits.max_per_source}"
             )
             return
         if self.connections >= limits.max_connections and not self._evict():
-            self._shed(transport, _FULL, "shed_full", f"all {limits.max_connections} connections are busy")
+            self._refuse(conn, _FULL, "shed_full", f"all {limits.max_connections} connections are busy")
             return
         handler = _GuardedHandler(self, source, self.server, loop=self._loop, **self._handler_options)
-        transport.set_protocol(handler)
-        handler.connection_made(transport)
+        # The slot is taken now, not once the transport is ready, so a burst can't overshoot the caps.
+        self.connections += 1
+        self._per_source[source] = self._per_source.get(source, 0) + 1
+        self._count("accepted")
+        conn.setblocking(False)
+        task = self._loop.create_task(self._serve(conn, handler))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
 
-    def _shed(self, transport: asyncio.Transport, answer: bytes, outcome: str, why: str) -> None:
-        # Nothing is read: the answer goes out and the socket is closed (unread bytes make the kernel reset it).
-        transport.write(answer)
-        transport.close()
+    async def _serve(self, conn: socket.socket, handler: _GuardedHandler) -> None:
+        try:
+            await self._loop.connect_accepted_socket(lambda: handler, conn)
+        except BaseException:
+            self._release(handler)
+            conn.close()
+            raise
+
+    def _refuse(self, conn: socket.socket, answer: bytes, outcome: str, why: str) -> None:
+        _shed(conn, answer)
         self._count(outcome)
         held = self._shed_log.allow()
         if held is not None:
@@ -221,12 +315,6 @@ class Front:
         return False
 
     # --- accounting, called by the handlers --------------------------------------------------------------
-
-    def opened(self, handler: _GuardedHandler) -> None:
-        self.connections += 1
-        self._per_source[handler.source] = self._per_source.get(handler.source, 0) + 1
-        self._count("accepted")
-        self.enter(handler, _HEADERS)
 
     def enter(self, handler: _GuardedHandler, phase: int) -> None:
         old = handler.phase
@@ -272,23 +360,39 @@ class Front:
         self._sweeper = self._loop.call_later(self._tick, self._sweep)
 
     def close(self) -> None:
-        """Stop the deadline sweep (the server's own shutdown closes the connections)."""
+        """Stop listening and stop the deadline sweep (the server's own shutdown closes the connections)."""
+        for sock in self._listeners:
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(sock.fileno())
+            sock.close()
+        self._listeners.clear()
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._reserve is not None:
+            os.close(self._reserve)
+            self._reserve = None
 
 
-class _Gate(asyncio.Protocol):
-    """Every new connection's first protocol: hands the transport to an aiohttp handler, or sheds it."""
+def _open_reserve() -> int | None:
+    try:
+        return os.open(os.devnull, os.O_RDONLY)
+    except OSError:
+        return None
 
-    __slots__ = ("_front",)
 
-    def __init__(self, front: Front) -> None:
-        self._front = front
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._front.admit(transport)
+def _shed(conn: socket.socket, answer: bytes) -> None:
+    """Answer and close a connection nobody will serve. What the client already sent is discarded unparsed:
+    closing over unread bytes makes the kernel reset the connection, and the client could lose the answer."""
+    try:
+        conn.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            conn.recv(65536)
+        conn.send(answer)
+    except OSError:
+        pass
+    finally:
+        conn.close()
 
 
 class _GuardedHandler(web_protocol.RequestHandler):
@@ -298,12 +402,15 @@ class _GuardedHandler(web_protocol.RequestHandler):
         super().__init__(server, **options)
         self.front = front
         self.source = source
-        self.phase = _BUSY  # until opened(): not in any waiting list
+        self.phase = _BUSY  # until connected: in no waiting list
         self.counted = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.front.opened(self)
+        if self.counted:
+            self.front.enter(self, _HEADERS)
+        else:  # dropped to make room before its transport was even ready
+            self.force_close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self.front.closed(self)
@@ -356,50 +463,3 @@ async def phases(
         return await handler(request)
     finally:
         protocol.request_finished()
-
-
-# --- accept failures -------------------------------------------------------------------------------------
-
-_RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
-
-
-class AcceptErrorLog:
-    """A loop exception handler that turns asyncio's accept-failure reports into one line per interval.
-
-    asyncio reports ``accept()`` running out of descriptors or memory through ``call_exception_handler``
-    (then pauses that listener for a second); everything else goes to the previous handler unchanged."""
-
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        interval: float = 10.0,
-        count: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._loop = loop
-        self._previous = loop.get_exception_handler()
-        self._throttle = Throttle(interval)
-        self._count = count
-        loop.set_exception_handler(self)
-
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if "socket" in context and isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
-            self._count()
-            held = self._throttle.allow()
-            if held is not None:
-                log.error(
-                    "cannot accept connections: %s (%s)%s; new connections wait in the backlog. "
-                    "Raise the open-file limit (ulimit -n) or lower PORTBOT_WORKER_MAX_CONNECTIONS.",
-                    exc.strerror,
-                    errno.errorcode.get(exc.errno or 0, exc.errno),
-                    _since(held),
-                )
-            return
-        if self._previous is not None:
-            self._previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    def uninstall(self) -> None:
-        if self._loop.get_exception_handler() is self:
-            self._loop.set_exception_handler(self._previous)

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import HttpVersion11, web
 
 from probes._http import (
-    AcceptErrorLog,
     ConnectionLimits,
     Front,
     fd_budget,
@@ -352,18 +351,9 @@ async def _metrics(request: web.Request) -> web.Response:
 class RunningWorker:
     """A started worker: ``url`` to reach it, :meth:`stop` to shut it down gracefully."""
 
-    def __init__(
-        self,
-        runner: web.AppRunner,
-        server: asyncio.Server,
-        front: Front,
-        accept_log: AcceptErrorLog,
-        url: str,
-    ) -> None:
+    def __init__(self, runner: web.AppRunner, front: Front, url: str) -> None:
         self._runner = runner
-        self._server = server
         self._front = front
-        self._accept_log = accept_log
         self.url = url
 
     @property
@@ -373,22 +363,17 @@ class RunningWorker:
 
     async def stop(self) -> None:
         """Stop listening, let in-flight probes finish within the grace period, then clean up."""
-        self._server.close()
-        try:
-            await self._runner.cleanup()
-        finally:
-            self._front.close()
-            self._accept_log.uninstall()
+        self._front.close()
+        await self._runner.cleanup()
 
 
 async def start(config: WorkerConfig, prober: Prober | None = None) -> RunningWorker:
     """Start a worker listening on ``config.host``/``config.port`` (port 0 picks a free one)."""
     app = create_app(config, prober)
-    metrics = app[_STATE].metrics
     limits = _fitted(config)
-    # No decompression anywhere: a compressed body is refused (415) before it is read, and this makes sure
-    # nothing else could inflate one. aiohttp's keep-alive timer is only a backstop behind the front's
-    # deadlines; lingering (draining an unread body so the client sees our answer) is kept short.
+    # Nothing is ever decompressed: a compressed body is refused (415) unread, and this makes sure nothing
+    # else could inflate one. aiohttp's keep-alive timer is only a backstop behind the front's deadlines;
+    # lingering (draining an unread body so the client gets to read our answer) is kept short.
     options: dict[str, Any] = {
         "keepalive_timeout": limits.header_timeout + limits.idle_timeout,
         "lingering_time": 2.0,
@@ -398,25 +383,21 @@ async def start(config: WorkerConfig, prober: Prober | None = None) -> RunningWo
     runner = web.AppRunner(app, shutdown_timeout=config.shutdown_grace, handle_signals=False, **options)
     await runner.setup()
     assert runner.server is not None
-    loop = asyncio.get_running_loop()
     front = Front(
         runner.server,
         limits,
-        count=metrics.connection,
+        count=app[_STATE].metrics.connection,
         log_interval=config.log_interval,
         handler_options=options,
     )
-    accept_log = AcceptErrorLog(loop, config.log_interval, count=lambda: metrics.connection("accept_error"))
     try:
-        server = await loop.create_server(front.gate, config.host, config.port, backlog=config.backlog)
+        host, port = front.listen(config.host, config.port, config.backlog)[0]
     except BaseException:
         front.close()
-        accept_log.uninstall()
         await runner.cleanup()
         raise
-    host, port = server.sockets[0].getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    return RunningWorker(runner, server, front, accept_log, f"http://{shown}:{port}")
+    return RunningWorker(runner, front, f"http://{shown}:{port}")
 
 
 def _fitted(config: WorkerConfig) -> ConnectionLimits:
