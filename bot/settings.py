@@ -85,6 +85,13 @@ class PortbotSettings(_Section):
     limit_user: str = "10/minute"
     limit_guild: str = "60/minute"
     limit_target: str = "20/minute"
+    # `portbot worker` against slow and greedy clients (README → Safety; defaults as probes._http's).
+    worker_max_connections: int = Field(default=1024, ge=1, le=1_000_000)
+    # 0 turns the per-address cap off: behind a reverse proxy every client has the proxy's address.
+    worker_max_per_source: int = Field(default=128, ge=0, le=1_000_000)
+    worker_header_timeout: float = Field(default=10.0, gt=0, le=300)
+    worker_body_timeout: float = Field(default=10.0, gt=0, le=300)
+    worker_idle_timeout: float = Field(default=15.0, gt=0, le=3600)
 
     _split_lists = field_validator(
         "workers", "allow_networks", "deny_networks", "dns_servers", mode="before"

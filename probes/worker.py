@@ -50,8 +50,19 @@ from probes.service import Prober, ProbeService
 if TYPE_CHECKING:
     from probes.engine import EngineConfig
 
+__all__ = [
+    "MAX_CONCURRENCY",
+    "ConnectionLimits",
+    "RunningWorker",
+    "WorkerConfig",
+    "create_app",
+    "serve",
+    "start",
+]
+
 log = logging.getLogger("portbot.worker")
 
+MAX_CONCURRENCY = 64  # probe requests in flight at once; more are answered 503
 _MAX_TARGET_LENGTH = 300
 _JSON = {"Content-Type": "application/json; charset=utf-8"}  # what web.json_response() sends
 
@@ -67,7 +78,7 @@ class WorkerConfig:
     region: str = "worker"
     policy: SafetyPolicy = field(default_factory=SafetyPolicy)
     engine: EngineConfig | None = None  # None: the engine's defaults
-    max_concurrency: int = 64
+    max_concurrency: int = MAX_CONCURRENCY
     request_deadline: float = 20.0  # seconds for one whole request, probe included
     rate_limits: RateLimits = field(default_factory=RateLimits)
     redis_url: str | None = None  # PORTBOT_REDIS_URL: share rate limits between workers

@@ -300,3 +300,20 @@ async def test_doctor_checks_worker_signatures() -> None:
     assert "✔ Worker Testland: reachable, signatures accepted" in good.stdout
     assert bad.returncode == 1
     assert "✘ Worker Testland: rejects our signature" in bad.stdout
+
+
+def test_doctor_names_the_worker_limits() -> None:
+    """On a worker machine (secret set), doctor states the connection caps and deadlines and their variables."""
+    result = portbot(
+        "doctor",
+        env={
+            "PORTBOT_WORKER_SECRET": "s" * 40,
+            "PORTBOT_WORKER_MAX_PER_SOURCE": "0",
+            "PORTBOT_WORKER_IDLE_TIMEOUT": "30",
+        },
+    )
+    assert (
+        "✔ Worker limits: 1,024 connections, no per-address cap; headers within 10 s, bodies within 10 s, "
+        "idle connections closed after 30 s"
+    ) in result.stdout
+    assert "PORTBOT_WORKER_MAX_CONNECTIONS" in result.stdout

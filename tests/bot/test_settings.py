@@ -55,3 +55,67 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     settings = Settings.load(env_file=env)
     assert settings.has_discord
     assert settings.portbot.worker_region == "Frankfurt"
+
+
+def test_worker_limits_default_to_the_workers_own_defaults() -> None:
+    """Unset PORTBOT_WORKER_* give the worker exactly its built-in caps and deadlines."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    assert worker_limits(Settings.load(env_file=None)) == ConnectionLimits()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        (
+            "PORTBOT_WORKER_MAX_CONNECTIONS",
+            "0",
+            "PORTBOT_WORKER_MAX_CONNECTIONS: Input should be greater than or equal to 1",
+        ),
+        (
+            "PORTBOT_WORKER_MAX_PER_SOURCE",
+            "-1",
+            "PORTBOT_WORKER_MAX_PER_SOURCE: Input should be greater than or equal to 0",
+        ),
+        (
+            "PORTBOT_WORKER_HEADER_TIMEOUT",
+            "0",
+            "PORTBOT_WORKER_HEADER_TIMEOUT: Input should be greater than 0",
+        ),
+        (
+            "PORTBOT_WORKER_BODY_TIMEOUT",
+            "soon",
+            "PORTBOT_WORKER_BODY_TIMEOUT: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            "PORTBOT_WORKER_IDLE_TIMEOUT",
+            "7200",
+            "PORTBOT_WORKER_IDLE_TIMEOUT: Input should be less than or equal to 3600",
+        ),
+    ],
+)
+def test_bad_worker_limits_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, line: str
+) -> None:
+    """A worker cap or deadline out of range is one line naming its variable."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(env_file=None)
+    assert str(caught.value) == line
+
+
+def test_worker_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PORTBOT_WORKER_* set the worker's caps and deadlines; 0 per source turns that cap off."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    for name, value in (
+        ("MAX_CONNECTIONS", "300"),
+        ("MAX_PER_SOURCE", "0"),
+        ("HEADER_TIMEOUT", "5"),
+        ("BODY_TIMEOUT", "7.5"),
+        ("IDLE_TIMEOUT", "30"),
+    ):
+        monkeypatch.setenv(f"PORTBOT_WORKER_{name}", value)
+    assert worker_limits(Settings.load(env_file=None)) == ConnectionLimits(300, 0, 5.0, 7.5, 30.0)
