@@ -282,6 +282,8 @@ class Front:
         self.connections += 1
         self._per_source[source] = self._per_source.get(source, 0) + 1
         self._count("accepted")
+        # On the header clock from now, and a candidate for eviction even before its transport is ready.
+        self.enter(handler, _HEADERS)
         conn.setblocking(False)
         task = self._loop.create_task(self._serve(conn, handler))
         self._starting.add(task)
@@ -402,14 +404,12 @@ class _GuardedHandler(web_protocol.RequestHandler):
         super().__init__(server, **options)
         self.front = front
         self.source = source
-        self.phase = _BUSY  # until connected: in no waiting list
+        self.phase = _BUSY  # in no waiting list until admitted
         self.counted = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        if self.counted:
-            self.front.enter(self, _HEADERS)
-        else:  # dropped to make room before its transport was even ready
+        if not self.counted:  # dropped (evicted, or out of time) before its transport was even ready
             self.force_close()
 
     def connection_lost(self, exc: BaseException | None) -> None:
