@@ -116,7 +116,8 @@ class Throttle:
         return held
 
 
-def _since(held: int) -> str:
+def since(held: int) -> str:
+    """The tail of a throttled log line: how many like it were held back."""
     return f" ({held:,} more since the last message)" if held else ""
 
 
@@ -240,7 +241,7 @@ class Front:
                 "PORTBOT_WORKER_MAX_CONNECTIONS.",
                 exc.strerror,
                 errno.errorcode.get(exc.errno or 0, str(exc.errno)),
-                _since(held),
+                since(held),
             )
         if exc.errno in (errno.EMFILE, errno.ENFILE) and self._reserve is not None:
             os.close(self._reserve)
@@ -302,7 +303,7 @@ class Front:
         self._count(outcome)
         held = self._shed_log.allow()
         if held is not None:
-            log.warning("refusing new connections: %s%s", why, _since(held))
+            log.warning("refusing new connections: %s%s", why, since(held))
 
     def _evict(self) -> bool:
         """Drop the connection that has waited longest for its request headers (else the longest idle one)."""
@@ -368,6 +369,8 @@ class Front:
                 self._loop.remove_reader(sock.fileno())
             sock.close()
         self._listeners.clear()
+        for task in self._starting:
+            task.cancel()
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -443,7 +446,7 @@ class _GuardedHandler(web_protocol.RequestHandler):
         # aiohttp logs every malformed request with a traceback: from hostile clients, a log flood.
         held = _BAD_REQUESTS.allow()
         if held is not None:
-            log.info("malformed request refused: %s%s", exc.message, _since(held))
+            log.info("malformed request refused: %s%s", exc.message, since(held))
 
 
 _BAD_REQUESTS = Throttle(10.0)

@@ -33,10 +33,12 @@ from aiohttp import HttpVersion11, web
 from probes._http import (
     ConnectionLimits,
     Front,
+    Throttle,
     fd_budget,
     fds_needed,
     phases,
     raise_fd_limit,
+    since,
 )
 from probes._metrics import WorkerMetrics
 from probes.audit import AuditLog
@@ -100,6 +102,7 @@ class _State:
     audit: AuditLog | None
     guard: Replays
     metrics: WorkerMetrics
+    refusals: Throttle
     in_flight: int = 0
     closing: bool = False
 
@@ -131,6 +134,7 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
         audit=audit,
         guard=guard,
         metrics=metrics,
+        refusals=Throttle(config.log_interval),
     )
     metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[phases])
@@ -223,7 +227,9 @@ async def _probe(request: web.Request) -> web.Response:
         await state.guard.remember(signed, time.time())
     except AuthError as err:
         metrics.count("unauthorized")
-        log.warning("refused request from %s: %s", request.remote, err.reason)
+        held = state.refusals.allow()
+        if held is not None:  # unsigned requests cost an attacker nothing: keep them from flooding the log
+            log.warning("refused request from %s: %s%s", request.remote, err.reason, since(held))
         return _error(401, "unauthorized", str(err), reason=err.reason)
     except ReplayCheckUnavailable as err:
         metrics.count("failed")
@@ -390,6 +396,11 @@ async def start(config: WorkerConfig, prober: Prober | None = None) -> RunningWo
         "lingering_time": 2.0,
         "auto_decompress": False,
         "access_log": None,
+        # Our requests carry a handful of short headers; aiohttp's defaults (128 fields of 8 KiB) would let
+        # each connection hold a megabyte of them.
+        "max_line_size": 4096,
+        "max_field_size": 4096,
+        "max_headers": 32,
     }
     runner = web.AppRunner(app, shutdown_timeout=config.shutdown_grace, handle_signals=False, **options)
     await runner.setup()

@@ -215,6 +215,20 @@ async def test_oversize_content_length_gets_413_without_sending_the_body(
     assert (status, json.loads(content)["message"]) == (413, "The request is too large.")
 
 
+async def test_expect_100_continue_is_met_for_a_good_request(
+    start_worker: StartWorker, conns: list[Conn]
+) -> None:
+    """A client asking before it sends the body hears 100 Continue, then gets its answer."""
+    worker = await start_worker()
+    conn = await opened(worker, conns)
+    content = body()
+    request = signed_post(content, b"Expect: 100-continue")
+    await conn.send(request[: -len(content)])
+    assert await conn.reader.readuntil(b"\r\n\r\n") == b"HTTP/1.1 100 Continue\r\n\r\n"
+    await conn.send(content)
+    assert (await conn.answer())[0] == 200
+
+
 async def test_oversize_chunked_body_gets_413(start_worker: StartWorker, conns: list[Conn]) -> None:
     """A chunked body is cut off with 413 once it passes the limit (16 KiB)."""
     worker = await start_worker()
@@ -270,6 +284,37 @@ async def test_bad_header_bytes_get_401_not_500(
     status, _, answer = await conn.answer()
     assert status == 401
     assert json.loads(answer)["reason"] == "malformed"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"X-Big: " + b"a" * 5000],  # one field past 4 KiB
+        [b"X-Many-%d: 1" % i for i in range(40)],  # more than 32 fields
+    ],
+)
+async def test_oversize_headers_get_400(
+    start_worker: StartWorker, conns: list[Conn], lines: list[bytes]
+) -> None:
+    """Header blocks bigger than a worker request needs are refused, so no connection hoards memory."""
+    worker = await start_worker()
+    conn = await opened(worker, conns)
+    await conn.send(head("GET", "/healthz", *lines))
+    assert (await conn.answer())[0] == 400
+
+
+async def test_unsigned_floods_log_one_line_per_interval(
+    start_worker: StartWorker, conns: list[Conn], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fifty unsigned requests are all refused, but the log gets one line for them, not fifty."""
+    worker = await start_worker()
+    conn = await opened(worker, conns)
+    content = body()
+    for _ in range(50):
+        await conn.send(head("POST", "/v1/probe", b"Content-Length: %d" % len(content)) + content)
+        assert (await conn.answer())[0] == 401
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused request")]
+    assert refused == ["refused request from 127.0.0.1: unsigned"]
 
 
 # --- deadlines ---------------------------------------------------------------------------------------------
