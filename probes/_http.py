@@ -4,11 +4,12 @@ aiohttp parses and answers requests; it has no total deadline for a request's he
 is the only bound, and its behaviour has changed between releases) and no connection caps. So every
 connection passes through here first:
 
-- **Admission**, on the bare accepted socket, before aiohttp sees a byte: a source address (IPv4, or IPv6 /64) over its cap is answered
-  503 and closed at once. At the global cap, the connection that has waited longest for its request headers
-  is dropped to make room (a slow or silent client, not one with a request in progress); if every connection
-  is busy, the newcomer is answered 503 and closed. Accept-and-close keeps the listen backlog moving: a
-  connection left there holds a kernel slot and, once accepted later, a file descriptor.
+- **Admission**, on the bare accepted socket, before aiohttp sees a byte: a source address (IPv4, or IPv6
+  /64) over its cap is answered 503 and closed at once. At the global cap, the connection that has waited
+  longest for its request headers is dropped to make room (a slow or silent client, not one with a request
+  in progress); if every connection is busy, the newcomer is answered 503 and closed. Accepting and closing
+  keeps the listen backlog moving: a connection left there holds a kernel slot and, once accepted later, a
+  file descriptor.
 - **Deadlines**: the request headers must arrive in full within ``header_timeout`` of the connection opening
   (or of the first byte after the previous answer), however slowly they trickle: the clock is not reset by
   each byte. Between requests a connection may idle for ``idle_timeout``. The body deadline is the handler's
@@ -233,6 +234,10 @@ class Front:
             self._admit(conn, peer)
 
     def _accept_failed(self, listener: socket.socket, exc: OSError) -> None:
+        if exc.errno not in _OUT_OF_RESOURCES:
+            # A connection that failed on its way in: Linux reports some network errors through accept().
+            log.debug("accept() failed: %s", exc)
+            return
         self._count("accept_error")
         held = self._accept_log.allow()
         if held is not None:
@@ -346,12 +351,14 @@ class Front:
     # --- deadlines ---------------------------------------------------------------------------------------
 
     def _sweep(self) -> None:
+        # Rescheduled first: whatever happens below, the deadlines keep being enforced.
+        self._sweeper = self._loop.call_later(self._tick, self._sweep)
         now = self._loop.time()
         for phase, timeout in ((_HEADERS, self.limits.header_timeout), (_IDLE, self.limits.idle_timeout)):
             waiting = self._waiting[phase]
             while waiting:
-                handler, since = next(iter(waiting.items()))
-                if now - since < timeout:
+                handler, began = next(iter(waiting.items()))
+                if now - began < timeout:
                     break
                 self._release(handler)
                 if phase == _HEADERS:
@@ -360,7 +367,6 @@ class Front:
                 else:
                     self._count("idle_timeout")
                     handler.force_close()
-        self._sweeper = self._loop.call_later(self._tick, self._sweep)
 
     def close(self) -> None:
         """Stop listening and stop the deadline sweep (the server's own shutdown closes the connections)."""
@@ -377,6 +383,9 @@ class Front:
         if self._reserve is not None:
             os.close(self._reserve)
             self._reserve = None
+
+
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 def _open_reserve() -> int | None:
