@@ -102,7 +102,8 @@ class _State:
     audit: AuditLog | None
     guard: Replays
     metrics: WorkerMetrics
-    refusals: Throttle
+    refusals: Throttle  # one log line per interval for refused signatures
+    outages: Throttle  # and for a replay store that isn't answering
     in_flight: int = 0
     closing: bool = False
 
@@ -135,6 +136,7 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
         guard=guard,
         metrics=metrics,
         refusals=Throttle(config.log_interval),
+        outages=Throttle(config.log_interval),
     )
     metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[phases])
@@ -233,7 +235,9 @@ async def _probe(request: web.Request) -> web.Response:
         return _error(401, "unauthorized", str(err), reason=err.reason)
     except ReplayCheckUnavailable as err:
         metrics.count("failed")
-        log.error("the replay store (Redis) is not answering: %s", err)
+        held = state.outages.allow()
+        if held is not None:
+            log.error("the replay store (Redis) is not answering: %s%s", err, since(held))
         return _error(
             503, "unavailable", "This worker can't check requests right now; try another.", retry_after=1
         )

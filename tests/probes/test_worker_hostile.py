@@ -145,7 +145,9 @@ def _bomb(size: int = 256 * 1024 * 1024) -> bytes:
 
 
 async def test_concurrent_gzip_bombs_are_refused_with_415_at_once(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """50 signed gzip bombs at once (256 MiB each inflated) get 415 within 2 s; nothing is inflated."""
     prober = StaticProber()
@@ -321,7 +323,9 @@ async def test_unsigned_floods_log_one_line_per_interval(
 
 
 async def test_trickled_headers_are_cut_at_the_header_deadline(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """A byte every 0.2 s does not keep headers alive: 408 and close at the deadline (1 s here)."""
     worker = await start_worker(header_timeout=1.0)
@@ -355,7 +359,9 @@ async def test_silent_connection_is_closed_at_the_header_deadline(
 
 
 async def test_trickled_body_is_cut_at_the_body_deadline(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """Headers on time, then a byte of body every 0.2 s: 408 at the body deadline (1 s here)."""
     prober = StaticProber()
@@ -378,7 +384,11 @@ async def test_trickled_body_is_cut_at_the_body_deadline(
     assert prober.calls == []
 
 
-async def test_idle_keep_alive_connection_is_closed(start_worker: StartWorker, conns: list[Conn]) -> None:
+async def test_idle_keep_alive_connection_is_closed(
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
+) -> None:
     """After an answer, a keep-alive connection that sends nothing more is closed at the idle timeout."""
     worker = await start_worker(idle_timeout=0.5, header_timeout=5.0)
     conn = await opened(worker, conns)
@@ -405,7 +415,9 @@ async def test_keep_alive_serves_requests_within_the_deadlines(
 
 
 async def test_per_source_cap_sheds_the_next_connection_but_serves_other_sources(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """With 3 connections open from 127.0.0.1, its 4th gets 503 at once; 127.0.0.2 is still served."""
     worker = await start_worker(max_per_source=3)
@@ -425,7 +437,9 @@ async def test_per_source_cap_sheds_the_next_connection_but_serves_other_sources
 
 
 async def test_full_worker_sheds_new_connections_with_503_at_once(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """At the connection cap with every connection busy, a newcomer is answered 503 without being read."""
     prober = BlockingProber()
@@ -443,7 +457,9 @@ async def test_full_worker_sheds_new_connections_with_503_at_once(
 
 
 async def test_full_worker_drops_the_longest_waiting_connection_for_a_newcomer(
-    start_worker: StartWorker, conns: list[Conn]
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
 ) -> None:
     """At the cap, the connection waiting longest for its headers is dropped so a new client is served."""
     worker = await start_worker(max_connections=2)
