@@ -240,7 +240,10 @@ def main() -> int:
         "Written by `bench/worker_hostile_bench.py`; rerun it to refresh.\n\n"
         f"Machine: {platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} after the run. "
-        "Client and worker share the machine; everything on loopback.\n\n"
+        "Client and worker share the machine; everything on loopback. The bombs' memory is their compressed "
+        "bytes in the worker's buffers (50 × 256 KiB) until their connections close; inflated they would be "
+        "12.5 GiB. The flood keeps 1,100 connections trickling by reopening those the worker drops: the "
+        "outcomes count every connection the worker saw.\n\n"
         f"| {'measure'.ljust(width)} | value |\n| {'-' * width} | ----- |\n{table}\n"
     )
     print(text)
