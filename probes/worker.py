@@ -207,6 +207,8 @@ async def _read_body(request: web.Request, state: _State) -> bytes | web.Respons
     if refusal is not None:
         return refusal
     try:
+        if request.content.is_eof():  # all here already (the usual case): no deadline to arm
+            return await request.read()
         # One deadline for the whole body, however it trickles in.
         async with asyncio.timeout(config.limits.body_timeout):
             return await request.read()

@@ -227,3 +227,38 @@ async def test_running_out_of_descriptors_sheds_with_503_and_logs_once_per_inter
         "limit (ulimit -n) or lower PORTBOT_WORKER_MAX_CONNECTIONS."
     ]
     assert "Traceback" not in log
+
+
+RAISE_SCRIPT = """
+import resource
+from probes._http import raise_fd_limit
+print(raise_fd_limit(2000), *resource.getrlimit(resource.RLIMIT_NOFILE))
+"""
+
+
+@pytest.mark.parametrize(("hard", "expected"), [(4096, "2000 2000 4096"), (1024, "1024 1024 1024")])
+async def test_worker_raises_its_open_file_limit_up_to_the_hard_limit(hard: int, expected: str) -> None:
+    """A soft limit of 256 is raised to what the caps need, but never past the hard limit."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        RAISE_SCRIPT,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        preexec_fn=limit,
+    )
+    out, _ = await proc.communicate()
+    assert out.decode().strip() == expected
+
+
+def test_connection_budget_leaves_room_for_the_probes() -> None:
+    """Under `ulimit -n 1024`, 64 probes in flight leave room for 224 client connections."""
+    from probes._http import fd_budget
+
+    assert fd_budget(64, 1024) == 224
+    assert fd_budget(8, 1024) == 896
