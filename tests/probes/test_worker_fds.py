@@ -218,7 +218,7 @@ async def test_running_out_of_descriptors_sheds_with_503_and_logs_once_per_inter
     _, text = await get(child.host, child.port, "/metrics")
     log = await child.stop()
     assert statuses == [503] * 20
-    assert elapsed < 2.0
+    assert elapsed < 10.0  # waiting in the backlog for asyncio's once-a-second retry would take 20 s
     assert status == 200
     assert metric(text, 'portbot_worker_connections_total{outcome="accept_error"}') == 20
     lines = [line for line in log.splitlines() if "cannot accept connections" in line]
