@@ -324,3 +324,28 @@ def test_a_bad_nat64_prefix_is_one_line_naming_the_variable(
     with pytest.raises(SettingsError) as caught:
         Settings.load(env_file=None)
     assert str(caught.value) == line
+
+
+def test_worker_limits_default_to_the_workers_own_defaults() -> None:
+    """Unset PORTBOT_WORKER_* give the worker exactly its built-in caps and deadlines."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    assert worker_limits(load({})) == ConnectionLimits()
+
+
+def test_worker_limits_are_read_from_the_environment() -> None:
+    """PORTBOT_WORKER_* set the worker's caps and deadlines; 0 per source turns that cap off."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    settings = load(
+        {
+            "PORTBOT_WORKER_MAX_CONNECTIONS": "300",
+            "PORTBOT_WORKER_MAX_PER_SOURCE": "0",
+            "PORTBOT_WORKER_HEADER_TIMEOUT": "5",
+            "PORTBOT_WORKER_BODY_TIMEOUT": "7.5",
+            "PORTBOT_WORKER_IDLE_TIMEOUT": "30",
+        }
+    )
+    assert worker_limits(settings) == ConnectionLimits(300, 0, 5.0, 7.5, 30.0)
