@@ -98,9 +98,8 @@ GIVE_UP_FACTOR = 4.0  # give up 4·RTT ...
 GIVE_UP_FLOOR = 0.25  # ... + 250 ms after the second SYN
 
 
-HOP_FLOOR = (
-    0.8  # with an RTT from the routers on the way only: give up no sooner than this after the first SYN
-)
+# With an RTT from the routers on the way only: give up no sooner than this after the first SYN.
+HOP_FLOOR = 0.8
 
 
 def schedule(rtt: float | None, max_wait: float, floor: float = 0.0) -> tuple[float | None, float]:
