@@ -1,7 +1,7 @@
 """Round-trip times to the routers on the way to an address, from TTL-limited SYNs (as tcptraceroute does).
 
     asker = HopAsker(address, port, on_hop, on_answer)
-    asker.ask()      # one SYN per TTL in HOP_TTLS, to address:port, all at once
+    asker.ask()      # one SYN per TTL in HOP_TTLS to address:port, all at once (or join a walk in flight)
     await asker.aclose()
 
 Each SYN is an ordinary non-blocking TCP connect whose IP TTL (IPv6 hop limit) is set low, so the kernel
@@ -20,6 +20,8 @@ with a higher TTL reached the address and got a SYN-ACK or a reset from it: a re
 Sent only when asked (probes/tcp.py asks once per address per request, while a port stays silent), to the
 address and port the caller already probes: len(HOP_TTLS) SYNs, each closed after ``HOP_WAIT`` seconds, before
 the kernel would send it again (its first retransmission comes 1 s later), so each TTL costs exactly one SYN.
+Requests for the same address while a walk is in flight join it rather than sending more, so 10,000
+concurrent requests for one host cost it four SYNs, not 40,000 (and this machine four sockets).
 """
 
 from __future__ import annotations
@@ -40,6 +42,85 @@ HOP_TTLS = (1, 2, 4, 8)
 HOP_WAIT = 0.9  # close each SYN's socket before the kernel retransmits it (1 s after the first)
 
 _TIME_EXCEEDED = {4: 11, 6: 3}
+_HOP, _ANSWER = "hop", "answer"
+
+
+class _Walk:
+    """One round of TTL-limited SYNs to one address, heard by every asker that joined it."""
+
+    def __init__(self, address: IPAddress, port: int, ttls: tuple[int, ...]) -> None:
+        self.address = address
+        self.port = port
+        self.ttls = ttls
+        self.loop = asyncio.get_running_loop()
+        self.listeners: set[HopAsker] = set()
+        self.heard: list[tuple[str, float]] = []
+        self.sent: list[tuple[socket.socket, asyncio.Future[None]]] = []
+        self.finished = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        for ttl in self.ttls:
+            sock = _hop_socket(self.address, ttl)
+            if sock is None:
+                break  # no socket for this family here (or out of descriptors): fewer hops, or none
+            task = asyncio.ensure_future(self.loop.sock_connect(sock, (str(self.address), self.port)))
+            task.add_done_callback(functools.partial(self._done, sock=sock, started=self.loop.time()))
+            self.sent.append((sock, task))
+        self._timer = self.loop.call_later(HOP_WAIT, self.finish)
+
+    def finish(self) -> None:
+        """No more listening: cancel what is left (each socket closes in its done callback)."""
+        if self.finished:
+            return
+        self.finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if _walks.get((self.loop, self.address)) is self:
+            del _walks[(self.loop, self.address)]
+        for _sock, task in self.sent:
+            task.cancel()
+
+    def leave(self, asker: HopAsker) -> None:
+        self.listeners.discard(asker)
+        if not self.listeners:
+            self.finish()
+
+    async def wait_closed(self) -> None:
+        try:
+            await asyncio.gather(*(task for _sock, task in self.sent), return_exceptions=True)
+        finally:
+            for sock, _task in self.sent:
+                sock.close()
+
+    def _done(self, task: asyncio.Future[None], *, sock: socket.socket, started: float) -> None:
+        # A done callback runs after asyncio unregistered the socket, so closing it here is safe.
+        try:
+            kind = None if task.cancelled() or self.finished else _judge(task, sock)
+            if kind is not None:
+                seconds = self.loop.time() - started
+                self.heard.append((kind, seconds))
+                for asker in list(self.listeners):
+                    asker._hear(kind, seconds)
+        finally:
+            sock.close()  # nothing more to learn; closing also stops the kernel retransmitting the SYN
+
+
+_walks: dict[tuple[asyncio.AbstractEventLoop, IPAddress], _Walk] = {}
+
+
+def _judge(task: asyncio.Future[None], sock: socket.socket) -> str | None:
+    err = task.exception()
+    if err is None:
+        return _ANSWER  # reached the address: its SYN-ACK
+    if not isinstance(err, OSError):
+        return None
+    icmp = read_error_queue(sock)
+    if icmp is not None:
+        return _HOP if icmp.type == _TIME_EXCEEDED[icmp.version] else None
+    verdict = classify(err, sock, "tcp")
+    return _ANSWER if verdict is not None and verdict[1] == "rst" else None  # reached it: its reset
 
 
 class HopAsker:
@@ -57,79 +138,46 @@ class HopAsker:
         self.address = address
         self.port = port
         self.ttls = ttls
+        self.sent = 0  # SYNs this asker sent (0 when it joined a walk in flight)
         self._on_hop = on_hop
         self._on_answer = on_answer
-        self._sent: list[tuple[socket.socket, asyncio.Future[None], float]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._walk: _Walk | None = None
         self._asked = False
         self._closed = False
-        self.sent = 0  # SYNs that went out
 
     def ask(self) -> None:
-        """Send one SYN per TTL (once; later calls do nothing). Failures to open a socket send nothing."""
+        """Send one SYN per TTL, or join the walk to this address already in flight (once; later calls do
+        nothing). What the walk heard before is passed on at once."""
         if self._asked or self._closed:
             return
         self._asked = True
-        loop = asyncio.get_running_loop()
-        for ttl in self.ttls:
-            sock = _hop_socket(self.address, ttl)
-            if sock is None:
-                return  # no socket for this family here (or out of descriptors): no hop RTT, as without this
-            started = loop.time()
-            task = asyncio.ensure_future(loop.sock_connect(sock, (str(self.address), self.port)))
-            task.add_done_callback(functools.partial(self._done, sock=sock, started=started))
-            self._sent.append((sock, task, started))
-            self.sent += 1
-        self._timer = loop.call_later(HOP_WAIT, self._stop)
+        key = (asyncio.get_running_loop(), self.address)
+        walk = _walks.get(key)
+        if walk is None:
+            walk = _walks[key] = _Walk(self.address, self.port, self.ttls)
+            walk.start()
+            self.sent = len(walk.sent)
+        self._walk = walk
+        walk.listeners.add(self)
+        for kind, seconds in list(walk.heard):
+            self._hear(kind, seconds)
 
-    def _done(self, task: asyncio.Future[None], *, sock: socket.socket, started: float) -> None:
-        # A done callback runs after asyncio unregistered the socket, so closing it here is safe.
-        try:
-            if not task.cancelled() and not self._closed:
-                self._judge(task, sock, asyncio.get_running_loop().time() - started)
-        finally:
-            sock.close()  # nothing more to learn; closing also stops the kernel retransmitting the SYN
-
-    def _judge(self, task: asyncio.Future[None], sock: socket.socket, seconds: float) -> None:
-        err = task.exception()
-        if err is None:
-            self._on_answer(seconds)  # reached the address: its SYN-ACK
-            return
-        if not isinstance(err, OSError):
-            return
-        icmp = read_error_queue(sock)
-        if icmp is not None:
-            if icmp.type == _TIME_EXCEEDED[icmp.version]:
-                self._on_hop(seconds)
-            return
-        verdict = classify(err, sock, "tcp")
-        if verdict is not None and verdict[1] == "rst":
-            self._on_answer(seconds)  # reached the address: its reset
-
-    def _stop(self) -> None:
-        # Cancelling a connect ends in _done, which closes its socket before the kernel's retransmission.
-        self._timer = None
-        for _sock, task, _started in self._sent:
-            task.cancel()
+    def _hear(self, kind: str, seconds: float) -> None:
+        if not self._closed:
+            (self._on_hop if kind == _HOP else self._on_answer)(seconds)
 
     def close(self) -> None:
-        """Stop waiting: no more callbacks; each socket closes once asyncio has unregistered it."""
+        """Stop listening; the last listener to leave ends the walk (its sockets close once asyncio has
+        unregistered them)."""
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for _sock, task, _started in self._sent:
-            task.cancel()
+        if self._walk is not None:
+            self._walk.leave(self)
 
     async def aclose(self) -> None:
-        """:meth:`close`, then wait until every socket is closed."""
+        """:meth:`close`, then, if that ended the walk, wait until its sockets are closed."""
         self.close()
-        sent, self._sent = self._sent, []
-        try:
-            await asyncio.gather(*(task for _sock, task, _started in sent), return_exceptions=True)
-        finally:
-            for sock, _task, _started in sent:
-                sock.close()
+        if self._walk is not None and self._walk.finished:
+            await self._walk.wait_closed()
 
 
 def _hop_socket(address: IPAddress, ttl: int) -> socket.socket | None:

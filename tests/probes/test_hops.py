@@ -88,13 +88,35 @@ async def test_unanswered_syns_are_closed_before_the_kernel_would_resend_them() 
         asker = HopAsker(ipaddress.ip_address("127.0.0.1"), silent.port, heard.hop, heard.answer, ttls=(1,))
         started = loop.time()
         asker.ask()
-        sock, connect, _at = asker._sent[0]
+        assert asker._walk is not None
+        sock, connect = asker._walk.sent[0]
         await asyncio.gather(connect, return_exceptions=True)  # our close callback runs before gather's
         elapsed = loop.time() - started
         closed = sock.fileno() == -1
         await asker.aclose()
     assert closed and 0.85 <= elapsed < 1.0
     assert heard.hops == heard.answers == []
+
+
+async def test_concurrent_askers_for_one_address_share_one_walk() -> None:
+    """A second asker for the same address while SYNs are in flight sends none and hears what the first
+    one hears, including what came before it joined; a walk after the first ended sends again."""
+    first, second, third = Heard(), Heard(), Heard()
+    port = free_port("127.0.0.1")
+    address = ipaddress.ip_address("127.0.0.1")
+    a = HopAsker(address, port, first.hop, first.answer, ttls=(1, 2))
+    a.ask()
+    await asyncio.wait_for(first.answered.wait(), 5)
+    b = HopAsker(address, port + 1, second.hop, second.answer, ttls=(1, 2))
+    b.ask()
+    assert second.answered.is_set()  # replayed at once: the first SYN's reset
+    await asyncio.gather(a.aclose(), b.aclose())
+    c = HopAsker(address, port, third.hop, third.answer, ttls=(1, 2))
+    c.ask()
+    await asyncio.wait_for(third.answered.wait(), 5)
+    await c.aclose()
+    assert (a.sent, b.sent, c.sent) == (2, 0, 2)
+    assert second.answers[0] == first.answers[0]
 
 
 @pytest.mark.parametrize(
