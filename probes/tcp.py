@@ -48,7 +48,7 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
 
 * With ``hops`` on (the engine's ``ttl_rtt``) and no RTT yet, the probe that would ask for the echo also
   sends SYNs to the same address and port with IP TTLs 1, 2, 4 and 8, once per address per request
-  (probes/_hops.py): the routers where they run out of TTL answer "time exceeded", the way tcptraceroute
+  (probes/_hops.py; concurrent requests for one address share one round): the routers where they run out of TTL answer "time exceeded", the way tcptraceroute
   finds a path through a firewall that drops pings. The largest such time, R, is the RTT to the router
   nearest the host that answered; only a TCP answer, an echo or a remembered RTT is preferred to it. It is
   used with the floors above plus one more: give up no sooner than ``HOP_FLOOR`` (0.8 s) after our first
@@ -60,11 +60,12 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
     own SYN's counts;
   - an open port's SYN-ACK comes T after our first SYN, and we wait max(6·R + 350 ms, 800 ms): the host may
     be 5·R + 350 ms, and never less than 800 ms − R, further away than that router. If our first SYN is
-    lost, the second (at 2·R + 100 ms) leaves max(4·R + 250 ms, 700 ms − 2·R) for the rest of the trip;
+    lost, the second (at 2·R + 100 ms) has max(4·R + 250 ms, 700 ms − 2·R) for its whole round trip;
   - when the answering router is the home router's own ISP hop (the delay-line case in
     tests/probes/netns: the home router's TCP 200 ms behind the ISP's time-exceeded), the rest is the
-    access line: milliseconds for fibre, cable and DSL, some tens for mobile, ~600 ms for a geostationary
-    satellite, all inside the floor. A router forwarding a port to a LAN machine answers "time exceeded"
+    access line: milliseconds for fibre, cable and DSL, some tens for mobile, all inside the floor; a
+    geostationary satellite's ~600 ms too (tests/probes/netns/test_hops.py), though if our first SYN is
+    also lost it stays open only while R is under ~30 ms. A router forwarding a port to a LAN machine answers "time exceeded"
     for the TTL that dies there; the LAN hop behind it (sleepy Wi-Fi) is inside the floor too;
   - the worst case is a long path where only routers near us answer (R of a millisecond): then the floor
     alone decides, and a host more than ~0.8 s away (0.7 s if our first SYN is lost) would be called
