@@ -67,6 +67,7 @@ def _engine_config(settings: Settings) -> EngineConfig:
         timeout=settings.portbot.probe_timeout,
         dns_servers=settings.portbot.dns_servers,
         icmp_rtt=settings.portbot.probe_icmp_rtt,
+        ttl_rtt=settings.portbot.probe_ttl_rtt,
     )
 
 

@@ -494,6 +494,8 @@ class PortbotSettings(_Section):
     probe_timeout: float = setting(default=3.0, parse=_timeout)
     # Learn a silent port's path RTT from one ICMP echo to the same address, to call it filtered sooner.
     probe_icmp_rtt: bool = setting(default=True, parse=_flag)
+    # Learn it from TTL-limited SYNs to the same address and port (the routers' "time exceeded") too.
+    probe_ttl_rtt: bool = setting(default=True, parse=_flag)
     audit_db: Path | None = setting(default=None, parse=_file)
     # Probe rate limits in the `limits` notation ("10/minute", "100 per hour"); empty disables one.
     limit_user: str = setting(default="10/minute", parse=_rate, empty_counts=True)

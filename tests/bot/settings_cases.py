@@ -134,6 +134,11 @@ BAD = [
         "'maybe' is not true or false; use true or false (also yes/no, on/off, 1/0)",
     ),
     (
+        "PORTBOT_PROBE_TTL_RTT",
+        "sometimes",
+        "'sometimes' is not true or false; use true or false (also yes/no, on/off, 1/0)",
+    ),
+    (
         "DISCORD_API_BASE",
         "discord.example.net/api",
         "'discord.example.net/api' is not a URL; use e.g. https://proxy.example.net/api/v10",

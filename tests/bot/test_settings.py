@@ -70,6 +70,7 @@ def test_every_bad_value_is_reported_at_once() -> None:
         ("PORTBOT_LIMIT_GUILD", "100 per hour", "limit_guild", "100 per hour"),
         ("PORTBOT_PROBE_TIMEOUT", "1.5", "probe_timeout", 1.5),
         ("PORTBOT_PROBE_ICMP_RTT", "off", "probe_icmp_rtt", False),
+        ("PORTBOT_PROBE_TTL_RTT", "no", "probe_ttl_rtt", False),
         (
             "PORTBOT_DNS_SERVERS",
             "192.0.2.53, [2001:db8::53]:5353",
