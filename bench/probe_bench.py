@@ -12,10 +12,13 @@ unrecorded warm-up round:
 - Portbot: ``ProbeEngine.probe()`` timed inside a warm process (tests/probes/netns/_run_probe.py), default
   EngineConfig (timeout 3 s, ``icmp_rtt`` on: a silent TCP port's address gets an ICMP echo, whose RTT
   lets the engine call silence early, probes/tcp.py); identification off for the TCP cases so the time is
-  the verdict alone. "pings dropped" aims at the router's address that ignores echoes, so the engine has no
-  RTT and waits its whole timeout; "RTT known" sets ``rtt_reference_port`` to the forward that answers RST
-  (asking for an answering port in the same request has the same effect). "TCP 200 ms behind its pings"
-  checks that an echo much faster than the TCP path doesn't turn an open port filtered.
+  the verdict alone. "pings dropped" aims at the router's addresses that ignore echoes, so the engine learns
+  the path's RTT from TTL-limited SYNs (``ttl_rtt``, on by default: the ISP hop in front of the router answers
+  "time exceeded"); the 20 ms and 200 ms paths put the delay between the prober and the ISP hop, as on a
+  real path. "RTT known" sets ``rtt_reference_port`` to the forward that answers RST (asking for an
+  answering port in the same request has the same effect). "TCP 200 ms behind its pings" and "TCP 200 ms
+  behind the ISP hop" check that an echo or a time-exceeded much faster than the TCP path doesn't turn an
+  open port filtered.
 - nmap: ``nmap -sT -Pn -n -p <port> <ip>`` (``-sU`` for UDP), wall time of the process.
 - nc (OpenBSD): ``nc -zv -w 3 <ip> <port>`` (``-zuv`` for UDP), wall time of the process.
 
@@ -43,8 +46,12 @@ import _netns
 
 from tests.probes.netns.prober import Prober
 from tests.probes.netns.topology import (
+    FAR_PATHS,
     ROUTER_WAN,
+    ROUTER_WAN_FAR20,
+    ROUTER_WAN_FAR200,
     ROUTER_WAN_NOPING,
+    ROUTER_WAN_NOPING_SLOW,
     ROUTER_WAN_SLOW,
     ROUTER_WAN_TCP_SLOW,
     TCP_CLOSED,
@@ -77,6 +84,22 @@ CASES = (
     Case("TCP filtered (DROP)", ROUTER_WAN, TCP_DROP, "tcp", "filtered", "filtered"),
     Case("TCP filtered (DROP), pings dropped", ROUTER_WAN_NOPING, TCP_DROP, "tcp", "filtered", "filtered"),
     Case(
+        "TCP filtered (DROP), pings dropped, 20 ms path",
+        ROUTER_WAN_FAR20,
+        TCP_DROP,
+        "tcp",
+        "filtered",
+        "filtered",
+    ),
+    Case(
+        "TCP filtered (DROP), pings dropped, 200 ms path",
+        ROUTER_WAN_FAR200,
+        TCP_DROP,
+        "tcp",
+        "filtered",
+        "filtered",
+    ),
+    Case(
         "TCP filtered (DROP), RTT known",
         ROUTER_WAN,
         TCP_DROP,
@@ -93,19 +116,29 @@ CASES = (
     Case("TCP open, 200 ms path", ROUTER_WAN_SLOW, TCP_OPEN, "tcp", "open", "open/closed"),
     Case("TCP filtered (DROP), 200 ms path", ROUTER_WAN_SLOW, TCP_DROP, "tcp", "filtered", "filtered"),
     Case("TCP open, TCP 200 ms behind its pings", ROUTER_WAN_TCP_SLOW, TCP_OPEN, "tcp", "open", "verdict"),
+    Case(
+        "TCP open, pings dropped, TCP 200 ms behind the ISP hop",
+        ROUTER_WAN_NOPING_SLOW,
+        TCP_OPEN,
+        "tcp",
+        "open",
+        "verdict",
+    ),
 )
 
 
 NOTES = (
-    "Notes: path RTT is an ICMP echo's median (bench/_ping.py). A lone silent TCP port is called filtered "
-    "2·RTT + 100 ms + 4·RTT + 250 ms after its SYN once the engine knows the RTT (probes/tcp.py): from an "
-    "ICMP echo to the same address (one echo, sent when the port is still silent after 50 ms; nmap -Pn "
-    "sends none), from another port of the request that answers, or from `rtt_reference_port`. Without "
-    "one (the router drops pings) it waits its whole timeout (3 s); nmap's ~2 s is its 1 s initial "
-    "retransmission timeout plus one retry. On the 200 ms path the same rule costs ~1.55 s: slower than "
-    "half of nmap, the price of never calling a slow but open port filtered. nc cannot tell a UDP service "
-    'from a firewall ("succeeded" only means no ICMP error came back) nor an ICMP "administratively '
-    'prohibited" from a dead host.'
+    "Notes: path RTT is an ICMP echo's median (bench/_ping.py); where pings are dropped, the echo of the "
+    "same router over the same link (plus the delay line's delay on the 20 ms and 200 ms paths). A lone "
+    "silent TCP port is called filtered 2·RTT + 100 ms + 4·RTT + 250 ms after its SYN once the engine knows "
+    "the RTT (probes/tcp.py): from an ICMP echo to the same address (one echo, sent when the port is still "
+    "silent after 50 ms; nmap -Pn sends none), from another port of the request that answers, from "
+    "`rtt_reference_port`, or, when pings are dropped, from four TTL-limited SYNs sent at the same moment "
+    "(TTL 1, 2, 4, 8; the ISP hop's time-exceeded), then never before 0.8 s. nmap's ~2 s is its 1 s initial "
+    "retransmission timeout plus one retry. On a 200 ms path the rule costs ~1.55 s whichever way the RTT "
+    "was learnt: slower than half of nmap, the price of never calling a slow but open port filtered. nc "
+    'cannot tell a UDP service from a firewall ("succeeded" only means no ICMP error came back) nor an ICMP '
+    '"administratively prohibited" from a dead host.'
 )
 
 
@@ -171,10 +204,13 @@ def run_nc(internet: Internet, case: Case) -> tuple[float, str]:
 
 
 def path_rtt(internet: Internet, address: str) -> float:
-    # The address that drops pings sits on the same router and link as ROUTER_WAN: measure that instead.
-    pinged = ROUTER_WAN if address == ROUTER_WAN_NOPING else address
+    # The addresses that drop pings sit on the same router as ROUTER_WAN, behind the same links as another
+    # address that answers them (and, for the far paths, a delay line of known delay): measure that instead.
+    pinged = {ROUTER_WAN_NOPING_SLOW: ROUTER_WAN_SLOW}.get(address, address)
+    if address in (ROUTER_WAN_NOPING, *FAR_PATHS):
+        pinged = ROUTER_WAN
     out = internet.prober.run(sys.executable, "bench/_ping.py", pinged, "10")
-    return float(json.loads(out)["median_ms"])
+    return float(json.loads(out)["median_ms"]) + FAR_PATHS.get(address, 0.0) * 1000
 
 
 def startup_ms(internet: Internet, argv: list[str], runs: int) -> float:
@@ -223,8 +259,11 @@ def render(results: dict[str, dict[str, Samples]], rtts: dict[str, float], runs:
                 f"{p.median:.0f} ms vs nmap {n.median:.0f} ms (no target: UDP silence is only known by waiting)"
             )
         if case.kind == "verdict":
+            faster = (
+                "pings take" if case.address == ROUTER_WAN_TCP_SLOW else "the ISP hop's time-exceeded takes"
+            )
             checks.append(
-                f"answered after {p.median:.0f} ms while pings take {rtts[case.address]:.2f} ms: "
+                f"answered after {p.median:.0f} ms while {faster} ~0 ms: "
                 f"{'open as it should be' if grade(case, p.verdicts) == 'right' else 'MISSED'}"
             )
         if case.kind == "open/closed":

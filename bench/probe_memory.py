@@ -7,8 +7,9 @@ outside them):
     sudo .venv/bin/python bench/probe_memory.py --count 2000 --print-only
 
 Every probe aims at the router's DROP rule (tcp/25567) on its address that drops pings, so no echo reply
-shortens the wait (``icmp_rtt`` stays on, as deployed) and every socket waits for its whole deadline: the
-worst case for memory. The probes run in one process inside the ``prober`` namespace, with RLIMIT_NOFILE
+shortens the wait (``icmp_rtt`` stays on, as deployed; ``ttl_rtt`` is turned off, or the ISP hop's
+time-exceeded would call silence at 0.8 s) and every socket waits for its whole deadline: the worst case
+for memory. The probes run in one process inside the ``prober`` namespace, with RLIMIT_NOFILE
 raised to fit them; that process is given ``--limit`` seconds before it is killed. The router's counter for
 the DROP rule is reported too (first SYNs plus the kernel's retries), to show the probes really went out.
 """
@@ -49,7 +50,8 @@ async def _inner(count: int, timeout: float) -> dict[str, object]:
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(hard, wanted)))
     engine = ProbeEngine(
-        SafetyPolicy.from_strings(allow=INTERNET_ALLOW), EngineConfig(timeout=timeout, identify=False)
+        SafetyPolicy.from_strings(allow=INTERNET_ALLOW),
+        EngineConfig(timeout=timeout, identify=False, ttl_rtt=False),
     )
     request = ProbeRequest(target=ROUTER_WAN_NOPING, ports=(TCP_DROP,), protocol="tcp")
     baseline = _rss_mb()
@@ -103,7 +105,7 @@ def render(result: dict[str, object]) -> str:
             "",
             f"Machine: {_common.machine()}. Target: tcp/{TCP_DROP} on the router (DROP) at its address that "
             "drops pings, "
-            f"EngineConfig(timeout={result['timeout']}, identify=False), one process, one event loop.",
+            f"EngineConfig(timeout={result['timeout']}, identify=False, ttl_rtt=False), one process, one event loop.",
             "",
             "| probes | wall time | RSS before | peak RSS | peak open fds | SYNs the router dropped | verdicts "
             "| target < 300 MB |",

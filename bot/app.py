@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from probes.policy import SafetyPolicy
     from probes.ratelimit import RateLimits
     from probes.service import ProbeService
+    from probes.worker import ConnectionLimits
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def _engine_config(settings: Settings) -> EngineConfig:
         timeout=settings.portbot.probe_timeout,
         dns_servers=settings.portbot.dns_servers,
         icmp_rtt=settings.portbot.probe_icmp_rtt,
+        ttl_rtt=settings.portbot.probe_ttl_rtt,
     )
 
 
@@ -76,6 +78,20 @@ def _rate_limits(settings: Settings) -> RateLimits:
         per_user=settings.portbot.limit_user,
         per_guild=settings.portbot.limit_guild,
         per_target=settings.portbot.limit_target,
+    )
+
+
+def worker_limits(settings: Settings) -> ConnectionLimits:
+    """The worker's connection caps and deadlines from ``PORTBOT_WORKER_*``."""
+    from probes.worker import ConnectionLimits
+
+    p = settings.portbot
+    return ConnectionLimits(
+        max_connections=p.worker_max_connections,
+        max_per_source=p.worker_max_per_source,
+        header_timeout=p.worker_header_timeout,
+        body_timeout=p.worker_body_timeout,
+        idle_timeout=p.worker_idle_timeout,
     )
 
 
@@ -147,6 +163,7 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         rate_limits=_rate_limits(settings),
         redis_url=settings.portbot.redis_url,
         audit_path=settings.portbot.audit_path,
+        limits=worker_limits(settings),
     )
     _logging(settings)
     asyncio.run(serve(config))

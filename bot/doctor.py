@@ -45,6 +45,7 @@ def run(settings: Settings) -> int:
     findings += _data_dir(settings)
     findings += _chat(settings)
     findings += asyncio.run(_workers(settings))
+    findings += _worker_limits(settings)
     return _report(findings)
 
 
@@ -161,6 +162,45 @@ def _chat(settings: Settings) -> list[Finding]:
     if not found:
         found.append(Finding(True, "No chat tokens: `portbot` opens the terminal chat"))
     return found
+
+
+def _worker_limits(settings: Settings) -> list[Finding]:
+    """What `portbot worker` on this machine would hold off, and whether the open-file limit lets it."""
+    if settings.portbot.worker_secret is None:
+        return []
+    import resource
+
+    from bot.app import worker_limits
+    from probes._http import fds_needed
+    from probes.worker import MAX_CONCURRENCY
+
+    limits = worker_limits(settings)
+    what = (
+        f"Worker limits: {limits.max_connections:,} connections, "
+        + (f"{limits.max_per_source:,} per address" if limits.max_per_source else "no per-address cap")
+        + f"; headers within {limits.header_timeout:g} s, bodies within {limits.body_timeout:g} s, "
+        f"idle connections closed after {limits.idle_timeout:g} s"
+    )
+    needed = fds_needed(limits, MAX_CONCURRENCY)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        # Not a failure: the worker lowers its cap to fit and says so when it starts.
+        return [
+            Finding(
+                True,
+                what,
+                f"The open-file limit here is {hard:,}; PORTBOT_WORKER_MAX_CONNECTIONS needs {needed:,}. "
+                "Raise it (ulimit -n, or LimitNOFILE= in a systemd unit) or lower the cap.",
+            )
+        ]
+    return [
+        Finding(
+            True,
+            what,
+            "Set with PORTBOT_WORKER_MAX_CONNECTIONS, PORTBOT_WORKER_MAX_PER_SOURCE, "
+            "PORTBOT_WORKER_HEADER_TIMEOUT, PORTBOT_WORKER_BODY_TIMEOUT, PORTBOT_WORKER_IDLE_TIMEOUT.",
+        )
+    ]
 
 
 async def _workers(settings: Settings) -> list[Finding]:

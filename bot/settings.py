@@ -145,6 +145,31 @@ def _timeout(value: str) -> float:
     return seconds
 
 
+def _connections(value: str) -> int:
+    return _integer(value, low=1, high=1_000_000, what="a connection count", example="1024")
+
+
+def _per_source(value: str) -> int:
+    return _integer(
+        value, low=0, high=1_000_000, what="a connection count (0 turns the cap off)", example="128"
+    )
+
+
+def _worker_deadline(most: float) -> Callable[[str], float]:
+    def parse(value: str) -> float:
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = float("nan")
+        if not 0 < seconds <= most:  # also refuses nan and inf
+            raise ValueError(
+                f"{value!r} is not a deadline; use seconds above 0 and at most {most:g}, e.g. 10"
+            )
+        return seconds
+
+    return parse
+
+
 _TRUE = {"1", "true", "t", "yes", "y", "on"}
 _FALSE = {"0", "false", "f", "no", "n", "off"}
 
@@ -473,6 +498,8 @@ class PortbotSettings(_Section):
     probe_timeout: float = setting(default=3.0, parse=_timeout)
     # Learn a silent port's path RTT from one ICMP echo to the same address, to call it filtered sooner.
     probe_icmp_rtt: bool = setting(default=True, parse=_flag)
+    # Learn it from TTL-limited SYNs to the same address and port (the routers' "time exceeded") too.
+    probe_ttl_rtt: bool = setting(default=True, parse=_flag)
     audit_db: Path | None = setting(default=None, parse=_file)
     # Probe rate limits in the `limits` notation ("10/minute", "100 per hour"); empty disables one.
     limit_user: str = setting(default="10/minute", parse=_rate, empty_counts=True)
@@ -482,6 +509,13 @@ class PortbotSettings(_Section):
     log_format: LogFormat = setting(default="text", parse=_log_format)
     # The port `portbot worker` serves on when --port is not given (platforms set $PORT).
     port: int | None = setting(default=None, parse=_port, variables=("PORT",))
+    # `portbot worker` against slow and greedy clients (README → Safety; defaults as probes._http's).
+    worker_max_connections: int = setting(default=1024, parse=_connections)
+    # 0 turns the per-address cap off: behind a reverse proxy every client has the proxy's address.
+    worker_max_per_source: int = setting(default=128, parse=_per_source)
+    worker_header_timeout: float = setting(default=10.0, parse=_worker_deadline(300))
+    worker_body_timeout: float = setting(default=10.0, parse=_worker_deadline(300))
+    worker_idle_timeout: float = setting(default=15.0, parse=_worker_deadline(3600))
 
     @property
     def audit_path(self) -> Path:

@@ -26,6 +26,20 @@ OUTCOMES = (
     "failed",
 )
 
+# What became of connections, as the `outcome` label: admitted, shed at a cap, dropped to make room, cut at a
+# deadline, or (accept_error) never accepted because the process ran out of descriptors or memory.
+CONNECTION_OUTCOMES = (
+    "accepted",
+    "shed_full",
+    "shed_source",
+    "evicted",
+    "evicted_idle",
+    "header_timeout",
+    "body_timeout",
+    "idle_timeout",
+    "accept_error",
+)
+
 
 class WorkerMetrics:
     """Requests by outcome, probe latency, verdicts by state, and requests in flight (the owner points
@@ -54,12 +68,22 @@ class WorkerMetrics:
             registry=self.registry,
         )
         self._verdicts: dict[tuple[str, str], Counter] = {}
+        self.connections = Counter(
+            "portbot_worker_connections",
+            "Client connections by what became of them.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self._connections = {outcome: self.connections.labels(outcome) for outcome in CONNECTION_OUTCOMES}
         self.in_flight = Gauge(
             "portbot_worker_in_flight", "Probe requests being worked on.", registry=self.registry
         )
 
     def count(self, outcome: str) -> None:
         self._outcomes[outcome].inc()
+
+    def connection(self, outcome: str) -> None:
+        self._connections[outcome].inc()
 
     def observe(self, report: ProbeReport) -> None:
         for result in report.results:

@@ -18,7 +18,8 @@ Order of work for one request:
    before any packet is sent, and may stop the probe.
 4. Every chosen address × port × protocol is probed concurrently, at most ``max_concurrency`` at once. TCP
    probes to one address share its round-trip time to decide "filtered" early (probes/tcp.py), learnt from
-   the first TCP answer or, while a port stays silent, from an ICMP echo to that same address (``icmp_rtt``).
+   the first TCP answer or, while a port stays silent, from an ICMP echo to that same address (``icmp_rtt``),
+   from TTL-limited SYNs to that address and port (``ttl_rtt``), or from a recent probe to the same /24 or /48.
 5. Open ports are identified (probes/identify.py) within ``identify_timeout``; that never changes a verdict.
 
 The whole request runs under one deadline. Cancelling ``probe()`` closes every socket it opened.
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from probes import _ports
 from probes import _protocols as udp_protocols
+from probes._rtt_memory import RttMemory
 from probes.errors import PortbotError, ProbeError, RefusedTarget
 from probes.identify import identify_tcp
 from probes.models import PortResult, ProbeReport, ProbeRequest, Protocol, State
@@ -67,6 +69,10 @@ class EngineConfig:
     rtt_reference_port: int | None = None  # see below
     tls_ca_file: str | None = None  # trust these CAs instead of the system's when checking certificates
     icmp_rtt: bool = True  # see below
+    ttl_rtt: bool = True  # see below
+    rtt_memory: bool = (
+        True  # start from an RTT remembered for the address's /24 or /48 (probes/_rtt_memory.py)
+    )
 
     # rtt_reference_port: a TCP port on the same address to connect to, alongside the requested ports, only to
     # learn the round-trip time so a silent port can be called filtered early (probes/tcp.py). Off by default:
@@ -77,6 +83,12 @@ class EngineConfig:
     # can't call a slow but open port filtered). Needs an unprivileged ICMP socket (our group inside
     # net.ipv4.ping_group_range) or root; without one, or without a reply, silence waits the full timeout.
     # Turn it off if targets sit more than ~250 ms behind whatever answers their pings.
+    #
+    # ttl_rtt: at the same moment, send the same address and port SYNs with IP TTLs 1, 2, 4 and 8 (four
+    # packets, once per address per request) and learn the RTT to the routers on the way from their ICMP
+    # "time exceeded" (probes/_hops.py; no privilege needed). Used only without a better RTT, and never
+    # giving up before 0.8 s (probes/tcp.py says why). Turn it off if targets sit ~0.7 s or more behind the
+    # last router that answers traceroutes.
 
 
 class ProbeEngine:
@@ -86,6 +98,7 @@ class ProbeEngine:
         self.policy = policy
         self.config = config
         self._resolver = Resolver(config.dns_servers, timeout=config.timeout)
+        self._rtts = RttMemory()
 
     async def probe(
         self,
@@ -143,13 +156,16 @@ class ProbeEngine:
             for address in addresses
         ]
         host = target.host
-        trackers = {address: RttTracker(echo=self.config.icmp_rtt) for address in addresses}
+        trackers = {address: self._tracker(address) for address in addresses}
         gate = asyncio.Semaphore(self.config.max_concurrency)
         results = await self._run(  # in plan order: by port as asked, TCP before UDP, IPv4 before IPv6
             [self._one(gate, a, p, proto, host, hints[p], trackers[a]) for a, p, proto in plan],
             self._references(addresses, ports, trackers),
             trackers.values(),
         )
+        for address, tracker in trackers.items():
+            if tracker.rtt is not None and not tracker.from_hops and tracker.learned:
+                self._rtts.remember(address, tracker.rtt)
         srv_target = None
         if resolution.srv_port is not None:
             srv_target = f"{resolution.name}:{resolution.srv_port}"
@@ -162,6 +178,10 @@ class ProbeEngine:
             srv_target=srv_target,
             address_count=0 if target.is_address else len(resolution.addresses),
         )
+
+    def _tracker(self, address: IPAddress) -> RttTracker:
+        remembered = self._rtts.recall(address) if self.config.rtt_memory else None
+        return RttTracker(rtt=remembered, echo=self.config.icmp_rtt, hops=self.config.ttl_rtt)
 
     async def _addresses(self, target: Target, ports: tuple[int, ...], hint: str | None) -> Resolution:
         if target.address is not None:
@@ -259,11 +279,9 @@ class ProbeEngine:
                     raise err from None
             raise
         finally:
-            for tracker in trackers:
-                tracker.close()
             for ref in references:
                 ref.cancel()
-            await asyncio.gather(*references, return_exceptions=True)
+            await asyncio.gather(*references, *(t.aclose() for t in trackers), return_exceptions=True)
         return [t.result() for t in tasks]
 
 

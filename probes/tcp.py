@@ -42,6 +42,37 @@ calls an open port filtered, the worst mistake we can make (people then tear dow
   Either way the wait never exceeds ``max_wait``, and a SYN-ACK that arrives at any moment before we give up,
   on either connection, makes the port open, with the RTT of the connection that got it.
 
+* An RTT remembered from a recent probe to the same /24 or /48 (probes/_rtt_memory.py; a TCP answer's or an
+  echo's, never a router's below) starts the request as an echo's would: same floors, replaced by any TCP
+  answer, shortened by a faster echo. With one there is nothing to ask, so no echo or SYN below is sent.
+
+* With ``hops`` on (the engine's ``ttl_rtt``) and no RTT yet, the probe that would ask for the echo also
+  sends SYNs to the same address and port with IP TTLs 1, 2, 4 and 8, once per address per request
+  (probes/_hops.py; concurrent requests for one address share one round): the routers where they run out of TTL answer "time exceeded", the way tcptraceroute
+  finds a path through a firewall that drops pings. The largest such time, R, is the RTT to the router
+  nearest the host that answered; only a TCP answer, an echo or a remembered RTT is preferred to it. It is
+  used with the floors above plus one more: give up no sooner than ``HOP_FLOOR`` (0.8 s) after our first
+  SYN. Why that can't call a slow-but-open port filtered:
+
+  - a router that answered lies on the path to the host, so R is at most the host's RTT T, except for the
+    router's own time to make the ICMP message, which makes R longer and the wait longer: the safe side. The
+    kernel only passes a time-exceeded to the socket whose ports and sequence number it quotes: only our
+    own SYN's counts;
+  - an open port's SYN-ACK comes T after our first SYN, and we wait max(6·R + 350 ms, 800 ms): the host may
+    be 5·R + 350 ms, and never less than 800 ms − R, further away than that router. If our first SYN is
+    lost, the second (at 2·R + 100 ms) has max(4·R + 250 ms, 700 ms − 2·R) for its whole round trip;
+  - when the answering router is the home router's own ISP hop (the delay-line case in
+    tests/probes/netns: the home router's TCP 200 ms behind the ISP's time-exceeded), the rest is the
+    access line: milliseconds for fibre, cable and DSL, some tens for mobile, all inside the floor; a
+    geostationary satellite's ~600 ms too (tests/probes/netns/test_hops.py), though if our first SYN is
+    also lost it stays open only while R is under ~30 ms. A router forwarding a port to a LAN machine answers "time exceeded"
+    for the TTL that dies there; the LAN hop behind it (sleepy Wi-Fi) is inside the floor too;
+  - the worst case is a long path where only routers near us answer (R of a millisecond): then the floor
+    alone decides, and a host more than ~0.8 s away (0.7 s if our first SYN is lost) would be called
+    filtered; nmap gives up after ~2 s. Operators who probe such paths turn ``ttl_rtt`` off;
+  - no time-exceeded at all (routers that don't send them, no error queue on this system): no RTT, the full
+    wait, as before.
+
 What stays out of reach: a server so overloaded that its accept queue overflows drops SYNs until it catches
 up; if that takes longer than our deadline we say filtered (nmap would too). The netns tests show the rule
 with real path delay; on loopback, ``tests/probes/test_tcp.py`` uses a listener with a full accept queue.
@@ -56,6 +87,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from probes import _ping
+from probes._hops import HopAsker
 from probes._icmp import classify, enable_error_queue
 from probes.errors import ProbeError
 from probes.models import PortResult, State
@@ -67,12 +99,17 @@ GIVE_UP_FACTOR = 4.0  # give up 4·RTT ...
 GIVE_UP_FLOOR = 0.25  # ... + 250 ms after the second SYN
 
 
-def schedule(rtt: float | None, max_wait: float) -> tuple[float | None, float]:
-    """(when to send a second SYN or None, when to give up), in seconds after the first SYN."""
+# With an RTT from the routers on the way only: give up no sooner than this after the first SYN.
+HOP_FLOOR = 0.8
+
+
+def schedule(rtt: float | None, max_wait: float, floor: float = 0.0) -> tuple[float | None, float]:
+    """(when to send a second SYN or None, when to give up), in seconds after the first SYN; never giving up
+    before ``floor``."""
     if rtt is None:
         return None, max_wait
     retry = RETRY_FACTOR * rtt + RETRY_FLOOR
-    give_up = min(max_wait, retry + GIVE_UP_FACTOR * rtt + GIVE_UP_FLOOR)
+    give_up = min(max_wait, max(floor, retry + GIVE_UP_FACTOR * rtt + GIVE_UP_FLOOR))
     return (retry if retry < give_up else None), give_up
 
 
@@ -85,28 +122,49 @@ ECHO_SPACING = 1.0  # ... this far apart
 class RttTracker:
     """The round-trip time to one address, shared by the probes to it running side by side.
 
-    ``rtt`` is what the schedule uses: the best TCP answer's time once there is one, until then the ICMP
-    echo's. With ``echo`` on, the first probe left waiting arranges the echoes; :meth:`close` stops them.
+    ``rtt`` is what the schedule uses: the best TCP answer's time once there is one; until then the ICMP
+    echo's (or the one it was created with, e.g. remembered); failing those, the routers' on the way, with
+    :attr:`floor`. With ``echo`` or ``hops`` on, the first probe left waiting arranges the echoes and the
+    TTL-limited SYNs; :meth:`aclose` stops them.
     """
 
     rtt: float | None = None
     echo: bool = False
+    hops: bool = False
     from_tcp: bool = False  # rtt came from a SYN-ACK or reset, not from an echo
+    from_hops: bool = False  # rtt came from the routers on the way (time-exceeded), see HOP_FLOOR
+    learned: bool = False  # rtt was measured by this tracker, not given when it was made
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _waiting: int = 0
     _asker: _ping.EchoAsker | None = None
+    _hop_asker: HopAsker | None = None
     _timer: asyncio.TimerHandle | None = None
+    _asked: bool = False
     _echoes_left: int = ECHO_TRIES
+
+    @property
+    def floor(self) -> float:
+        """The least time to wait for a silent port after its first SYN, given where ``rtt`` came from."""
+        return HOP_FLOOR if self.from_hops else 0.0
 
     def record(self, seconds: float) -> None:
         """A TCP answer from the target itself took ``seconds``."""
         if not self.from_tcp or self.rtt is None or seconds < self.rtt:
-            self.from_tcp = True
+            self.from_tcp, self.from_hops = True, False
             self._set(seconds)
 
     def record_echo(self, seconds: float) -> None:
-        """An ICMP echo reply took ``seconds``; ignored once a TCP answer gave the RTT."""
-        if not self.from_tcp and (self.rtt is None or seconds < self.rtt):
+        """An ICMP echo reply took ``seconds``; ignored once a TCP answer gave the RTT. An echo comes from the
+        host itself, so it replaces the routers' RTT even when longer."""
+        if not self.from_tcp and (self.rtt is None or self.from_hops or seconds < self.rtt):
+            self.from_hops = False
+            self._set(seconds)
+
+    def record_hop(self, seconds: float) -> None:
+        """A router on the way answered a TTL-limited SYN after ``seconds``; used only while nothing better
+        is known, and the largest such time wins (the router nearest the host)."""
+        if self.rtt is None or (self.from_hops and seconds > self.rtt):
+            self.from_hops = True
             self._set(seconds)
 
     async def changed(self) -> None:
@@ -114,42 +172,61 @@ class RttTracker:
         await self._changed.wait()
 
     def close(self) -> None:
-        """Stop asking for echoes and release the ICMP socket."""
+        """Stop asking for echoes, release the ICMP socket and stop the TTL-limited SYNs (their sockets close
+        once the event loop has unregistered them: :meth:`aclose` waits for that)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self._asker is not None:
             self._asker.close()
+        if self._hop_asker is not None:
+            self._hop_asker.close()
         self._echoes_left = 0
+        self._asked = True
+
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait until every socket it opened is closed."""
+        self.close()
+        if self._hop_asker is not None:
+            await self._hop_asker.aclose()
 
     def _set(self, seconds: float) -> None:
+        self.learned = True
         if seconds != self.rtt:
             self.rtt = seconds
             self._changed.set()
             self._changed = asyncio.Event()
 
     @contextlib.contextmanager
-    def _wait_on(self, address: IPAddress) -> Iterator[None]:
-        """Count a probe waiting on ``address``; the first one arranges the echo if there is to be one."""
+    def _wait_on(self, address: IPAddress, port: int) -> Iterator[None]:
+        """Count a probe waiting on ``address``; the first one arranges the echo and the TTL-limited SYNs
+        (to its own port) if there are to be any."""
         self._waiting += 1
-        if self.echo and self.rtt is None and self._timer is None and self._echoes_left == ECHO_TRIES:
-            if self._asker is None:
+        if (self.echo or self.hops) and self.rtt is None and not self._asked:
+            self._asked = True
+            if self.echo:
                 self._asker = _ping.EchoAsker(address, self.record_echo)
-            self._timer = asyncio.get_running_loop().call_later(ECHO_DELAY, self._ask_echo)
+            if self.hops:
+                self._hop_asker = HopAsker(address, port, self.record_hop, self.record)
+            self._timer = asyncio.get_running_loop().call_later(ECHO_DELAY, self._ask)
         try:
             yield
         finally:
             self._waiting -= 1
 
-    def _ask_echo(self) -> None:
+    def _ask(self) -> None:
         # Timer callbacks rather than a task per request: 10,000 concurrent requests stay cheap.
         self._timer = None
-        if self._asker is None or self.rtt is not None or self._waiting == 0 or self._echoes_left <= 0:
+        if self.rtt is not None or self._waiting == 0:
+            return
+        if self._hop_asker is not None:
+            self._hop_asker.ask()  # once: later calls do nothing
+        if self._asker is None or self._echoes_left <= 0:
             return
         self._echoes_left -= 1
         self._asker.ask()
         if self._echoes_left > 0:
-            self._timer = asyncio.get_running_loop().call_later(ECHO_SPACING, self._ask_echo)
+            self._timer = asyncio.get_running_loop().call_later(ECHO_SPACING, self._ask)
 
 
 @dataclass
@@ -164,8 +241,8 @@ async def probe_tcp(
 ) -> PortResult:
     """Connect to ``address``:``port`` and say what happened; silence for ``max_wait`` seconds (less once
     the address's RTT is known, see above) means filtered. Raises only :class:`ProbeError`, for failures on
-    this machine's side (e.g. out of file descriptors). Echoes arranged through ``tracker`` are the
-    tracker owner's to stop (:meth:`RttTracker.close`)."""
+    this machine's side (e.g. out of file descriptors). Echoes and TTL-limited SYNs arranged through
+    ``tracker`` are the tracker owner's to stop (:meth:`RttTracker.aclose`)."""
     loop = asyncio.get_running_loop()
     tracker = tracker if tracker is not None else RttTracker()
     attempts: list[_Attempt] = []
@@ -173,9 +250,9 @@ async def probe_tcp(
     start = loop.time()
     try:
         attempts.append(_connect(address, port, loop))
-        with tracker._wait_on(address):
+        with tracker._wait_on(address, port):
             while True:
-                retry_at, give_up_at = schedule(tracker.rtt, max_wait)
+                retry_at, give_up_at = schedule(tracker.rtt, max_wait, tracker.floor)
                 elapsed = loop.time() - start
                 if retry_at is not None and len(attempts) == 1 and elapsed >= retry_at:
                     attempts.append(_connect(address, port, loop))

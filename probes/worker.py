@@ -6,8 +6,13 @@
 
 Every probe request must be signed (see :mod:`probes.auth`). The worker trusts nothing its caller says: it
 applies its own safety policy and rate limits, and audits every request. Status codes: 400 bad input, 401 bad
-or missing signature, 422 refused or unresolvable target, 429 rate limited, 503 over capacity or shutting
-down, 504 deadline passed. Errors are JSON: ``{"error": code, "message": text, ...}``.
+or missing signature, 408 headers or body too slow, 413 body too large, 415 compressed body, 422 refused or
+unresolvable target, 429 rate limited, 503 over capacity or shutting down, 504 deadline passed. Errors are
+JSON: ``{"error": code, "message": text, ...}``.
+
+Hostile clients are held off before aiohttp sees them (:mod:`probes._http`: connection caps, header and idle
+deadlines), and bodies are taken only as they are: no ``Content-Encoding`` (nothing is decompressed, ever,
+least of all before the signature is checked), no more than ``max_body_bytes``, within ``body_timeout``.
 """
 
 from __future__ import annotations
@@ -18,15 +23,24 @@ import json
 import logging
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
+from probes._http import (
+    ConnectionLimits,
+    Front,
+    Throttle,
+    fd_budget,
+    fds_needed,
+    raise_fd_limit,
+    since,
+)
 from probes._metrics import WorkerMetrics
 from probes.audit import AuditLog
-from probes.auth import AuthError, ReplayGuard, verify
+from probes.auth import AuthError, RedisReplayGuard, ReplayCheckUnavailable, ReplayGuard, Replays, verify
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
@@ -37,8 +51,19 @@ from probes.service import Prober, ProbeService
 if TYPE_CHECKING:
     from probes.engine import EngineConfig
 
+__all__ = [
+    "MAX_CONCURRENCY",
+    "ConnectionLimits",
+    "RunningWorker",
+    "WorkerConfig",
+    "create_app",
+    "serve",
+    "start",
+]
+
 log = logging.getLogger("portbot.worker")
 
+MAX_CONCURRENCY = 64  # probe requests in flight at once; more are answered 503
 _MAX_TARGET_LENGTH = 300
 _JSON = {"Content-Type": "application/json; charset=utf-8"}  # what web.json_response() sends
 
@@ -54,7 +79,7 @@ class WorkerConfig:
     region: str = "worker"
     policy: SafetyPolicy = field(default_factory=SafetyPolicy)
     engine: EngineConfig | None = None  # None: the engine's defaults
-    max_concurrency: int = 64
+    max_concurrency: int = MAX_CONCURRENCY
     request_deadline: float = 20.0  # seconds for one whole request, probe included
     rate_limits: RateLimits = field(default_factory=RateLimits)
     redis_url: str | None = None  # PORTBOT_REDIS_URL: share rate limits between workers
@@ -62,7 +87,10 @@ class WorkerConfig:
     audit_path: Path | None = None  # None: $PORTBOT_DATA_DIR/audit.sqlite3
     shutdown_grace: float = 10.0  # seconds in-flight probes get to finish on SIGTERM
     max_body_bytes: int = 16 * 1024
-    replay_memory: int = 100_000  # signatures remembered against replays
+    replay_memory: int = 100_000  # signatures remembered against replays (without Redis)
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    log_interval: float = 10.0  # at most one line per interval about shed connections or failing accept()
+    backlog: int = 511
 
 
 @dataclass
@@ -71,8 +99,10 @@ class _State:
     service: ProbeService
     limiter: ProbeRateLimiter
     audit: AuditLog | None
-    guard: ReplayGuard
+    guard: Replays
     metrics: WorkerMetrics
+    refusals: Throttle  # one log line per interval for refused signatures
+    outages: Throttle  # and for a replay store that isn't answering
     in_flight: int = 0
     closing: bool = False
 
@@ -94,18 +124,23 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
     audit = AuditLog(config.audit_path) if config.audit else None
     service = ProbeService(prober, limiter, audit, policy=config.policy, vantage=config.region, local=False)
     metrics = WorkerMetrics()
+    guard: Replays = (
+        RedisReplayGuard(config.redis_url) if config.redis_url else ReplayGuard(config.replay_memory)
+    )
     state = _State(
         config=config,
         service=service,
         limiter=limiter,
         audit=audit,
-        guard=ReplayGuard(config.replay_memory),
+        guard=guard,
         metrics=metrics,
+        refusals=Throttle(config.log_interval),
+        outages=Throttle(config.log_interval),
     )
     metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes)
     app[_STATE] = state
-    app.router.add_post("/v1/probe", _probe)
+    app.router.add_post("/v1/probe", _probe, expect_handler=_expect)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     app.on_shutdown.append(_on_shutdown)
@@ -122,6 +157,7 @@ async def _on_cleanup(app: web.Application) -> None:
     if state.audit is not None:
         await state.audit.close()
     await state.limiter.aclose()
+    await state.guard.aclose()
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
@@ -131,20 +167,81 @@ def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": code, "message": message, **extra}, status=status, headers=headers)
 
 
+def _refuse_body(request: web.Request, config: WorkerConfig) -> web.Response | None:
+    """An answer refusing the body unread (compressed, or declared too large), or None to read it."""
+    encoding = request.headers.get("Content-Encoding")
+    if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+        return _closing(_error(415, "invalid", "Send the body uncompressed (no Content-Encoding)."))
+    coding = request.headers.get("Transfer-Encoding")
+    if coding is not None and coding.strip().lower() != "chunked":
+        return _closing(_error(415, "invalid", "Send the body plainly or chunked, not transfer-compressed."))
+    if (request.content_length or 0) > config.max_body_bytes:
+        return _closing(_error(413, "invalid", "The request is too large."))
+    return None
+
+
+def _closing(response: web.Response) -> web.Response:
+    # The unread body is still on the connection: it can't carry another request.
+    response.force_close()
+    return response
+
+
+async def _expect(request: web.Request) -> web.StreamResponse | None:
+    """Answers ``Expect: 100-continue``: a body we would refuse is refused before the client sends it."""
+    refusal = _refuse_body(request, request.app[_STATE].config)
+    if refusal is not None:
+        request.app[_STATE].metrics.count("invalid")
+        return refusal
+    if request.version == HttpVersion11:
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            return _closing(_error(417, "invalid", "The only expectation I meet is 100-continue."))
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # as aiohttp's own handler does: the answer has not begun
+    return None
+
+
+async def _read_body(request: web.Request, state: _State) -> bytes | web.Response:
+    config = state.config
+    refusal = _refuse_body(request, config)
+    if refusal is not None:
+        return refusal
+    try:
+        if request.content.is_eof():  # all here already (the usual case): no deadline to arm
+            return await request.read()
+        # One deadline for the whole body, however it trickles in.
+        async with asyncio.timeout(config.limits.body_timeout):
+            return await request.read()
+    except web.HTTPRequestEntityTooLarge:  # chunked, or longer than its Content-Length said
+        return _closing(_error(413, "invalid", "The request is too large."))
+    except TimeoutError:
+        state.metrics.connection("body_timeout")
+        return _closing(_error(408, "timeout", "The request body took too long to arrive."))
+
+
 async def _probe(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     metrics = state.metrics
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
+    body = await _read_body(request, state)
+    if not isinstance(body, bytes):  # (bytes, not web.Response: an ABC, slower to test against)
         metrics.count("invalid")
-        return _error(413, "invalid", "The request is too large.")
+        return body
     try:
-        verify(state.config.secret, request.headers, body, guard=state.guard)
+        signed = verify(state.config.secret, request.headers, body)
+        await state.guard.remember(signed, time.time())
     except AuthError as err:
         metrics.count("unauthorized")
-        log.warning("refused request from %s: %s", request.remote, err.reason)
+        held = state.refusals.allow()
+        if held is not None:  # unsigned requests cost an attacker nothing: keep them from flooding the log
+            log.warning("refused request from %s: %s%s", request.remote, err.reason, since(held))
         return _error(401, "unauthorized", str(err), reason=err.reason)
+    except ReplayCheckUnavailable as err:
+        metrics.count("failed")
+        held = state.outages.allow()
+        if held is not None:
+            log.error("the replay store (Redis) is not answering: %s%s", err, since(held))
+        return _error(
+            503, "unavailable", "This worker can't check requests right now; try another.", retry_after=1
+        )
     if state.closing:
         metrics.count("overloaded")
         return _error(503, "shutting-down", "This worker is shutting down; try another.", retry_after=1)
@@ -277,32 +374,76 @@ async def _metrics(request: web.Request) -> web.Response:
 class RunningWorker:
     """A started worker: ``url`` to reach it, :meth:`stop` to shut it down gracefully."""
 
-    def __init__(self, runner: web.AppRunner, url: str) -> None:
+    def __init__(self, runner: web.AppRunner, front: Front, url: str) -> None:
         self._runner = runner
+        self._front = front
         self.url = url
+
+    @property
+    def limits(self) -> ConnectionLimits:
+        """The limits in force (``max_connections`` lowered to fit the open-file limit, if it had to be)."""
+        return self._front.limits
 
     async def stop(self) -> None:
         """Stop listening, let in-flight probes finish within the grace period, then clean up."""
+        self._front.close()
         await self._runner.cleanup()
 
 
 async def start(config: WorkerConfig, prober: Prober | None = None) -> RunningWorker:
     """Start a worker listening on ``config.host``/``config.port`` (port 0 picks a free one)."""
     app = create_app(config, prober)
-    runner = web.AppRunner(app, shutdown_timeout=config.shutdown_grace, access_log=None, handle_signals=False)
+    limits = _fitted(config)
+    # Nothing is ever decompressed: a compressed body is refused (415) unread, and this makes sure nothing
+    # else could inflate one. aiohttp's keep-alive timer is only a backstop behind the front's deadlines;
+    # lingering (draining an unread body so the client gets to read our answer) is kept short.
+    options: dict[str, Any] = {
+        "keepalive_timeout": limits.header_timeout + limits.idle_timeout,
+        "lingering_time": 2.0,
+        "auto_decompress": False,
+        "access_log": None,
+        # Our requests carry a handful of short headers; aiohttp's defaults (128 fields of 8 KiB) would let
+        # each connection hold a megabyte of them.
+        "max_line_size": 4096,
+        "max_field_size": 4096,
+        "max_headers": 32,
+    }
+    runner = web.AppRunner(app, shutdown_timeout=config.shutdown_grace, handle_signals=False, **options)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
-    host, port = _bound_address(runner)
+    assert runner.server is not None
+    front = Front(
+        runner.server,
+        limits,
+        count=app[_STATE].metrics.connection,
+        log_interval=config.log_interval,
+        handler_options=options,
+    )
+    try:
+        host, port = front.listen(config.host, config.port, config.backlog)[0]
+    except BaseException:
+        front.close()
+        await runner.cleanup()
+        raise
     shown = f"[{host}]" if ":" in host else host
-    return RunningWorker(runner, f"http://{shown}:{port}")
+    return RunningWorker(runner, front, f"http://{shown}:{port}")
 
 
-def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
-    for address in runner.addresses:
-        if isinstance(address, tuple):
-            return str(address[0]), int(address[1])
-    raise RuntimeError("the worker is not listening on a TCP socket")
+def _fitted(config: WorkerConfig) -> ConnectionLimits:
+    """The configured limits, with the connection cap lowered to what the open-file limit can hold."""
+    limits = config.limits
+    budget = fd_budget(config.max_concurrency)
+    if limits.max_connections <= budget:
+        return limits
+    fitted = max(16, budget)
+    log.warning(
+        "the open-file limit (ulimit -n) leaves room for %d connections beside %d probes in flight, "
+        "not PORTBOT_WORKER_MAX_CONNECTIONS=%d: serving at most %d",
+        max(budget, 0),
+        config.max_concurrency,
+        limits.max_connections,
+        fitted,
+    )
+    return replace(limits, max_connections=fitted)
 
 
 # Measured under the worker bench. Frozen, start-up's ~50,000 objects (modules, the app, the engine) are left
@@ -315,6 +456,8 @@ YOUNG_THRESHOLD = 10_000
 
 async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
     """Run a worker until SIGTERM or SIGINT, then shut down gracefully."""
+    # A process of its own: room for every connection and probe, up to the hard limit.
+    raise_fd_limit(fds_needed(config.limits, config.max_concurrency))
     worker = await start(config, prober)
     settle_gc(YOUNG_THRESHOLD)
     log.info("probe worker %r listening on %s", config.region, worker.url)

@@ -14,6 +14,7 @@ from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
 from bot.discord.responder import Responder
+from bot.discord.saved_servers import SavedServerStore
 from bot.settings import WHERE, SettingsError
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
     settings.require("DISCORD_TOKEN")
     token = settings.discord.token.get_secret_value() if settings.discord.token else ""
     store = GuildSettingsStore(settings.portbot.data_dir / SETTINGS_DB)
-    client = PortbotClient(Responder(portbot, store), dev_guild_id=settings.discord.dev_guild_id)
+    saved = SavedServerStore(settings.portbot.data_dir / SETTINGS_DB)
+    client = PortbotClient(Responder(portbot, store, saved=saved), dev_guild_id=settings.discord.dev_guild_id)
     try:
         with pointed_at(settings.discord.api_base, settings.discord.gateway_url) as endpoints:
             async with client:
@@ -55,10 +57,17 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
                 await client.connect()
     finally:
         store.close()
+        saved.close()
 
 
 def _sync_summary(synced: list[discord.app_commands.AppCommand], guild_id: int | None) -> str:
-    names = ", ".join(f"/{command.name}" for command in synced) or "none"
+    names = (
+        ", ".join(
+            f"/{command.name}" if command.type is discord.AppCommandType.chat_input else f"'{command.name}'"
+            for command in synced
+        )
+        or "none"
+    )
     if guild_id:
         return f"Synced {len(synced)} commands ({names}) to server {guild_id}; they work there right away."
     return f"Synced {len(synced)} commands ({names}) globally; Discord can take up to an hour to show them."

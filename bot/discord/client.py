@@ -11,6 +11,7 @@ from discord import app_commands
 from bot import runtime
 from bot.discord.commands import build_commands
 from bot.discord.responder import NO_MENTIONS, Responder
+from bot.discord.translations import PortbotTranslator
 from bot.discord.views import DYNAMIC_ITEMS
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class PortbotClient(discord.Client):
         self.tree.error(responder.on_app_command_error)
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(PortbotTranslator())  # localised names, read when the schema is synced
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         # Load the knowledge base now, off the event loop, so the first /port is as fast as the rest.
         try:

@@ -1,4 +1,8 @@
-"""The slash commands: ``/port``, ``/portcheck`` and ``/portbot settings``. Thin: the Responder does the work."""
+"""The application commands: ``/port``, ``/portcheck``, ``/help``, ``/myserver``, ``/portbot settings|server`` and
+the "Check this server" message command. Thin: the Responder (and :class:`Extras`) do the work.
+
+Every string here is English and is translated when the schema is synced (bot.discord.translations).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import discord
 from discord import app_commands
 
 from bot.core.intents import ProtocolChoice
+from bot.discord.extras import Extras
 from bot.discord.responder import Responder
 
 Interaction = discord.Interaction[Any]
@@ -27,8 +32,12 @@ def _private(choice: app_commands.Choice[str] | None) -> bool | None:
     return None if choice is None else choice.value == "private"
 
 
-def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
+
+
+def build_commands(responder: Responder) -> list[AnyCommand]:
     """The application commands, bound to ``responder``. Add them to a CommandTree."""
+    extras = Extras(responder, responder.saved)
 
     @app_commands.command(name="port", description="Ask about a port, a game or app, or check a port")
     @app_commands.describe(
@@ -41,6 +50,8 @@ def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., 
 
     @port.autocomplete("query")
     async def port_autocomplete(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+        if not current.strip():  # nothing typed yet: what people ask about most
+            return extras.popular_choices()
         return responder.choices(current)
 
     @app_commands.command(name="portcheck", description="Check whether a port is reachable from the internet")
@@ -48,6 +59,7 @@ def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., 
         host="Your server's public host name or IP address",
         port="The port number, 1 to 65535",
         protocol="TCP or UDP; automatic picks the usual one for the port",
+        remember="Save this host as your server, to fill in the Check form next time (only you see it)",
     )
     @app_commands.choices(protocol=PROTOCOLS)
     @app_commands.allowed_installs(guilds=True, users=True)
@@ -57,10 +69,37 @@ def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., 
         host: app_commands.Range[str, 1, 255],
         port: app_commands.Range[int, 1, 65535],
         protocol: app_commands.Choice[str] | None = None,
+        remember: bool = False,
     ) -> None:
         value = protocol.value if protocol else "auto"
         chosen: ProtocolChoice = "tcp" if value == "tcp" else "udp" if value == "udp" else "auto"
+        if remember:
+            responder.remember(interaction, host)
         await responder.portcheck(interaction, host, port, chosen)
+
+    @app_commands.command(name="help", description="What Portbot can do, with examples")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def help_command(interaction: Interaction) -> None:
+        await extras.help(interaction)
+
+    @app_commands.command(name="myserver", description="Show, save or forget your server (only you see it)")
+    @app_commands.describe(
+        host="Your server's public host name or IP address, to fill in the Check form",
+        forget="Forget the server I saved for you",
+    )
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def myserver(
+        interaction: Interaction, host: app_commands.Range[str, 1, 255] | None = None, forget: bool = False
+    ) -> None:
+        await extras.my_server(interaction, host, forget)
+
+    @app_commands.context_menu(name="Check this server")
+    @app_commands.allowed_installs(guilds=True, users=True)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    async def check_this_server(interaction: Interaction, message: discord.Message) -> None:
+        await extras.check_message(interaction, message)
 
     group = app_commands.Group(
         name="portbot",
@@ -83,4 +122,16 @@ def build_commands(responder: Responder) -> list[app_commands.Command[Any, ..., 
     ) -> None:
         await responder.settings(interaction, _private(probe_results), _private(knowledge_answers))
 
-    return [port, portcheck, group]
+    @group.command(
+        name="server", description="Show or set the server the Check form suggests to members here"
+    )
+    @app_commands.describe(
+        host="The host members here usually check, e.g. your community's game server",
+        forget="Remove this server's default",
+    )
+    async def server(
+        interaction: Interaction, host: app_commands.Range[str, 1, 255] | None = None, forget: bool = False
+    ) -> None:
+        await extras.guild_server(interaction, host, forget)
+
+    return [port, portcheck, help_command, myserver, group, check_this_server]

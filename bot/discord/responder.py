@@ -23,6 +23,7 @@ from bot.core.reply import ActionKind, Field, Reply, ReplyKind
 from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
+from bot.discord.saved_servers import SavedServerStore, saveable
 from bot.discord.views import CheckModal, build_view
 from probes.models import Requester
 
@@ -105,10 +106,17 @@ def _shared_embed(reply: Reply) -> discord.Embed:
 class Responder:
     """Turns interactions into core calls and core Replies into Discord responses."""
 
-    def __init__(self, portbot: Portbot, store: GuildSettingsStore, shares: ShareStore | None = None) -> None:
+    def __init__(
+        self,
+        portbot: Portbot,
+        store: GuildSettingsStore,
+        shares: ShareStore | None = None,
+        saved: SavedServerStore | None = None,
+    ) -> None:
         self.portbot = portbot
         self.store = store
         self.shares = shares or ShareStore(ttl=SHARE_TTL)
+        self.saved = saved if saved is not None else SavedServerStore(None)
 
     # -- slash commands ----------------------------------------------------------------------------------
 
@@ -190,11 +198,20 @@ class Responder:
         await self._respond(interaction, reply, public=False)
 
     async def open_check_modal(self, interaction: Interaction, port: int, protocol: str) -> None:
-        await interaction.response.send_modal(CheckModal(port, protocol))
+        # A modal is seen only by whoever clicked: the saved address may start it (bot.discord.saved_servers).
+        default = self.saved.default_for(interaction.user.id, interaction.guild_id)
+        await interaction.response.send_modal(CheckModal(port, protocol, default=default))
 
     async def check_from_modal(self, interaction: Interaction, host: str, port: int, protocol: str) -> None:
         chosen: ProtocolChoice = "tcp" if protocol == "tcp" else "udp" if protocol == "udp" else "auto"
+        self.remember(interaction, host)  # the modal asks for "your server" and says it is kept for you
         await self._probe(interaction, host, port, chosen)
+
+    def remember(self, interaction: Interaction, host: str) -> None:
+        """Save ``host`` as the asker's own server, if it is one (see bot.discord.saved_servers)."""
+        value = saveable(host)
+        if value is not None:
+            self.saved.save_user(interaction.user.id, value)
 
     async def share(self, interaction: Interaction, key: str) -> None:
         """Post a private probe result publicly, masked. Only its owner can, once, within 15 minutes."""
@@ -259,6 +276,10 @@ class Responder:
             share_key = self.shares.put(reply, str(interaction.user.id))
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
         return embed, build_view(reply.actions, share_key)
+
+    async def send_private(self, interaction: Interaction, reply: Reply) -> None:
+        """Answer ``interaction`` with ``reply``, for the asker only."""
+        await self._respond(interaction, reply, public=False)
 
     async def _respond(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
         embed, view = self._message(interaction, reply, public=public)

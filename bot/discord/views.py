@@ -130,7 +130,7 @@ DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CheckPortButton,
 class CheckModal(discord.ui.Modal):
     """Asks for the host to probe on a port the user picked from a knowledge answer."""
 
-    def __init__(self, port: int, protocol: str) -> None:
+    def __init__(self, port: int, protocol: str, *, default: str | None = None) -> None:
         suffix = "" if protocol == "auto" else f"/{protocol}"
         super().__init__(title=f"Check port {port}{suffix}", timeout=15 * 60)
         self.port = port
@@ -139,11 +139,12 @@ class CheckModal(discord.ui.Modal):
             placeholder="mc.example.com or 203.0.113.7",
             min_length=1,
             max_length=HOST_MAX,
+            default=default[:HOST_MAX] if default else None,
         )
         self.add_item(
             discord.ui.Label(
                 text="Your server's public address",
-                description="A host name or public IP address. I only check this one port.",
+                description="A host name or public IP. I keep it for you alone, to fill this in next time.",
                 component=self.host,
             )
         )

@@ -8,6 +8,7 @@ event loop can never make Slack time out.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -26,15 +27,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.reply import ActionKind, Reply
 from bot.core.shares import ShareStore
 from bot.settings import Settings
-from bot.slack import modals
+from bot.slack import _clients, modals
 from bot.slack._lazy import TrackedLazyRunner
+from bot.slack.home import Home, workspace_of
 from bot.slack.render import (
     ACTION_ASK,
     ACTION_CHECK,
@@ -44,12 +45,14 @@ from bot.slack.render import (
     decode_query,
     render,
 )
+from bot.slack.workspace import FILENAME as WORKSPACE_DB
+from bot.slack.workspace import WorkspaceStore
 from probes.models import Requester
 
 log = logging.getLogger(__name__)
 
-# Kept in step with slack-manifest.yml.
-BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "im:read", "im:write")
+# Kept in step with slack-manifest.yml, and with the Web API methods the code calls (tests/bot/slack/test_manifest.py).
+BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "users:read")
 EVENTS_PATH = "/slack/events"
 SHARE_TTL = 30 * 60  # Slack's response_url, which the shared copy is posted through, works for 30 minutes
 
@@ -63,6 +66,8 @@ SHARE_EXPIRED = problem(
 )
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
 MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
+# Shown while a probe runs (a few seconds), then replaced by the result where Slack lets us.
+CHECKING = ":hourglass_flowing_sand: Checking… this takes a few seconds. Only you will see the result."
 
 _EVENTS_REMEMBERED = 1000  # Slack retries within minutes; this covers far more than that at any sane rate
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -88,8 +93,7 @@ def build_app(
     slack = settings.slack
     oauth = http and bool(slack.client_id)
     require_settings(settings, http=http)
-    if client is None:
-        client = web_client(settings, http=http)
+    client = web_client(settings, http=http) if client is None else _clients.with_rate_limit_retries(client)
     signing_secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
     options: dict[str, Any] = {
         "name": "portbot",
@@ -109,7 +113,8 @@ def build_app(
 
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
-    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session).register(app)
+    store = WorkspaceStore(settings.portbot.data_dir / WORKSPACE_DB)
+    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store).register(app)
     return app
 
 
@@ -129,7 +134,7 @@ def web_client(settings: Settings, *, http: bool) -> AsyncWebClient:
     slack = settings.slack
     oauth = http and bool(slack.client_id)
     token = None if oauth or slack.bot_token is None else slack.bot_token.get_secret_value()
-    return AsyncWebClient(token=token, base_url=_base_url(slack.api_url))
+    return _clients.web_client(token, _base_url(slack.api_url))
 
 
 def lazy_runner(app: AsyncApp) -> TrackedLazyRunner:
@@ -201,13 +206,23 @@ def strip_mentions(text: str, bot_user_id: str | None) -> str:
 class _Listeners:
     """Slack's entry points. Each ``ack_*`` answers Slack at once; the rest run as lazy listeners."""
 
-    def __init__(self, portbot: Portbot, shares: ShareStore, session: aiohttp.ClientSession | None) -> None:
+    def __init__(
+        self,
+        portbot: Portbot,
+        shares: ShareStore,
+        session: aiohttp.ClientSession | None,
+        store: WorkspaceStore,
+    ) -> None:
         self.portbot = portbot
         self.shares = shares
         self.session = session
-        # Per-workspace choices are not stored yet: every workspace gets the defaults (knowledge public).
-        self.defaults: visibility.Preferences = visibility.DEFAULTS
+        self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
+        self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
+
+    def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
+        """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
+        return self.store.get(workspace_of(context))
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -219,6 +234,7 @@ class _Listeners:
         app.action(re.compile(ACTION_PATTERN.format(ACTION_ASK)))(ack=self.ack, lazy=[self.answer_ask])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_SHARE)))(ack=self.ack, lazy=[self.share])
         app.view(modals.CALLBACK_ID)(ack=self.ack_check_submission, lazy=[self.run_check_submission])
+        self.home.register(app)
         app.error(self.on_error)
 
     # -- acks ----------------------------------------------------------------------------------------------
@@ -226,11 +242,14 @@ class _Listeners:
     async def ack(self, ack: AsyncAck) -> None:
         await ack()
 
-    async def ack_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def ack_command(self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer: only for a
         # knowledge question that holds no address or host name, since Slack repeats the text as typed.
-        if not visibility.decide(command.get("text") or "", None, self.defaults):
+        text = command.get("text") or ""
+        if not visibility.decide(text, None, self.preferences(context)):
             await ack(response_type="in_channel")
+        elif self.portbot.is_probe(text):
+            await ack(text=CHECKING, response_type="ephemeral")
         else:
             await ack()
 
@@ -239,7 +258,8 @@ class _Listeners:
         if trouble:
             await ack(response_action="errors", errors={modals.HOST_BLOCK: trouble})
         else:
-            await ack()
+            check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
+            await ack(response_action="update", view=modals.checking_modal(check))
 
     # -- lazy listeners -------------------------------------------------------------------------------------
 
@@ -249,8 +269,9 @@ class _Listeners:
         async with self._reporting(context, client) as client:
             text = command.get("text") or ""
             reply = await self.portbot.handle(text, _requester(context))
-            public = not visibility.decide(text, reply, self.defaults)
-            await self._respond(context, client, reply, public=public)
+            public = not visibility.decide(text, reply, self.preferences(context))
+            # A probe's ack said "Checking…": the result takes its place.
+            await self._respond(context, client, reply, public=public, replace=self.portbot.is_probe(text))
 
     async def answer_mention(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
@@ -259,10 +280,15 @@ class _Listeners:
             return
         async with self._reporting(context, client) as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
-            reply = await self.portbot.handle(text, _requester(context))
             thread_ts = event.get("thread_ts") or event.get("ts")
             channel = event["channel"]
-            if visibility.decide(text, reply, self.defaults):
+            if self.portbot.is_probe(text):
+                # An ephemeral message can be neither edited nor deleted: the result follows it.
+                await client.chat_postEphemeral(
+                    channel=channel, user=event["user"], thread_ts=thread_ts, text=CHECKING
+                )
+            reply = await self.portbot.handle(text, _requester(context))
+            if visibility.decide(text, reply, self.preferences(context)):
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=event["user"],
@@ -283,9 +309,25 @@ class _Listeners:
         if not self._first_delivery(body):
             return
         async with self._reporting(context, client) as client:
+            if event.get("user"):
+                await self.home.welcome(client, workspace_of(context), event["user"], event["channel"])
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            checking = None
+            if self.portbot.is_probe(text):
+                checking = await client.chat_postMessage(
+                    channel=event["channel"], thread_ts=event.get("thread_ts"), text=CHECKING, **_QUIET
+                )
             reply = await self.portbot.handle(text, _requester(context))
             # A DM is already private: nothing to share, nowhere to share it to.
+            if checking is not None and checking.get("ts"):
+                await client.chat_update(
+                    channel=event["channel"],
+                    ts=checking["ts"],
+                    parse="none",
+                    link_names=False,
+                    **self._message(reply),
+                )
+                return
             await client.chat_postMessage(
                 channel=event["channel"],
                 thread_ts=event.get("thread_ts"),
@@ -330,6 +372,7 @@ class _Listeners:
             await self._post_private(
                 client, check, requester.user_id, self._message(reply, owner=requester.user_id)
             )
+            await self._modal_done(client, view, check)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         async with self._reporting(context, client) as client:
@@ -385,27 +428,17 @@ class _Listeners:
             await self._tell_failure(context, client)
 
     def _shared(self, client: AsyncWebClient) -> AsyncWebClient:
-        """``client`` on the shared HTTP session. Bolt deep-copies each request's context for lazy listeners,
-        and an aiohttp session cannot be copied, so the app's own client never carries one."""
-        if self.session is None:
-            return client
-        return AsyncWebClient(
-            token=client.token,
-            base_url=client.base_url,
-            timeout=client.timeout,
-            session=self.session,
-            logger=client.logger,
-        )
+        """``client`` on the shared HTTP session when there is one, with the rate-limit retry handler."""
+        return _clients.on_session(client, self.session)
 
     async def _tell_failure(self, context: AsyncBoltContext, client: AsyncWebClient | None) -> None:
         message = render(FAILURE)
         try:
-            if context.response_url:
-                await self._post_to_response_url(
-                    context.response_url,
-                    {"response_type": "ephemeral", "replace_original": False, **message},
-                )
-            elif client is not None and context.user_id and context.channel_id:
+            if context.response_url and await self._post_to_response_url(
+                context.response_url, {"response_type": "ephemeral", "replace_original": False, **message}
+            ):
+                return
+            if client is not None and context.user_id and context.channel_id:
                 await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
         except Exception:  # Slack itself is failing us; the log has the story
             log.exception("could not tell the user about a failure")
@@ -426,8 +459,11 @@ class _Listeners:
         *,
         public: bool,
         follow_up: bool = False,
+        replace: bool = False,
     ) -> None:
-        """Answer through the request's response_url; a button press adds a message instead of replacing."""
+        """Answer through the request's response_url; a button press adds a message instead of replacing, and
+        ``replace`` takes the place of the "Checking…" ack. When the response_url fails (expired after 30
+        minutes, used 5 times, Slack having a bad moment), the same message goes through the Web API."""
         message = self._message(reply, owner=None if public else context.user_id)
         if context.response_url:
             body: dict[str, Any] = {
@@ -438,13 +474,31 @@ class _Listeners:
             }
             if follow_up:
                 body["replace_original"] = False
-            await self._post_to_response_url(context.response_url, body)
-        elif context.channel_id and public:
-            await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
-        elif context.channel_id and context.user_id:
-            await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
-        else:
+            elif replace:
+                body["replace_original"] = True
+            if await self._post_to_response_url(context.response_url, body):
+                return
+            log.info("the response_url failed; answering through the Web API instead")
+        if not context.channel_id:
             raise RuntimeError("no response_url and no channel to answer in")
+        if public:
+            try:
+                await client.chat_postMessage(channel=context.channel_id, **message, **_QUIET)
+                return
+            except SlackApiError as err:
+                if not context.user_id:
+                    raise
+                # Slash commands work in channels Portbot is not in; more private is always allowed.
+                log.info("chat.postMessage failed (%s); answering the asker only", err)
+        elif not context.user_id:
+            raise RuntimeError("no one to answer privately")
+        assert context.user_id is not None
+        try:
+            await client.chat_postEphemeral(channel=context.channel_id, user=context.user_id, **message)
+        except SlackApiError as err:
+            # Not a channel Portbot can post in either: the member's DM with Portbot.
+            log.info("chat.postEphemeral failed (%s); sending a DM instead", err)
+            await client.chat_postMessage(channel=context.user_id, **message, **_QUIET)
 
     async def _post_private(
         self, client: AsyncWebClient, check: modals.CheckContext, user_id: str, message: Message
@@ -466,10 +520,30 @@ class _Listeners:
             log.info("the button's response_url is no longer usable; sending a DM instead")
         await client.chat_postMessage(channel=user_id, **message, **_QUIET)
 
+    async def _modal_done(
+        self, client: AsyncWebClient, view: dict[str, Any], check: modals.CheckContext
+    ) -> None:
+        """Turn the modal's "Checking…" into "Done"; the member may have closed it already, which is fine."""
+        view_id = view.get("id")
+        if not isinstance(view_id, str):
+            return
+        try:
+            await client.views_update(view_id=view_id, view=modals.done_modal(check))
+        except SlackApiError as err:
+            log.info("views.update after a check failed (%s); the modal was probably closed", err)
+
     async def _post_to_response_url(self, url: str, body: dict[str, Any]) -> bool:
         """POST a message to a response_url (on the shared session: Bolt's own respond() opens a new session,
-        so a new TLS connection, for every message). True when Slack took it."""
-        response = await AsyncWebhookClient(url, session=self.session).send_dict(body)
+        so a new TLS connection, for every message). True when Slack took it; False when it refused (an
+        expired URL answers 404), timed out or could not be reached."""
+        timeout = _clients.RESPONSE_URL_TIMEOUT
+        try:
+            # A session passed in keeps its own (long) timeout, so the limit is kept here.
+            async with asyncio.timeout(timeout):
+                response = await _clients.webhook(url, self.session, timeout).send_dict(body)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.warning("response_url could not be reached: %r", err)
+            return False
         if response.status_code != 200:
             log.warning("response_url refused the message: %s %s", response.status_code, response.body[:200])
             return False

@@ -118,6 +118,34 @@ def check_modal(context: CheckContext) -> dict[str, Any]:
     }
 
 
+CHECKING_TEXT = "Checking port *{port}{proto}* on your server… this takes a few seconds."
+DONE_TEXT = "Done: I've sent you the result. Only you can see it."
+
+
+def checking_modal(context: CheckContext) -> dict[str, Any]:
+    """What the modal shows while the probe runs (the submission's ack swaps it in)."""
+    return _message_modal(context, CHECKING_TEXT.format(port=context.port, proto=escape(_proto(context))))
+
+
+def done_modal(context: CheckContext) -> dict[str, Any]:
+    """What the modal shows once the result has been sent."""
+    return _message_modal(context, DONE_TEXT)
+
+
+def _message_modal(context: CheckContext, text: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": CALLBACK_ID,
+        "title": {"type": "plain_text", "text": f"Check port {context.port}{_proto(context)}"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "verbatim": True, "text": text}}],
+    }
+
+
+def _proto(context: CheckContext) -> str:
+    return "" if context.protocol == "auto" else f"/{context.protocol}"
+
+
 def submitted_host(view: dict[str, Any]) -> str:
     """The host typed into the modal ("" if none)."""
     value = view.get("state", {}).get("values", {}).get(HOST_BLOCK, {}).get(HOST_INPUT, {}).get("value")

@@ -22,6 +22,31 @@ BAD = [
     ),
     ("PORT", "http", "'http' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
     ("SLACK_PORT", "0", "'0' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
+    (
+        "PORTBOT_WORKER_MAX_CONNECTIONS",
+        "0",
+        "'0' is not a connection count; use a whole number from 1 to 1000000, e.g. 1024",
+    ),
+    (
+        "PORTBOT_WORKER_MAX_PER_SOURCE",
+        "-1",
+        "'-1' is not a connection count (0 turns the cap off); use a whole number from 0 to 1000000, e.g. 128",
+    ),
+    (
+        "PORTBOT_WORKER_HEADER_TIMEOUT",
+        "0",
+        "'0' is not a deadline; use seconds above 0 and at most 300, e.g. 10",
+    ),
+    (
+        "PORTBOT_WORKER_BODY_TIMEOUT",
+        "soon",
+        "'soon' is not a deadline; use seconds above 0 and at most 300, e.g. 10",
+    ),
+    (
+        "PORTBOT_WORKER_IDLE_TIMEOUT",
+        "7200",
+        "'7200' is not a deadline; use seconds above 0 and at most 3600, e.g. 10",
+    ),
     ("PORTBOT_LOG_LEVEL", "verbose", "'verbose' is not a log level; use one of DEBUG, INFO, WARNING, ERROR"),
     ("PORTBOT_LOG_FORMAT", "xml", "'xml' is not a log format; use text or json"),
     (
@@ -107,6 +132,11 @@ BAD = [
         "PORTBOT_PROBE_ICMP_RTT",
         "maybe",
         "'maybe' is not true or false; use true or false (also yes/no, on/off, 1/0)",
+    ),
+    (
+        "PORTBOT_PROBE_TTL_RTT",
+        "sometimes",
+        "'sometimes' is not true or false; use true or false (also yes/no, on/off, 1/0)",
     ),
     (
         "DISCORD_API_BASE",

@@ -490,3 +490,42 @@ def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
     )
     assert '"state": "open"' in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "EXIT 0 LOADED:"
+
+
+def test_doctor_names_the_worker_limits() -> None:
+    """On a worker machine (secret set), doctor states the connection caps and deadlines and their variables."""
+    result = portbot(
+        "doctor",
+        env={
+            "PORTBOT_WORKER_SECRET": "s" * 40,
+            "PORTBOT_WORKER_MAX_PER_SOURCE": "0",
+            "PORTBOT_WORKER_IDLE_TIMEOUT": "30",
+        },
+    )
+    assert (
+        "✔ Worker limits: 1,024 connections, no per-address cap; headers within 10 s, bodies within 10 s, "
+        "idle connections closed after 30 s"
+    ) in result.stdout
+    assert "PORTBOT_WORKER_MAX_CONNECTIONS" in result.stdout
+
+
+def test_doctor_says_when_the_open_file_limit_is_too_low_for_the_worker() -> None:
+    """With a hard limit of 1,024 descriptors, doctor says the worker's connection cap won't fit."""
+    import resource
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env.update({"PORTBOT_DATA_DIR": os.environ["PORTBOT_DATA_DIR"], "PORTBOT_WORKER_SECRET": "s" * 40})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)),
+    )
+    assert (
+        "→ The open-file limit here is 1,024; PORTBOT_WORKER_MAX_CONNECTIONS needs 1,824. "
+        "Raise it (ulimit -n, or LimitNOFILE= in a systemd unit) or lower the cap."
+    ) in result.stdout

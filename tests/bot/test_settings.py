@@ -70,6 +70,7 @@ def test_every_bad_value_is_reported_at_once() -> None:
         ("PORTBOT_LIMIT_GUILD", "100 per hour", "limit_guild", "100 per hour"),
         ("PORTBOT_PROBE_TIMEOUT", "1.5", "probe_timeout", 1.5),
         ("PORTBOT_PROBE_ICMP_RTT", "off", "probe_icmp_rtt", False),
+        ("PORTBOT_PROBE_TTL_RTT", "no", "probe_ttl_rtt", False),
         (
             "PORTBOT_DNS_SERVERS",
             "192.0.2.53, [2001:db8::53]:5353",
@@ -324,3 +325,28 @@ def test_a_bad_nat64_prefix_is_one_line_naming_the_variable(
     with pytest.raises(SettingsError) as caught:
         Settings.load(env_file=None)
     assert str(caught.value) == line
+
+
+def test_worker_limits_default_to_the_workers_own_defaults() -> None:
+    """Unset PORTBOT_WORKER_* give the worker exactly its built-in caps and deadlines."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    assert worker_limits(load({})) == ConnectionLimits()
+
+
+def test_worker_limits_are_read_from_the_environment() -> None:
+    """PORTBOT_WORKER_* set the worker's caps and deadlines; 0 per source turns that cap off."""
+    from bot.app import worker_limits
+    from probes.worker import ConnectionLimits
+
+    settings = load(
+        {
+            "PORTBOT_WORKER_MAX_CONNECTIONS": "300",
+            "PORTBOT_WORKER_MAX_PER_SOURCE": "0",
+            "PORTBOT_WORKER_HEADER_TIMEOUT": "5",
+            "PORTBOT_WORKER_BODY_TIMEOUT": "7.5",
+            "PORTBOT_WORKER_IDLE_TIMEOUT": "30",
+        }
+    )
+    assert worker_limits(settings) == ConnectionLimits(300, 0, 5.0, 7.5, 30.0)

@@ -50,7 +50,9 @@ def refusal(
         ({TIMESTAMP_HEADER: "soon", SIGNATURE_HEADER: "v1=00"}, "malformed"),
         ({TIMESTAMP_HEADER: "-1760000000", SIGNATURE_HEADER: "v1=00"}, "malformed"),
         ({TIMESTAMP_HEADER: "1760000000", SIGNATURE_HEADER: "v1=00"}, "bad-signature"),
-        ({TIMESTAMP_HEADER: "1760000000", SIGNATURE_HEADER: "v1=ÿ"}, "bad-signature"),
+        ({TIMESTAMP_HEADER: "1760000000", SIGNATURE_HEADER: "v1=ÿ"}, "malformed"),
+        ({TIMESTAMP_HEADER: "1760000000", SIGNATURE_HEADER: "v1=\udcff\udcfe"}, "malformed"),
+        ({TIMESTAMP_HEADER: "17600000\udcff", SIGNATURE_HEADER: "v1=00"}, "malformed"),
     ],
 )
 def test_missing_or_garbled_headers_are_refused(headers: dict[str, str], reason: str) -> None:

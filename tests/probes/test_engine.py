@@ -323,6 +323,43 @@ async def test_ping_rtt_speeds_up_a_lone_silent_port() -> None:
     assert elapsed < 5
 
 
+# Echoes and TTL-limited SYNs off below, so only the remembered RTT can shorten the wait.
+NO_ASKING = {"icmp_rtt": False, "ttl_rtt": False}
+
+
+@pytest.mark.parametrize("earlier", ["127.0.0.1", "127.0.0.2"])
+async def test_rtt_remembered_from_an_earlier_request_speeds_up_a_lone_silent_port(earlier: str) -> None:
+    """A reset from the same /24 in an earlier request gives the RTT, so a lone silent port is called
+    filtered early with no echo or TTL-limited SYN sent."""
+    probe = engine(timeout=20.0, **NO_ASKING)
+    await probe.probe(ProbeRequest(earlier, (free_port(earlier),)))
+    async with serve("tcp-backlog") as silent:
+        started = time.monotonic()
+        report = await probe.probe(ProbeRequest("127.0.0.1", (silent.port,)))
+        elapsed = time.monotonic() - started
+    assert [(r.state, r.reason) for r in report.results] == [(State.FILTERED, "timeout")]
+    assert elapsed < 5
+
+
+@pytest.mark.parametrize(
+    ("earlier", "config"),
+    [
+        pytest.param("127.0.0.1", {"rtt_memory": False}, id="memory-off"),
+        pytest.param("::1", {}, id="other-network"),
+    ],
+)
+async def test_no_remembered_rtt_waits_the_whole_timeout(earlier: str, config: dict[str, object]) -> None:
+    """With the memory off, or an RTT known only for another network, silence waits the full timeout."""
+    probe = engine(timeout=0.6, **NO_ASKING, **config)
+    await probe.probe(ProbeRequest(earlier, (free_port(earlier),)))
+    async with serve("tcp-backlog") as silent:
+        started = time.monotonic()
+        report = await probe.probe(ProbeRequest("127.0.0.1", (silent.port,)))
+        elapsed = time.monotonic() - started
+    assert [(r.state, r.reason) for r in report.results] == [(State.FILTERED, "timeout")]
+    assert elapsed >= 0.6
+
+
 async def test_icmp_rtt_off_waits_the_whole_timeout() -> None:
     """With icmp_rtt off, a lone silent port waits the full timeout, as it did before echoes."""
     async with serve("tcp-backlog") as silent:

@@ -134,6 +134,50 @@ def test_tracker_trusts_tcp_answers_over_echoes(
     assert (tracker.rtt, tracker.from_tcp) == (rtt, from_tcp)
 
 
+@pytest.mark.parametrize(
+    ("events", "rtt", "floor"),
+    [
+        ([("hop", 0.01)], 0.01, 0.8),
+        ([("hop", 0.01), ("hop", 0.03), ("hop", 0.02)], 0.03, 0.8),  # the slowest router: nearest the host
+        ([("hop", 0.01), ("echo", 0.05)], 0.05, 0.0),  # the host's own echo replaces routers, even longer
+        ([("hop", 0.05), ("echo", 0.01)], 0.01, 0.0),
+        ([("echo", 0.01), ("hop", 0.05)], 0.01, 0.0),  # routers never replace an echo
+        ([("hop", 0.05), ("tcp", 0.08)], 0.08, 0.0),
+        ([("tcp", 0.08), ("hop", 0.2)], 0.08, 0.0),
+    ],
+)
+def test_tracker_uses_routers_only_without_anything_better(
+    events: list[tuple[str, float]], rtt: float, floor: float
+) -> None:
+    """Time-exceeded RTTs count only while no TCP answer or echo came, the largest wins, and they bring
+    the 0.8 s floor with them."""
+    tracker = RttTracker()
+    record = {"tcp": tracker.record, "echo": tracker.record_echo, "hop": tracker.record_hop}
+    for source, seconds in events:
+        record[source](seconds)
+    assert (tracker.rtt, tracker.floor) == (rtt, floor)
+
+
+def test_tracker_keeps_an_rtt_it_was_given_over_routers() -> None:
+    """An RTT given at creation (remembered for the network) is not replaced by a router's."""
+    tracker = RttTracker(rtt=0.04)
+    tracker.record_hop(0.001)
+    assert (tracker.rtt, tracker.floor, tracker.learned) == (0.04, 0.0, False)
+
+
+async def test_silent_port_with_a_routers_rtt_waits_for_the_floor() -> None:
+    """With only a router's RTT (1 ms), a silent port is called filtered at the 0.8 s floor, not at the
+    echo's 6·RTT + 350 ms."""
+    tracker = RttTracker()
+    tracker.record_hop(0.001)
+    async with serve("tcp-backlog") as server:
+        started = time.monotonic()
+        result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=5, tracker=tracker)
+        elapsed = time.monotonic() - started
+    assert (result.state, result.reason) == (State.FILTERED, "timeout")
+    assert 0.8 <= elapsed < 1.5
+
+
 async def test_cancelled_probe_leaves_no_socket_behind() -> None:
     """Cancelling a probe mid-wait closes its sockets (an unclosed one would fail the test as a warning)."""
     async with serve("tcp-backlog") as server:
@@ -159,6 +203,21 @@ async def test_cancelled_probe_leaves_no_socket_behind() -> None:
 def test_schedule(rtt: float | None, max_wait: float, expected: tuple[float | None, float]) -> None:
     """Second SYN at 2·RTT + 100 ms, give up 4·RTT + 250 ms later, never past max_wait."""
     assert schedule(rtt, max_wait) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("rtt", "floor", "expected"),
+    [
+        (0.001, 0.8, (0.102, 0.8)),  # a near router: the floor decides
+        (0.02, 0.8, (0.14, 0.8)),
+        (0.2, 0.8, (0.5, 1.55)),  # a far router: the RTT decides, as for an echo
+        (None, 0.8, (None, 3.0)),
+        (0.001, 5.0, (0.102, 3.0)),  # never past max_wait
+    ],
+)
+def test_schedule_with_a_floor(rtt: float | None, floor: float, expected: tuple[float | None, float]) -> None:
+    """A floor only ever delays giving up; the second SYN keeps its time."""
+    assert schedule(rtt, 3.0, floor) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

@@ -292,6 +292,7 @@ class FakeDiscord:
         for command in recorded.body or []:
             stored.append(
                 {
+                    "description": "",  # Discord answers "" for context-menu commands, which send none
                     **command,
                     "id": self.snowflake(),
                     "application_id": str(APP_ID),

@@ -16,6 +16,9 @@ COMMAND_IDS = {
     "port": "1188000000000000400",
     "portcheck": "1188000000000000401",
     "portbot": "1188000000000000402",
+    "help": "1188000000000000403",
+    "myserver": "1188000000000000404",
+    "Check this server": "1188000000000000405",
 }
 
 MANAGE_GUILD = 1 << 5
@@ -175,3 +178,43 @@ def custom_ids(message: dict[str, Any]) -> list[str]:
         for component in row.get("components", [])
         if "custom_id" in component
     ]
+
+
+def message_command(
+    name: str,
+    content: str,
+    *,
+    guild: bool = True,
+    author_id: int = OTHER_USER_ID,
+    embeds: list[dict[str, Any]] | None = None,
+    **envelope: Any,
+) -> dict[str, Any]:
+    """A message context-menu command (type 2, data.type 3) on a message saying ``content``."""
+    payload = base(2, guild=guild, **envelope)
+    message_id = str(next(_ids))
+    message = {
+        "id": message_id,
+        "channel_id": payload["channel_id"],
+        "author": _user(author_id, "friend"),
+        "content": content,
+        "timestamp": "2025-01-01T00:00:00.000000+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": embeds or [],
+        "components": [],
+        "pinned": False,
+        "type": 0,
+        "flags": 0,
+    }
+    payload["data"] = {
+        "id": COMMAND_IDS.get(name, "1"),
+        "name": name,
+        "type": 3,
+        "target_id": message_id,
+        "resolved": {"messages": {message_id: message}},
+    }
+    return payload

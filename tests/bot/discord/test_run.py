@@ -57,7 +57,7 @@ async def test_sync_publishes_the_global_schema_and_exits(
     await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
     assert fake_discord.identifies == []
     commands = by_name(fake_discord.commands[None])
-    assert set(commands) == {"port", "portcheck", "portbot"}
+    assert set(commands) == {"port", "portcheck", "portbot", "help", "myserver", "Check this server"}
 
     port = commands["port"]
     assert port["contexts"] == ALL_CONTEXTS and port["integration_types"] == BOTH_INSTALLS
@@ -90,9 +90,11 @@ async def test_settings_command_is_for_server_admins_only(
     group = by_name(fake_discord.commands[None])["portbot"]
     assert int(group["default_member_permissions"]) == payloads.MANAGE_GUILD
     assert group["contexts"] == [0] and group["integration_types"] == [0]
-    (settings,) = group["options"]
+    settings, server = group["options"]
     assert (settings["name"], settings["type"]) == ("settings", 1)
     assert {o["name"] for o in settings["options"]} == {"probe_results", "knowledge_answers"}
+    assert (server["name"], server["type"]) == ("server", 1)
+    assert {o["name"] for o in server["options"]} == {"host", "forget"}
 
 
 async def test_sync_goes_to_the_dev_guild_when_set(
@@ -106,6 +108,9 @@ async def test_sync_goes_to_the_dev_guild_when_set(
         "port",
         "portcheck",
         "portbot",
+        "help",
+        "myserver",
+        "Check this server",
     }
     assert ("PUT", f"/applications/{APP_ID}/guilds/{payloads.GUILD_ID}/commands") in [
         (r.method, r.path) for r in fake_discord.requests
@@ -125,3 +130,37 @@ async def test_a_missing_token_is_one_clear_settings_error(tmp_path: Path, portb
     """No DISCORD_TOKEN: SettingsError before any connection is attempted."""
     with pytest.raises(SettingsError, match=r"^DISCORD_TOKEN is not set: "):
         await run(Settings.load(env_file=None), portbot)
+
+
+async def test_sync_summary_names_slash_commands_and_the_message_command(
+    fake_discord: FakeDiscord,
+    portbot: Portbot,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The operator sees every synced command, the message command by its menu name."""
+    await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
+    assert capsys.readouterr().out == (
+        "Synced 6 commands (/port, /portcheck, /help, /myserver, /portbot, 'Check this server') globally; "
+        "Discord can take up to an hour to show them.\n"
+    )
+
+
+async def test_new_commands_are_published_where_members_use_them(
+    fake_discord: FakeDiscord, portbot: Portbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """/help, /myserver and the message command work in servers, DMs and private channels, for both installs."""
+    await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
+    commands = by_name(fake_discord.commands[None])
+    for name, kind in (("help", 1), ("myserver", 1), ("Check this server", 3)):
+        command = commands[name]
+        assert command["type"] == kind
+        assert command["contexts"] == ALL_CONTEXTS and command["integration_types"] == BOTH_INSTALLS
+    assert commands["help"].get("options", []) == []
+    assert {(o["name"], o["type"], o["required"]) for o in commands["myserver"]["options"]} == {
+        ("host", 3, False),
+        ("forget", 5, False),
+    }
+    remember = by_name(commands["portcheck"]["options"])["remember"]
+    assert (remember["type"], remember["required"]) == (5, False)

@@ -1,7 +1,9 @@
 """A local fake of the parts of Slack that Portbot talks to, on 127.0.0.1 and an ephemeral port.
 
 * ``POST /api/<method>``: the Web API (``auth.test``, ``chat.postMessage``, ``chat.postEphemeral``,
-  ``views.open``, ``oauth.v2.access``, ``apps.connections.open``), recording every call;
+  ``chat.update``, ``views.open``, ``views.update``, ``views.publish``, ``users.info``, ``oauth.v2.access``,
+  ``apps.connections.open``), recording every call, and rate-limiting a method on request (HTTP 429 with
+  ``Retry-After``, as Slack does);
 * ``POST /response/<name>``: ``response_url`` receivers, recording every message;
 * ``GET /socket``: a Socket Mode WebSocket that sends queued envelopes and records the acks.
 
@@ -30,6 +32,7 @@ class ApiCall:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,13 @@ class FakeSlack:
     posted: list[Posted] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    fail_once: dict[str, str] = field(default_factory=dict)  # like failures, for the next call only
     response_url_status: int = 200
+    response_url_delay: float = 0.0  # seconds before a response_url answers (to make a client time out)
+    admins: set[str] = field(default_factory=set)  # users.info says is_admin for these
+    owners: set[str] = field(default_factory=set)  # and is_owner for these
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> how many calls get a 429 first
+    retry_after: int = 0  # the Retry-After those 429s carry, in seconds
     port: int = 0
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -62,6 +71,7 @@ class FakeSlack:
         app.add_routes(
             [
                 web.post("/api/{method}", self._api),
+                web.get("/api/{method}", self._api),  # slack-sdk sends users.info and a few others as GET
                 web.post("/response/{hook}", self._response_url),
                 web.get("/socket", self._socket),
             ]
@@ -141,6 +151,15 @@ class FakeSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         await self._record(ApiCall(method, args, token))
+        if self.rate_limited.get(method, 0) > 0:
+            self.rate_limited[method] -= 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
+        if method in self.fail_once:
+            return web.json_response({"ok": False, "error": self.fail_once.pop(method)})
         if method in self.failures:
             return web.json_response({"ok": False, "error": self.failures[method]})
         return web.json_response(self._answer(method, args))
@@ -162,8 +181,23 @@ class FakeSlack:
             return {"ok": True, "channel": args.get("channel"), "ts": ts, "message": {"ts": ts}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
-        if method == "views.open":
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method in ("views.open", "views.update", "views.publish"):
             return {"ok": True, "view": {"id": "V0PORTBOT", **(args.get("view") or {})}}
+        if method == "users.info":
+            user = str(args.get("user"))
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": TEAM_ID,
+                    "is_admin": user in self.admins,
+                    "is_owner": user in self.owners,
+                    "is_primary_owner": False,
+                    "is_bot": False,
+                },
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
         if method == "oauth.v2.access":
@@ -185,6 +219,8 @@ class FakeSlack:
         body = json.loads(await request.text())
         peer = request.transport.get_extra_info("peername") if request.transport else None
         await self._record(Posted(request.match_info["hook"], body, peer))
+        if self.response_url_delay:
+            await asyncio.sleep(self.response_url_delay)  # an unresponsive Slack, as the client sees it
         if self.response_url_status != 200:
             return web.Response(status=self.response_url_status, text="expired_url")
         return web.Response(text="ok")
@@ -215,6 +251,8 @@ class FakeSlack:
 
 
 async def _read_args(request: web.Request) -> dict[str, Any]:
+    if request.method == "GET":
+        return dict(request.query)
     if request.content_type == "application/json":
         data = await request.json()
         return dict(data) if isinstance(data, dict) else {}

@@ -39,12 +39,14 @@ def signature_headers(
     }
 
 
-def command(text: str, response_url: str, *, user: str = USER, channel: str = CHANNEL) -> str:
+def command(
+    text: str, response_url: str, *, user: str = USER, channel: str = CHANNEL, team: str = TEAM_ID
+) -> str:
     """A ``/port`` slash command, form-encoded."""
     return urlencode(
         {
             "token": "deprecated-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": team,
             "team_domain": "portbot-test",
             "channel_id": channel,
             "channel_name": "general",
@@ -181,3 +183,42 @@ def direct_message(text: str, **extra: Any) -> str:
         **extra,
     }
     return event(inner)
+
+
+def home_opened(tab: str = "home", *, user: str = USER) -> str:
+    """A member opening Portbot's App Home (``tab`` is "home" or "messages")."""
+    inner: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": DM,
+        "tab": tab,
+        "event_ts": "1700000000.000500",
+    }
+    return event(inner)
+
+
+def home_action(action_id: str, value: str, *, user: str = USER) -> str:
+    """A button pressed on the Home tab: no channel, no response_url, a ``view`` container."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM_ID},
+        "api_app_id": "A0PORTBOT",
+        "token": "deprecated-verification-token",
+        "container": {"type": "view", "view_id": "V0HOME"},
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "team": {"id": TEAM_ID, "domain": "portbot-test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": "V0HOME", "team_id": TEAM_ID, "type": "home", "blocks": [], "app_id": "A0PORTBOT"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "settings",
+                "text": {"type": "plain_text", "text": "button", "emoji": True},
+                "value": value,
+                "action_ts": "1700000001.000200",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -11,8 +11,9 @@ import pytest
 
 from bot.core.commands import Portbot
 from bot.core.reply import Reply
-from bot.slack.app import FAILURE, SHARE_EXPIRED
-from bot.slack.modals import CheckContext
+from bot.slack.app import CHECKING, FAILURE, SHARE_EXPIRED
+from bot.slack.home import WELCOME
+from bot.slack.modals import CheckContext, checking_modal
 from bot.slack.render import ACTION_ASK, ACTION_CHECK, ACTION_SHARE, encode_query, fallback_text
 from probes.errors import PortbotError, RateLimited, RefusedTarget
 from probes.models import ProbeRequest, Requester
@@ -89,12 +90,15 @@ async def test_knowledge_answer_carries_a_check_button_for_its_port(
 async def test_probe_command_is_answered_only_to_the_asker(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend, text: str, expected: ProbeRequest
 ) -> None:
-    """A reachability check is acked silently and answered ephemerally, with who asked passed on."""
+    """A reachability check is acked with a private "Checking…", whose place the result takes, for the asker
+    only, with who asked passed on."""
     response = await slack.command(text)
-    assert (response.status, response.body) == (200, "")
+    assert response.status == 200
+    assert json.loads(response.body) == {"text": CHECKING, "response_type": "ephemeral"}
     assert backend.calls == [(expected, ASKER)]
     (posted,) = fake_slack.posted_to("cmd")
     assert posted.body["response_type"] == "ephemeral"
+    assert posted.body["replace_original"] is True
     assert header(posted.body) == f":large_green_circle: Port check: {expected.target}"
 
 
@@ -219,10 +223,12 @@ async def test_check_button_opens_the_modal_with_port_and_place(slack: Slack, fa
 async def test_modal_submission_probes_and_posts_ephemerally(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
 ) -> None:
-    """Submitting a host closes the modal, probes that port, and shows the result to the submitter only."""
-    metadata = CheckContext(port=25565, protocol="tcp", channel_id=payloads.CHANNEL).to_metadata()
-    response = await slack.send(payloads.view_submission(metadata, "  mc.example.com "))
-    assert (response.status, response.body) == (200, "")
+    """Submitting a host turns the modal into "Checking…", probes that port, and shows the result to the
+    submitter only."""
+    check = CheckContext(port=25565, protocol="tcp", channel_id=payloads.CHANNEL)
+    response = await slack.send(payloads.view_submission(check.to_metadata(), "  mc.example.com "))
+    assert response.status == 200
+    assert json.loads(response.body) == {"response_action": "update", "view": checking_modal(check)}
     assert backend.calls == [(ProbeRequest("mc.example.com", (25565,), "tcp"), ASKER)]
     (call,) = fake_slack.calls_to("chat.postEphemeral")
     assert (call.args["channel"], call.args["user"]) == (payloads.CHANNEL, payloads.USER)
@@ -303,11 +309,14 @@ async def test_mention_inside_a_thread_answers_in_that_thread(slack: Slack, fake
 async def test_mention_asking_for_a_probe_answers_only_the_asker(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
 ) -> None:
-    """A probe asked for in a channel comes back ephemeral, in the thread, with a Share button."""
+    """A probe asked for in a channel comes back ephemeral, in the thread, after a private "Checking…", with a
+    Share button."""
     await slack.event(payloads.mention(f"<@{BOT_USER_ID}> check example.com 443", ts="1700000000.000888"))
     assert [requester for _, requester in backend.calls] == [ASKER]
-    (call,) = fake_slack.messages
-    assert call.method == "chat.postEphemeral"
+    checking, call = fake_slack.messages
+    assert checking.method == call.method == "chat.postEphemeral"
+    assert (checking.args["user"], checking.args["thread_ts"]) == (payloads.USER, "1700000000.000888")
+    assert checking.args["text"] == CHECKING
     assert (call.args["user"], call.args["thread_ts"]) == (payloads.USER, "1700000000.000888")
     assert share_token(call.args)
 
@@ -315,10 +324,14 @@ async def test_mention_asking_for_a_probe_answers_only_the_asker(
 async def test_direct_message_is_answered_in_the_dm(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
 ) -> None:
-    """A DM is answered in the DM; a probe result there needs no Share button."""
+    """A first DM gets the welcome, then "Checking…", which the result replaces; it needs no Share button."""
     await slack.event(payloads.direct_message("check example.com 443"))
-    (call,) = fake_slack.messages
-    assert (call.method, call.args["channel"]) == ("chat.postMessage", payloads.DM)
+    welcome, checking = fake_slack.messages
+    assert [welcome.args["channel"], checking.args["channel"]] == [payloads.DM, payloads.DM]
+    assert welcome.args["text"] == fallback_text(WELCOME)
+    assert checking.args["text"] == CHECKING
+    (call,) = fake_slack.calls_to("chat.update")
+    assert (call.args["channel"], call.args["ts"]) == (payloads.DM, "1700000000.000003")
     assert header(call.args) == ":large_green_circle: Port check: example.com"
     assert [b["action_id"] for b in buttons(call.args)] == []
     assert [requester for _, requester in backend.calls] == [

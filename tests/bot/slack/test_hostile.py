@@ -40,7 +40,7 @@ async def test_hostile_mentions_and_dms(slack: Slack, fake_slack: FakeSlack, tex
     await slack.event(payloads.mention(f"<@{BOT_USER_ID}> {text}"))
     await slack.event(payloads.direct_message(text))
     messages = sent(fake_slack)
-    assert len(messages) == 2
+    assert len(messages) == 3  # the two answers, and the welcome a first DM gets
     for message in messages:
         assert_cannot_ping(message)
         assert_within_limits(message)

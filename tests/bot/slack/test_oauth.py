@@ -68,7 +68,7 @@ async def test_install_page_asks_slack_for_portbots_scopes(web: httpx.AsyncClien
     link = html.unescape(re.search(r'<a href="([^"]+)"', page.text)[1])  # type: ignore[index]
     assert link.startswith("https://slack.com/oauth/v2/authorize?")
     assert f"client_id={CLIENT_ID}" in link
-    assert "scope=commands,chat:write,app_mentions:read,im:history,im:read,im:write&" in link
+    assert "scope=commands,chat:write,app_mentions:read,im:history,users:read&" in link
 
 
 async def test_oauth_redirect_stores_the_installation_in_sqlite(

@@ -96,3 +96,39 @@ async def test_someone_else_cannot_share_a_result(slack: Slack, fake_slack: Fake
     await slack.press(ACTION_SHARE, token, hook="owner", ephemeral=True)
     assert fake_slack.posted_to("other")[0].body["response_type"] == "ephemeral"
     assert fake_slack.posted_to("owner")[0].body["response_type"] == "in_channel"
+
+
+@pytest.mark.parametrize("text", PUBLIC_QUESTIONS)
+async def test_a_private_workspace_answers_plain_questions_privately(
+    slack: Slack, fake_slack: FakeSlack, text: str
+) -> None:
+    """Once an admin made knowledge private, nothing goes public: no in_channel ack, no channel post."""
+    fake_slack.admins.add(payloads.USER)
+    await slack.send(payloads.home_action("portbot_home_knowledge", "private"))
+    response = await slack.command(text)
+    assert ack_body(response).get("response_type") != "in_channel"
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> {text}"))
+    await slack.press(ACTION_ASK + ":1", encode_query(text), hook="ask")
+    assert public_messages(fake_slack) == []
+    assert len(private_messages(fake_slack)) == 3
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.text for c in CASES])
+async def test_a_failed_response_url_never_makes_an_answer_public(
+    slack: Slack, fake_slack: FakeSlack, case: Case
+) -> None:
+    """An expired response_url's fallback keeps a private answer private (chat.postEphemeral, not the channel)."""
+    fake_slack.response_url_status = 404
+    await slack.command(case.text)
+    await slack.press(ACTION_ASK + ":1", encode_query(case.text[:90]), hook="ask")
+    assert [c.method for c in fake_slack.messages] == ["chat.postEphemeral", "chat.postEphemeral"]
+    assert public_messages(fake_slack) == []
+
+
+async def test_checking_messages_are_private_everywhere(slack: Slack, fake_slack: FakeSlack) -> None:
+    """ "Checking…" for a probe is ephemeral in a channel, whatever the workspace chose."""
+    response = await slack.command("check mc.example.com 25565")
+    assert ack_body(response)["response_type"] == "ephemeral"
+    await slack.event(payloads.mention(f"<@{BOT_USER_ID}> check mc.example.com 25565"))
+    assert public_messages(fake_slack) == []
+    assert [c.method for c in fake_slack.messages] == ["chat.postEphemeral", "chat.postEphemeral"]

@@ -59,15 +59,15 @@ def test_lone_dropped_port_is_filtered_early_when_the_router_answers_pings(probe
 @pytest.mark.parametrize(
     ("address", "config"),
     [
-        pytest.param(ROUTER_WAN_NOPING, {}, id="router-drops-pings"),
-        pytest.param(ROUTER_WAN, {"icmp_rtt": False}, id="icmp-rtt-off"),
+        pytest.param(ROUTER_WAN_NOPING, {"ttl_rtt": False}, id="router-drops-pings"),
+        pytest.param(ROUTER_WAN, {"icmp_rtt": False, "ttl_rtt": False}, id="icmp-rtt-off"),
     ],
 )
 def test_filtered_with_nothing_answering_waits_the_whole_timeout(
     prober: Prober, address: str, config: dict[str, object]
 ) -> None:
-    """With no answer to learn the path from (pings dropped, or echoes turned off), silence is only
-    concluded after the configured timeout."""
+    """With no answer to learn the path from (pings dropped, or echoes turned off, and TTL-limited SYNs
+    off: tests/probes/netns/test_hops.py has them on), silence is only concluded after the configured timeout."""
     outcome = prober.probe(address, TCP_DROP, identify=False, timeout=1.0, **config)
     assert (outcome.result.state, outcome.result.reason) == (State.FILTERED, "timeout")
     assert outcome.elapsed >= 0.95
@@ -129,8 +129,11 @@ def test_forward_to_a_switched_off_lan_device_is_unreachable_after_the_routers_a
     The router only gives up on ARP after ~3 s (at once while its failed ARP entry is still fresh), so a first
     check usually says filtered (timeout) and a quick second one unreachable: with the default 3 s timeout,
     and even more so once the router's echo reply gives the RTT (silence called after ~0.4 s, as nmap would
-    call it filtered too). Echoes off and a longer timeout here always see the router's answer.
+    call it filtered too). Echoes and TTL-limited SYNs off and a longer timeout here always see the router's
+    answer.
     """
-    result = prober.probe(ROUTER_WAN, TCP_GHOST, identify=False, timeout=6.0, icmp_rtt=False).result
+    result = prober.probe(
+        ROUTER_WAN, TCP_GHOST, identify=False, timeout=6.0, icmp_rtt=False, ttl_rtt=False
+    ).result
     assert (result.state, result.reason) == (State.UNREACHABLE, "icmp-host-unreachable")
     assert GHOST not in str(result)  # the LAN address behind the forward never shows up in the verdict

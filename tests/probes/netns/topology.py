@@ -3,6 +3,7 @@
 ::
 
     prober ─────────────── isp ────────────────────── router ──────────────── home
+      │ far20 / far200: tun delay lines (20 ms, 200 ms) ─▶ isp: "the internet" before the ISP hop
     198.51.100.10/24       198.51.100.1/24 (gw)       WAN 203.0.113.20/24     192.168.77.10/24
     2001:db8:100::10/64    198.51.100.53 resolver     WAN 2001:db8:113::20    2001:db8:77::10/64
     (the probe worker)     203.0.113.1/24 (gw)        LAN 192.168.77.1/24     (the home server)
@@ -13,6 +14,9 @@
                            203.0.113.21 ─ tun delay line (``latency`` s) ─▶ router (same forwards)
                            203.0.113.23 ─ the same, TCP only (its pings go direct)
                                                       WAN 203.0.113.22: same forwards, ignores pings
+                           203.0.113.24 ─ the delay line ─▶ router, ignoring pings
+    prober ─ far20 ─▶ isp ─▶ 203.0.113.25, far200 ─▶ isp ─▶ 203.0.113.26: the router ignoring pings, 20 ms or
+                           200 ms away with the ISP's hop right before it (its time-exceeded comes from there)
 
 Only the documentation ranges play the internet and 192.168.77.0/24 plays the home LAN (its IPv6 twin
 2001:db8:77::/64 is global, as home IPv6 prefixes are), so nothing here can
@@ -62,6 +66,15 @@ ROUTER_WAN = "203.0.113.20"
 ROUTER_WAN_SLOW = "203.0.113.21"  # the same router, reached through the delay line
 ROUTER_WAN_NOPING = "203.0.113.22"  # the same router, dropping pings (as many home routers do)
 ROUTER_WAN_TCP_SLOW = "203.0.113.23"  # the same router: TCP through the delay line, pings answered at once
+# The same router dropping pings behind the delay line: its TCP is ``latency`` behind the ISP hop's
+# time-exceeded (which the ISP sends before the delay line), a misleadingly fast router on the way.
+ROUTER_WAN_NOPING_SLOW = "203.0.113.24"
+# The same router dropping pings, with the delay ("the internet") between the prober and the ISP hop, as on a
+# real path: the ISP's time-exceeded comes back about as late as the router's own answers would.
+ROUTER_WAN_FAR20 = "203.0.113.25"
+ROUTER_WAN_FAR200 = "203.0.113.26"
+FAR_PATHS = {ROUTER_WAN_FAR20: 0.02, ROUTER_WAN_FAR200: 0.2}  # one-way delay on the way out, seconds
+NO_PING = (ROUTER_WAN_NOPING, ROUTER_WAN_NOPING_SLOW, ROUTER_WAN_FAR20, ROUTER_WAN_FAR200)
 ROUTER_LAN = "192.168.77.1"
 HOME = "192.168.77.10"
 GHOST = "192.168.77.99"  # a LAN address nobody has: a forward to a device that is switched off
@@ -444,7 +457,7 @@ def _router_rules() -> str:
             "-A INPUT -i lo -j ACCEPT",
             "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
             "-A INPUT -i lan -j ACCEPT",
-            f"-A INPUT -d {ROUTER_WAN_NOPING} -p icmp --icmp-type echo-request -j DROP",
+            *(f"-A INPUT -d {address} -p icmp --icmp-type echo-request -j DROP" for address in NO_PING),
             "-A INPUT -p icmp --icmp-type echo-request -j ACCEPT",
             *WAN_RULES,
             "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
@@ -567,6 +580,8 @@ def _build(internet: Internet) -> None:
             f"addr add {ROUTER_WAN_SLOW}/32 dev wan",
             f"addr add {ROUTER_WAN_NOPING}/32 dev wan",
             f"addr add {ROUTER_WAN_TCP_SLOW}/32 dev wan",
+            f"addr add {ROUTER_WAN_NOPING_SLOW}/32 dev wan",
+            *(f"addr add {address}/32 dev wan" for address in FAR_PATHS),
             f"addr add {ROUTER_LAN}/24 dev lan",
             "link set lo up",
             "link set wan up",
@@ -609,31 +624,43 @@ def _build(internet: Internet) -> None:
     _start_delay_line(internet)
 
 
+def _delay_line(tun: str, out: str, mac: str, delay: float) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "tests.probes.netns._delayline",
+        *("--tun", tun, "--out", out, "--mac", mac, "--delay", str(delay)),
+    ]
+
+
 def _start_delay_line(internet: Internet) -> None:
     # netem is the usual tool for latency but many kernels (this CI's included) are built without it; a tun
     # device whose reader holds every packet for ``latency`` seconds works on any kernel with tun.
     router_mac = _run(["ip", "-n", internet.router.name, "-br", "link", "show", "wan"]).split()[2]
-    internet.start(
-        internet.isp,
+    isp_mac = _run(["ip", "-n", internet.isp.name, "-br", "link", "show", "down0"]).split()[2]
+    far = {f"far{round(delay * 1000)}": (address, delay) for address, delay in FAR_PATHS.items()}
+    internet.start_all(
         [
-            sys.executable,
-            "-m",
-            "tests.probes.netns._delayline",
-            "--tun",
-            "slow",
-            "--out",
-            "down1",
-            "--mac",
-            router_mac,
-            "--delay",
-            str(internet.latency),
-        ],
+            (internet.isp, _delay_line("slow", "down1", router_mac, internet.latency)),
+            *((internet.prober, _delay_line(tun, "eth0", isp_mac, d)) for tun, (_a, d) in far.items()),
+        ]
+    )
+    # The far paths' answers come straight back on eth0, not through the tun they left by.
+    for key in ("all", "default", "eth0"):
+        internet.prober.sysctl(f"net.ipv4.conf.{key}.rp_filter", 0)
+    _run(
+        ["ip", "-n", internet.prober.name, "-batch", "-"],
+        input="".join(
+            f"link set {tun} up\nroute add {address}/32 dev {tun} src {PROBER}\n"
+            for tun, (address, _d) in far.items()
+        ),
     )
     _run(
         ["ip", "-n", internet.isp.name, "-batch", "-"],
         input=(
             "link set slow up\n"
             f"route add {ROUTER_WAN_SLOW}/32 dev slow\n"
+            f"route add {ROUTER_WAN_NOPING_SLOW}/32 dev slow\n"
             # TCP to ROUTER_WAN_TCP_SLOW takes the delay line, ICMP the direct link: a host whose pings
             # answer far sooner than its SYN-ACKs, which must not make a slow but open port look filtered.
             f"route add {ROUTER_WAN_TCP_SLOW}/32 dev slow table 100\n"

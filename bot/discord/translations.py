@@ -1,0 +1,300 @@
+"""Command names and descriptions in the languages Discord users most often run it in.
+
+discord.py hands every command, option and choice string to the tree's :class:`app_commands.Translator` when
+the schema is synced; what it returns becomes ``name_localizations`` / ``description_localizations``. Only
+the command *schema* is translated: answers stay English for now (the knowledge base is written in English).
+
+Rules Discord enforces on slash-command and option names (checked for every entry by the tests): lower case
+where the script has case, 1-32 characters, letters, digits, ``-`` and ``_`` only. Context-menu names may hold
+spaces and capitals. Descriptions and choice names are at most 100 characters.
+
+Tone follows Discord's own clients: ``du`` in German, ``tu`` in French, ``tú`` in Spanish, ``você`` in
+Brazilian Portuguese, ``вы`` in Russian, ``ty`` in Polish. The ``check <host> <port>`` keyword stays English:
+the parser only knows English words.
+"""
+
+from __future__ import annotations
+
+from discord import Locale, app_commands
+
+DE, FR, ES, ES_LATAM, PT_BR, RU, PL = (
+    Locale.german,
+    Locale.french,
+    Locale.spain_spanish,
+    Locale.latin_american_spanish,
+    Locale.brazil_portuguese,
+    Locale.russian,
+    Locale.polish,
+)
+
+#: English text → its translation per locale. Latin American Spanish reuses the neutral Spanish below.
+TRANSLATIONS: dict[str, dict[Locale, str]] = {
+    # -- command, option and subcommand names ------------------------------------------------------------
+    "port": {DE: "port", FR: "port", ES: "puerto", PT_BR: "porta", RU: "порт", PL: "port"},
+    "portcheck": {
+        DE: "portprüfung",
+        FR: "vérifier-port",
+        ES: "comprobar-puerto",
+        PT_BR: "verificar-porta",
+        RU: "проверить-порт",
+        PL: "sprawdź-port",
+    },
+    "help": {DE: "hilfe", FR: "aide", ES: "ayuda", PT_BR: "ajuda", RU: "помощь", PL: "pomoc"},
+    "myserver": {
+        DE: "mein-server",
+        FR: "mon-serveur",
+        ES: "mi-servidor",
+        PT_BR: "meu-servidor",
+        RU: "мой-сервер",
+        PL: "mój-serwer",
+    },
+    # The product's name stays as it is everywhere.
+    "portbot": {DE: "portbot", FR: "portbot", ES: "portbot", PT_BR: "portbot", RU: "portbot", PL: "portbot"},
+    "settings": {
+        DE: "einstellungen",
+        FR: "paramètres",
+        ES: "ajustes",
+        PT_BR: "configurações",
+        RU: "настройки",
+        PL: "ustawienia",
+    },
+    "server": {DE: "server", FR: "serveur", ES: "servidor", PT_BR: "servidor", RU: "сервер", PL: "serwer"},
+    "query": {DE: "anfrage", FR: "requête", ES: "consulta", PT_BR: "consulta", RU: "запрос", PL: "zapytanie"},
+    "host": {DE: "host", FR: "hôte", ES: "host", PT_BR: "host", RU: "хост", PL: "host"},
+    "protocol": {
+        DE: "protokoll",
+        FR: "protocole",
+        ES: "protocolo",
+        PT_BR: "protocolo",
+        RU: "протокол",
+        PL: "protokół",
+    },
+    "remember": {
+        DE: "merken",
+        FR: "mémoriser",
+        ES: "recordar",
+        PT_BR: "lembrar",
+        RU: "запомнить",
+        PL: "zapamiętaj",
+    },
+    "forget": {
+        DE: "vergessen",
+        FR: "oublier",
+        ES: "olvidar",
+        PT_BR: "esquecer",
+        RU: "забыть",
+        PL: "zapomnij",
+    },
+    "probe_results": {
+        DE: "prüfergebnisse",
+        FR: "vérifications",
+        ES: "comprobaciones",
+        PT_BR: "verificações",
+        RU: "проверки",
+        PL: "sprawdzenia",
+    },
+    "knowledge_answers": {
+        DE: "antworten",
+        FR: "réponses",
+        ES: "respuestas",
+        PT_BR: "respostas",
+        RU: "ответы",
+        PL: "odpowiedzi",
+    },
+    # -- the message context menu (a display name: spaces and capitals allowed) ----------------------------
+    "Check this server": {
+        DE: "Diesen Server prüfen",
+        FR: "Vérifier ce serveur",
+        ES: "Comprobar este servidor",
+        PT_BR: "Verificar este servidor",
+        RU: "Проверить этот сервер",
+        PL: "Sprawdź ten serwer",
+    },
+    # -- descriptions ---------------------------------------------------------------------------------------
+    "Ask about a port, a game or app, or check a port": {
+        DE: "Frag nach einem Port, einem Spiel oder einer App – oder prüfe einen Port",
+        FR: "Poser une question sur un port, un jeu ou une appli, ou vérifier un port",
+        ES: "Preguntar por un puerto, un juego o una app, o comprobar un puerto",
+        PT_BR: "Pergunte sobre uma porta, um jogo ou app, ou verifique uma porta",
+        RU: "Узнать о порте, игре или приложении либо проверить порт",
+        PL: "Zapytaj o port, grę lub aplikację albo sprawdź port",
+    },
+    "A port (25565), a game or app (minecraft), a question, or check <host> <port>": {
+        DE: "Ein Port (25565), ein Spiel oder eine App (minecraft), eine Frage oder check <host> <port>",
+        FR: "Un port (25565), un jeu ou une appli (minecraft), une question, ou check <hôte> <port>",
+        ES: "Un puerto (25565), un juego o app (minecraft), una pregunta o check <host> <puerto>",
+        PT_BR: "Uma porta (25565), um jogo ou app (minecraft), uma pergunta ou check <host> <porta>",
+        RU: "Порт (25565), игра или приложение (minecraft), вопрос или check <хост> <порт>",
+        PL: "Port (25565), gra lub aplikacja (minecraft), pytanie albo check <host> <port>",
+    },
+    "Check whether a port is reachable from the internet": {
+        DE: "Prüfe, ob ein Port aus dem Internet erreichbar ist",
+        FR: "Vérifier si un port est joignable depuis Internet",
+        ES: "Comprobar si un puerto es accesible desde internet",
+        PT_BR: "Verifique se uma porta está acessível pela internet",
+        RU: "Проверить, доступен ли порт из интернета",
+        PL: "Sprawdź, czy port jest osiągalny z internetu",
+    },
+    "Your server's public host name or IP address": {
+        DE: "Öffentlicher Hostname oder öffentliche IP-Adresse deines Servers",
+        FR: "Nom d'hôte ou adresse IP publique de ton serveur",
+        ES: "Nombre de host o dirección IP pública de tu servidor",
+        PT_BR: "Nome de host ou endereço IP público do seu servidor",
+        RU: "Публичное имя хоста или IP-адрес вашего сервера",
+        PL: "Publiczna nazwa hosta lub adres IP twojego serwera",
+    },
+    "The port number, 1 to 65535": {
+        DE: "Die Portnummer, 1 bis 65535",
+        FR: "Le numéro de port, de 1 à 65535",
+        ES: "El número de puerto, de 1 a 65535",
+        PT_BR: "O número da porta, de 1 a 65535",
+        RU: "Номер порта, от 1 до 65535",
+        PL: "Numer portu, od 1 do 65535",
+    },
+    "TCP or UDP; automatic picks the usual one for the port": {
+        DE: "TCP oder UDP; automatisch nimmt das übliche Protokoll des Ports",
+        FR: "TCP ou UDP ; automatique choisit le protocole habituel du port",
+        ES: "TCP o UDP; automático elige el protocolo habitual del puerto",
+        PT_BR: "TCP ou UDP; automático escolhe o protocolo usual da porta",
+        RU: "TCP или UDP; «Автоматически» выбирает обычный протокол порта",
+        PL: "TCP lub UDP; automatycznie wybiera protokół typowy dla portu",
+    },
+    "Automatic (the port's usual protocol)": {
+        DE: "Automatisch (das übliche Protokoll des Ports)",
+        FR: "Automatique (le protocole habituel du port)",
+        ES: "Automático (el protocolo habitual del puerto)",
+        PT_BR: "Automático (o protocolo usual da porta)",
+        RU: "Автоматически (обычный протокол порта)",
+        PL: "Automatycznie (typowy protokół portu)",
+    },
+    "Save this host as your server, to fill in the Check form next time (only you see it)": {
+        DE: "Diesen Host als deinen Server merken, fürs nächste Prüfformular (nur du siehst ihn)",
+        FR: "Enregistrer cet hôte comme ton serveur pour le prochain formulaire (visible par toi seul)",
+        ES: "Guardar este host como tu servidor para el próximo formulario (solo lo ves tú)",
+        PT_BR: "Salvar este host como seu servidor para o próximo formulário (só você vê)",
+        RU: "Сохранить этот хост как ваш сервер для следующей проверки (видите только вы)",
+        PL: "Zapisz ten host jako swój serwer do następnego formularza (widzisz go tylko ty)",
+    },
+    "Portbot's settings for this server": {
+        DE: "Portbot-Einstellungen für diesen Server",
+        FR: "Paramètres de Portbot pour ce serveur",
+        ES: "Ajustes de Portbot para este servidor",
+        PT_BR: "Configurações do Portbot para este servidor",
+        RU: "Настройки Portbot для этого сервера",
+        PL: "Ustawienia Portbota na tym serwerze",
+    },
+    "Show or change who sees Portbot's answers in this server": {
+        DE: "Zeigen oder ändern, wer Portbots Antworten auf diesem Server sieht",
+        FR: "Voir ou changer qui voit les réponses de Portbot sur ce serveur",
+        ES: "Ver o cambiar quién ve las respuestas de Portbot en este servidor",
+        PT_BR: "Ver ou mudar quem vê as respostas do Portbot neste servidor",
+        RU: "Показать или изменить, кто видит ответы Portbot на этом сервере",
+        PL: "Pokaż lub zmień, kto widzi odpowiedzi Portbota na tym serwerze",
+    },
+    "Reachability checks are always private (they show a member's address)": {
+        DE: "Erreichbarkeitsprüfungen sind immer privat (sie zeigen die Adresse eines Mitglieds)",
+        FR: "Les vérifications restent toujours privées (elles montrent l'adresse d'un membre)",
+        ES: "Las comprobaciones son siempre privadas (muestran la dirección de un miembro)",
+        PT_BR: "As verificações são sempre privadas (mostram o endereço de um membro)",
+        RU: "Проверки доступности всегда приватны (в них виден адрес участника)",
+        PL: "Sprawdzenia dostępności są zawsze prywatne (pokazują adres członka)",
+    },
+    "Who sees answers about ports, games and apps": {
+        DE: "Wer Antworten zu Ports, Spielen und Apps sieht",
+        FR: "Qui voit les réponses sur les ports, jeux et applis",
+        ES: "Quién ve las respuestas sobre puertos, juegos y apps",
+        PT_BR: "Quem vê as respostas sobre portas, jogos e apps",
+        RU: "Кто видит ответы о портах, играх и приложениях",
+        PL: "Kto widzi odpowiedzi o portach, grach i aplikacjach",
+    },
+    "Only the person who asked": {
+        DE: "Nur die Person, die gefragt hat",
+        FR: "Seulement la personne qui a demandé",
+        ES: "Solo quien preguntó",
+        PT_BR: "Só quem perguntou",
+        RU: "Только тот, кто спросил",
+        PL: "Tylko osoba, która pytała",
+    },
+    "Everyone in the channel": {
+        DE: "Alle im Kanal",
+        FR: "Tout le monde dans le salon",
+        ES: "Todos en el canal",
+        PT_BR: "Todos no canal",
+        RU: "Все в канале",
+        PL: "Wszyscy na kanale",
+    },
+    "Show or set the server the Check form suggests to members here": {
+        DE: "Den Server zeigen oder festlegen, den das Prüfformular Mitgliedern hier vorschlägt",
+        FR: "Voir ou définir l'adresse que le formulaire de vérification propose aux membres",
+        ES: "Ver o fijar la dirección que el formulario sugiere a los miembros",
+        PT_BR: "Ver ou definir o servidor que o formulário sugere aos membros daqui",
+        RU: "Показать или задать сервер, который форма проверки предлагает участникам",
+        PL: "Pokaż lub ustaw serwer podpowiadany członkom w formularzu sprawdzania",
+    },
+    "The host members here usually check, e.g. your community's game server": {
+        DE: "Der Host, den Mitglieder hier meist prüfen, z. B. euer Community-Spielserver",
+        FR: "L'hôte que les membres vérifient le plus, p. ex. le serveur de jeu de la communauté",
+        ES: "El host que los miembros suelen comprobar, p. ej. el servidor de juego de la comunidad",
+        PT_BR: "O host que os membros costumam verificar, ex.: o servidor de jogo da comunidade",
+        RU: "Хост, который здесь обычно проверяют, например игровой сервер сообщества",
+        PL: "Host, który członkowie zwykle sprawdzają, np. serwer gry społeczności",
+    },
+    "Remove this server's default": {
+        DE: "Die Standardadresse dieses Servers entfernen",
+        FR: "Supprimer l'adresse par défaut de ce serveur",
+        ES: "Quitar la dirección predeterminada de este servidor",
+        PT_BR: "Remover o endereço padrão deste servidor",
+        RU: "Убрать адрес по умолчанию для этого сервера",
+        PL: "Usuń domyślny adres tego serwera",
+    },
+    "What Portbot can do, with examples": {
+        DE: "Was Portbot kann, mit Beispielen",
+        FR: "Ce que Portbot sait faire, avec des exemples",
+        ES: "Qué puede hacer Portbot, con ejemplos",
+        PT_BR: "O que o Portbot faz, com exemplos",
+        RU: "Что умеет Portbot, с примерами",
+        PL: "Co potrafi Portbot, z przykładami",
+    },
+    "Show, save or forget your server (only you see it)": {
+        DE: "Deinen Server zeigen, speichern oder vergessen (nur du siehst ihn)",
+        FR: "Voir, enregistrer ou oublier ton serveur (visible par toi seul)",
+        ES: "Ver, guardar u olvidar tu servidor (solo lo ves tú)",
+        PT_BR: "Ver, salvar ou esquecer seu servidor (só você vê)",
+        RU: "Показать, сохранить или забыть ваш сервер (видите только вы)",
+        PL: "Pokaż, zapisz lub zapomnij swój serwer (widzisz go tylko ty)",
+    },
+    "Your server's public host name or IP address, to fill in the Check form": {
+        DE: "Öffentlicher Hostname oder IP-Adresse deines Servers, fürs Prüfformular",
+        FR: "Nom d'hôte ou adresse IP publique de ton serveur, pour le formulaire",
+        ES: "Nombre de host o IP pública de tu servidor, para el formulario",
+        PT_BR: "Nome de host ou IP público do seu servidor, para o formulário",
+        RU: "Публичное имя хоста или IP-адрес вашего сервера для формы проверки",
+        PL: "Publiczna nazwa hosta lub adres IP twojego serwera do formularza",
+    },
+    "Forget the server I saved for you": {
+        DE: "Den für dich gespeicherten Server vergessen",
+        FR: "Oublier le serveur enregistré pour toi",
+        ES: "Olvidar el servidor guardado para ti",
+        PT_BR: "Esquecer o servidor salvo para você",
+        RU: "Забыть сохранённый для вас сервер",
+        PL: "Zapomnij serwer zapisany dla ciebie",
+    },
+}
+
+#: Locales every command name and description is translated into.
+LOCALES = (DE, FR, ES, ES_LATAM, PT_BR, RU, PL)
+_SAME_AS = {ES_LATAM: ES}
+
+
+class PortbotTranslator(app_commands.Translator):
+    """Looks strings up in :data:`TRANSLATIONS`; anything else keeps its English text."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        return translate(string.message, locale)
+
+
+def translate(message: str, locale: Locale) -> str | None:
+    """``message`` in ``locale``, or None (Discord then shows the English)."""
+    return TRANSLATIONS.get(message, {}).get(_SAME_AS.get(locale, locale))
