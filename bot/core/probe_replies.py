@@ -7,6 +7,7 @@ given and every address so :meth:`Reply.masked` can hide them when the user shar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
@@ -23,17 +24,37 @@ from probes.merge import PortView, join_names, merge, reach_sentence
 from probes.models import PortResult, ProbeReport, ProbeRequest, State
 from probes.reasons import describe, is_rejection
 
-LOCAL_CAVEAT = "Checked from this bot's own network, not from outside: configure PORTBOT_WORKERS for a true outside view."
+if TYPE_CHECKING:
+    from bot.core.intents import Check
+
+# Users read this: it says where the check ran, never how an operator would change that (that is in the
+# README and `portbot doctor`).
+LOCAL_CAVEAT = (
+    "Checked from the bot's own network, not from the wider internet: people elsewhere may see a "
+    "different result."
+)
 CLOSED_ADVICE = (
     "Your router passed the connection on, but nothing is listening: is the server running and listening on "
     "0.0.0.0 (not 127.0.0.1), and does the forward point at the right machine's LAN address?"
 )
 FILTERED_CAUSE = "No answer: most likely the router has no forward for this port, or a firewall drops it."
+# IPv6 has no NAT: every device has its own public address, so there is nothing to forward, only a firewall
+# (the router's and the server's) to open.
+FILTERED_CAUSE_V6 = (
+    "No answer: most likely a firewall drops it (the router's IPv6 firewall or the server's own)."
+)
 MIXED_ADVICE = (
     "When some places get through and others don't, look for a firewall or geo-blocking rule that treats them "
     "differently, or a connection that drops out."
 )
 SHARE = Action(ActionKind.SHARE, "Share in channel")
+
+# Follow-up questions offered under a result, picked from its verdicts; each is a knowledge topic, answered
+# only to whoever clicks.
+FORWARDING = Action(ActionKind.ASK, "Port forwarding", query="port forwarding")
+CGNAT = Action(ActionKind.ASK, "CGNAT", query="cgnat")
+FIREWALL = Action(ActionKind.ASK, "Firewalls", query="firewall")
+LISTENING = Action(ActionKind.ASK, "Is it listening?", query="what is listening on a port")
 
 _BAD_STATES = frozenset({State.FILTERED, State.UNREACHABLE})
 
@@ -47,8 +68,10 @@ _SHORT = {
 }
 
 
-def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
-    """Explain what every vantage point found for ``request``."""
+def probe_reply(
+    reports: Sequence[ProbeReport], request: ProbeRequest, *, again: Check | None = None
+) -> Reply:
+    """Explain what every vantage point found for ``request``; ``again`` is the check "Check again" repeats."""
     answered = [r for r in reports if r.error is None]
     failed = [r for r in reports if r.error is not None]
     views = merge(answered)
@@ -81,11 +104,39 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
         summary=summary,
         fields=tuple(fields),
         status=_status(views),
-        actions=(SHARE,),
+        actions=_actions(views, again),
         kind="probe",
         private=True,
         sensitive=_sensitive(request, reports),
     )
+
+
+def follow_ups(views: Sequence[PortView]) -> tuple[Action, ...]:
+    """The next questions worth asking after these verdicts: forwarding, CGNAT, firewalls."""
+    picked: list[Action] = []
+    for view in views:
+        for _, result in view.seen:
+            picked += _follow_ups(result)
+    return tuple(dict.fromkeys(picked))[:3]
+
+
+def _follow_ups(result: PortResult) -> list[Action]:
+    v6 = result.family == 6
+    match result.state:
+        case State.FILTERED if is_rejection(result.reason, result.protocol):
+            return [FIREWALL]
+        case State.FILTERED | State.OPEN_FILTERED:
+            return [FIREWALL] if v6 else [FORWARDING, CGNAT, FIREWALL]
+        case State.CLOSED:
+            return [LISTENING] if v6 else [LISTENING, FORWARDING]
+        case State.UNREACHABLE:
+            return [FIREWALL] if v6 else [CGNAT]
+    return []
+
+
+def _actions(views: Sequence[PortView], again: Check | None) -> tuple[Action, ...]:
+    recheck = (Action(ActionKind.RECHECK, "Check again", check=again),) if again is not None else ()
+    return (*recheck, SHARE, *follow_ups(views))
 
 
 def error_reply(err: PortbotError) -> Reply:
@@ -209,6 +260,14 @@ def _verdict(result: PortResult, *, local: bool) -> list[str]:
                 f"Rejected: a firewall is actively refusing {where}. {describe(result.reason, result.protocol)}",
                 f"Open {proto} {result.port} in that firewall: on the server, on the router, or in your hosting "
                 "provider's control panel.",
+            ]
+        case State.FILTERED if result.family == 6:
+            return [
+                FILTERED_CAUSE_V6,
+                f"1. Allow {proto} {result.port} to the server's address in your router's IPv6 firewall "
+                "(IPv6 has no NAT: there is nothing to forward).\n"
+                f"2. Allow {proto} {result.port} in the server's own firewall.\n"
+                "3. Make sure the server is running, then check again.",
             ]
         case State.FILTERED:
             return [

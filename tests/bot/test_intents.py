@@ -64,7 +64,7 @@ def test_parse(text: str, expected: object) -> None:
             "scan 203.0.113.5",
             "I check one host and a few ports at a time, never ranges: that would be a port scan.",
         ),
-        ("check example.com 80 lots", "I couldn't read `lots` as a port number."),
+        ("check example.com 80 8o", "I couldn't read `8o` as a port number."),
     ],
 )
 def test_invalid_requests_explain_themselves(text: str, message: str) -> None:
