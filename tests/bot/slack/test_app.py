@@ -64,7 +64,7 @@ async def test_answers_reuse_one_connection(slack: Slack, fake_slack: FakeSlack)
 async def test_knowledge_answer_carries_a_check_button_for_its_port(
     slack: Slack, fake_slack: FakeSlack
 ) -> None:
-    """The Check button names the port and protocol for the modal."""
+    """The Check button names the port, the protocol and the entry it came from for the modal."""
     await slack.command("minecraft")
     check = [b for b in buttons(fake_slack.posted_to("cmd")[0].body) if b["action_id"] == ACTION_CHECK]
     assert check == [
@@ -72,7 +72,7 @@ async def test_knowledge_answer_carries_a_check_button_for_its_port(
             "type": "button",
             "text": {"type": "plain_text", "text": "Check this port", "emoji": True},
             "action_id": ACTION_CHECK,
-            "value": "25565/tcp",
+            "value": "25565/tcp/minecraft-java",
             "style": "primary",
         }
     ]
