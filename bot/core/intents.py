@@ -63,7 +63,8 @@ Intent = Lookup | Check | Help | Invalid
 _CHECK_VERBS = {"check", "probe", "test"}
 _HELP_WORDS = {"help", "?", "-h", "--help", "commands", "usage"}
 _PROTOCOLS = {"tcp", "udp"}
-_GAME_WORD = r"^[^\W\d_][\w'’:+-]*$"  # starts with a letter: a game or app name, never a port
+# A game or app name ("valheim", "7daystodie"): two letters or more; "8o" stays a mistyped port.
+_GAME_WORD = r"^(?=(?:[^a-z]*[a-z]){2})[\w'’:+-]+$"  # with re.IGNORECASE
 # The patterns below are compiled on first use (re caches them): most questions never need them, and
 # compiling all of them would be a noticeable part of `portbot ask`'s start.
 _PORT_WORD = r"^(?:port\s*)?(-?\d+)(?:/(tcp|udp))?$"  # with re.IGNORECASE
@@ -144,7 +145,7 @@ def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
             continue
         if re.match(_RANGE_WORD, token):
             return _no_ranges()
-        if re.match(_GAME_WORD, token) and not re.match(_PORT_WORD, token, re.IGNORECASE):
+        if re.match(_GAME_WORD, token, re.IGNORECASE) and not re.match(_PORT_WORD, token, re.IGNORECASE):
             game.append(token)
             continue
         for piece in filter(None, token.split(",")):

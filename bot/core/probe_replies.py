@@ -6,6 +6,8 @@ given and every address so :meth:`Reply.masked` can hide them when the user shar
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,16 @@ MIXED_ADVICE = (
 )
 SHARE = Action(ActionKind.SHARE, "Share in channel")
 
+log = logging.getLogger(__name__)
+
+# What only the people who run the bot can act on (a setting's name, a shared secret, a worker's clock or
+# HTTP status): the log gets it, users get NOT_CHECKED / WORKERS_DOWN.
+_OPERATOR_DETAIL = re.compile(
+    r"PORTBOT_|\bNTP\b|signature|secret|clock|\bHTTP \d{3}\b|worker URL|configur", re.IGNORECASE
+)
+NOT_CHECKED = "That place couldn't run the check this time."
+WORKERS_DOWN = "I couldn't reach the places I check from, so the check didn't run."
+
 # Follow-up questions offered under a result, picked from its verdicts; each is a knowledge topic, answered
 # only to whoever clicks.
 FORWARDING = Action(ActionKind.ASK, "Port forwarding", query="port forwarding")
@@ -80,7 +92,7 @@ def probe_reply(
     multi = len({r.vantage for r in answered}) > 1
 
     fields = [Field(_view_name(v), _clip(_explain(v, local=local, multi=multi))) for v in views]
-    fields += [Field(f"Not checked from {r.vantage}", _clip(r.error or "")) for r in failed]
+    fields += [Field(f"Not checked from {r.vantage}", _clip(_for_users(r.error or ""))) for r in failed]
     srv = next((r.srv_target for r in answered if r.srv_target), None)
     if srv:
         fields.insert(
@@ -145,15 +157,27 @@ def error_reply(err: PortbotError) -> Reply:
     sensitive: tuple[str, ...] = ()
     if isinstance(err, RefusedTarget) and err.address:
         sensitive = (err.address,)
+    summary = err.message
+    if isinstance(err, ProbeError) and not isinstance(err, ResolveError):
+        summary = _for_users(summary, WORKERS_DOWN if isinstance(err, WorkerError) else None)
     return Reply(
         title=_error_title(err),
-        summary=err.message,
+        summary=summary,
         fields=fields,
         status=Status.ERROR,
         kind="error",
         private=True,
         sensitive=sensitive,
     )
+
+
+def _for_users(text: str, instead: str | None = None) -> str:
+    """``text`` if a user can read it; a sentence that points nowhere near a setting if it is for operators
+    (who find the detail in the log)."""
+    if not _OPERATOR_DETAIL.search(text):
+        return text
+    log.warning("a check could not run: %s", text)
+    return instead or NOT_CHECKED
 
 
 def _error_title(err: PortbotError) -> str:
