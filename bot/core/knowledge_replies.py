@@ -295,7 +295,13 @@ def _guide(answer: GuideAnswer) -> Reply:
     actions = []
     if answer.port:
         actions.append(
-            Action(ActionKind.CHECK_PORT, "Check this port", port=answer.port, protocol=answer.protocol)
+            Action(
+                ActionKind.CHECK_PORT,
+                "Check this port",
+                port=answer.port,
+                protocol=answer.protocol,
+                hint=answer.service.id if answer.service is not None else None,
+            )
         )
     actions += [_ask_topic(t) for t in answer.related]
     return _reply(title, answer.summary, fields, actions)
