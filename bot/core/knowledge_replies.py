@@ -15,7 +15,6 @@ from bot.core.budgets import (
     TITLE_MAX,
     TOTAL_MAX,
 )
-from bot.core.checks import steam_query_port
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
 from knowledge import (
     Answer,
@@ -127,6 +126,8 @@ def _port(answer: PortAnswer) -> Reply:
         if only is None:
             # Games on a shared number (7777: ARK, Satisfactory, Terraria…) each need their own protocols
             # and query port: one button per game, so an ARK server is checked over UDP with its A2S query.
+            from bot.core.checks import steam_query_port  # only for ports several entries share
+
             generic = _port_protocol(answer)
             games = [
                 u
