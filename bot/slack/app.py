@@ -300,11 +300,11 @@ class _Listeners:
         async with self._reporting(context, client, "dm") as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             reply = await self.portbot.handle(text, _requester(context))
-            # A DM is already private: nothing to share, nowhere to share it to.
+            # A DM is already private: nothing to share, nowhere to share it to; checking again still helps.
             await client.chat_postMessage(
                 channel=event["channel"],
                 thread_ts=event.get("thread_ts"),
-                **self._message(reply),
+                **self._message(reply, owner=event.get("user"), shareable=False),
                 **_QUIET,
             )
 
@@ -449,13 +449,13 @@ class _Listeners:
 
     # -- delivery -------------------------------------------------------------------------------------------
 
-    def _message(self, reply: Reply, *, owner: str | None = None) -> Message:
+    def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
         """Render ``reply``; with an ``owner``, a private result gets a Share button backed by a masked copy."""
         line = _LINE.get()
         if line is not None:
             line.answered(reply)
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = self.shares.put(reply, owner) if owner and reply.private and has_share else None
+        token = self.shares.put(reply, owner) if owner and shareable and reply.private and has_share else None
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
         recheck = self.rechecks.put(again, owner) if owner and reply.private and again else None
         return render(reply, share_token=token, recheck_token=recheck)

@@ -315,12 +315,12 @@ async def test_mention_asking_for_a_probe_answers_only_the_asker(
 async def test_direct_message_is_answered_in_the_dm(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
 ) -> None:
-    """A DM is answered in the DM; a probe result there needs no Share button."""
+    """A DM is answered in the DM; a probe result there needs no Share button, only Check again."""
     await slack.event(payloads.direct_message("check example.com 443"))
     (call,) = fake_slack.messages
     assert (call.method, call.args["channel"]) == ("chat.postMessage", payloads.DM)
     assert header(call.args) == ":large_green_circle: Port check: example.com"
-    assert [b["action_id"] for b in buttons(call.args)] == []
+    assert [b["action_id"] for b in buttons(call.args)] == ["portbot_check_again"]
     assert [requester for _, requester in backend.calls] == [
         Requester("slack", payloads.USER, TEAM_ID, payloads.DM)
     ]
