@@ -546,6 +546,16 @@ VENDOR_FACTS = [
     ("synology-dsm", 5001, "tcp"),
     ("minio", 9000, "tcp"),
     ("kodi", 9090, "tcp"),  # AdvancedSettings.cpp: m_jsonTcpPort = 9090
+    ("tailscale", 41641, "udp"),  # tailscaled.go: Windows default; tailscaled.defaults: Linux packages
+    ("zerotier", 9993, "udp"),
+    ("uptime-kuma", 3001, "tcp"),
+    ("grafana", 3000, "tcp"),
+    ("ollama", 11434, "tcp"),
+    ("matrix-synapse", 8448, "tcp"),
+    ("netdata", 19999, "tcp"),
+    ("jenkins", 50000, "tcp"),
+    ("squid", 3128, "tcp"),
+    ("mumble", 64738, "udp"),
 ]
 
 
@@ -568,6 +578,13 @@ def test_qbittorrent_peer_port_is_not_presented_as_its_own_default() -> None:
     entry = BY_ID["qbittorrent"]
     assert "random" in entry["summary"]
     assert "6881" in entry["disagreement"] and "linuxserver" in entry["disagreement"]
+
+
+def test_tailscale_port_is_not_claimed_as_universal() -> None:
+    """Tailscale's 41641 is the default only on Windows and Linux packages; elsewhere the port is random."""
+    entry = BY_ID["tailscale"]
+    assert "random" in entry["summary"]
+    assert "41641" in entry["disagreement"] and "--port" in entry["disagreement"]
 
 
 @pytest.mark.parametrize(("service_id", "number"), [("nextcloud", 8080), ("nextcloud", 8443)])
