@@ -556,6 +556,11 @@ VENDOR_FACTS = [
     ("jenkins", 50000, "tcp"),
     ("squid", 3128, "tcp"),
     ("mumble", 64738, "udp"),
+    ("jupyter", 8888, "tcp"),  # jupyter_server: DEFAULT_JUPYTER_SERVER_PORT = 8888
+    ("prometheus", 9090, "tcp"),
+    ("docker-registry", 5000, "tcp"),
+    ("unbound-pihole", 5335, "udp"),
+    ("gitea", 3000, "tcp"),  # app.example.ini: HTTP_PORT = 3000
 ]
 
 
