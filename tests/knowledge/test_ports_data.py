@@ -561,6 +561,10 @@ VENDOR_FACTS = [
     ("docker-registry", 5000, "tcp"),
     ("unbound-pihole", 5335, "udp"),
     ("gitea", 3000, "tcp"),  # app.example.ini: HTTP_PORT = 3000
+    ("wireguard", 51820, "udp"),
+    ("openvpn", 1194, "udp"),
+    ("node-exporter", 9100, "tcp"),
+    ("alertmanager", 9093, "tcp"),
 ]
 
 
