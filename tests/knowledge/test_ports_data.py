@@ -565,6 +565,11 @@ VENDOR_FACTS = [
     ("openvpn", 1194, "udp"),
     ("node-exporter", 9100, "tcp"),
     ("alertmanager", 9093, "tcp"),
+    ("influxdb", 8086, "tcp"),  # 1.x and 2.x
+    ("influxdb", 8181, "tcp"),  # InfluxDB 3 Core: DEFAULT_HTTP_BIND_ADDR 0.0.0.0:8181
+    ("openvpn-access-server", 943, "tcp"),
+    ("pushgateway", 9091, "tcp"),
+    ("mqtt", 1883, "tcp"),
 ]
 
 
@@ -587,6 +592,12 @@ def test_qbittorrent_peer_port_is_not_presented_as_its_own_default() -> None:
     entry = BY_ID["qbittorrent"]
     assert "random" in entry["summary"]
     assert "6881" in entry["disagreement"] and "linuxserver" in entry["disagreement"]
+
+
+def test_influxdb_names_both_version_ports() -> None:
+    """InfluxDB 3 moved its HTTP API to 8181; the entry names 8086 (1.x, 2.x) and 8181 and says which is which."""
+    disagreement = BY_ID["influxdb"]["disagreement"]
+    assert "8086" in disagreement and "8181" in disagreement and "InfluxDB 3" in disagreement
 
 
 def test_tailscale_port_is_not_claimed_as_universal() -> None:
