@@ -570,6 +570,8 @@ VENDOR_FACTS = [
     ("openvpn-access-server", 943, "tcp"),
     ("pushgateway", 9091, "tcp"),
     ("mqtt", 1883, "tcp"),
+    ("ssh", 22, "tcp"),  # sshd_config: #Port 22
+    ("rdp", 3389, "tcp"),  # Microsoft: change the listening port (3389 by default)
 ]
 
 
