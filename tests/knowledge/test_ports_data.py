@@ -572,6 +572,9 @@ VENDOR_FACTS = [
     ("mqtt", 1883, "tcp"),
     ("ssh", 22, "tcp"),  # sshd_config: #Port 22
     ("rdp", 3389, "tcp"),  # Microsoft: change the listening port (3389 by default)
+    ("nats", 4222, "tcp"),  # const.go: DEFAULT_PORT = 4222
+    ("kibana", 5601, "tcp"),
+    ("loki", 3100, "tcp"),
 ]
 
 
