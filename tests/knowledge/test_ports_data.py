@@ -575,6 +575,7 @@ VENDOR_FACTS = [
     ("nats", 4222, "tcp"),  # const.go: DEFAULT_PORT = 4222
     ("kibana", 5601, "tcp"),
     ("loki", 3100, "tcp"),
+    ("teamspeak3", 9987, "udp"),  # TeamSpeak's own Docker image: EXPOSE 9987/udp 10011 30033
 ]
 
 
