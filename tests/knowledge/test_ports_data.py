@@ -576,6 +576,9 @@ VENDOR_FACTS = [
     ("kibana", 5601, "tcp"),
     ("loki", 3100, "tcp"),
     ("teamspeak3", 9987, "udp"),  # TeamSpeak's own Docker image: EXPOSE 9987/udp 10011 30033
+    ("vite", 5173, "tcp"),  # constants.ts: DEFAULT_DEV_PORT = 5173
+    ("kubernetes", 6443, "tcp"),
+    ("etcd", 2379, "tcp"),
 ]
 
 
