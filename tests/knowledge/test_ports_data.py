@@ -579,6 +579,8 @@ VENDOR_FACTS = [
     ("vite", 5173, "tcp"),  # constants.ts: DEFAULT_DEV_PORT = 5173
     ("kubernetes", 6443, "tcp"),
     ("etcd", 2379, "tcp"),
+    ("rabbitmq", 15672, "tcp"),
+    ("docker-api", 2375, "tcp"),
 ]
 
 
