@@ -32,6 +32,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if isinstance(intent, intents.Invalid):
         raise InputError(intent.message)
     assert isinstance(intent, intents.Check)
+    if intent.game:  # chat takes a game's name as a protocol hint; this command takes ports and --tcp/--udp
+        raise InputError(f"I couldn't read `{intent.game.split()[0][:40]}` as a port number.")
     ports = intent.ports or _port_from_target(parse_target(intent.target).port)
     if args.via == "workers" and not settings.portbot.workers:
         raise InputError("--via workers needs PORTBOT_WORKERS (comma-separated worker URLs).")
@@ -42,7 +44,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
     # Limits kept in PORTBOT_DATA_DIR (or Redis): a shell loop of `portbot probe` must not reset them.
     backend = app.build_probe_backend(settings, persistent_limits=True)
-    request = ProbeRequest(target=intent.target, ports=ports, protocol=intent.protocol)
+    # check_args never says "both" (only an entry's button does); the name keeps mypy honest.
+    protocol = "auto" if intent.protocol == "both" else intent.protocol
+    request = ProbeRequest(target=intent.target, ports=ports, protocol=protocol)
     requester = Requester(platform="cli", user_id=_user())
     reports = asyncio.run(_probe(backend, request, requester))
 

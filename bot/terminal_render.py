@@ -50,6 +50,8 @@ def _follow_ups(reply: Reply) -> Iterable[str]:
     for action in reply.actions:
         if action.kind is ActionKind.CHECK_PORT and action.port:
             proto = f" {action.protocol}" if action.protocol in ("tcp", "udp") else ""
+            if action.hint:  # the entry's name picks its protocols and query port, as a button's check does
+                proto = f" {action.hint}"
             yield f"→ {plain(action.label)}: /port check <your public address> {action.port}{proto}"
         elif action.kind is ActionKind.ASK and action.query:
             yield f"→ {plain(action.label)}: /port {plain(action.query)}"

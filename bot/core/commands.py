@@ -17,7 +17,9 @@ from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 if TYPE_CHECKING:
     import logging
 
+    from bot.core.intents import CheckProtocol
     from knowledge import KnowledgeBase, Suggestion
+    from knowledge._curated import Service
     from probes.models import ProbeReport, ProbeRequest, Requester
 
 
@@ -68,7 +70,9 @@ class Portbot:
         try:
             return self._replies(query)
         except Exception:  # not cached: the next ask tries again
-            _log().exception("knowledge lookup failed for %r", query[:200])
+            # No user text at INFO and above (the audit log keeps what was asked; logs don't).
+            _log().exception("knowledge lookup failed")
+            _log().debug("the question was %r", query[:200])
             return INTERNAL_ERROR
 
     def _answer(self, query: str) -> Reply:
@@ -81,7 +85,8 @@ class Portbot:
         try:
             return self.knowledge.suggest(intents.clean(prefix), limit=limit)
         except Exception:
-            _log().exception("suggest failed for %r", prefix[:200])
+            _log().exception("suggest failed")
+            _log().debug("the prefix was %r", prefix[:200])
             return []
 
     # -- everything ------------------------------------------------------------------------------------
@@ -94,8 +99,24 @@ class Portbot:
         if isinstance(intent, intents.Invalid):
             return invalid_reply(intent.message, intent.hint)
         if isinstance(intent, intents.Check):
-            return await self.check(intent.target, intent.ports, intent.protocol, requester)
+            hint = intent.hint
+            if intent.game and hint is None:
+                service = self.service_named(intent.game)
+                if service is None:
+                    return unknown_game_reply(intent.game, intent.target, intent.ports)
+                hint = service.id
+            return await self.check(intent.target, intent.ports, intent.protocol, requester, hint)
         return self.lookup(intent.query)
+
+    def service_named(self, name: str) -> Service | None:
+        """The curated game or app ``name`` spells, or None (also when the knowledge base can't load)."""
+        from bot.core.checks import find_service
+
+        try:
+            return find_service(self.knowledge.services, name)
+        except Exception:
+            _log().exception("service lookup failed")
+            return None
 
     async def aclose(self) -> None:
         """Release what the probe backend holds (audit log, connections), if it was ever built."""
@@ -120,31 +141,38 @@ class Portbot:
         self,
         target: str,
         ports: tuple[int, ...] | list[int],
-        protocol: intents.ProtocolChoice,
+        protocol: CheckProtocol,
         requester: Requester,
-        service_hint: str | None = None,
+        hint: str | None = None,
     ) -> Reply:
-        """Probe ``target`` on ``ports`` and explain the verdict. Never raises."""
+        """Probe ``target`` on ``ports`` and explain the verdict. Never raises.
+
+        ``hint`` is a curated service id (from a button or a game named in chat): the check then covers the
+        protocols and the Steam query port that entry lists (:mod:`bot.core.checks`)."""
         from probes.errors import PortbotError
 
         try:
-            return await self._check(target, tuple(ports), protocol, requester, service_hint)
+            return await self._check(target, tuple(ports), protocol, requester, hint)
         except PortbotError as err:
             from bot.core.probe_replies import error_reply
 
             return error_reply(err)
         except Exception:
-            _log().exception("probe failed for %r %r", target[:200], ports)
+            _log().exception("probe failed")
+            _log().debug("the target was %r, ports %r", target[:200], ports)
             return INTERNAL_ERROR
 
     async def _check(
         self,
         target: str,
         ports: tuple[int, ...],
-        protocol: intents.ProtocolChoice,
+        protocol: CheckProtocol,
         requester: Requester,
-        service_hint: str | None,
+        hint: str | None,
     ) -> Reply:
+        import asyncio
+
+        from bot.core.checks import plan
         from bot.core.probe_replies import probe_reply
         from probes.models import ProbeRequest
         from probes.targets import parse_target
@@ -166,9 +194,39 @@ class Portbot:
                 status=Status.ERROR,
                 kind=ReplyKind.ERROR,
             )
-        request = ProbeRequest(target=target, ports=ports, protocol=protocol, service_hint=service_hint)
-        reports = await backend.probe(request, requester)
-        return probe_reply(reports, request)
+        service = None
+        if hint is not None:
+            try:
+                service = self.knowledge.service(hint)
+            except Exception:  # the check still runs, as asked, without the entry's protocols
+                _log().exception("knowledge base unavailable for a service hint")
+        chosen = plan(ports, protocol, service)
+        requests = [
+            ProbeRequest(target=target, ports=part.ports, protocol=part.protocol, service_hint=chosen.hint)
+            for part in chosen.parts
+        ]
+        # TCP and UDP parts run side by side: a TCP+UDP game waits for the slower part, not for both in turn.
+        found = await asyncio.gather(*(backend.probe(r, requester) for r in requests))
+        reports = [report for part in found for report in part]
+        again = intents.Check(target=target, ports=ports, protocol=protocol, hint=hint)
+        return probe_reply(reports, requests[0], again=again)
+
+
+def unknown_game_reply(game: str, target: str, ports: tuple[int, ...]) -> Reply:
+    """``check host 2456 somegame``: say so, rather than guess a protocol and call a UDP port closed."""
+    port = ports[0] if ports else 25565
+    return Reply(
+        title="I don't know that game or app",
+        summary=(
+            f"I don't know `{game[:40]}`, so I can't tell which protocol its port needs. "
+            "Name a game or app I know, or say `tcp` or `udp` yourself."
+        ),
+        fields=(Field("Try", f"`check {target[:60]} {port} udp`  ·  `check {target[:60]} 2456 valheim`"),),
+        status=Status.ERROR,
+        kind=ReplyKind.ERROR,
+        private=True,
+        sensitive=(target,),
+    )
 
 
 def help_reply() -> Reply:

@@ -2,6 +2,7 @@
 
 25565 | minecraft | what is cgnat          -> Lookup
 check example.com 25565 [udp]             -> Check
+check example.com 2456 valheim            -> Check (a game or app named: the core picks its protocols)
 check example.com:25565 / https://host    -> Check (port taken from the target)
 is 443 open on example.com                -> Check
 is example.com:443 open / reachable       -> Check
@@ -19,6 +20,8 @@ from typing import Literal
 MAX_INPUT = 500  # longer text is cut before parsing; nobody types a 500-character port question
 
 ProtocolChoice = Literal["auto", "tcp", "udp"]
+#: What a check may cover: one protocol, the engine's choice, or both (a TCP+UDP entry's button).
+CheckProtocol = Literal["auto", "tcp", "udp", "both"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +33,16 @@ class Lookup:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """A reachability check of ``ports`` on ``target`` (no ports: take the one written in the target)."""
+    """A reachability check of ``ports`` on ``target`` (no ports: take the one written in the target).
+
+    ``game`` is what the user named after the ports ("valheim"), as typed; ``hint`` a curated service id
+    the core already matched (buttons carry one). Both say which protocols and packets fit the port."""
 
     target: str
     ports: tuple[int, ...]
-    protocol: ProtocolChoice = "auto"
+    protocol: CheckProtocol = "auto"
+    game: str | None = None
+    hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +63,8 @@ Intent = Lookup | Check | Help | Invalid
 _CHECK_VERBS = {"check", "probe", "test"}
 _HELP_WORDS = {"help", "?", "-h", "--help", "commands", "usage"}
 _PROTOCOLS = {"tcp", "udp"}
+# A game or app name ("valheim", "7daystodie"): two letters or more; "8o" stays a mistyped port.
+_GAME_WORD = r"^(?=(?:[^a-z]*[a-z]){2})[\w'’:+-]+$"  # with re.IGNORECASE
 # The patterns below are compiled on first use (re caches them): most questions never need them, and
 # compiling all of them would be a noticeable part of `portbot ask`'s start.
 _PORT_WORD = r"^(?:port\s*)?(-?\d+)(?:/(tcp|udp))?$"  # with re.IGNORECASE
@@ -118,13 +128,13 @@ def _looks_like_host(token: str) -> bool:
 
 
 def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
-    """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
-    """A probe request from a target and the words after it (ports, "tcp"/"udp"). Never raises."""
+    """A probe request from a target and the words after it (ports, "tcp"/"udp", a game's name). Never raises."""
     target = target.strip("?!,;")
     if re.match(_RANGE_WORD, target):
         return _no_ranges()
     ports: list[int] = []
     protocol: ProtocolChoice = "auto"
+    game: list[str] = []
     for raw in rest:
         token = raw.strip(",;?!.")
         low = token.lower()
@@ -135,6 +145,9 @@ def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
             continue
         if re.match(_RANGE_WORD, token):
             return _no_ranges()
+        if re.match(_GAME_WORD, token, re.IGNORECASE) and not re.match(_PORT_WORD, token, re.IGNORECASE):
+            game.append(token)
+            continue
         for piece in filter(None, token.split(",")):
             match = re.match(_PORT_WORD, piece, re.IGNORECASE)
             if not match:
@@ -152,7 +165,7 @@ def check_args(target: str, rest: list[str] | tuple[str, ...]) -> Intent:
                 )
             if number not in ports:
                 ports.append(number)
-    return Check(target=target, ports=tuple(ports), protocol=protocol)
+    return Check(target=target, ports=tuple(ports), protocol=protocol, game=" ".join(game)[:60] or None)
 
 
 def _no_ranges() -> Invalid:

@@ -36,6 +36,7 @@ from knowledge import (
 )
 
 MAX_ASK = 3
+GAME_CHECKS = 2  # "Check for <game>" buttons on a port many games share; more would crowd out the questions
 FACET_PARAGRAPHS = 2  # of a concept shown as the facet of a service or port answer
 
 HOW_TO_ASK = (
@@ -112,9 +113,38 @@ def _port(answer: PortAnswer) -> Reply:
     ]
     actions = []
     if port:
+        only = answer.used_by[0].service.id if len(answer.used_by) == 1 else None
         actions.append(
-            Action(ActionKind.CHECK_PORT, "Check this port", port=port, protocol=_port_protocol(answer))
+            Action(
+                ActionKind.CHECK_PORT,
+                "Check this port",
+                port=port,
+                protocol=_port_protocol(answer),
+                hint=only,
+            )
         )
+        if only is None:
+            # Games on a shared number (7777: ARK, Satisfactory, Terraria…) each need their own protocols
+            # and query port: one button per game, so an ARK server is checked over UDP with its A2S query.
+            from bot.core.checks import steam_query_port  # only for ports several entries share
+
+            generic = _port_protocol(answer)
+            games = [
+                u
+                for u in answer.used_by
+                if u.service.category == "game"
+                and (_entry_protocol(u.ports) != generic or steam_query_port(u.service) is not None)
+            ][:GAME_CHECKS]
+            actions += [
+                Action(
+                    ActionKind.CHECK_PORT,
+                    _cut(f"Check for {u.service.name}", 80),
+                    port=port,
+                    protocol=_entry_protocol(u.ports),
+                    hint=u.service.id,
+                )
+                for u in games
+            ]
     actions += [_ask_topic(t) for t in (*([facet] if facet else []), *answer.related)]
     actions += [_ask(f"About {u.service.name}", u.service.id) for u in answer.used_by]
     return _reply(f"Port {shown}", summary, _once(fields), actions)
@@ -151,7 +181,13 @@ def _service(answer: ServiceAnswer) -> Reply:
     main = service.main_port
     if main is not None:
         actions.append(
-            Action(ActionKind.CHECK_PORT, "Check this port", port=main.low, protocol=main.check_protocol)
+            Action(
+                ActionKind.CHECK_PORT,
+                "Check this port",
+                port=main.low,
+                protocol=_entry_protocol((main,), game=service.category == "game"),
+                hint=service.id,
+            )
         )
     actions += [_ask(f"Did you mean {s.name}?", s.id) for s in answer.alternatives]
     actions += [_ask_topic(t, service) for t in (*([facet] if facet else []), *answer.related)]
@@ -260,7 +296,13 @@ def _guide(answer: GuideAnswer) -> Reply:
     actions = []
     if answer.port:
         actions.append(
-            Action(ActionKind.CHECK_PORT, "Check this port", port=answer.port, protocol=answer.protocol)
+            Action(
+                ActionKind.CHECK_PORT,
+                "Check this port",
+                port=answer.port,
+                protocol=answer.protocol,
+                hint=answer.service.id if answer.service is not None else None,
+            )
         )
     actions += [_ask_topic(t) for t in answer.related]
     return _reply(title, answer.summary, fields, actions)
@@ -400,14 +442,30 @@ def _ask_suggestion(suggestion: Suggestion) -> Action:
     return _ask(suggestion.label, suggestion.value)
 
 
+def _entry_protocol(entries: Sequence[ServicePort], *, game: bool = True) -> str:
+    """What a check of these entries covers: "tcp", "udp", or "both" for a TCP+UDP game (an app that also
+    speaks UDP, HTTPS with QUIC, gets the clear TCP verdict)."""
+    found = _main_protocols(entries)
+    if found == {"tcp", "udp"}:
+        return "both" if game else "tcp"
+    return "udp" if found == {"udp"} else "tcp"
+
+
+def _main_protocols(entries: Sequence[ServicePort]) -> set[str]:
+    # The ports people connect to decide: Minecraft's optional UDP query on 25565 does not make it "both".
+    main = [p for p in entries if p.role != "query"] or list(entries)
+    return {proto for p in main for proto in p.protocols}
+
+
 def _port_protocol(answer: PortAnswer) -> str | None:
     if answer.protocol in ("tcp", "udp"):
         return answer.protocol
-    protocols = {proto for use in answer.used_by for p in use.ports for proto in p.protocols}
-    if not protocols:
-        protocols = {
-            e.protocol for e in answer.iana if e.status == "assigned" and e.protocol in ("tcp", "udp")
-        }
+    games = {
+        proto for u in answer.used_by if u.service.category == "game" for proto in _main_protocols(u.ports)
+    }
+    if games == {"tcp", "udp"}:
+        return "both"  # 7777: games on TCP and on UDP share it; the per-game buttons narrow it down
+    protocols = {proto for use in answer.used_by for proto in _main_protocols(use.ports)}
     return _transport(tuple(protocols))
 
 
@@ -445,7 +503,7 @@ def _reply(
         if size <= budget:
             kept.append(item)
             budget -= size
-    checks = [a for a in actions if a.kind is ActionKind.CHECK_PORT][:1]
+    checks = [a for a in actions if a.kind is ActionKind.CHECK_PORT][: 1 + GAME_CHECKS]
     asks = list(dict.fromkeys(a for a in actions if a.kind is ActionKind.ASK))[:MAX_ASK]
     return Reply(title, summary, tuple(kept), status, (*checks, *asks), footer, kind)
 

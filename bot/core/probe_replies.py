@@ -6,7 +6,10 @@ given and every address so :meth:`Reply.masked` can hide them when the user shar
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
 from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
@@ -23,17 +26,47 @@ from probes.merge import PortView, join_names, merge, reach_sentence
 from probes.models import PortResult, ProbeReport, ProbeRequest, State
 from probes.reasons import describe, is_rejection
 
-LOCAL_CAVEAT = "Checked from this bot's own network, not from outside: configure PORTBOT_WORKERS for a true outside view."
+if TYPE_CHECKING:
+    from bot.core.intents import Check
+
+# Users read this: it says where the check ran, never how an operator would change that (that is in the
+# README and `portbot doctor`).
+LOCAL_CAVEAT = (
+    "Checked from the bot's own network, not from the wider internet: people elsewhere may see a "
+    "different result."
+)
 CLOSED_ADVICE = (
     "Your router passed the connection on, but nothing is listening: is the server running and listening on "
     "0.0.0.0 (not 127.0.0.1), and does the forward point at the right machine's LAN address?"
 )
 FILTERED_CAUSE = "No answer: most likely the router has no forward for this port, or a firewall drops it."
+# IPv6 has no NAT: every device has its own public address, so there is nothing to forward, only a firewall
+# (the router's and the server's) to open.
+FILTERED_CAUSE_V6 = (
+    "No answer: most likely a firewall drops it (the router's IPv6 firewall or the server's own)."
+)
 MIXED_ADVICE = (
     "When some places get through and others don't, look for a firewall or geo-blocking rule that treats them "
     "differently, or a connection that drops out."
 )
 SHARE = Action(ActionKind.SHARE, "Share in channel")
+
+log = logging.getLogger(__name__)
+
+# What only the people who run the bot can act on (a setting's name, a shared secret, a worker's clock or
+# HTTP status): the log gets it, users get NOT_CHECKED / WORKERS_DOWN.
+_OPERATOR_DETAIL = re.compile(
+    r"PORTBOT_|\bNTP\b|signature|secret|clock|\bHTTP \d{3}\b|worker URL|configur", re.IGNORECASE
+)
+NOT_CHECKED = "That place couldn't run the check this time."
+WORKERS_DOWN = "I couldn't reach the places I check from, so the check didn't run."
+
+# Follow-up questions offered under a result, picked from its verdicts; each is a knowledge topic, answered
+# only to whoever clicks.
+FORWARDING = Action(ActionKind.ASK, "Port forwarding", query="port forwarding")
+CGNAT = Action(ActionKind.ASK, "CGNAT", query="cgnat")
+FIREWALL = Action(ActionKind.ASK, "Firewalls", query="firewall")
+LISTENING = Action(ActionKind.ASK, "Is it listening?", query="what is listening on a port")
 
 _BAD_STATES = frozenset({State.FILTERED, State.UNREACHABLE})
 
@@ -47,8 +80,10 @@ _SHORT = {
 }
 
 
-def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
-    """Explain what every vantage point found for ``request``."""
+def probe_reply(
+    reports: Sequence[ProbeReport], request: ProbeRequest, *, again: Check | None = None
+) -> Reply:
+    """Explain what every vantage point found for ``request``; ``again`` is the check "Check again" repeats."""
     answered = [r for r in reports if r.error is None]
     failed = [r for r in reports if r.error is not None]
     views = merge(answered)
@@ -57,7 +92,7 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
     multi = len({r.vantage for r in answered}) > 1
 
     fields = [Field(_view_name(v), _clip(_explain(v, local=local, multi=multi))) for v in views]
-    fields += [Field(f"Not checked from {r.vantage}", _clip(r.error or "")) for r in failed]
+    fields += [Field(f"Not checked from {r.vantage}", _clip(_for_users(r.error or ""))) for r in failed]
     srv = next((r.srv_target for r in answered if r.srv_target), None)
     if srv:
         fields.insert(
@@ -81,11 +116,39 @@ def probe_reply(reports: Sequence[ProbeReport], request: ProbeRequest) -> Reply:
         summary=summary,
         fields=tuple(fields),
         status=_status(views),
-        actions=(SHARE,),
+        actions=_actions(views, again),
         kind=ReplyKind.PROBE,
         private=True,
         sensitive=_sensitive(request, reports),
     )
+
+
+def follow_ups(views: Sequence[PortView]) -> tuple[Action, ...]:
+    """The next questions worth asking after these verdicts: forwarding, CGNAT, firewalls."""
+    picked: list[Action] = []
+    for view in views:
+        for _, result in view.seen:
+            picked += _follow_ups(result)
+    return tuple(dict.fromkeys(picked))[:3]
+
+
+def _follow_ups(result: PortResult) -> list[Action]:
+    v6 = result.family == 6
+    match result.state:
+        case State.FILTERED if is_rejection(result.reason, result.protocol):
+            return [FIREWALL]
+        case State.FILTERED | State.OPEN_FILTERED:
+            return [FIREWALL] if v6 else [FORWARDING, CGNAT, FIREWALL]
+        case State.CLOSED:
+            return [LISTENING] if v6 else [LISTENING, FORWARDING]
+        case State.UNREACHABLE:
+            return [FIREWALL] if v6 else [CGNAT]
+    return []
+
+
+def _actions(views: Sequence[PortView], again: Check | None) -> tuple[Action, ...]:
+    recheck = (Action(ActionKind.RECHECK, "Check again", check=again),) if again is not None else ()
+    return (*recheck, SHARE, *follow_ups(views))
 
 
 def error_reply(err: PortbotError) -> Reply:
@@ -94,15 +157,27 @@ def error_reply(err: PortbotError) -> Reply:
     sensitive: tuple[str, ...] = ()
     if isinstance(err, RefusedTarget) and err.address:
         sensitive = (err.address,)
+    summary = err.message
+    if isinstance(err, OperatorError):  # its detail is for the people running the bot
+        summary = _for_users(summary, WORKERS_DOWN if isinstance(err, WorkerError) else None)
     return Reply(
         title=_error_title(err),
-        summary=err.message,
+        summary=summary,
         fields=fields,
         status=Status.ERROR,
         kind=ReplyKind.ERROR,
         private=True,
         sensitive=sensitive,
     )
+
+
+def _for_users(text: str, instead: str | None = None) -> str:
+    """``text`` if a user can read it; a sentence that points nowhere near a setting if it is for operators
+    (who find the detail in the log)."""
+    if not _OPERATOR_DETAIL.search(text):
+        return text
+    log.warning("a check could not run: %s", text)
+    return instead or NOT_CHECKED
 
 
 def _error_title(err: PortbotError) -> str:
@@ -209,6 +284,14 @@ def _verdict(result: PortResult, *, local: bool) -> list[str]:
                 f"Rejected: a firewall is actively refusing {where}. {describe(result.reason, result.protocol)}",
                 f"Open {proto} {result.port} in that firewall: on the server, on the router, or in your hosting "
                 "provider's control panel.",
+            ]
+        case State.FILTERED if result.family == 6:
+            return [
+                FILTERED_CAUSE_V6,
+                f"1. Allow {proto} {result.port} to the server's address in your router's IPv6 firewall "
+                "(IPv6 has no NAT: there is nothing to forward).\n"
+                f"2. Allow {proto} {result.port} in the server's own firewall.\n"
+                "3. Make sure the server is running, then check again.",
             ]
         case State.FILTERED:
             return [

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.intents import Check
 
 
 class Status(StrEnum):
@@ -25,6 +29,7 @@ class ActionKind(StrEnum):
     CHECK_PORT = "check_port"  # "Check this port": asks for a host, then probes ``port``/``protocol``
     ASK = "ask"  # a follow-up question, answered like ``/port <query>``
     SHARE = "share"  # re-post a private probe result publicly with addresses masked
+    RECHECK = "recheck"  # run the same check again, for the same person, as privately
 
 
 class ReplyKind(StrEnum):
@@ -47,13 +52,18 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """Something to do next, shown as a button; which of ``port``, ``protocol``, ``query`` apply follows ``kind``."""
+    """Something to do next, shown as a button; which of ``port``, ``protocol``, ``query``, ``hint`` apply
+    follows ``kind``. ``hint`` is a curated service id: the check then covers what that entry lists (both
+    protocols, a Steam query port) and tells the engine what to say to the port. ``check`` is the check a
+    RECHECK repeats; it names the host, so adapters keep it server-side and only a key rides in the button."""
 
     kind: ActionKind
     label: str
     port: int | None = None
     protocol: str | None = None
     query: str | None = None
+    hint: str | None = None
+    check: Check | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +134,13 @@ def _mask_literals(text: str) -> str:
     return re.sub(_IPV4_LITERAL, one, re.sub(_IPV6_LITERAL, one, text))
 
 
+_OWNER_ONLY = frozenset({ActionKind.SHARE, ActionKind.RECHECK})
+
+
 def _without_share(actions: tuple[Action, ...]) -> tuple[Action, ...]:
-    return tuple(a for a in actions if a.kind is not ActionKind.SHARE)
+    # A shared copy is public: sharing and checking again belong to whoever ran the check (and a re-check
+    # carries the host).
+    return tuple(a for a in actions if a.kind not in _OWNER_ONLY)
 
 
 def mask(secret: str) -> str:

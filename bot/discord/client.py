@@ -47,6 +47,13 @@ class PortbotClient(discord.Client):
             log.exception("could not load the knowledge base at start-up")
         runtime.started()  # in `portbot discord`: what start-up made is kept out of the collector's walks
 
+    async def close(self) -> None:
+        """Close, after the checks already running have sent their answers (at most DRAIN_TIMEOUT seconds):
+        a deferred probe's follow-up needs this client's HTTP session, which closing ends."""
+        if not self.is_closed():
+            await self.responder.drain()
+        await super().close()
+
     async def sync_commands(self) -> list[app_commands.AppCommand]:
         """Publish the command schema: to the dev guild (instant) if one is set, else globally."""
         if self.dev_guild_id:

@@ -9,8 +9,11 @@ Every send carries ``AllowedMentions.none()``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
@@ -18,7 +21,9 @@ from discord import app_commands
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
-from bot.core.intents import ProtocolChoice
+from bot.core.intents import Check, CheckProtocol, ProtocolChoice
+from bot.core.interaction_log import Interaction as LogLine
+from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Field, Reply, ReplyKind
 from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
@@ -35,6 +40,8 @@ CHOICE_MAX = 100  # both the shown name and the value
 EMBED_CACHE = 512
 #: How long a private result can be shared: as long as the interaction token that showed it lives.
 SHARE_TTL = 15 * 60
+#: How long shutdown waits for checks already running to send their answers before closing the connection.
+DRAIN_TIMEOUT = 15.0
 
 Interaction = discord.Interaction[Any]
 
@@ -55,6 +62,11 @@ SETTINGS_REFUSED = problem(
 COMMAND_OUTDATED = problem(
     "That command has changed",
     "Discord is still showing an older version of this command. Please try again in a few minutes.",
+)
+RECHECK_EXPIRED = problem(
+    "That check can't be run again from here",
+    'I keep a check for its "Check again" button for 15 minutes, for whoever ran it, and only until I '
+    "restart. Run the check again with `/portcheck`.",
 )
 BAD_OPTION = problem(
     "I couldn't use those options",
@@ -112,16 +124,64 @@ class Responder:
         store: GuildSettingsStore,
         shares: ShareStore | None = None,
         saved: SavedServerStore | None = None,
+        rechecks: RecheckStore | None = None,
     ) -> None:
         self.portbot = portbot
         self.store = store
         self.shares = shares or ShareStore(ttl=SHARE_TTL)
         self.saved = saved if saved is not None else SavedServerStore(None)
+        self.rechecks = rechecks or RecheckStore(ttl=SHARE_TTL)
+        self._lines: dict[int, LogLine] = {}
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    # -- bookkeeping: one log line per interaction, and what is still running at shutdown --------------------
+
+    @contextlib.asynccontextmanager
+    async def _handling(self, interaction: Interaction, command: str) -> AsyncIterator[None]:
+        """Log one line for this interaction when it ends, and let shutdown wait for it to finish."""
+        line = LogLine("discord", command, str(interaction.guild_id) if interaction.guild_id else None)
+        self._lines[interaction.id] = line
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            self._lines.pop(interaction.id, None)
+            if task is not None:
+                self._in_flight.discard(task)
+            line.done(failed=failed)
+
+    def _noted(self, interaction: Interaction, reply: Reply) -> None:
+        line = self._lines.get(interaction.id)
+        if line is not None:
+            line.answered(reply)
+
+    async def drain(self, grace: float = DRAIN_TIMEOUT) -> int:
+        """Wait up to ``grace`` seconds for interactions still being handled (a probe's follow-up) so they
+        are answered before the connection closes; returns how many were still running after that."""
+        current = asyncio.current_task()
+        pending = {t for t in self._in_flight if t is not current and not t.done()}
+        if not pending:
+            return 0
+        log.info("waiting for %d interaction(s) still being answered", len(pending))
+        _, still = await asyncio.wait(pending, timeout=grace)
+        if still:
+            log.warning("%d interaction(s) were still running at shutdown", len(still))
+        return len(still)
 
     # -- slash commands ----------------------------------------------------------------------------------
 
     async def port(self, interaction: Interaction, query: str) -> None:
         """``/port query``: knowledge answered at once; a probe request deferred like ``/portcheck``."""
+        async with self._handling(interaction, "port"):
+            await self._port(interaction, query)
+
+    async def _port(self, interaction: Interaction, query: str) -> None:
         settings = self.store.get(interaction.guild_id)
         if self.portbot.is_probe(query):
             # Whoever sees the "thinking" message sees the follow-up: decide before the answer exists.
@@ -138,12 +198,19 @@ class Responder:
         self, interaction: Interaction, host: str, port: int, protocol: ProtocolChoice
     ) -> None:
         """``/portcheck host port protocol``: defer, probe, follow up, to the asker only."""
-        await self._probe(interaction, host, port, protocol)
+        async with self._handling(interaction, "portcheck"):
+            await self._probe(interaction, Check(host, (port,), protocol))
 
     async def settings(
         self, interaction: Interaction, probes_private: bool | None, knowledge_private: bool | None
     ) -> None:
         """``/portbot settings``: show or change this server's defaults. Admins only, checked here too."""
+        async with self._handling(interaction, "settings"):
+            await self._settings(interaction, probes_private, knowledge_private)
+
+    async def _settings(
+        self, interaction: Interaction, probes_private: bool | None, knowledge_private: bool | None
+    ) -> None:
         if interaction.guild_id is None:
             await self._respond(interaction, SETTINGS_OUTSIDE_SERVER, public=False)
             return
@@ -170,7 +237,8 @@ class Responder:
         try:
             return self._choices(current)
         except Exception:  # discord.py would only log it; an empty list at least answers the request
-            log.exception("autocomplete failed for %r", current[:200])
+            log.exception("autocomplete failed")  # no user text at INFO and above
+            log.debug("the autocomplete text was %r", current[:200])
             return []
 
     def _choices(self, current: str) -> list[app_commands.Choice[str]]:
@@ -189,6 +257,10 @@ class Responder:
 
     async def ask(self, interaction: Interaction, query: str) -> None:
         """A follow-up question button: answered only to whoever clicked."""
+        async with self._handling(interaction, "button:ask"):
+            await self._ask(interaction, query)
+
+    async def _ask(self, interaction: Interaction, query: str) -> None:
         if self.portbot.is_probe(query):
             await interaction.response.defer(ephemeral=True, thinking=True)
             reply = await self.portbot.handle(query, requester_for(interaction))
@@ -197,15 +269,38 @@ class Responder:
         reply = await self.portbot.handle(query, requester_for(interaction))
         await self._respond(interaction, reply, public=False)
 
-    async def open_check_modal(self, interaction: Interaction, port: int, protocol: str) -> None:
-        # A modal is seen only by whoever clicked: the saved address may start it (bot.discord.saved_servers).
-        default = self.saved.default_for(interaction.user.id, interaction.guild_id)
-        await interaction.response.send_modal(CheckModal(port, protocol, default=default))
+    async def open_check_modal(
+        self, interaction: Interaction, port: int, protocol: str, hint: str | None = None
+    ) -> None:
+        async with self._handling(interaction, "button:check"):
+            # A modal is seen only by whoever clicked: the saved address may start it (bot.discord.saved_servers).
+            default = self.saved.default_for(interaction.user.id, interaction.guild_id)
+            await interaction.response.send_modal(CheckModal(port, protocol, hint, default=default))
 
-    async def check_from_modal(self, interaction: Interaction, host: str, port: int, protocol: str) -> None:
-        chosen: ProtocolChoice = "tcp" if protocol == "tcp" else "udp" if protocol == "udp" else "auto"
-        self.remember(interaction, host)  # the modal asks for "your server" and says it is kept for you
-        await self._probe(interaction, host, port, chosen)
+    async def check_from_modal(
+        self, interaction: Interaction, host: str, port: int, protocol: str, hint: str | None = None
+    ) -> None:
+        chosen: CheckProtocol = (
+            "tcp"
+            if protocol == "tcp"
+            else "udp"
+            if protocol == "udp"
+            else "both"
+            if protocol == "both"
+            else "auto"
+        )
+        async with self._handling(interaction, "modal:check"):
+            self.remember(interaction, host)  # the modal asks for "your server" and says it is kept for you
+            await self._probe(interaction, Check(host, (port,), chosen, hint=hint))
+
+    async def recheck(self, interaction: Interaction, key: str) -> None:
+        """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
+        async with self._handling(interaction, "button:again"):
+            check = self.rechecks.get(key, str(interaction.user.id))
+            if check is None:
+                await self._respond(interaction, RECHECK_EXPIRED, public=False)
+                return
+            await self._probe(interaction, check)
 
     def remember(self, interaction: Interaction, host: str) -> None:
         """Save ``host`` as the asker's own server, if it is one (see bot.discord.saved_servers)."""
@@ -215,11 +310,12 @@ class Responder:
 
     async def share(self, interaction: Interaction, key: str) -> None:
         """Post a private probe result publicly, masked. Only its owner can, once, within 15 minutes."""
-        reply = self.shares.take(key, str(interaction.user.id))
-        if reply is None:
-            await self._respond(interaction, SHARE_EXPIRED, public=False)
-            return
-        await self._respond(interaction, reply, public=True)
+        async with self._handling(interaction, "button:share"):
+            reply = self.shares.take(key, str(interaction.user.id))
+            if reply is None:
+                await self._respond(interaction, SHARE_EXPIRED, public=False)
+                return
+            await self._respond(interaction, reply, public=True)
 
     # -- errors ------------------------------------------------------------------------------------------
 
@@ -253,17 +349,14 @@ class Responder:
 
     # -- sending -----------------------------------------------------------------------------------------
 
-    async def _probe(
-        self,
-        interaction: Interaction,
-        host: str,
-        port: int,
-        protocol: ProtocolChoice,
-    ) -> None:
+    async def _probe(self, interaction: Interaction, check: Check) -> None:
         # Defer first: a probe can take seconds, and Discord drops interactions not answered within 3.
+        host = check.target
         private = visibility.decide(host, None, probe=True)
         await interaction.response.defer(ephemeral=private, thinking=True)
-        reply = await self.portbot.check(host, (port,), protocol, requester_for(interaction))
+        reply = await self.portbot.check(
+            host, check.ports, check.protocol, requester_for(interaction), check.hint
+        )
         await self._follow_up(interaction, reply, public=not visibility.decide(host, reply, probe=True))
 
     def _message(
@@ -271,11 +364,16 @@ class Responder:
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         if public and (reply.private or reply.sensitive):
             reply = reply.masked()  # nothing posted where others can read it shows an address
-        share_key = None
+        self._noted(interaction, reply)
+        share_key = recheck_key = None
+        owner = str(interaction.user.id)
         if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
-            share_key = self.shares.put(reply, str(interaction.user.id))
+            share_key = self.shares.put(reply, owner)
+        again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
+        if not public and again is not None:
+            recheck_key = self.rechecks.put(again, owner)
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
-        return embed, build_view(reply.actions, share_key)
+        return embed, build_view(reply.actions, share_key, recheck_key)
 
     async def send_private(self, interaction: Interaction, reply: Reply) -> None:
         """Answer ``interaction`` with ``reply``, for the asker only."""

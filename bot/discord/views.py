@@ -29,7 +29,8 @@ BUTTONS_PER_ROW = 5
 ROWS_MAX = 5
 HOST_MAX = 255  # a DNS name is at most 253 characters; room for a bracketed IPv6 address with a port
 
-_PROTOCOLS = ("auto", "tcp", "udp")
+_PROTOCOLS = ("auto", "tcp", "udp", "both")
+_HINT = r"[a-z0-9][a-z0-9-]{0,63}"  # a curated service id
 
 
 def responder_of(interaction: discord.Interaction[Any]) -> Responder:
@@ -47,19 +48,26 @@ async def _safely(interaction: discord.Interaction[Any], call: Awaitable[None]) 
 
 class CheckPortButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"portbot:check:(?P<port>[0-9]{1,5}):(?P<protocol>auto|tcp|udp)",
+    template=(
+        r"portbot:check:(?P<port>[0-9]{1,5}):(?P<protocol>auto|tcp|udp|both)(?::(?P<hint>[a-z0-9][a-z0-9-]{0,63}))?"
+    ),
 ):
-    """ "Check this port": opens a modal asking which host to probe on this port."""
+    """ "Check this port": opens a modal asking which host to probe on this port. ``hint`` is the curated
+    entry the button came from: the check covers its protocols and Steam query port."""
 
-    def __init__(self, port: int, protocol: str, label: str = "Check this port") -> None:
+    def __init__(
+        self, port: int, protocol: str, label: str = "Check this port", hint: str | None = None
+    ) -> None:
         self.port = port
         self.protocol = protocol
+        self.hint = hint
+        tail = f":{hint}" if hint else ""
         super().__init__(
             discord.ui.Button(
                 label=label,
                 style=discord.ButtonStyle.primary,
                 emoji="🔎",
-                custom_id=f"portbot:check:{port}:{protocol}",
+                custom_id=f"portbot:check:{port}:{protocol}{tail}",
             )
         )
 
@@ -68,11 +76,12 @@ class CheckPortButton(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> CheckPortButton:
         label = getattr(item, "label", None) or "Check this port"
-        return cls(int(match["port"]), match["protocol"], label)
+        return cls(int(match["port"]), match["protocol"], label, match["hint"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         await _safely(
-            interaction, responder_of(interaction).open_check_modal(interaction, self.port, self.protocol)
+            interaction,
+            responder_of(interaction).open_check_modal(interaction, self.port, self.protocol, self.hint),
         )
 
 
@@ -124,17 +133,49 @@ class ShareButton(
         await _safely(interaction, responder_of(interaction).share(interaction, self.key))
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (CheckPortButton, AskButton, ShareButton)
+class RecheckButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"portbot:again:(?P<key>[A-Za-z0-9_-]{1,64})",
+):
+    """ "Check again": the same check, for the same person, as privately; the check itself stays server-side."""
+
+    def __init__(self, key: str, label: str = "Check again") -> None:
+        self.key = key
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.primary, emoji="🔁", custom_id=f"portbot:again:{key}"
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RecheckButton:
+        return cls(match["key"], getattr(item, "label", None) or "Check again")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _safely(interaction, responder_of(interaction).recheck(interaction, self.key))
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
+    CheckPortButton,
+    AskButton,
+    ShareButton,
+    RecheckButton,
+)
 
 
 class CheckModal(discord.ui.Modal):
     """Asks for the host to probe on a port the user picked from a knowledge answer."""
 
-    def __init__(self, port: int, protocol: str, *, default: str | None = None) -> None:
-        suffix = "" if protocol == "auto" else f"/{protocol}"
+    def __init__(
+        self, port: int, protocol: str, hint: str | None = None, *, default: str | None = None
+    ) -> None:
+        suffix = {"auto": "", "both": "/tcp+udp"}.get(protocol, f"/{protocol}")
         super().__init__(title=f"Check port {port}{suffix}", timeout=15 * 60)
         self.port = port
         self.protocol = protocol
+        self.hint = hint
         self.host: discord.ui.TextInput[CheckModal] = discord.ui.TextInput(
             placeholder="mc.example.com or 203.0.113.7",
             min_length=1,
@@ -151,7 +192,7 @@ class CheckModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         await responder_of(interaction).check_from_modal(
-            interaction, self.host.value, self.port, self.protocol
+            interaction, self.host.value, self.port, self.protocol, self.hint
         )
 
     # discord.py's Modal narrows BaseView.on_error's signature the same way.
@@ -159,11 +200,16 @@ class CheckModal(discord.ui.Modal):
         await responder_of(interaction).report_unexpected(interaction, error)
 
 
-def _button_for(action: Action, share_key: str | None) -> discord.ui.Item[Any] | None:
+def _button_for(
+    action: Action, share_key: str | None, recheck_key: str | None
+) -> discord.ui.Item[Any] | None:
     label = clip(plain(action.label), LABEL_MAX) or "…"
     if action.kind is ActionKind.CHECK_PORT and action.port is not None and 1 <= action.port <= 65535:
         protocol = action.protocol if action.protocol in _PROTOCOLS else "auto"
-        return CheckPortButton(action.port, protocol, label)
+        hint = action.hint if action.hint and re.fullmatch(_HINT, action.hint) else None
+        return CheckPortButton(action.port, protocol, label, hint)
+    if action.kind is ActionKind.RECHECK and recheck_key:
+        return RecheckButton(recheck_key, label)
     if action.kind is ActionKind.ASK and action.query:
         query = plain(action.query)
         if query and len(AskButton.PREFIX + query) <= CUSTOM_ID_MAX:
@@ -175,24 +221,28 @@ def _button_for(action: Action, share_key: str | None) -> discord.ui.Item[Any] |
     return None
 
 
-def build_view(actions: tuple[Action, ...], share_key: str | None = None) -> discord.ui.View | None:
+def build_view(
+    actions: tuple[Action, ...], share_key: str | None = None, recheck_key: str | None = None
+) -> discord.ui.View | None:
     """Buttons for ``actions`` (at most 25: 5 rows of 5), or None when there is nothing to click."""
-    if share_key is None:
+    if share_key is None and recheck_key is None:
         return _shared_view(actions)
-    return _new_view(actions, share_key)
+    return _new_view(actions, share_key, recheck_key)
 
 
 @functools.lru_cache(maxsize=512)
 def _shared_view(actions: tuple[Action, ...]) -> discord.ui.View | None:
     # Popular answers repeat: a stopped view is only ever read when sent, so one instance serves them all.
-    return _new_view(actions, None)
+    return _new_view(actions, None, None)
 
 
-def _new_view(actions: tuple[Action, ...], share_key: str | None) -> discord.ui.View | None:
+def _new_view(
+    actions: tuple[Action, ...], share_key: str | None, recheck_key: str | None
+) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     seen: set[str] = set()
     for action in actions:
-        item = _button_for(action, share_key)
+        item = _button_for(action, share_key, recheck_key)
         if item is None:
             continue
         custom_id = cast("discord.ui.DynamicItem[Any]", item).custom_id

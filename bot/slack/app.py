@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -30,6 +31,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
+from bot.core.interaction_log import Interaction as LogLine
+from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Reply
 from bot.core.shares import ShareStore
 from bot.settings import Settings
@@ -40,6 +43,7 @@ from bot.slack.render import (
     ACTION_ASK,
     ACTION_CHECK,
     ACTION_PATTERN,
+    ACTION_RECHECK,
     ACTION_SHARE,
     Message,
     decode_query,
@@ -64,11 +68,20 @@ SHARE_EXPIRED = problem(
         "Run the check again and share the new result."
     ),
 )
+RECHECK_EXPIRED = problem(
+    "That check can't be run again from here",
+    (
+        'I keep a check for its "Check again" button for 30 minutes, for whoever ran it, and only until I '
+        "restart. Run the check again with `/port check <host> <port>`."
+    ),
+)
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
 MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
 # Shown while a probe runs (a few seconds), then replaced by the result where Slack lets us.
 CHECKING = ":hourglass_flowing_sand: Checking… this takes a few seconds. Only you will see the result."
 
+# The log line of the interaction a lazy listener is answering (each runs in its own task, so its own context).
+_LINE: contextvars.ContextVar[LogLine | None] = contextvars.ContextVar("portbot_slack_line", default=None)
 _EVENTS_REMEMBERED = 1000  # Slack retries within minutes; this covers far more than that at any sane rate
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 # Never let Slack expand links or names in our messages on its own.
@@ -215,6 +228,7 @@ class _Listeners:
     ) -> None:
         self.portbot = portbot
         self.shares = shares
+        self.rechecks = RecheckStore(ttl=SHARE_TTL)
         self.session = session
         self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
         self.home = Home(store, self._shared)
@@ -233,6 +247,7 @@ class _Listeners:
         )
         app.action(re.compile(ACTION_PATTERN.format(ACTION_ASK)))(ack=self.ack, lazy=[self.answer_ask])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_SHARE)))(ack=self.ack, lazy=[self.share])
+        app.action(re.compile(ACTION_PATTERN.format(ACTION_RECHECK)))(ack=self.ack, lazy=[self.recheck])
         app.view(modals.CALLBACK_ID)(ack=self.ack_check_submission, lazy=[self.run_check_submission])
         self.home.register(app)
         app.error(self.on_error)
@@ -266,7 +281,7 @@ class _Listeners:
     async def answer_command(
         self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "command") as client:
             text = command.get("text") or ""
             reply = await self.portbot.handle(text, _requester(context))
             public = not visibility.decide(text, reply, self.preferences(context))
@@ -278,7 +293,7 @@ class _Listeners:
     ) -> None:
         if not self._first_delivery(body):
             return
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "mention") as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             thread_ts = event.get("thread_ts") or event.get("ts")
             channel = event["channel"]
@@ -308,7 +323,7 @@ class _Listeners:
             return
         if not self._first_delivery(body):
             return
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "dm") as client:
             if event.get("user"):
                 await self.home.welcome(client, workspace_of(context), event["user"], event["channel"])
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
@@ -318,20 +333,17 @@ class _Listeners:
                     channel=event["channel"], thread_ts=event.get("thread_ts"), text=CHECKING, **_QUIET
                 )
             reply = await self.portbot.handle(text, _requester(context))
-            # A DM is already private: nothing to share, nowhere to share it to.
+            # A DM is already private: nothing to share, nowhere to share it to; checking again still helps.
+            message = self._message(reply, owner=event.get("user"), shareable=False)
             if checking is not None and checking.get("ts"):
                 await client.chat_update(
-                    channel=event["channel"],
-                    ts=checking["ts"],
-                    parse="none",
-                    link_names=False,
-                    **self._message(reply),
+                    channel=event["channel"], ts=checking["ts"], parse="none", link_names=False, **message
                 )
                 return
             await client.chat_postMessage(
                 channel=event["channel"],
                 thread_ts=event.get("thread_ts"),
-                **self._message(reply),
+                **message,
                 **_QUIET,
             )
 
@@ -339,7 +351,7 @@ class _Listeners:
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         # Answered to the one who pressed, so a public answer's buttons can't be used to flood a channel.
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "button:ask") as client:
             query = decode_query(body["actions"][0]["value"])
             reply = await self.portbot.handle(query, _requester(context))
             await self._respond(context, client, reply, public=False, follow_up=True)
@@ -347,12 +359,14 @@ class _Listeners:
     async def open_check_modal(
         self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        async with self._reporting(context, client) as client:
-            port, protocol = modals.parse_check_value(body["actions"][0]["value"])
+        async with self._reporting(context, client, "button:check") as client:
+            value = body["actions"][0]["value"]
+            port, protocol = modals.parse_check_value(value)
             container = body.get("container") or {}
             check = modals.CheckContext(
                 port=port,
                 protocol=protocol,
+                hint=modals.parse_check_hint(value),
                 channel_id=context.channel_id or container.get("channel_id"),
                 thread_ts=container.get("thread_ts") or (body.get("message") or {}).get("thread_ts"),
                 response_url=body.get("response_url"),
@@ -365,22 +379,34 @@ class _Listeners:
         host = modals.submitted_host(view)
         if modals.host_problem(host):
             return  # the ack already showed the problem in the modal
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "modal:check") as client:
             check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
             requester = _requester(context, channel_id=check.channel_id)
-            reply = await self.portbot.check(host, (check.port,), check.protocol, requester)
+            reply = await self.portbot.check(host, (check.port,), check.protocol, requester, check.hint)
             await self._post_private(
                 client, check, requester.user_id, self._message(reply, owner=requester.user_id)
             )
             await self._modal_done(client, view, check)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        async with self._reporting(context, client) as client:
+        async with self._reporting(context, client, "button:share") as client:
             masked = self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
             if masked is None:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
                 return
             await self._respond(context, client, masked, public=True, follow_up=True)
+
+    async def recheck(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
+        async with self._reporting(context, client, "button:again") as client:
+            check = self.rechecks.get(str(body["actions"][0]["value"]), context.user_id or "")
+            if check is None:
+                await self._respond(context, client, RECHECK_EXPIRED, public=False, follow_up=True)
+                return
+            reply = await self.portbot.check(
+                check.target, check.ports, check.protocol, _requester(context), check.hint
+            )
+            await self._respond(context, client, reply, public=False, follow_up=True)
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),
@@ -415,17 +441,25 @@ class _Listeners:
 
     @contextlib.asynccontextmanager
     async def _reporting(
-        self, context: AsyncBoltContext, client: AsyncWebClient
+        self, context: AsyncBoltContext, client: AsyncWebClient, command: str
     ) -> AsyncIterator[AsyncWebClient]:
-        """Run a lazy listener's body with the client to use (on the shared session when there is one).
+        """Run a lazy listener's body with the client to use (on the shared session when there is one), and
+        log one line for it when it ends (bot/core/interaction_log.py).
 
         Lazy listeners' errors never reach app.error (Bolt only logs them), so apologise to the user here."""
         client = self._shared(client)
+        line = LogLine("slack", command, context.team_id or context.enterprise_id)
+        token = _LINE.set(line)
+        failed = False
         try:
             yield client
         except Exception:
+            failed = True
             log.exception("Slack lazy listener failed")
             await self._tell_failure(context, client)
+        finally:
+            _LINE.reset(token)
+            line.done(failed=failed)
 
     def _shared(self, client: AsyncWebClient) -> AsyncWebClient:
         """``client`` on the shared HTTP session when there is one, with the rate-limit retry handler."""
@@ -445,11 +479,16 @@ class _Listeners:
 
     # -- delivery -------------------------------------------------------------------------------------------
 
-    def _message(self, reply: Reply, *, owner: str | None = None) -> Message:
+    def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
         """Render ``reply``; with an ``owner``, a private result gets a Share button backed by a masked copy."""
+        line = _LINE.get()
+        if line is not None:
+            line.answered(reply)
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = self.shares.put(reply, owner) if owner and reply.private and has_share else None
-        return render(reply, share_token=token)
+        token = self.shares.put(reply, owner) if owner and shareable and reply.private and has_share else None
+        again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
+        recheck = self.rechecks.put(again, owner) if owner and reply.private and again else None
+        return render(reply, share_token=token, recheck_token=recheck)
 
     async def _respond(
         self,
@@ -512,7 +551,7 @@ class _Listeners:
                 )
                 return
             except SlackApiError as err:
-                log.info("chat.postEphemeral to %s failed (%s); trying the next way", check.channel_id, err)
+                log.info("chat.postEphemeral failed (%s); trying the next way", err.response.get("error"))
         if check.response_url:
             body = {"response_type": "ephemeral", "replace_original": False, "unfurl_links": False, **message}
             if await self._post_to_response_url(check.response_url, body):

@@ -7,6 +7,7 @@ modal stores where the answer should go (channel, thread, that press's ``respons
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -19,7 +20,8 @@ HOST_INPUT = "host"
 MAX_METADATA = 3000  # Slack's limit for private_metadata
 MAX_HOST = 253  # the longest DNS name; URLs and [v6]:port forms fit too
 
-ProtocolChoice = Literal["auto", "tcp", "udp"]
+ProtocolChoice = Literal["auto", "tcp", "udp", "both"]
+_HINT = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # a curated service id
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,7 @@ class CheckContext:
     channel_id: str | None = None
     thread_ts: str | None = None
     response_url: str | None = None
+    hint: str | None = None  # the curated entry the button came from (bot/core/checks.py)
 
     def to_metadata(self) -> str:
         data = {k: v for k, v in asdict(self).items() if v is not None}
@@ -49,7 +52,10 @@ class CheckContext:
             protocol = data.get("protocol", "auto")
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError("not a Portbot check modal") from err
-        if not 1 <= port <= 65535 or protocol not in ("auto", "tcp", "udp"):
+        hint = data.get("hint")
+        if not 1 <= port <= 65535 or protocol not in ("auto", "tcp", "udp", "both"):
+            raise ValueError("not a Portbot check modal")
+        if hint is not None and not (isinstance(hint, str) and _HINT.fullmatch(hint)):
             raise ValueError("not a Portbot check modal")
         return cls(
             port=port,
@@ -57,12 +63,15 @@ class CheckContext:
             channel_id=_str_or_none(data.get("channel_id")),
             thread_ts=_str_or_none(data.get("thread_ts")),
             response_url=_str_or_none(data.get("response_url")),
+            hint=hint,
         )
 
 
 def parse_check_value(value: str) -> tuple[int, ProtocolChoice]:
-    """A Check button's value (``25565/tcp``) as port and protocol; ValueError if it is not one."""
+    """A Check button's value (``25565/tcp``, ``7777/udp/ark-survival-evolved``) as port and protocol;
+    ValueError if it is not one."""
     number, _, protocol = value.partition("/")
+    protocol = protocol.partition("/")[0]
     port = int(number)
     if not 1 <= port <= 65535:
         raise ValueError(f"port out of range: {port}")
@@ -70,12 +79,20 @@ def parse_check_value(value: str) -> tuple[int, ProtocolChoice]:
         return port, "tcp"
     if protocol == "udp":
         return port, "udp"
+    if protocol == "both":
+        return port, "both"
     return port, "auto"
+
+
+def parse_check_hint(value: str) -> str | None:
+    """The curated entry a Check button's value names after its protocol, or None."""
+    hint = value.split("/", 2)[2] if value.count("/") >= 2 else ""
+    return hint if _HINT.fullmatch(hint) else None
 
 
 def check_modal(context: CheckContext) -> dict[str, Any]:
     """The modal view for ``views.open``."""
-    proto = "" if context.protocol == "auto" else f"/{context.protocol}"
+    proto = {"auto": "", "both": "/tcp+udp"}.get(context.protocol, f"/{context.protocol}")
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,

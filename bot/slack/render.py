@@ -38,6 +38,7 @@ MAX_BUTTONS = 5  # more than a handful of follow-ups is noise
 ACTION_CHECK = "portbot_check_port"
 ACTION_ASK = "portbot_ask"
 ACTION_SHARE = "portbot_share"
+ACTION_RECHECK = "portbot_check_again"
 # Slack wants action_ids unique within a block, so repeated kinds get ":<n>" appended.
 ACTION_PATTERN = r"^{}(?::\d+)?$"
 
@@ -95,7 +96,7 @@ def plain(text: str, limit: int) -> str:
     return fit(escape(unmarked(text)), limit).strip() or "…"
 
 
-def render(reply: Reply, *, share_token: str | None = None) -> Message:
+def render(reply: Reply, *, share_token: str | None = None, recheck_token: str | None = None) -> Message:
     """The Slack message for ``reply``. A Share button appears only when ``share_token`` is given."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain_text(f"{EMOJI[reply.status]} {_one_line(reply.title)}", MAX_HEADER)}
@@ -105,7 +106,7 @@ def render(reply: Reply, *, share_token: str | None = None) -> Message:
     tail: list[dict[str, Any]] = []
     if reply.footer and reply.footer.strip():
         tail.append({"type": "context", "elements": [_mrkdwn_text(reply.footer, MAX_CONTEXT)]})
-    buttons = _buttons(reply.actions, share_token)
+    buttons = _buttons(reply.actions, share_token, recheck_token)
     if buttons:
         tail.append({"type": "actions", "elements": buttons})
     blocks.extend(_field_blocks(reply.fields, MAX_BLOCKS - len(blocks) - len(tail)))
@@ -133,9 +134,11 @@ def decode_query(value: str) -> str:
     return unquote(value)
 
 
-def check_value(port: int, protocol: str | None) -> str:
-    """A Check button's value: ``25565/tcp``, ``19132/udp`` or ``8080/auto``."""
-    return f"{port}/{protocol if protocol in ('tcp', 'udp') else 'auto'}"
+def check_value(port: int, protocol: str | None, hint: str | None = None) -> str:
+    """A Check button's value: ``25565/tcp``, ``19132/udp``, ``8080/auto``, or with the entry it came from,
+    ``7777/udp/ark-survival-evolved``."""
+    value = f"{port}/{protocol if protocol in ('tcp', 'udp', 'both') else 'auto'}"
+    return f"{value}/{hint}" if hint else value
 
 
 # -- pieces ------------------------------------------------------------------------------------------------
@@ -192,11 +195,13 @@ def _field_blocks(fields: tuple[Field, ...], budget: int) -> list[dict[str, Any]
     return blocks
 
 
-def _buttons(actions: tuple[Action, ...], share_token: str | None) -> list[dict[str, Any]]:
+def _buttons(
+    actions: tuple[Action, ...], share_token: str | None, recheck_token: str | None = None
+) -> list[dict[str, Any]]:
     buttons: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for action in actions:
-        made = _button(action, share_token)
+        made = _button(action, share_token, recheck_token)
         if made is None:
             continue
         action_id, value, style = made
@@ -216,9 +221,13 @@ def _buttons(actions: tuple[Action, ...], share_token: str | None) -> list[dict[
     return buttons
 
 
-def _button(action: Action, share_token: str | None) -> tuple[str, str, str | None] | None:
+def _button(
+    action: Action, share_token: str | None, recheck_token: str | None = None
+) -> tuple[str, str, str | None] | None:
     if action.kind is ActionKind.CHECK_PORT and action.port is not None and 1 <= action.port <= 65535:
-        return ACTION_CHECK, check_value(action.port, action.protocol), "primary"
+        return ACTION_CHECK, check_value(action.port, action.protocol, action.hint), "primary"
+    if action.kind is ActionKind.RECHECK and recheck_token:
+        return ACTION_RECHECK, recheck_token, "primary"
     if action.kind is ActionKind.ASK and action.query and clean(action.query).strip():
         return ACTION_ASK, encode_query(action.query), None
     if action.kind is ActionKind.SHARE and share_token:

@@ -64,7 +64,7 @@ def test_parse(text: str, expected: object) -> None:
             "scan 203.0.113.5",
             "I check one host and a few ports at a time, never ranges: that would be a port scan.",
         ),
-        ("check example.com 80 lots", "I couldn't read `lots` as a port number."),
+        ("check example.com 80 8o", "I couldn't read `8o` as a port number."),
     ],
 )
 def test_invalid_requests_explain_themselves(text: str, message: str) -> None:
@@ -114,3 +114,18 @@ def test_the_is_open_patterns_never_match_after_a_long_first_word(first: str, re
 def test_is_open_checks_still_parse_with_short_first_words(verb: str) -> None:
     """Every spelling the case-blind pattern accepts is still read as a check."""
     assert parse(f"{verb} 443 open on example.com") == Check("example.com", (443,))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("check example.com 2456 valheim", Check("example.com", (2456,), game="valheim")),
+        ("check example.com 2456 Valheim udp", Check("example.com", (2456,), "udp", game="Valheim")),
+        ("check example.com 26900 7daystodie", Check("example.com", (26900,), game="7daystodie")),
+        ("check example.com:7777 ark", Check("example.com:7777", (), game="ark")),
+        ("check example.com 25565 port25566", Check("example.com", (25565, 25566))),
+    ],
+)
+def test_a_game_name_after_the_ports_is_kept_as_the_hint(text: str, expected: Check) -> None:
+    """Words after the target that are not ports or protocols name the game; the core matches them."""
+    assert parse(text) == expected

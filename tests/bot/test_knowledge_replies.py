@@ -90,7 +90,9 @@ def test_ssh_port(kb: KnowledgeBase) -> None:
         "`ssh` 22 (tcp, udp) — The Secure Shell (SSH) Protocol\n`ssh` 22 (sctp)"
     )
     assert fields(reply)["Port range"] == "Well-known ports: 0–1023."
-    assert reply.actions[0] == Action(ActionKind.CHECK_PORT, "Check this port", port=22, protocol="tcp")
+    assert reply.actions[0] == Action(
+        ActionKind.CHECK_PORT, "Check this port", port=22, protocol="tcp", hint="ssh"
+    )
 
 
 def test_rdp_port_warns_never_to_expose_it(kb: KnowledgeBase) -> None:
@@ -159,7 +161,9 @@ def test_service_reply(kb: KnowledgeBase) -> None:
         "`altav-remmgt` 2456 (udp)\n`rapido-ip` 2457 (udp) — Rapido_IP"
     )
     assert reply.footer == "Sources: LGSM vh, PEL-S valheim"
-    assert reply.actions[0] == Action(ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp")
+    assert reply.actions[0] == Action(
+        ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp", hint="valheim"
+    )
     assert reply.actions[1] == Action(
         ActionKind.ASK, "Friends can't join Valheim", query="friends cant join valheim"
     )
@@ -226,7 +230,9 @@ def test_guide_reply_is_specialised(kb: KnowledgeBase) -> None:
         "3. Give friends your public address and port 2456."
     )
     assert fields(reply)["Valheim ports"] == "2456/udp — game (forward this)\n2457/udp — query (forward this)"
-    assert reply.actions[0] == Action(ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp")
+    assert reply.actions[0] == Action(
+        ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp", hint="valheim"
+    )
 
 
 def test_range_reply(kb: KnowledgeBase) -> None:

@@ -7,9 +7,16 @@ import dataclasses
 import pytest
 
 from bot.core.probe_replies import (
+    CGNAT,
     CLOSED_ADVICE,
     FILTERED_CAUSE,
+    FILTERED_CAUSE_V6,
+    FIREWALL,
+    FORWARDING,
+    LISTENING,
     LOCAL_CAVEAT,
+    NOT_CHECKED,
+    WORKERS_DOWN,
     error_reply,
     probe_reply,
 )
@@ -323,3 +330,71 @@ def test_address_sentence_names_the_srv_target_whose_addresses_they_are() -> Non
     reply = probe_reply([redirected], REQUEST)
     assert [f.name for f in reply.fields[:2]] == ["Minecraft SRV record", "Addresses checked"]
     assert reply.fields[1].value == "node7.example.net has 3 addresses; I checked the first public IPv4 one."
+
+
+V6 = "2001:db8::7"
+
+
+@pytest.mark.parametrize(
+    ("found", "expected"),
+    [
+        (result(State.OPEN), ()),
+        (result(State.FILTERED, reason="timeout"), (FORWARDING, CGNAT, FIREWALL)),
+        (result(State.OPEN_FILTERED, protocol="udp", reason="no-reply"), (FORWARDING, CGNAT, FIREWALL)),
+        (result(State.FILTERED, reason="icmp-admin-prohibited"), (FIREWALL,)),
+        (result(State.CLOSED, reason="rst"), (LISTENING, FORWARDING)),
+        (result(State.UNREACHABLE, reason="icmp-host-unreachable"), (CGNAT,)),
+        (dataclasses.replace(result(State.FILTERED, reason="timeout"), address=V6), (FIREWALL,)),
+        (dataclasses.replace(result(State.CLOSED, reason="rst"), address=V6), (LISTENING,)),
+    ],
+)
+def test_follow_ups_are_picked_from_the_verdict(found: PortResult, expected: tuple[object, ...]) -> None:
+    """Filtered IPv4 leads to forwarding, CGNAT and firewalls; IPv6 never to forwarding (it has no NAT)."""
+    reply = probe_reply([report(found)], REQUEST)
+    assert [a for a in reply.actions if a.kind is ActionKind.ASK] == list(expected)
+
+
+def test_filtered_ipv6_says_allow_in_the_firewall_never_forward() -> None:
+    """A filtered IPv6 address: open the firewall, because there is nothing to forward."""
+    found = dataclasses.replace(result(State.FILTERED, reason="timeout"), address=V6)
+    reply = probe_reply([report(found)], REQUEST)
+    text = field(reply.fields, f"[{V6}]:25565 (TCP)")
+    assert text == (
+        f"{FILTERED_CAUSE_V6}\n"
+        "1. Allow TCP 25565 to the server's address in your router's IPv6 firewall (IPv6 has no NAT: there is "
+        "nothing to forward).\n"
+        "2. Allow TCP 25565 in the server's own firewall.\n"
+        "3. Make sure the server is running, then check again."
+    )
+    assert "forward TCP" not in text and "port-forwarding" not in text
+
+
+def test_local_checks_say_where_without_operator_words() -> None:
+    """Checked from the bot's own network: said plainly, no setting named."""
+    reply = probe_reply([report(result(State.OPEN), local=True)], REQUEST)
+    assert field(reply.fields, "Where this was checked from") == LOCAL_CAVEAT
+    assert LOCAL_CAVEAT.startswith("Checked from the bot's own network")
+    assert "PORTBOT_" not in LOCAL_CAVEAT
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        "Frankfurt rejected our signature: check PORTBOT_WORKER_SECRET (it must be the same on the bot and every worker).",
+        "Frankfurt says our clock is more than five minutes off: check the time on the bot and the worker (NTP).",
+        "Frankfurt answered HTTP 500.",
+    ],
+)
+def test_operator_detail_never_reaches_users(detail: str) -> None:
+    """A worker's operator-only complaint becomes a plain sentence for users (the log keeps the detail)."""
+    failed = ProbeReport("mc.example.org", "mc.example.org", "Frankfurt", (), error=detail)
+    reply = probe_reply([report(result(State.OPEN), vantage="Ohio"), failed], REQUEST)
+    assert field(reply.fields, "Not checked from Frankfurt") == NOT_CHECKED
+    assert error_reply(WorkerError(detail)).summary == WORKERS_DOWN
+
+
+def test_user_readable_worker_errors_are_kept() -> None:
+    """A worker error a user can act on is shown as it is."""
+    assert error_reply(WorkerError("The check took too long and was stopped.")).summary == (
+        "The check took too long and was stopped."
+    )

@@ -56,6 +56,8 @@ def test_json_is_the_whole_reply() -> None:
         "port": 25565,
         "protocol": "tcp",
         "query": None,
+        "hint": None,
+        "check": None,
     }
 
 
@@ -85,3 +87,23 @@ def test_any_text_answers_and_renders_without_raising(text: str) -> None:
     render_text(reply)
     render_json(reply)
     render_rich(reply, io.StringIO())
+
+
+def test_terminal_check_suggestion_names_the_game() -> None:
+    """A check button from a game's entry suggests the chat form with the game, which picks its protocols."""
+    reply = Reply(
+        title="ARK",
+        summary="s",
+        actions=(
+            Action(
+                ActionKind.CHECK_PORT,
+                "Check this port",
+                port=7777,
+                protocol="udp",
+                hint="ark-survival-evolved",
+            ),
+        ),
+    )
+    assert "→ Check this port: /port check <your public address> 7777 ark-survival-evolved" in render_text(
+        reply
+    )

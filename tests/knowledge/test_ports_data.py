@@ -501,6 +501,86 @@ VENDOR_FACTS = [
     ("xbox-network", 3074, "tcp"),
     ("playstation-network", 3478, "udp"),
     ("playstation-network", 3480, "tcp"),
+    # Second recheck: self-hosted apps, panels, proxies and remote-access tools (vendor repo or docs page).
+    ("home-assistant", 8123, "tcp"),  # home-assistant.io http.markdown: Server port default 8123
+    ("nextcloud", 443, "tcp"),  # nextcloud/all-in-one readme: mandatory ports
+    ("nextcloud", 3478, "udp"),
+    ("nextcloud", 8443, "tcp"),  # AIO interface with a valid certificate
+    ("emby", 8096, "tcp"),
+    ("emby", 8920, "tcp"),
+    ("cockpit", 9090, "tcp"),  # cockpit.socket.in: ListenStream=9090
+    ("webmin", 10000, "tcp"),  # webmin setup.sh default port
+    ("nginx-proxy-manager", 81, "tcp"),  # Dockerfile: EXPOSE 80 81 443
+    ("traefik", 8080, "tcp"),  # static_config.go: the traefik entryPoint defaults to :8080
+    ("caddy", 2019, "tcp"),  # admin default localhost:2019
+    ("caddy", 443, "udp"),  # protocols default h1 h2 h3
+    ("pihole", 53, "udp"),
+    ("pihole", 547, "udp"),  # prerequisites: DHCPv6, optional
+    ("adguard-home", 3000, "tcp"),  # config.go: first-run address 0.0.0.0:3000
+    ("adguard-home", 853, "tcp"),
+    ("unifi-network", 8080, "tcp"),
+    ("immich", 2283, "tcp"),
+    ("navidrome", 4533, "tcp"),
+    ("qbittorrent", 8080, "tcp"),  # preferences.cpp: WebUI/Port default 8080
+    ("transmission", 51413, "tcp"),
+    ("transmission", 9091, "tcp"),
+    ("deluge", 8112, "tcp"),
+    ("deluge", 58846, "tcp"),
+    ("sabnzbd", 8080, "tcp"),  # constants.py: DEF_PORT = 8080
+    ("nzbget", 6789, "tcp"),
+    ("sonarr", 8989, "tcp"),  # ConfigFileProvider.cs
+    ("radarr", 7878, "tcp"),
+    ("lidarr", 8686, "tcp"),
+    ("prowlarr", 9696, "tcp"),
+    ("overseerr", 5055, "tcp"),
+    ("tautulli", 8181, "tcp"),
+    ("node-red", 1880, "tcp"),  # settings.js: uiPort
+    ("esphome", 6052, "tcp"),
+    ("esphome", 6053, "tcp"),  # native API on each device
+    ("rustdesk-server", 21116, "udp"),
+    ("rustdesk-server", 21117, "tcp"),
+    ("sunshine", 47989, "tcp"),
+    ("sunshine", 48010, "tcp"),  # base + 21 (RTSP)
+    ("teamviewer", 5938, "tcp"),
+    ("anydesk", 6568, "tcp"),
+    ("synology-dsm", 5001, "tcp"),
+    ("minio", 9000, "tcp"),
+    ("kodi", 9090, "tcp"),  # AdvancedSettings.cpp: m_jsonTcpPort = 9090
+    ("tailscale", 41641, "udp"),  # tailscaled.go: Windows default; tailscaled.defaults: Linux packages
+    ("zerotier", 9993, "udp"),
+    ("uptime-kuma", 3001, "tcp"),
+    ("grafana", 3000, "tcp"),
+    ("ollama", 11434, "tcp"),
+    ("matrix-synapse", 8448, "tcp"),
+    ("netdata", 19999, "tcp"),
+    ("jenkins", 50000, "tcp"),
+    ("squid", 3128, "tcp"),
+    ("mumble", 64738, "udp"),
+    ("jupyter", 8888, "tcp"),  # jupyter_server: DEFAULT_JUPYTER_SERVER_PORT = 8888
+    ("prometheus", 9090, "tcp"),
+    ("docker-registry", 5000, "tcp"),
+    ("unbound-pihole", 5335, "udp"),
+    ("gitea", 3000, "tcp"),  # app.example.ini: HTTP_PORT = 3000
+    ("wireguard", 51820, "udp"),
+    ("openvpn", 1194, "udp"),
+    ("node-exporter", 9100, "tcp"),
+    ("alertmanager", 9093, "tcp"),
+    ("influxdb", 8086, "tcp"),  # 1.x and 2.x
+    ("influxdb", 8181, "tcp"),  # InfluxDB 3 Core: DEFAULT_HTTP_BIND_ADDR 0.0.0.0:8181
+    ("openvpn-access-server", 943, "tcp"),
+    ("pushgateway", 9091, "tcp"),
+    ("mqtt", 1883, "tcp"),
+    ("ssh", 22, "tcp"),  # sshd_config: #Port 22
+    ("rdp", 3389, "tcp"),  # Microsoft: change the listening port (3389 by default)
+    ("nats", 4222, "tcp"),  # const.go: DEFAULT_PORT = 4222
+    ("kibana", 5601, "tcp"),
+    ("loki", 3100, "tcp"),
+    ("teamspeak3", 9987, "udp"),  # TeamSpeak's own Docker image: EXPOSE 9987/udp 10011 30033
+    ("vite", 5173, "tcp"),  # constants.ts: DEFAULT_DEV_PORT = 5173
+    ("kubernetes", 6443, "tcp"),
+    ("etcd", 2379, "tcp"),
+    ("rabbitmq", 15672, "tcp"),
+    ("docker-api", 2375, "tcp"),
 ]
 
 
@@ -516,6 +596,38 @@ def test_rechecked_entry_matches_the_vendor_and_says_when_it_was_read(
 def test_sources_read_is_a_date_when_present() -> None:
     """sources_read, where given, is a YYYY-MM-DD date."""
     assert [s["id"] for s in SERVICES if "sources_read" in s and not DATE.fullmatch(s["sources_read"])] == []
+
+
+def test_qbittorrent_peer_port_is_not_presented_as_its_own_default() -> None:
+    """qBittorrent picks a random peer port; 6881 is the linuxserver.io image's setting and is named as such."""
+    entry = BY_ID["qbittorrent"]
+    assert "random" in entry["summary"]
+    assert "6881" in entry["disagreement"] and "linuxserver" in entry["disagreement"]
+
+
+def test_influxdb_names_both_version_ports() -> None:
+    """InfluxDB 3 moved its HTTP API to 8181; the entry names 8086 (1.x, 2.x) and 8181 and says which is which."""
+    disagreement = BY_ID["influxdb"]["disagreement"]
+    assert "8086" in disagreement and "8181" in disagreement and "InfluxDB 3" in disagreement
+
+
+def test_tailscale_port_is_not_claimed_as_universal() -> None:
+    """Tailscale's 41641 is the default only on Windows and Linux packages; elsewhere the port is random."""
+    entry = BY_ID["tailscale"]
+    assert "random" in entry["summary"]
+    assert "41641" in entry["disagreement"] and "--port" in entry["disagreement"]
+
+
+@pytest.mark.parametrize(("service_id", "number"), [("nextcloud", 8080), ("nextcloud", 8443)])
+def test_nextcloud_aio_interface_is_never_forwarded(service_id: str, number: int) -> None:
+    """The Nextcloud AIO admin interface (8080 self-signed, 8443 with a certificate) is never forwarded."""
+    assert {p["forward"] for p in _entries(service_id, number, "tcp")} == {"no"}
+
+
+@pytest.mark.parametrize("service_id", ["anydesk", "unifi-network"])
+def test_unreadable_vendor_page_is_said_in_disagreement(service_id: str) -> None:
+    """Where the vendor's own port page could not be read, the entry says so instead of implying it was."""
+    assert "could not be read" in BY_ID[service_id].get("disagreement", "")
 
 
 def test_velocity_is_not_given_bungeecords_port() -> None:

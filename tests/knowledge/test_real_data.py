@@ -164,7 +164,9 @@ def test_valheim_friends_question_gets_the_guide_with_valheims_ports(real_kb: Kn
     steps = " ".join(answer.steps)
     assert "2456/udp" in steps and "{" not in steps
     reply = knowledge_reply(answer)
-    assert reply.actions[0] == Action(ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp")
+    assert reply.actions[0] == Action(
+        ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp", hint="valheim"
+    )
     assert within_limits(reply)
     assert "11." in "\n".join(
         v for n, v in fields(reply).items() if n.startswith("Steps")

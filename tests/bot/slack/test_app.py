@@ -65,7 +65,7 @@ async def test_answers_reuse_one_connection(slack: Slack, fake_slack: FakeSlack)
 async def test_knowledge_answer_carries_a_check_button_for_its_port(
     slack: Slack, fake_slack: FakeSlack
 ) -> None:
-    """The Check button names the port and protocol for the modal."""
+    """The Check button names the port, the protocol and the entry it came from for the modal."""
     await slack.command("minecraft")
     check = [b for b in buttons(fake_slack.posted_to("cmd")[0].body) if b["action_id"] == ACTION_CHECK]
     assert check == [
@@ -73,7 +73,7 @@ async def test_knowledge_answer_carries_a_check_button_for_its_port(
             "type": "button",
             "text": {"type": "plain_text", "text": "Check this port", "emoji": True},
             "action_id": ACTION_CHECK,
-            "value": "25565/tcp",
+            "value": "25565/tcp/minecraft-java",
             "style": "primary",
         }
     ]
@@ -324,7 +324,8 @@ async def test_mention_asking_for_a_probe_answers_only_the_asker(
 async def test_direct_message_is_answered_in_the_dm(
     slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
 ) -> None:
-    """A first DM gets the welcome, then "Checking…", which the result replaces; it needs no Share button."""
+    """A first DM gets the welcome, then "Checking…", which the result replaces; it needs no Share button,
+    only Check again."""
     await slack.event(payloads.direct_message("check example.com 443"))
     welcome, checking = fake_slack.messages
     assert [welcome.args["channel"], checking.args["channel"]] == [payloads.DM, payloads.DM]
@@ -333,7 +334,7 @@ async def test_direct_message_is_answered_in_the_dm(
     (call,) = fake_slack.calls_to("chat.update")
     assert (call.args["channel"], call.args["ts"]) == (payloads.DM, "1700000000.000003")
     assert header(call.args) == ":large_green_circle: Port check: example.com"
-    assert [b["action_id"] for b in buttons(call.args)] == []
+    assert [b["action_id"] for b in buttons(call.args)] == ["portbot_check_again"]
     assert [requester for _, requester in backend.calls] == [
         Requester("slack", payloads.USER, TEAM_ID, payloads.DM)
     ]
