@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -29,7 +29,7 @@ from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
 from bot.discord.saved_servers import SavedServerStore, saveable
-from bot.discord.views import CheckModal, build_view
+from bot.discord.views import CheckModal, Handlers, build_view
 from probes.models import Requester
 
 log = logging.getLogger(__name__)
@@ -396,3 +396,9 @@ class Responder:
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
+
+
+if TYPE_CHECKING:
+
+    def _fits(responder: Responder) -> Handlers:
+        return responder  # mypy checks here that the Responder is what the views call (bot.discord.views)
