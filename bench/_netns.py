@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -24,11 +22,6 @@ def require_netns() -> None:
     reason = unavailable_reason()
     if reason:
         sys.exit(f"this benchmark builds network namespaces and needs root, iproute2 and iptables: {reason}")
-
-
-def machine() -> str:
-    """One line describing where the numbers came from."""
-    return f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}"
 
 
 def tool_version(argv: list[str]) -> str:

@@ -30,7 +30,6 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -41,6 +40,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import _common
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -211,8 +212,7 @@ class Series:
         return Series(name, self.latencies_ms, self.cpu_ms)
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+        return _common.percentile(self.latencies_ms, p / 100)
 
     @property
     def p50(self) -> float:
@@ -271,7 +271,7 @@ def table(series: list[Series]) -> str:
 
 def write_results(series: list[Series], command: str) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    machine = _common.machine()
     RESULTS.write_text(
         "# Discord adapter latency\n\n"
         f"`{command}` on {time.strftime('%Y-%m-%d')} ({machine}, discord.py {discord.__version__}).\n\n"

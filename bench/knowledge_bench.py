@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -30,6 +29,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
+
+from _common import load_average, machine, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -95,11 +96,6 @@ QUERIES: tuple[tuple[str, str], ...] = (
     ("invalid", ""),
 )
 PREFIXES = ("m", "mine", "val", "255", "22", "kerb", "eph", "what", "7", "teamsp")
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def timed(call: Callable[[], object], repeat: int) -> list[float]:
@@ -273,12 +269,11 @@ def prepare_whatportis() -> Path | None:
 
 
 def render(stats: dict[str, list[float]], cold: list[Cold], iterations: int, runs: int) -> str:
-    load = os.getloadavg()
     lines = [
         "# Knowledge benchmark",
         "",
-        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, load average {load[0]:.2f} at the end "
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {machine()}, load average {load_average()} "
+        "at the end "
         "(other work shared the machine: read ratios, not absolutes).",
         "",
         f"## In-process (`KnowledgeBase` from its cache; {len(QUERIES)} queries × {iterations} iterations)",

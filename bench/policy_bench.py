@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import load_average, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,7 +104,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=20_000)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as cache:
         env = _env(cache)
         import_ms, first_ms = cold(args.runs, env)
@@ -114,8 +115,7 @@ def main() -> None:
         "",
         "Written by `bench/policy_bench.py`; rerun it to refresh.",
         "",
-        f"Machine: {platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}. Load average before the run: {load_before:.2f} (a shared machine). Cold "
+        f"Machine: {machine()}. Load average before the run: {load_before} (a shared machine). Cold "
         f"figures are medians of {args.runs} fresh interpreters; warm figures are means over {args.checks:,} calls.",
         "",
         "| cold start, in a fresh interpreter | median |",

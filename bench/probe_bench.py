@@ -41,6 +41,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import _common
 import _netns
 
 from tests.probes.netns.prober import Prober
@@ -230,7 +231,7 @@ def render(results: dict[str, dict[str, Samples]], rtts: dict[str, float], runs:
     lines = [
         f"## Verdict time per state (median of {runs} runs)",
         "",
-        f"Machine: {_netns.machine()}; {_netns.tool_version(['nmap', '--version'])}; OpenBSD nc. {startup}",
+        f"Machine: {_common.machine()}; {_netns.tool_version(['nmap', '--version'])}; OpenBSD nc. {startup}",
         "",
         "| case | truth | path RTT | Portbot | nmap | nc | Portbot ms | nmap ms | nc ms | Portbot/nmap | Portbot/nc |",
         "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|",

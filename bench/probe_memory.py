@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import _common
 import _netns
 
 from tests.probes.netns.topology import INTERNET_ALLOW, ROUTER_WAN_NOPING, TCP_DROP, Internet, build_internet
@@ -102,7 +103,7 @@ def render(result: dict[str, object]) -> str:
         [
             f"## Memory: {result['count']:,} concurrent filtered probes",
             "",
-            f"Machine: {_netns.machine()}. Target: tcp/{TCP_DROP} on the router (DROP) at its address that "
+            f"Machine: {_common.machine()}. Target: tcp/{TCP_DROP} on the router (DROP) at its address that "
             "drops pings, "
             f"EngineConfig(timeout={result['timeout']}, identify=False, ttl_rtt=False), one process, one event loop.",
             "",

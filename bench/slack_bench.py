@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -39,6 +38,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from _common import machine, percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -76,11 +77,6 @@ class Row:
     n: int
     ack_ms: list[float]
     answer_ms: list[float]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def one(
@@ -196,15 +192,15 @@ def table(rows: list[Row]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r.scenario} | {r.n} | {statistics.median(r.ack_ms):.1f} | {pct(r.ack_ms, 0.99):.1f} | "
-            f"{max(r.ack_ms):.1f} | {statistics.median(r.answer_ms):.1f} | {pct(r.answer_ms, 0.99):.1f} | "
+            f"| {r.scenario} | {r.n} | {statistics.median(r.ack_ms):.1f} | {percentile(r.ack_ms, 0.99):.1f} | "
+            f"{max(r.ack_ms):.1f} | {statistics.median(r.answer_ms):.1f} | {percentile(r.answer_ms, 0.99):.1f} | "
             f"{max(r.answer_ms):.1f} |"
         )
     return "\n".join(lines)
 
 
 def report(rows: list[Row]) -> str:
-    worst_ack = max(pct(r.ack_ms, 0.99) for r in rows)
+    worst_ack = max(percentile(r.ack_ms, 0.99) for r in rows)
     verdict = "meets" if worst_ack <= TARGET_ACK_P99_MS else "MISSES"
     return (
         "# Slack adapter latency\n\n"
@@ -215,7 +211,7 @@ def report(rows: list[Row]) -> str:
         f"{PROBE_SECONDS:.0f} s, no network.\n\n"
         f"{table(rows)}\n\n"
         f"Worst ack p99: {worst_ack:.1f} ms, which {verdict} the {TARGET_ACK_P99_MS:.0f} ms target.\n\n"
-        f"Machine: {os.cpu_count()} CPUs, Linux {platform.release()}, Python {platform.python_version()}; "
+        f"Machine: {machine()}; "
         f"slack-bolt {_version('slack_bolt')}, aiohttp {_version('aiohttp')}.\n"
     )
 

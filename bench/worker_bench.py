@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import signal
 import socket
@@ -40,6 +39,8 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _common import load_average, machine, percentile
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -225,11 +226,6 @@ async def load(
     return run
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def worker_metrics(url: str) -> dict[str, float]:
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
@@ -241,18 +237,6 @@ def worker_metrics(url: str) -> dict[str, float]:
         match = re.search(pattern, text, re.M)
         found[name] = float(match.group(1)) if match else 0.0
     return found
-
-
-def load_average() -> str:
-    try:
-        return " / ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1 / 5 / 15 min)"
-    except OSError:
-        return "n/a"
-
-
-def machine() -> str:
-    cpus = os.cpu_count()
-    return f"{platform.system()} {platform.release()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
 def main() -> int:

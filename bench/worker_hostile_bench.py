@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -30,6 +29,8 @@ import time
 import uuid
 import zlib
 from pathlib import Path
+
+from _common import load_average, machine
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -232,14 +233,12 @@ def main() -> int:
         ),
         ("tracebacks in the worker's log", str(log.count("Traceback"))),
     ]
-    load = os.getloadavg()
     width = max(len(k) for k, _ in rows)
     table = "\n".join(f"| {k.ljust(width)} | {v} |" for k, v in rows)
     text = (
         "# Worker against hostile clients\n\n"
         "Written by `bench/worker_hostile_bench.py`; rerun it to refresh.\n\n"
-        f"Machine: {platform.system()} {platform.release()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} after the run. "
+        f"Machine: {machine()}; load average {load_average()} after the run. "
         "Client and worker share the machine; everything on loopback. The bombs' memory is their compressed "
         "bytes in the worker's buffers (50 × 256 KiB) until their connections close; inflated they would be "
         "12.5 GiB. The flood keeps 1,100 connections trickling by reopening those the worker drops: the "

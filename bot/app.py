@@ -150,7 +150,7 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         settings.require("PORTBOT_WORKER_SECRET")
     except SettingsError as err:
         print(f"portbot: {err}")
-        return 2
+        return err.exit_code
     secret = settings.portbot.worker_secret
     assert secret is not None
     config = WorkerConfig(
@@ -217,7 +217,7 @@ def run_platforms(
     except SettingsError as err:
         for line in str(err).splitlines():
             print(f"portbot: {line}", file=sys.stderr)
-        return 2
+        return err.exit_code
     except (OSError, aiohttp.ClientError) as err:
         print(f"portbot: could not reach the chat service: {err}", file=sys.stderr)
         return 1

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from bot.app import ServiceBackend
     from bot.core.commands import Portbot
     from bot.core.reply import Reply
-    from bot.settings import Settings
     from knowledge import KnowledgeBase
+    from probes.errors import PortbotError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from probes.errors import PortbotError  # the error tree alone: probes/__init__.py loads nothing else
+
     argv = sys.argv[1:] if argv is None else argv
     quick = _plain_ask(argv)
     try:
@@ -91,8 +93,23 @@ def main(argv: list[str] | None = None) -> int:
             text, as_json = quick
             return _ask(text, as_json=as_json)
         return _dispatch(_parser().parse_args(argv))
+    except PortbotError as err:
+        return _explain(err)
     except KeyboardInterrupt:
         return 130
+
+
+def _explain(err: PortbotError) -> int:
+    """The command line's map of the error tree (probes/errors.py): what went wrong on stderr, and the exit
+    status the error's class sets. A user error is one line with its hint; a settings error one line a problem."""
+    from probes.errors import UserError
+
+    if isinstance(err, UserError):
+        print("portbot: " + " ".join(f"{err} {err.hint or ''}".split()), file=sys.stderr)
+    else:
+        for line in str(err).splitlines():
+            print(f"portbot: {line}", file=sys.stderr)
+    return err.exit_code
 
 
 def _plain_ask(argv: list[str]) -> tuple[str, bool] | None:
@@ -113,6 +130,8 @@ def _plain_ask(argv: list[str]) -> tuple[str, bool] | None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from bot.settings import Settings
+
     command = args.command
     if command == "ask":
         return _ask(" ".join(args.text), as_json=args.json)
@@ -121,9 +140,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return doctor.main()
 
-    settings = _settings()
-    if settings is None:
-        return 2
+    settings = Settings.load()  # a bad setting raises SettingsError: main() says which, exit 2
     from bot import runtime
 
     if command == "knowledge":
@@ -165,22 +182,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     return chat(app.build_portbot(settings, persistent_limits=True))
 
 
-def _settings() -> Settings | None:
-    """The settings, or None after printing one line per bad variable (the caller exits 2)."""
-    from bot.settings import Settings, SettingsError
-
-    try:
-        return Settings.load()
-    except SettingsError as err:
-        for line in str(err).splitlines():
-            print(f"portbot: {line}", file=sys.stderr)
-        return None
-
-
 def _ask(text: str, *, as_json: bool) -> int:
-    settings = _settings()  # light (no pydantic): a knowledge answer needs the data dir, where its index is
-    if settings is None:
-        return 2
+    from bot.settings import Settings
+
+    settings = (
+        Settings.load()
+    )  # light (no pydantic): a knowledge answer needs the data dir, where its index is
 
     from bot.core import intents
     from bot.core.commands import Portbot

@@ -33,7 +33,7 @@ def run(
         kb = KnowledgeBase.load(data_dir, rebuild=action == "build")
     except KnowledgeError as err:
         print(f"portbot: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
     print(
         f"Knowledge index ready: {kb.iana_records:,} IANA records, {len(kb.services)} curated services, "
         f"{len(kb.topics)} topics."

@@ -1,7 +1,7 @@
 """``portbot probe HOST [PORT ...] [--udp|--tcp] [--json] [--via local|workers]``.
 
-Exit status: 0 when the probe ran (whatever the verdict), 2 for refused or invalid input (one line on stderr
-saying why), 1 for an internal failure.
+Exit status: 0 when the probe ran (whatever the verdict); otherwise the error's own (probes/errors.py): 2 for
+a refused or invalid request (one line on stderr saying why), 1 for a failure on the bot's side.
 """
 
 from __future__ import annotations
@@ -23,40 +23,32 @@ if TYPE_CHECKING:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from probes.errors import InputError, PortbotError, ProbeError, RateLimited, RefusedTarget
+    """Probe and print; a refused or failed probe raises, and bot.cli.main() gives its sentence and exit status."""
+    from probes.errors import InputError
     from probes.targets import parse_target
 
     words = list(args.ports) + (["udp"] if args.udp else ["tcp"] if args.tcp else [])
     intent = intents.check_args(args.host, words)
     if isinstance(intent, intents.Invalid):
-        return _refuse(intent.message)
+        raise InputError(intent.message)
     assert isinstance(intent, intents.Check)
     if intent.game:  # chat takes a game's name as a protocol hint; this command takes ports and --tcp/--udp
-        return _refuse(f"I couldn't read `{intent.game.split()[0][:40]}` as a port number.")
-    try:
-        ports = intent.ports or _port_from_target(parse_target(intent.target).port)
-        if args.via == "workers" and not settings.portbot.workers:
-            return _refuse("--via workers needs PORTBOT_WORKERS (comma-separated worker URLs).")
-        if args.via == "local":
-            settings.portbot = settings.portbot.model_copy(update={"workers": ()})
-        from bot import app
-        from probes.models import ProbeRequest, Requester
+        raise InputError(f"I couldn't read `{intent.game.split()[0][:40]}` as a port number.")
+    ports = intent.ports or _port_from_target(parse_target(intent.target).port)
+    if args.via == "workers" and not settings.portbot.workers:
+        raise InputError("--via workers needs PORTBOT_WORKERS (comma-separated worker URLs).")
+    if args.via == "local":
+        settings.portbot = settings.portbot.model_copy(update={"workers": ()})
+    from bot import app
+    from probes.models import ProbeRequest, Requester
 
-        # Limits kept in PORTBOT_DATA_DIR (or Redis): a shell loop of `portbot probe` must not reset them.
-        backend = app.build_probe_backend(settings, persistent_limits=True)
-        # check_args never says "both" (only an entry's button does); the name keeps mypy honest.
-        protocol = "auto" if intent.protocol == "both" else intent.protocol
-        request = ProbeRequest(target=intent.target, ports=ports, protocol=protocol)
-        requester = Requester(platform="cli", user_id=_user())
-        reports = asyncio.run(_probe(backend, request, requester))
-    except (InputError, RefusedTarget, RateLimited) as err:
-        return _refuse(str(err), err.hint)
-    except ProbeError as err:
-        print(f"portbot: {err}", file=sys.stderr)
-        return 2 if type(err).__name__ == "ResolveError" else 1
-    except PortbotError as err:
-        print(f"portbot: {err}", file=sys.stderr)
-        return 1
+    # Limits kept in PORTBOT_DATA_DIR (or Redis): a shell loop of `portbot probe` must not reset them.
+    backend = app.build_probe_backend(settings, persistent_limits=True)
+    # check_args never says "both" (only an entry's button does); the name keeps mypy honest.
+    protocol = "auto" if intent.protocol == "both" else intent.protocol
+    request = ProbeRequest(target=intent.target, ports=ports, protocol=protocol)
+    requester = Requester(platform="cli", user_id=_user())
+    reports = asyncio.run(_probe(backend, request, requester))
 
     if args.json:
         print(json.dumps({"target": intent.target, "reports": [r.to_dict() for r in reports]}, indent=2))
@@ -84,12 +76,6 @@ def _port_from_target(port: int | None) -> tuple[int, ...]:
             "Which port should I check? Give it after the host, e.g. `portbot probe example.com 25565`."
         )
     return (port,)
-
-
-def _refuse(message: str, hint: str | None = None) -> int:
-    line = f"portbot: {message}" + (f" {hint}" if hint else "")
-    print(" ".join(line.split()), file=sys.stderr)
-    return 2
 
 
 def _user() -> str:

@@ -1,10 +1,9 @@
-"""Garbage-collector settings for a long-running bot process (``portbot discord``, ``portbot slack``, ...).
+"""Garbage-collector settings for a long-running bot process (``portbot discord``, ``portbot slack``, ...),
+applied by probes/runtime.py's :func:`settle_gc`, which the probe worker uses too.
 
-CPython's collector walks every live container object on each full pass. In a chat bot that is all of
-discord.py, aiohttp and the loaded knowledge base: one full pass took about 55 ms on the 2-CPU bench machine,
-longer than a burst of 200 ``/port`` answers may take in all, and passes came every few hundred interactions.
-What exists once the bot has started lives as long as the process, so the bot moves it out of the collector's
-reach (``gc.freeze``) and lets young objects pile up a little longer between passes.
+In a chat bot the collector's full pass walks all of discord.py, aiohttp and the loaded knowledge base: about
+55 ms on the 2-CPU bench machine, longer than a burst of 200 ``/port`` answers may take in all, and passes came
+every few hundred interactions.
 
 Only a process that says it is a long-running bot gets this: the CLI calls :func:`long_running` before it
 starts the chat platforms, and an adapter calls :func:`started` once it is ready. Tests, benchmarks of parts
@@ -13,7 +12,7 @@ and anything importing the adapters as a library keep the interpreter's defaults
 
 from __future__ import annotations
 
-import gc
+from probes.runtime import settle_gc
 
 #: Allocations (net) before a young-generation pass; CPython's default is 700.
 YOUNG_THRESHOLD = 5000
@@ -35,7 +34,4 @@ def started() -> None:
     if not _long_running or _settled:
         return
     _settled = True
-    gc.collect()
-    gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    settle_gc(YOUNG_THRESHOLD)

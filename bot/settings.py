@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, cast, dataclass_transform
 
+from probes.errors import OperatorError
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -65,8 +67,10 @@ class Problem(NamedTuple):
         return f"Change or remove the {self.variable} line in {Path(self.source).resolve()}."
 
 
-class SettingsError(Exception):
+class SettingsError(OperatorError):
     """A setting is missing or malformed. ``str()`` is one line per problem, naming the variable."""
+
+    exit_code = 2  # nothing ran: fix the setting and run again (probes/errors.py)
 
     def __init__(self, problems: Sequence[Problem] | str) -> None:
         self.problems: tuple[Problem, ...] = () if isinstance(problems, str) else tuple(problems)

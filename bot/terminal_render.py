@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from bot.core.reply import ActionKind, Reply, Status
+from bot.core.text import drop_unsafe, unmarked
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
 _ICON = {Status.INFO: "ℹ", Status.OK: "✔", Status.WARN: "!", Status.BAD: "✘", Status.ERROR: "✘"}
 _COLOUR = {
     Status.INFO: "cyan",
@@ -22,18 +21,12 @@ _COLOUR = {
     Status.BAD: "red",
     Status.ERROR: "red",
 }
-# Control characters other than newline and tab never reach the terminal: they could move the cursor,
-# change colours or retitle the window with text that came from a user or a remote server.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _safe(text: str) -> str:
-    return _UNSAFE.sub("", text)
 
 
 def plain(text: str) -> str:
-    """Portbot's light markdown to plain text."""
-    return _safe(_CODE.sub(r"\1", _BOLD.sub(r"\1", text)))
+    """Portbot's light markdown to plain text, without the control characters that could move the cursor,
+    change colours or retitle the window (bot/core/text.py)."""
+    return drop_unsafe(unmarked(text))
 
 
 def render_text(reply: Reply) -> str:
@@ -87,7 +80,7 @@ def render_rich(reply: Reply, stream: IO[str]) -> None:
     def styled(text: str) -> Text:
         out = Text()
         pos = 0
-        text = _safe(text)
+        text = drop_unsafe(text)
         for match in re.finditer(r"\*\*(.+?)\*\*|`([^`]+)`", text):
             out.append(text[pos : match.start()])
             if match[1] is not None:
@@ -101,7 +94,7 @@ def render_rich(reply: Reply, stream: IO[str]) -> None:
     parts: list[Any] = [styled(reply.summary)]
     for field in reply.fields:
         parts.append(Text(""))
-        parts.append(Text(_safe(field.name), style="bold underline"))
+        parts.append(Text(drop_unsafe(field.name), style="bold underline"))
         parts.append(styled(field.value))
     follow = list(_follow_ups(reply))
     if follow:
@@ -114,7 +107,7 @@ def render_rich(reply: Reply, stream: IO[str]) -> None:
         title=title,
         title_align="left",
         border_style=colour,
-        subtitle=Text(_safe(reply.footer)) if reply.footer else None,
+        subtitle=Text(drop_unsafe(reply.footer)) if reply.footer else None,
     )
     Console(file=stream, highlight=False, soft_wrap=False).print(panel)
 

@@ -1,22 +1,20 @@
-"""Small tables: which protocol a port gets when the request says "auto", which UDP packet makes the service
-on a port answer, and which service names a hint can carry. Facts are from IANA and the games' own server
-documentation; the knowledge base holds the long explanations.
+"""Small tables: which protocol a port gets when the request says "auto", which UDP request a port gets, and
+which service a hint names. The UDP services (their ports, hint words and packets) are declared one module
+each in probes/_protocols/; the TCP side is here. Facts are from IANA and the games' own server documentation;
+the knowledge base holds the long explanations.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
+from probes import _protocols
+from probes._protocols._base import words_pattern
 from probes.models import Protocol
 
-# Probe kinds for UDP: each has a request packet the real service answers (probes/_payloads.py).
-BEDROCK = "bedrock"  # Minecraft Bedrock: RakNet unconnected ping
-A2S = "a2s"  # Valve's Source server query (A2S_INFO), spoken by many Steam games' query ports
-DNS = "dns"
-NTP = "ntp"
-STUN = "stun"
-GENERIC = "generic"  # a few bytes: any answer at all means open
+GENERIC = _protocols.REGISTRY.fallback.kind  # the UDP request for a port no protocol declares
 
 # Service kinds for TCP identification (probes/identify.py).
 HTTP = "http"
@@ -24,66 +22,23 @@ TLS = "tls"
 SSH = "ssh"
 MINECRAFT = "minecraft"  # Java Edition status
 
-_UDP_KIND: dict[int, str] = {
-    53: DNS,
-    123: NTP,
-    3478: STUN,
-    3479: STUN,
-    19302: STUN,  # a widely used public STUN port
-    19132: BEDROCK,  # Bedrock IPv4 default
-    19133: BEDROCK,  # Bedrock IPv6 default
-    **{port: A2S for port in range(27015, 27021)},  # Source dedicated servers and many Steam query ports
-    2457: A2S,  # Valheim's query port (game port 2456 + 1)
-    15637: A2S,  # Enshrouded's query port
-    9877: A2S,  # V Rising's query port
-}
-
-# Ports whose service speaks UDP only, or mostly: "auto" probes these over UDP.
-_UDP_ONLY = frozenset(
-    {
-        123, 3478, 3479, 19302,  # NTP, STUN
-        19132, 19133,  # Minecraft Bedrock
-        2456, 2457, 2458,  # Valheim
-        34197,  # Factorio
-        9987,  # TeamSpeak 3 voice
-        15636, 15637,  # Enshrouded
-        9876, 9877,  # V Rising
-        8211,  # Palworld
-        27016, 27017, 27018, 27019, 27020,  # Steam query ports
-        51820,  # WireGuard
-        1194,  # OpenVPN's default
-        500, 4500,  # IPsec IKE and NAT traversal
-    }
-)  # fmt: skip
-
-# Ports where both matter: DNS answers over both; Source servers play over UDP 27015 and take RCON over TCP.
-_BOTH = frozenset({53, 27015, 64738})  # 64738: Mumble
-
 _TLS_PORTS = frozenset({443, 8443, 9443, 4443, 993, 995, 465, 636, 853, 8920, 5001})
 _HTTP_PORTS = frozenset({80, 8080, 8000, 8008, 8081, 8088, 8096, 8123, 8888, 3000, 5000, 9000, 32400})
 
-# Words a service hint may contain, most specific first.
-_HINT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (BEDROCK, ("bedrock", "mcpe")),
+# Words a hint may contain for the TCP services, most specific first; the UDP protocols' words are tried
+# before these (probes/_protocols/: "minecraft bedrock" is Bedrock, "minecraft" alone Java).
+_TCP_HINT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (MINECRAFT, ("minecraft", "java")),
-    (
-        A2S,
-        ("a2s", "steam", "source", "valheim", "counter-strike", "cs2", "csgo", "garry", "rust", "ark",
-         "enshrouded", "v rising", "vrising", "palworld", "team fortress", "tf2", "left 4 dead"),
-    ),
-    (STUN, ("stun", "turn")),
-    (NTP, ("ntp", "time")),
-    (DNS, ("dns", "domain")),
     (SSH, ("ssh", "sftp")),
     (TLS, ("https", "tls", "ssl", "wss")),
     (HTTP, ("http", "web", "ws")),
-)  # fmt: skip
-
-# Whole words only: "ark" must not match "parkour", nor "time" match "sometimes".
-_HINT_PATTERNS = tuple(
-    (kind, re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, words)) + r")(?![a-z0-9])"))
-    for kind, words in _HINT_WORDS
 )
+_TCP_KINDS = frozenset(kind for kind, _ in _TCP_HINT_WORDS)
+
+
+@functools.cache  # compiled on the first hint: most one-shot probes carry none
+def _tcp_hints() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple((kind, words_pattern(words)) for kind, words in _TCP_HINT_WORDS)
 
 
 def hint_kind(hint: str | None) -> str | None:
@@ -91,7 +46,10 @@ def hint_kind(hint: str | None) -> str | None:
     if not hint:
         return None
     text = hint.strip().lower()
-    for kind, pattern in _HINT_PATTERNS:
+    udp = _protocols.REGISTRY.hinted(text)
+    if udp is not None:
+        return udp.kind
+    for kind, pattern in _tcp_hints():
         if pattern.search(text):
             return kind
     return None
@@ -100,23 +58,20 @@ def hint_kind(hint: str | None) -> str | None:
 def auto_protocols(port: int, hint: str | None = None) -> tuple[Protocol, ...]:
     """The protocols to probe ``port`` with when the request says "auto"."""
     kind = hint_kind(hint)
-    if kind in (BEDROCK, A2S, STUN, NTP):
-        return ("udp",)
-    if kind in (MINECRAFT, HTTP, TLS, SSH):
+    if kind in _TCP_KINDS:
         return ("tcp",)
-    if port in _BOTH or kind == DNS:
-        return ("tcp", "udp")
-    if port in _UDP_ONLY:
-        return ("udp",)
-    return ("tcp",)
+    if kind is not None:
+        return ("tcp", "udp") if _protocols.REGISTRY.kind(kind).hint_tcp else ("udp",)
+    return _protocols.REGISTRY.transports(port) or ("tcp",)
 
 
 def udp_kind(port: int, hint: str | None = None) -> str:
     """Which UDP request to send to ``port``."""
     kind = hint_kind(hint)
-    if kind in (BEDROCK, A2S, DNS, NTP, STUN):
+    if kind is not None and kind not in _TCP_KINDS:
         return kind
-    return _UDP_KIND.get(port, GENERIC)
+    declared = _protocols.REGISTRY.on_port(port)
+    return GENERIC if declared is None else declared.kind
 
 
 def tcp_kinds(port: int, hint: str | None = None) -> tuple[str, ...]:

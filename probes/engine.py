@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from probes import _ports
+from probes import _protocols as udp_protocols
 from probes._rtt_memory import RttMemory
 from probes.errors import PortbotError, ProbeError, RefusedTarget
-from probes.identify import identify_a2s, identify_tcp
+from probes.identify import identify_tcp
 from probes.models import PortResult, ProbeReport, ProbeRequest, Protocol, State
 from probes.policy import IPAddress, SafetyPolicy
 from probes.resolve import Resolution, Resolver, show_name
@@ -242,10 +243,10 @@ class ProbeEngine:
                     time_box=config.identify_timeout,
                     tls_ca_file=config.tls_ca_file,
                 )
-            elif result.service is not None and result.service.kind == _ports.A2S:
-                service = await identify_a2s(address, port, time_box=config.identify_timeout)
             else:
-                service = None
+                # Some UDP protocols' first answer says little (A2S: a challenge); theirs ask for more.
+                details = udp_protocols.REGISTRY.kind(kind).details if result.service is not None else None
+                service = await details(address, port, config.identify_timeout) if details else None
         return result if service is None else dataclasses.replace(result, service=service)
 
     def _references(

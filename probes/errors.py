@@ -1,13 +1,26 @@
-"""Portbot's error tree. Every error a user can cause or meet is one of these; each chat adapter maps them
-to a friendly message in one place, so no traceback ever reaches a chat.
+"""Portbot's error tree. Every error a user can cause or meet is one of these, on one of two branches: what the
+person asking can fix, and what the people running the bot can fix. Each surface maps the tree in one place:
+chat replies in ``bot.core.probe_replies.error_reply``, the worker's HTTP answers in ``probes.worker``, and the
+command line's exit status in ``bot.cli.main``, which reads ``exit_code`` from the class. No traceback ever
+reaches a chat.
 
-    PortbotError
-     ├── InputError          bad port, bad host, bad option: the user can fix the request
-     ├── RefusedTarget       the safety policy will not probe this address (private, loopback, ...)
-     ├── RateLimited         too many probes from this user / server / to this target
-     └── ProbeError          the probe itself could not run
-          ├── ResolveError   the name does not resolve (NXDOMAIN, no A/AAAA, resolver timeout)
-          └── WorkerError    no worker answered, or a worker refused us (bad signature, overloaded)
+    PortbotError                   exit 1
+     ├── UserError                 exit 2: the person asking can fix the request
+     │    ├── InputError           bad port, bad host, bad option
+     │    ├── RefusedTarget        the safety policy will not probe this address (private, loopback, ...)
+     │    ├── RateLimited          too many checks from this user / server / to this target: wait
+     │    └── ResolveError         the name does not resolve (NXDOMAIN, no A/AAAA, resolver timeout)
+     └── OperatorError             exit 1: the people running the bot can fix it
+          ├── ProbeError           the probe could not run on this side (no socket, the check ran out of time)
+          │    └── WorkerError     no worker answered, or a worker refused us (bad signature, overloaded)
+          ├── StoreUnavailable     the rate-limit counters (Redis, the SQLite file) can't be read or written
+          ├── bot.settings.SettingsError        a setting is missing or malformed           exit 2
+          └── knowledge.errors.KnowledgeError   a knowledge data file or an IANA update      exit 2
+               ├── DataError                    is malformed
+               └── UpdateError                  was refused
+
+Exit 2 for the last two too: like a bad command line (argparse's 2), what was given can't run and the person at
+the terminal changes it and runs again; 1 is for a failure while running.
 """
 
 from __future__ import annotations
@@ -15,6 +28,9 @@ from __future__ import annotations
 
 class PortbotError(Exception):
     """Base of every error Portbot explains to a user. ``str(err)`` is the user-facing sentence."""
+
+    #: The command line's exit status when this error ends a command.
+    exit_code: int = 1
 
     #: A short plain-language hint for what to do next, shown under the message when set.
     hint: str | None = None
@@ -29,11 +45,23 @@ class PortbotError(Exception):
         return str(self)
 
 
-class InputError(PortbotError):
+class UserError(PortbotError):
+    """The person asking can fix it: change the request, or wait."""
+
+    exit_code = 2
+
+
+class OperatorError(PortbotError):
+    """The people running the bot can fix it: a setting, a worker, a store, a data file."""
+
+    exit_code = 1
+
+
+class InputError(UserError):
     """The request itself is malformed: a port out of range, a host that cannot be a host, ..."""
 
 
-class RefusedTarget(PortbotError):
+class RefusedTarget(UserError):
     """The safety policy refuses the target. ``category`` names the rule (e.g. ``private``, ``cgnat``)."""
 
     def __init__(
@@ -44,7 +72,7 @@ class RefusedTarget(PortbotError):
         self.address = address
 
 
-class RateLimited(PortbotError):
+class RateLimited(UserError):
     """A rate limit was hit. ``retry_after`` is in seconds."""
 
     def __init__(self, message: str, *, retry_after: float, scope: str) -> None:
@@ -53,13 +81,17 @@ class RateLimited(PortbotError):
         self.scope = scope
 
 
-class ProbeError(PortbotError):
-    """The probe could not be carried out."""
-
-
-class ResolveError(ProbeError):
+class ResolveError(UserError):
     """The host name did not resolve to any address."""
+
+
+class ProbeError(OperatorError):
+    """The probe could not be carried out on this side."""
 
 
 class WorkerError(ProbeError):
     """No probe worker gave a usable answer."""
+
+
+class StoreUnavailable(OperatorError):
+    """The rate limiter's counters can't be read or written, so no check may run."""

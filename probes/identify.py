@@ -4,7 +4,8 @@ Identification runs after the verdict, inside its own time box, on new connectio
 address (never a new DNS lookup). It is best effort: any failure, timeout or surprise gives ``None`` and never
 changes the verdict. What to try comes from the port and the service hint (probes/_ports.py); an unknown port
 gets a short listen for a banner (servers such as SSH, FTP and SMTP speak first), then an HTTP request on the
-same connection, then TLS if the HTTP request drew a TLS alert or a silent hang-up.
+same connection, then TLS if the HTTP request drew a TLS alert or a silent hang-up. A UDP service's details
+come from its protocol module (probes/_protocols/; ``identify_a2s`` is re-exported here).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from probes import _ports
+from probes._protocols.a2s import identify_a2s as identify_a2s  # the public name, kept here
+from probes._text import clean as _clean
 from probes._x509 import Certificate, parse_certificate
 from probes.models import ServiceInfo
 from probes.policy import IPAddress
@@ -340,43 +343,6 @@ async def _minecraft(address: IPAddress, port: int, time_box: float) -> ServiceI
     )
 
 
-async def identify_a2s(address: IPAddress, port: int, *, time_box: float = 2.0) -> ServiceInfo | None:
-    """The Source query's server details (name, game, map, players) via python-a2s, which also does the
-    challenge handshake current servers require. None on any failure."""
-    import a2s
-
-    try:
-        # a2s' timeout is per answer and the challenge costs a second round trip: two fit in the box.
-        async with asyncio.timeout(time_box + 0.5):
-            info = await a2s.ainfo((str(address), port), timeout=time_box / 2)
-    except Exception:  # best effort, as above
-        log.debug("A2S identification of %s port %s failed", address, port, exc_info=True)
-        return None
-    name = _clean(str(info.server_name))
-    game = _clean(str(info.game))
-    summary = (
-        f"{game}: “{name}”, {info.player_count}/{info.max_players} players, map {_clean(str(info.map_name))}"
-    )
-    return ServiceInfo(
-        "a2s",
-        summary,
-        {
-            "name": name,
-            "game": game,
-            "map": _clean(str(info.map_name)),
-            "folder": _clean(str(info.folder)),
-            "players_online": info.player_count,
-            "players_max": info.max_players,
-            "bots": info.bot_count,
-            "password": bool(info.password_protected),
-            "vac": bool(info.vac_enabled),
-            "version": _clean(str(getattr(info, "version", ""))) or None,
-            "app_id": getattr(info, "app_id", None),
-            "game_port": getattr(info, "port", None),
-        },
-    )
-
-
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
@@ -394,10 +360,3 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await asyncio.wait_for(writer.wait_closed(), 0.5)
     except (OSError, TimeoutError, ssl.SSLError):
         writer.transport.abort()
-
-
-def _clean(text: str, limit: int = 120) -> str:
-    """Server-supplied text made safe to show: no control characters, one line, bounded length."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -28,7 +28,7 @@ from limits.storage import storage_from_string
 
 from probes._sqlite_window import CounterStoreError, SqliteWindowCounters
 from probes._window import WindowCounters
-from probes.errors import ProbeError, RateLimited
+from probes.errors import RateLimited, StoreUnavailable
 
 REDIS_URL_VARIABLE = "PORTBOT_REDIS_URL"
 
@@ -91,7 +91,7 @@ class ProbeRateLimiter:
                     if item is not None and not local.hit(item, scope, key):
                         raise _limited(scope, item, local.reset_after(item, scope, key), platform)
             except CounterStoreError as err:
-                raise ProbeError(_STORE_DOWN) from err
+                raise StoreUnavailable(_STORE_DOWN) from err
             return
         assert self._limiter is not None
         try:
@@ -101,7 +101,7 @@ class ProbeRateLimiter:
                     stats = await self._limiter.get_window_stats(item, scope, key)
                     raise _limited(scope, item, stats.reset_time - time.time(), platform)
         except StorageError as err:
-            raise ProbeError(_STORE_DOWN) from err
+            raise StoreUnavailable(_STORE_DOWN) from err
 
     async def admit(self, addresses: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:
         """Charge the per-target limit once for a probe about to be sent to ``addresses`` (one count per

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from probes import _payloads
+from probes import _protocols
 from probes._icmp import classify, enable_error_queue
 from probes.errors import ProbeError
 from probes.models import PortResult, State
@@ -26,14 +26,14 @@ SENDS = 3
 
 
 async def probe_udp(address: IPAddress, port: int, *, kind: str, max_wait: float) -> PortResult:
-    """Send the ``kind`` request (see probes/_ports.py) to ``address``:``port`` and say what came back."""
+    """Send the ``kind`` request (see probes/_protocols/) to ``address``:``port`` and say what came back."""
     loop = asyncio.get_running_loop()
     sock = new_socket(address, socket.SOCK_DGRAM)
     receive: asyncio.Future[bytes] | None = None
     try:
         sock.setblocking(False)
         enable_error_queue(sock)
-        payload = _payloads.request(kind)
+        payload = _protocols.REGISTRY.request(kind)
         start = loop.time()
         sent_at = start
         try:
@@ -53,7 +53,7 @@ async def probe_udp(address: IPAddress, port: int, *, kind: str, max_wait: float
         except OSError as err:
             return _failure(err, sock, address, port, round((loop.time() - sent_at) * 1000, 3))
         rtt_ms = round((loop.time() - sent_at) * 1000, 3)
-        service = _payloads.parse(kind, data, rtt_ms)
+        service = _protocols.REGISTRY.parse(kind, data, rtt_ms)
         return PortResult(str(address), port, "udp", State.OPEN, "udp-response", rtt_ms, service)
     finally:
         try:

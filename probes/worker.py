@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import signal
@@ -46,6 +45,7 @@ from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, 
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
+from probes.runtime import settle_gc
 from probes.service import Prober, ProbeService
 
 if TYPE_CHECKING:
@@ -446,16 +446,12 @@ def _fitted(config: WorkerConfig) -> ConnectionLimits:
     return replace(limits, max_connections=fitted)
 
 
-def _tune_gc() -> None:
-    """Garbage-collector settings for a long-running worker process, measured under the worker bench."""
-    # What exists now (modules, the app, the engine) lives as long as the process. Frozen, it is left out of
-    # the collector's full passes, which under load otherwise walk those ~50,000 objects every second or two
-    # for 20-60 ms each: most of the worker's p99 latency, and ~5% of its CPU.
-    gc.freeze()
-    # A request's objects die by reference counting, not in cycles: at the default threshold (700) the youngest
-    # generation was scanned every ~10 requests only to find the in-flight requests' live objects, ~20 µs a
-    # request in all. Real cyclic garbage still triggers a pass, after 10,000 objects instead of 700.
-    gc.set_threshold(10_000)
+# Measured under the worker bench. Frozen, start-up's ~50,000 objects (modules, the app, the engine) are left
+# out of the full passes that otherwise took 20-60 ms every second or two under load: most of the p99 latency
+# and ~5% of the CPU. A request's objects die by reference counting, not in cycles: at the default threshold
+# (700) the youngest generation was scanned every ~10 requests only to find the in-flight requests' live
+# objects, ~20 µs a request in all; real cyclic garbage still triggers a pass, after 10,000 objects.
+YOUNG_THRESHOLD = 10_000
 
 
 async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
@@ -463,7 +459,7 @@ async def serve(config: WorkerConfig, prober: Prober | None = None) -> None:
     # A process of its own: room for every connection and probe, up to the hard limit.
     raise_fd_limit(fds_needed(config.limits, config.max_concurrency))
     worker = await start(config, prober)
-    _tune_gc()
+    settle_gc(YOUNG_THRESHOLD)
     log.info("probe worker %r listening on %s", config.region, worker.url)
     print(f"portbot worker {config.region!r} listening on {worker.url}", flush=True)
     stop = asyncio.Event()

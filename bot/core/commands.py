@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from bot.core import intents
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 
 if TYPE_CHECKING:
     import logging
@@ -192,7 +192,7 @@ class Portbot:
                 title="Reachability checks are not set up here",
                 summary="This Portbot can answer port questions, but it has no way to probe right now.",
                 status=Status.ERROR,
-                kind="error",
+                kind=ReplyKind.ERROR,
             )
         service = None
         if hint is not None:
@@ -223,7 +223,7 @@ def unknown_game_reply(game: str, target: str, ports: tuple[int, ...]) -> Reply:
         ),
         fields=(Field("Try", f"`check {target[:60]} {port} udp`  ·  `check {target[:60]} 2456 valheim`"),),
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
         private=True,
         sensitive=(target,),
     )
@@ -249,7 +249,7 @@ def help_reply() -> Reply:
             Action(ActionKind.ASK, "What is a port?", query="what is a port"),
             Action(ActionKind.ASK, "Port forwarding", query="port forwarding"),
         ),
-        kind="help",
+        kind=ReplyKind.HELP,
     )
 
 
@@ -260,7 +260,7 @@ def problem(title: str, summary: str, hint: str | None = None) -> Reply:
         summary=summary,
         fields=(Field("Try", hint),) if hint else (),
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
     )
 
 

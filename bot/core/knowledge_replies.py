@@ -15,7 +15,7 @@ from bot.core.budgets import (
     TITLE_MAX,
     TOTAL_MAX,
 )
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 from knowledge import (
     Answer,
     GuideAnswer,
@@ -331,14 +331,14 @@ def _not_found(answer: NotFound) -> Reply:
 
 def _invalid(answer: InvalidQuery) -> Reply:
     fields = [_field("How to ask", HOW_TO_ASK)]
-    return _reply("Not a port number", answer.message, fields, [], status=Status.ERROR, kind="error")
+    return _reply("Not a port number", answer.message, fields, [], status=Status.ERROR, kind=ReplyKind.ERROR)
 
 
 def _help(answer: HelpAnswer) -> Reply:
     examples = _lines(f"`{query}` — {what}" for query, what in answer.examples)
     fields = [_field("Examples", examples)]
     actions = [_ask(query, query) for query, _ in answer.examples]
-    return _reply("Ask me about ports", HOW_TO_ASK, fields, actions, kind="help")
+    return _reply("Ask me about ports", HOW_TO_ASK, fields, actions, kind=ReplyKind.HELP)
 
 
 # -- lines ---------------------------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def _reply(
     *,
     footer: str | None = None,
     status: Status = Status.INFO,
-    kind: str = "knowledge",
+    kind: ReplyKind = ReplyKind.KNOWLEDGE,
 ) -> Reply:
     """A reply cut to the renderers' limits: fields beyond the total text budget are dropped, not split."""
     title = _cut(title, TITLE_MAX)

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.core.budgets import FIELD_VALUE_MAX, TITLE_MAX
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 from probes.errors import (
     InputError,
+    OperatorError,
     PortbotError,
-    ProbeError,
     RateLimited,
     RefusedTarget,
     ResolveError,
@@ -117,7 +117,7 @@ def probe_reply(
         fields=tuple(fields),
         status=_status(views),
         actions=_actions(views, again),
-        kind="probe",
+        kind=ReplyKind.PROBE,
         private=True,
         sensitive=_sensitive(request, reports),
     )
@@ -158,14 +158,14 @@ def error_reply(err: PortbotError) -> Reply:
     if isinstance(err, RefusedTarget) and err.address:
         sensitive = (err.address,)
     summary = err.message
-    if isinstance(err, ProbeError) and not isinstance(err, ResolveError):
+    if isinstance(err, OperatorError):  # its detail is for the people running the bot
         summary = _for_users(summary, WORKERS_DOWN if isinstance(err, WorkerError) else None)
     return Reply(
         title=_error_title(err),
         summary=summary,
         fields=fields,
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
         private=True,
         sensitive=sensitive,
     )
@@ -192,7 +192,7 @@ def _error_title(err: PortbotError) -> str:
             return "That name doesn't resolve"
         case WorkerError():
             return "The probe workers didn't answer"
-        case ProbeError():
+        case OperatorError():  # the check couldn't run: a socket, the time box, the rate-limit store
             return "The check couldn't run"
     return "Something went wrong"
 

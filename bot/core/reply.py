@@ -32,6 +32,15 @@ class ActionKind(StrEnum):
     RECHECK = "recheck"  # run the same check again, for the same person, as privately
 
 
+class ReplyKind(StrEnum):
+    """What a reply answers; a StrEnum, so ``reply.kind == "probe"`` holds and JSON shows the plain word."""
+
+    KNOWLEDGE = "knowledge"  # a port, a service, a topic
+    PROBE = "probe"  # a reachability check's verdict
+    HELP = "help"
+    ERROR = "error"  # we could not answer: bad input, refused target, rate limited, a failure
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     """A titled block of a reply (an embed field on Discord, a section on Slack and in the terminal)."""
@@ -72,7 +81,7 @@ class Reply:
     status: Status = Status.INFO
     actions: tuple[Action, ...] = ()
     footer: str | None = None
-    kind: str = "knowledge"  # knowledge | probe | help | error
+    kind: ReplyKind = ReplyKind.KNOWLEDGE
     private: bool = False
     sensitive: tuple[str, ...] = field(default=())
 

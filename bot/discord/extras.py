@@ -15,7 +15,7 @@ import discord
 
 from bot.core.commands import help_reply, problem
 from bot.core.popular import popular
-from bot.core.reply import Field, Reply
+from bot.core.reply import Field, Reply, ReplyKind
 from bot.discord.message_target import find_server
 from bot.discord.render import clip, plain
 from bot.discord.saved_servers import saveable
@@ -90,7 +90,7 @@ def saved_reply(title: str, host: str | None, *, mine: bool) -> Reply:
         title=title,
         summary=summary,
         fields=(Field("Change or erase", how),),
-        kind="help",
+        kind=ReplyKind.HELP,
         private=True,
         sensitive=(host,) if host else (),
     )

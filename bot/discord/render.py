@@ -30,6 +30,7 @@ from bot.core.budgets import SUMMARY_MAX as DESCRIPTION_MAX
 from bot.core.budgets import TITLE_MAX as TITLE_MAX
 from bot.core.budgets import TOTAL_MAX as TOTAL_MAX
 from bot.core.reply import Reply, Status
+from bot.core.text import drop_unsafe
 
 ELLIPSIS = "…"
 ZWSP = "\u200b"
@@ -52,8 +53,6 @@ _ICONS: dict[Status, str] = {
 }
 
 _TO_SPACE = str.maketrans(dict.fromkeys("\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029", " "))
-# The rest of Unicode's Cc category (C0 and C1 controls, DEL) and the bidi embeddings, overrides and isolates.
-_UNWANTED = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ANGLE_MARKUP = re.compile(r"<(?=[@#!&:/]|a:|t:|id:|https?:)", re.IGNORECASE)
 _BROADCAST = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 _LINE_START_MARKUP = re.compile(r"^(\s*)(#{1,3}\s|-#\s|>)", re.MULTILINE)
@@ -65,7 +64,7 @@ def colour_for(status: Status) -> discord.Colour:
 
 def clean_text(text: str) -> str:
     """Drop control characters (keeping newlines) and bidi overrides; tabs and odd separators become spaces."""
-    return _UNWANTED.sub("", text.translate(_TO_SPACE))
+    return drop_unsafe(text.translate(_TO_SPACE))  # then the rest, as every renderer (bot/core/text.py)
 
 
 def _escape_invisibly(text: str) -> str:

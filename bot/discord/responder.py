@@ -14,7 +14,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -24,12 +24,12 @@ from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import Check, CheckProtocol, ProtocolChoice
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
-from bot.core.reply import ActionKind, Field, Reply
+from bot.core.reply import ActionKind, Field, Reply, ReplyKind
 from bot.core.shares import ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
 from bot.discord.saved_servers import SavedServerStore, saveable
-from bot.discord.views import CheckModal, build_view
+from bot.discord.views import CheckModal, Handlers, build_view
 from probes.models import Requester
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def settings_reply(settings: GuildSettings, *, changed: bool) -> Reply:
             Field("Reachability checks", PROBES_ALWAYS_PRIVATE),
             Field("Port and service answers", knowledge),
         ),
-        kind="help",
+        kind=ReplyKind.HELP,
     )
 
 
@@ -396,3 +396,9 @@ class Responder:
             ephemeral=not public,
             allowed_mentions=NO_MENTIONS,
         )
+
+
+if TYPE_CHECKING:
+
+    def _fits(responder: Responder) -> Handlers:
+        return responder  # mypy checks here that the Responder is what the views call (bot.discord.views)

@@ -11,15 +11,12 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import discord
 
 from bot.core.reply import Action, ActionKind
 from bot.discord.render import clip, plain
-
-if TYPE_CHECKING:
-    from bot.discord.responder import Responder
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +30,37 @@ _PROTOCOLS = ("auto", "tcp", "udp", "both")
 _HINT = r"[a-z0-9][a-z0-9-]{0,63}"  # a curated service id
 
 
-def responder_of(interaction: discord.Interaction[Any]) -> Responder:
+class Handlers(Protocol):
+    """What the buttons and the modal ask of bot.discord.responder.Responder (which checks that it fits). A
+    Protocol, so that these views need not import the responder that builds them."""
+
+    async def ask(self, interaction: discord.Interaction[Any], query: str) -> None: ...
+
+    async def open_check_modal(
+        self, interaction: discord.Interaction[Any], port: int, protocol: str, hint: str | None = None
+    ) -> None: ...
+
+    async def check_from_modal(
+        self,
+        interaction: discord.Interaction[Any],
+        host: str,
+        port: int,
+        protocol: str,
+        hint: str | None = None,
+    ) -> None: ...
+
+    async def recheck(self, interaction: discord.Interaction[Any], key: str) -> None: ...
+
+    async def share(self, interaction: discord.Interaction[Any], key: str) -> None: ...
+
+    async def report_unexpected(
+        self, interaction: discord.Interaction[Any], error: BaseException
+    ) -> None: ...
+
+
+def responder_of(interaction: discord.Interaction[Any]) -> Handlers:
     """The Responder the running PortbotClient carries."""
-    return cast("Responder", interaction.client.responder)
+    return cast(Handlers, interaction.client.responder)
 
 
 async def _safely(interaction: discord.Interaction[Any], call: Awaitable[None]) -> None:

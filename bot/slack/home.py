@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.commands import help_reply
-from bot.core.reply import Reply
+from bot.core.reply import Reply, ReplyKind
 from bot.slack.render import mrkdwn, render
 from bot.slack.workspace import WorkspaceSettings, WorkspaceStore
 
@@ -50,7 +50,7 @@ WELCOME = Reply(
     ),
     fields=help_reply().fields,
     actions=help_reply().actions,
-    kind="help",
+    kind=ReplyKind.HELP,
 )
 
 

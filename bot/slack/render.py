@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 from urllib.parse import quote, unquote
 
 from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.text import BOLD, drop_unsafe, unmarked
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit): text objects 3000, header 150,
 # section fields 10 of 2000 each, 50 blocks a message, 25 elements an actions block, button text 75,
@@ -49,11 +50,6 @@ EMOJI = {
     Status.ERROR: ":warning:",
 }
 
-# C0/C1 controls except tab and newline, DEL, and the bidi overrides/isolates that can make text read
-# differently from what it is.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
-_CODE = re.compile(r"`([^`]+)`")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
@@ -67,7 +63,7 @@ class Message(TypedDict):
 def clean(text: str) -> str:
     """Drop control and bidi characters and replace lone surrogates, so any payload encodes and reads true."""
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return _UNSAFE.sub("", text)
+    return drop_unsafe(text)  # controls and bidi characters, as every renderer (bot/core/text.py)
 
 
 def escape(text: str) -> str:
@@ -92,12 +88,12 @@ def fit(text: str, limit: int) -> str:
 
 def mrkdwn(text: str, limit: int = MAX_SECTION) -> str:
     """Portbot's light markdown (``**bold**``, ``` `code` ```) as safe Slack mrkdwn within ``limit``."""
-    return fit(_BOLD.sub(r"*\1*", escape(text)), limit).strip() or "…"
+    return fit(BOLD.sub(r"*\1*", escape(text)), limit).strip() or "…"
 
 
 def plain(text: str, limit: int) -> str:
     """Text for a plain_text object: markdown markers dropped, escaped, within ``limit``."""
-    return fit(escape(_CODE.sub(r"\1", _BOLD.sub(r"\1", text))), limit).strip() or "…"
+    return fit(escape(unmarked(text)), limit).strip() or "…"
 
 
 def render(reply: Reply, *, share_token: str | None = None, recheck_token: str | None = None) -> Message:

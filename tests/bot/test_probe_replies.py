@@ -21,7 +21,15 @@ from bot.core.probe_replies import (
     probe_reply,
 )
 from bot.core.reply import ActionKind, Status
-from probes.errors import InputError, RateLimited, RefusedTarget, ResolveError, WorkerError
+from probes.errors import (
+    InputError,
+    ProbeError,
+    RateLimited,
+    RefusedTarget,
+    ResolveError,
+    StoreUnavailable,
+    WorkerError,
+)
 from probes.models import PortResult, ProbeReport, ProbeRequest, ServiceInfo, State
 
 ADDRESS = "203.0.113.7"
@@ -238,6 +246,8 @@ def test_no_results_at_all_is_an_error_reply() -> None:
         ),
         (ResolveError("mc.example.org doesn't resolve."), "That name doesn't resolve"),
         (WorkerError("No probe worker could run the check."), "The probe workers didn't answer"),
+        (ProbeError("The check took too long and was stopped."), "The check couldn't run"),
+        (StoreUnavailable("The rate limiter's storage isn't answering."), "The check couldn't run"),
     ],
 )
 def test_error_replies(err: InputError, title: str) -> None:

@@ -1,10 +1,12 @@
-"""The reply model's masking, which keeps home addresses out of public channels."""
+"""The reply model: its kinds, and its masking, which keeps home addresses out of public channels."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from bot.core.reply import Action, ActionKind, Field, Reply, Status, mask
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status, mask
 
 
 @pytest.mark.parametrize(
@@ -88,3 +90,22 @@ def test_masked_reply_hides_addresses_that_are_on_no_list() -> None:
         shared.summary == "[2001:db8:…]:25565 answered; 0:0:… too. 10:30:00, v1.2.3, port 25565. 2001:db8:…."
     )
     assert shared.fields[0].value == "HTTP 403: mc….com resolves to 198.51.x.x."
+
+
+@pytest.mark.parametrize(
+    ("kind", "word"),
+    [
+        (ReplyKind.KNOWLEDGE, "knowledge"),
+        (ReplyKind.PROBE, "probe"),
+        (ReplyKind.HELP, "help"),
+        (ReplyKind.ERROR, "error"),
+    ],
+)
+def test_a_reply_kind_is_its_plain_word(kind: ReplyKind, word: str) -> None:
+    """Each kind equals, prints and serialises as the word it replaced, so comparisons and JSON are unchanged."""
+    assert (kind == word, str(kind), json.dumps(Reply("t", "s", kind=kind).kind)) == (True, word, f'"{word}"')
+
+
+def test_a_reply_is_a_knowledge_answer_unless_told() -> None:
+    """The default kind is knowledge."""
+    assert Reply("t", "s").kind is ReplyKind.KNOWLEDGE

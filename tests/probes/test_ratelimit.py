@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.errors import RateLimited
+from probes.errors import RateLimited, StoreUnavailable
 from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter, RateLimits, target_key
 from probes.targets import parse_target
 
@@ -245,3 +245,27 @@ async def test_redis_storage_is_shared_between_limiters(
     await second.hit([(USER, "u1")])
     with pytest.raises(RateLimited):
         await first.hit([(USER, "u1")])
+
+
+STORE_DOWN = (
+    r"^The rate limiter's storage isn't answering, so I can't run checks right now; try again soon\.$"
+)
+
+
+async def test_an_unusable_counter_file_stops_checks_as_the_operators_problem(tmp_path: Path) -> None:
+    """A counter file that can't be opened stops the check with StoreUnavailable, not a traceback."""
+    (tmp_path / "limits.sqlite3").mkdir()
+    limiter = ProbeRateLimiter(store_path=tmp_path / "limits.sqlite3")
+    with pytest.raises(StoreUnavailable, match=STORE_DOWN):
+        await limiter.hit([(USER, "u1")])
+
+
+async def test_a_redis_that_is_down_stops_checks_as_the_operators_problem() -> None:
+    """Redis refusing connections stops the check with StoreUnavailable."""
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'portbot[redis]')")
+    limiter = ProbeRateLimiter(storage_url=f"redis://127.0.0.1:{_free_port()}/0")
+    try:
+        with pytest.raises(StoreUnavailable, match=STORE_DOWN):
+            await limiter.hit([(USER, "u1")])
+    finally:
+        await limiter.aclose()

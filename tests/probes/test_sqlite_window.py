@@ -111,7 +111,7 @@ def test_stale_counters_are_dropped_when_the_file_is_opened(tmp_path: Path) -> N
 
 
 def test_an_unwritable_file_is_a_store_error(tmp_path: Path) -> None:
-    """A counter file that can't be opened raises CounterStoreError (the limiter turns it into a ProbeError)."""
+    """A counter file that can't be opened raises CounterStoreError (the limiter turns it into StoreUnavailable)."""
     (tmp_path / "dir.sqlite3").mkdir()
     counters = SqliteWindowCounters(tmp_path / "dir.sqlite3")
     with pytest.raises(CounterStoreError):

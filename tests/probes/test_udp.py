@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from probes import _payloads, _ports
+from probes import _ports
+from probes._protocols import REGISTRY, stun
 from probes.models import ServiceInfo, State
 from probes.udp import probe_udp
 from tests.probes.servers import serve
@@ -34,7 +35,7 @@ async def udp(host: str, port: int, kind: str, max_wait: float = 2.0):  # type: 
 async def test_bedrock_pong_is_open_with_world_details(host: str) -> None:
     """A RakNet unconnected ping gets a pong: open, with MOTD, version and players."""
     async with serve("bedrock", host) as server:
-        result = await udp(host, server.port, _ports.BEDROCK)
+        result = await udp(host, server.port, "bedrock")
     assert (result.state, result.reason, result.protocol) == (State.OPEN, "udp-response", "udp")
     assert result.rtt_ms is not None
     assert result.service == ServiceInfo(
@@ -57,7 +58,7 @@ async def test_bedrock_pong_is_open_with_world_details(host: str) -> None:
 async def test_a2s_challenge_is_an_answer(host: str) -> None:
     """A Source server answering A2S_INFO with its challenge (0x41) is open."""
     async with serve("a2s", host) as server:
-        result = await udp(host, server.port, _ports.A2S)
+        result = await udp(host, server.port, "a2s")
     assert result.state == State.OPEN
     assert result.service == ServiceInfo(
         "a2s", "Steam game server (answers the Source server query)", {"challenge": True}
@@ -69,7 +70,7 @@ async def test_a2s_challenge_is_an_answer(host: str) -> None:
 async def test_dns_server_answers(host: str) -> None:
     """A DNS query for the root's name servers gets a DNS answer."""
     async with serve("dns", host, records={}) as server:
-        result = await udp(host, server.port, _ports.DNS)
+        result = await udp(host, server.port, "dns")
     assert result.state == State.OPEN
     assert result.service == ServiceInfo(
         "dns",
@@ -83,7 +84,7 @@ async def test_dns_server_answers(host: str) -> None:
 async def test_ntp_server_answers_with_stratum_and_time(host: str) -> None:
     """An NTP client packet gets a server packet: stratum, reference and the server's clock."""
     async with serve("ntp", host) as server:
-        result = await udp(host, server.port, _ports.NTP)
+        result = await udp(host, server.port, "ntp")
     assert result.state == State.OPEN
     assert result.service is not None
     assert result.service.summary == "NTP time server, stratum 2"
@@ -95,7 +96,7 @@ async def test_ntp_server_answers_with_stratum_and_time(host: str) -> None:
 async def test_stun_binding_reports_the_mapped_address(host: str) -> None:
     """A STUN binding request gets XOR-MAPPED-ADDRESS: the address and port the server saw us from."""
     async with serve("stun", host) as server:
-        result = await udp(host, server.port, _ports.STUN)
+        result = await udp(host, server.port, "stun")
     assert result.state == State.OPEN
     assert result.service is not None
     assert result.service.summary == "STUN server (PortbotTest STUN)"
@@ -106,7 +107,7 @@ async def test_stun_binding_reports_the_mapped_address(host: str) -> None:
 @pytest.mark.parametrize("host", LOOPBACKS)
 async def test_nothing_listening_is_closed_via_icmp(host: str) -> None:
     """ICMP port unreachable (the kernel's answer on loopback) means closed."""
-    result = await udp(host, free_udp_port(host), _ports.GENERIC)
+    result = await udp(host, free_udp_port(host), "generic")
     assert (result.state, result.reason) == (State.CLOSED, "icmp-port-unreachable")
     assert result.rtt_ms is not None
 
@@ -116,7 +117,7 @@ async def test_silence_is_open_or_filtered_after_three_sends(host: str) -> None:
     """A listener that never answers is open|filtered (no-reply), after the request went out three times."""
     async with serve("udp-silent", host) as server:
         started = time.monotonic()
-        result = await udp(host, server.port, _ports.GENERIC, max_wait=0.6)
+        result = await udp(host, server.port, "generic", max_wait=0.6)
         elapsed = time.monotonic() - started
     assert (result.state, result.reason, result.rtt_ms, result.service) == (
         State.OPEN_FILTERED,
@@ -131,25 +132,23 @@ async def test_silence_is_open_or_filtered_after_three_sends(host: str) -> None:
 async def test_an_answer_that_makes_no_sense_is_still_open() -> None:
     """Any datagram back proves the port open, even when it can't be decoded."""
     async with serve("udp-echo") as server:
-        result = await udp("127.0.0.1", server.port, _ports.BEDROCK)
+        result = await udp("127.0.0.1", server.port, "bedrock")
     assert (result.state, result.reason, result.service) == (State.OPEN, "udp-response", None)
 
 
 async def test_sockets_are_released_before_their_descriptor_is_reused() -> None:
     """A transport opened right after a probe may reuse its file descriptor without asyncio tripping over it."""
     async with serve("udp-silent") as server:
-        await udp("127.0.0.1", server.port, _ports.GENERIC, max_wait=0.05)
+        await udp("127.0.0.1", server.port, "generic", max_wait=0.05)
         async with serve("udp-silent"):
             pass
 
 
-@pytest.mark.parametrize(
-    "kind", [_ports.BEDROCK, _ports.A2S, _ports.DNS, _ports.NTP, _ports.STUN, _ports.GENERIC]
-)
+@pytest.mark.parametrize("kind", ["bedrock", "a2s", "dns", "ntp", "stun", "generic"])
 @pytest.mark.parametrize("garbage", [b"", b"\x00", b"\xff" * 3, b"\x1c" + b"\x00" * 40, bytes(range(256))])
 def test_readers_never_raise(kind: str, garbage: bytes) -> None:
     """Malformed answers decode to nothing rather than an exception."""
-    assert _payloads.parse(kind, garbage, 1.0) is None
+    assert REGISTRY.parse(kind, garbage, 1.0) is None
 
 
 def ntp_answer(stratum: int, refid: bytes) -> bytes:
@@ -172,7 +171,7 @@ def ntp_answer(stratum: int, refid: bytes) -> bytes:
 )
 def test_ntp_answers(answer: bytes, summary: str, detail: tuple[str, str]) -> None:
     """Stratum 1 names its clock, stratum 0 is a refusal, higher strata name their upstream server."""
-    info = _payloads.parse(_ports.NTP, answer, 1.0)
+    info = REGISTRY.parse("ntp", answer, 1.0)
     assert info is not None
     assert info.summary == summary
     assert info.details[detail[0]] == detail[1]
@@ -181,8 +180,8 @@ def test_ntp_answers(answer: bytes, summary: str, detail: tuple[str, str]) -> No
 def test_stun_classic_mapped_address() -> None:
     """An old (RFC 3489) server's plain MAPPED-ADDRESS is read too."""
     attribute = struct.pack(">HHBBH", 0x0001, 8, 0, 1, 3478) + bytes([203, 0, 113, 9])
-    answer = struct.pack(">HHI", 0x0101, len(attribute), _payloads.STUN_COOKIE) + bytes(12) + attribute
-    info = _payloads.parse(_ports.STUN, answer, 1.0)
+    answer = struct.pack(">HHI", 0x0101, len(attribute), stun.COOKIE) + bytes(12) + attribute
+    info = REGISTRY.parse("stun", answer, 1.0)
     assert info == ServiceInfo("stun", "STUN server", {"mapped_address": "203.0.113.9:3478"})
 
 
@@ -214,20 +213,20 @@ def test_auto_protocol(port: int, hint: str | None, protocols: tuple[str, ...]) 
 @pytest.mark.parametrize(
     ("port", "hint", "kind"),
     [
-        (19132, None, _ports.BEDROCK),
-        (19133, None, _ports.BEDROCK),
-        (27015, None, _ports.A2S),
-        (27020, None, _ports.A2S),
-        (2457, None, _ports.A2S),
-        (15637, None, _ports.A2S),
-        (9877, None, _ports.A2S),
-        (53, None, _ports.DNS),
-        (123, None, _ports.NTP),
-        (3478, None, _ports.STUN),
-        (34197, None, _ports.GENERIC),
-        (30000, "Valheim", _ports.A2S),
-        (30000, "bedrock", _ports.BEDROCK),
-        (30000, "parkour", _ports.GENERIC),
+        (19132, None, "bedrock"),
+        (19133, None, "bedrock"),
+        (27015, None, "a2s"),
+        (27020, None, "a2s"),
+        (2457, None, "a2s"),
+        (15637, None, "a2s"),
+        (9877, None, "a2s"),
+        (53, None, "dns"),
+        (123, None, "ntp"),
+        (3478, None, "stun"),
+        (34197, None, "generic"),
+        (30000, "Valheim", "a2s"),
+        (30000, "bedrock", "bedrock"),
+        (30000, "parkour", "generic"),
     ],
 )
 def test_udp_request_per_port_and_hint(port: int, hint: str | None, kind: str) -> None:
