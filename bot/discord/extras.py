@@ -113,20 +113,25 @@ class Extras:
         self.saved = saved
 
     async def help(self, interaction: Interaction) -> None:
-        await self.responder.send_private(interaction, discord_help())
+        async with self.responder.handling(interaction, "help"):
+            await self.responder.send_private(interaction, discord_help())
 
     async def check_message(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Check this server": probe the ``host:port`` a message names, privately, like ``/portcheck``."""
         found = find_server(message_text(message))
-        if found is None:
-            await self.responder.send_private(interaction, NO_SERVER_IN_MESSAGE)
-        elif found.port is None:
-            await self.responder.send_private(interaction, NO_PORT_IN_MESSAGE)
-        else:
-            await self.responder.portcheck(interaction, found.host, found.port, "auto")
+        if found is not None and found.port is not None:
+            await self.responder.portcheck(interaction, found.host, found.port, "auto")  # logged as portcheck
+            return
+        async with self.responder.handling(interaction, "message:check"):
+            reply = NO_SERVER_IN_MESSAGE if found is None else NO_PORT_IN_MESSAGE
+            await self.responder.send_private(interaction, reply)
 
     async def my_server(self, interaction: Interaction, host: str | None, forget: bool) -> None:
         """``/myserver``: show, save or forget the asker's own server."""
+        async with self.responder.handling(interaction, "myserver"):
+            await self._my_server(interaction, host, forget)
+
+    async def _my_server(self, interaction: Interaction, host: str | None, forget: bool) -> None:
         user = interaction.user.id
         if forget:
             self.saved.save_user(user, None)
@@ -141,6 +146,10 @@ class Extras:
 
     async def guild_server(self, interaction: Interaction, host: str | None, forget: bool) -> None:
         """``/portbot server``: show or change this Discord server's default. Manage Server only."""
+        async with self.responder.handling(interaction, "server"):
+            await self._guild_server(interaction, host, forget)
+
+    async def _guild_server(self, interaction: Interaction, host: str | None, forget: bool) -> None:
         guild = interaction.guild_id
         if guild is None:
             await self.responder.send_private(interaction, SERVER_OUTSIDE_GUILD)

@@ -156,6 +156,12 @@ class Responder:
                 self._in_flight.discard(task)
             line.done(failed=failed)
 
+    def handling(
+        self, interaction: Interaction, command: str
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """The same bookkeeping for handlers that live outside the Responder (bot/discord/extras.py)."""
+        return self._handling(interaction, command)
+
     def _noted(self, interaction: Interaction, reply: Reply) -> None:
         line = self._lines.get(interaction.id)
         if line is not None:

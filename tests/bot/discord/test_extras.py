@@ -4,6 +4,7 @@ discord.py's own dispatch of raw gateway payloads against the fake Discord."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -134,6 +135,25 @@ async def test_help_answers_privately_with_examples_and_the_discord_commands(bot
     assert {"A port", "A game or app", "A question", "A reachability check", "On Discord"} <= set(fields)
     assert "`check example.com 25565`" in fields["A reachability check"]
     assert "Check this server" in fields["On Discord"] and "/myserver" in fields["On Discord"]
+
+
+async def test_the_new_commands_log_one_line_each_without_user_text(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/help, /myserver and a message command with no server each log one interaction line, and the host a
+    member saved never appears in an INFO+ record."""
+    caplog.set_level(logging.DEBUG)
+    await private_answer(bot, payloads.slash("help"))
+    await private_answer(bot, payloads.slash("myserver", host="secret-host.example.com"))
+    await private_answer(bot, payloads.message_command(CHECK, "anyone up for valheim tonight?"))
+
+    def lines() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "portbot.interaction"]
+
+    await bot.fake.wait_for(lambda: len(lines()) >= 3)
+    assert [r.command for r in lines()] == ["help", "myserver", "message:check"]  # type: ignore[attr-defined]
+    assert all(r.outcome != "none" for r in lines())  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO and "secret-host" in r.getMessage()]
 
 
 # -- saved servers ---------------------------------------------------------------------------------------------
