@@ -9,15 +9,18 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 
 from probes.auth import sign
+from probes.engine import ProbeEngine
 from probes.links import LinkResult
 from probes.policy import SafetyPolicy
-from probes.worker import RunningWorker
-from tests.probes._links import SECRET, StartWorker, free_port, listener, start_worker
+from probes.worker import RunningWorker, WorkerConfig, start
+from tests.probes._links import FAST, LOOPBACK, SECRET, StartWorker, free_port, listener, start_worker
 
 __all__ = ["listener", "start_worker"]  # fixtures
 
@@ -218,3 +221,56 @@ async def test_the_poll_waits_for_the_visit(
     await http.get(link["url"])
     assert (await waiting)["state"] == "done"
     assert time.monotonic() - started < 10
+
+
+class RttRecordingEngine(ProbeEngine):
+    """The real engine, noting each RTT the worker hands it."""
+
+    def __init__(self) -> None:
+        super().__init__(LOOPBACK, FAST)
+        self.learned: list[tuple[str, float]] = []
+
+    def learn_rtt(self, address: Any, seconds: float) -> None:
+        self.learned.append((str(address), seconds))
+        super().learn_rtt(address, seconds)
+
+
+@pytest.fixture
+async def recording_worker() -> AsyncIterator[tuple[RunningWorker, RttRecordingEngine]]:
+    """A worker whose engine records the RTTs it learns; 127.0.0.2 is a trusted proxy."""
+    engine = RttRecordingEngine()
+    config = WorkerConfig(
+        secret=SECRET,
+        port=0,
+        region="Frankfurt",
+        audit=False,
+        policy=LOOPBACK,
+        engine=FAST,
+        trusted_proxies=("127.0.0.2/32",),
+    )
+    worker = await start(config, engine)
+    yield worker, engine
+    await worker.stop()
+
+
+async def test_the_visits_own_rtt_is_handed_to_the_engine(
+    recording_worker: tuple[RunningWorker, RttRecordingEngine], http: httpx.AsyncClient
+) -> None:
+    """A direct visit's TCP_INFO RTT reaches the engine for the visitor's address, before it probes."""
+    worker, engine = recording_worker
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    assert [address for address, _ in engine.learned] == ["127.0.0.1"]
+    assert 0 < engine.learned[0][1] < 0.5
+
+
+async def test_a_proxied_visit_gives_the_engine_no_rtt(
+    recording_worker: tuple[RunningWorker, RttRecordingEngine],
+) -> None:
+    """Through a trusted proxy the connection's RTT is the proxy's, so none is handed on."""
+    worker, engine = recording_worker
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(transport=transport, timeout=10) as proxy:
+        link = await create_link(proxy, worker, ports=[free_port()])
+        await proxy.get(link["url"], headers={"X-Forwarded-For": "127.0.0.3"})
+    assert engine.learned == []
