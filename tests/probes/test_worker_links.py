@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from probes.links import LinkResult
 from probes.policy import SafetyPolicy
 from probes.worker import RunningWorker, WorkerConfig, start
 from tests.probes._links import FAST, LOOPBACK, SECRET, StartWorker, free_port, listener, start_worker
+from tests.probes._redis import redis_server
 
 __all__ = ["listener", "start_worker"]  # fixtures
 
@@ -274,3 +276,20 @@ async def test_a_proxied_visit_gives_the_engine_no_rtt(
         link = await create_link(proxy, worker, ports=[free_port()])
         await proxy.get(link["url"], headers={"X-Forwarded-For": "127.0.0.3"})
     assert engine.learned == []
+
+
+async def test_two_workers_sharing_redis_share_links(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int, tmp_path: Path
+) -> None:
+    """A link made by one worker is checked by another on the same Redis, once, and polled from the first."""
+    with redis_server(tmp_path) as (url, _):
+        first = await start_worker(redis_url=url)
+        second = await start_worker(redis_url=url)
+        link = await create_link(http, first, ports=[listener])
+        on_second = link["url"].replace(first.url, second.url)
+        assert (await http.get(on_second)).status_code == 200
+        assert (await http.get(link["url"])).status_code == 410
+        done = await poll(http, first, link["id"], 5)
+        assert states(done["result"]) == [("127.0.0.1", listener, "open")]
+        await first.stop()
+        await second.stop()
