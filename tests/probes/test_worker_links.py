@@ -293,3 +293,64 @@ async def test_two_workers_sharing_redis_share_links(
         assert states(done["result"]) == [("127.0.0.1", listener, "open")]
         await first.stop()
         await second.stop()
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["x", "a.b", "a" * 120 + ".b", "%E2%9C%93.%E2%9C%93", "a..b", "a.b.c"],
+    ids=["short", "unknown", "long", "non-ascii", "dots", "three-parts"],
+)
+async def test_junk_tokens_get_the_invalid_page(
+    start_worker: StartWorker, http: httpx.AsyncClient, token: str
+) -> None:
+    """Tokens that are not this worker's get the friendly 404 page, never an error."""
+    worker = await start_worker()
+    page = await http.get(f"{worker.url}/l/{token}")
+    assert page.status_code == 404
+    assert "<h1>This link isn't valid</h1>" in page.text
+
+
+async def test_a_head_request_does_not_use_the_link(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """HEAD (as link checkers send) leaves the link unused."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[listener])
+    assert (await http.head(link["url"])).status_code == 200
+    assert (await http.get(link["url"])).status_code == 200
+
+
+async def test_the_page_forbids_scripts_framing_and_referrers(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """The page's headers keep its token out of referrers and caches and allow no script or frame."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[listener])
+    page = await http.get(link["url"])
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "<script" not in page.text
+
+
+async def test_an_oversized_form_is_refused(start_worker: StartWorker, http: httpx.AsyncClient) -> None:
+    """A form body over the worker's limit gets 413 before anything is read."""
+    worker = await start_worker(max_body_bytes=1024)
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    response = await http.post(link["url"], data={"wan": "1" * 4096})
+    assert response.status_code == 413
+
+
+async def test_the_form_from_another_address_is_refused(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """Only the address that visited may add its router's WAN address."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(transport=transport, timeout=10) as other:
+        response = await other.post(link["url"], data={"wan": "100.72.14.3"})
+    assert response.status_code == 410
+    assert (await poll(http, worker, link["id"], 0))["result"]["wan_address"] is None
