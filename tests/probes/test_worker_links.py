@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -354,3 +355,20 @@ async def test_the_form_from_another_address_is_refused(
         response = await other.post(link["url"], data={"wan": "100.72.14.3"})
     assert response.status_code == 410
     assert (await poll(http, worker, link["id"], 0))["result"]["wan_address"] is None
+
+
+async def test_an_ipv6_visit_checks_the_ipv6_address_without_the_nat_form(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """A visit over IPv6 checks the visitor's IPv6 address, and the page offers no WAN form (no NAT there)."""
+    worker = await start_worker(host="::1")
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    link = await create_link(http, worker, ports=[port])
+    page = await http.get(link["url"])
+    assert page.status_code == 200
+    assert f"Closed: [::1]:{port} refused the connection." in page.text
+    assert 'name="wan"' not in page.text
+    done = await poll(http, worker, link["id"], 5)
+    assert done["result"]["address_kind"] == "v6"
