@@ -1,0 +1,592 @@
+"""``portbot listen``: prove a port forward reaches this machine, before any server exists.
+
+Standard library only, on purpose: the same file runs as ``portbot listen`` and as a single script the link
+page offers (``python listen.py 25565 --link URL``) on Windows, macOS and Linux with nothing but Python.
+
+What a run does:
+
+1. binds exactly the ports asked (TCP, or UDP with ``--udp``); a port already in use is reported with the
+   program holding it when this OS lets us see it, and is still tested (whatever answers there answers);
+2. asks the router for its WAN address (NAT-PMP, then UPnP IGD), best effort, a second or two at most;
+3. opens the link itself, as the visitor, with a fresh per-run secret ``listener=<secret>`` (and ``wan=``);
+   the worker knocks on each port at our public address, and only this run can answer: the answer is an
+   HMAC of the worker's challenge keyed with the secret, which travelled only over the HTTPS visit;
+4. prints per port whether the knock reached this listener, and stops (or after ``--timeout`` seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+import selectors
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree import ElementTree
+
+KNOCK = "PORTBOT-KNOCK"
+ANSWER = "PORTBOT-HERE"
+MAX_LINE = 256  # a knock line is ~50 bytes; anything longer is not a knock
+LISTENER_SECRET_RE = re.compile(r"[0-9a-f]{32,128}")
+_CHALLENGE_RE = re.compile(rb"[0-9A-Za-z_-]{8,128}")
+DEFAULT_TIMEOUT = 300.0
+
+
+def answer_for(secret: str, challenge: str) -> str:
+    """The answer a listener holding ``secret`` gives to ``challenge``: hex HMAC-SHA256."""
+    return hmac.new(secret.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+
+
+def _reply(secret: str, data: bytes) -> bytes | None:
+    """Our answer to one knock line, or None when ``data`` is not a knock."""
+    parts = data.strip().split(b" ")
+    if len(parts) != 2 or parts[0] != KNOCK.encode() or not _CHALLENGE_RE.fullmatch(parts[1]):
+        return None
+    return f"{ANSWER} {answer_for(secret, parts[1].decode())}\n".encode()
+
+
+# --------------------------------------------------------------------------------------------------------
+# The listener
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PortStatus:
+    """One port of the run: bound by us, or busy (held by ``owner`` when known), and who knocked."""
+
+    port: int
+    protocol: str
+    bound: bool
+    owner: str | None = None
+    knocked_from: list[str] = field(default_factory=list)
+
+
+class Listener:
+    """Answers knocks on the given ports from a background thread until :meth:`close`."""
+
+    def __init__(self, ports: Sequence[int], protocol: str, secret: str, host: str = "") -> None:
+        self.secret = secret
+        self.protocol = protocol
+        self.status: dict[int, PortStatus] = {}
+        self.knocked = threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self._sockets: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        for port in ports:
+            status = self._bind(port, host)
+            self.status[status.port] = status
+        self._thread = threading.Thread(target=self._serve, name="portbot-listen", daemon=True)
+        self._thread.start()
+
+    def _bind(self, port: int, host: str) -> PortStatus:
+        kind = socket.SOCK_DGRAM if self.protocol == "udp" else socket.SOCK_STREAM
+        bound_any = False
+        families = [(socket.AF_INET, host or "0.0.0.0")]  # noqa: S104 (a forward arrives on any interface)
+        if socket.has_ipv6 and not host:
+            families.append((socket.AF_INET6, "::"))
+        in_use = False
+        for family, address in families:
+            sock = socket.socket(family, kind)
+            try:
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if os.name != "nt" and kind == socket.SOCK_STREAM:
+                    # Lets a second run bind right after the first; never lets two live listeners share.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((address, port))
+                if kind == socket.SOCK_STREAM:
+                    sock.listen(16)
+                sock.setblocking(False)
+            except OSError as err:
+                sock.close()
+                if err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1), errno.EACCES):
+                    in_use = in_use or err.errno != errno.EACCES or family == socket.AF_INET
+                if family == socket.AF_INET:
+                    break  # IPv4 is what a forward needs; without it, this port is not ours
+                continue
+            bound_any = True
+            port = sock.getsockname()[1]  # port 0 (tests): the other family takes the same number
+            self._sockets.append(sock)
+            self._selector.register(
+                sock, selectors.EVENT_READ, ("accept" if kind == socket.SOCK_STREAM else "udp", port)
+            )
+        if not bound_any:
+            for sock in [s for s in self._sockets if s.getsockname()[1] == port]:
+                self._selector.unregister(sock)
+                sock.close()
+                self._sockets.remove(sock)
+            return PortStatus(
+                port, self.protocol, bound=False, owner=port_owner(port, self.protocol) if in_use else None
+            )
+        return PortStatus(port, self.protocol, bound=True)
+
+    def _serve(self) -> None:
+        buffers: dict[socket.socket, tuple[int, str, bytes, float]] = {}
+        while not self._stop.is_set():
+            for key, _ in self._selector.select(timeout=0.2):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                role, port = key.data
+                try:
+                    if role == "accept":
+                        conn, peer = sock.accept()
+                        conn.setblocking(False)
+                        buffers[conn] = (port, peer[0], b"", time.monotonic())
+                        self._selector.register(conn, selectors.EVENT_READ, ("conn", port))
+                    elif role == "udp":
+                        data, peer = sock.recvfrom(MAX_LINE + 1)
+                        answer = _reply(self.secret, data[:MAX_LINE])
+                        if answer is not None:
+                            sock.sendto(answer, peer)
+                            self._record(port, peer[0])
+                    else:
+                        port, peer_address, buffered, started = buffers[sock]
+                        chunk = sock.recv(MAX_LINE)
+                        buffered += chunk
+                        if b"\n" in buffered or not chunk or len(buffered) > MAX_LINE:
+                            answer = _reply(self.secret, buffered.split(b"\n", 1)[0][:MAX_LINE])
+                            if answer is not None:
+                                sock.setblocking(True)
+                                sock.settimeout(2)
+                                sock.sendall(answer)
+                                self._record(port, peer_address)
+                            self._drop(sock, buffers)
+                        else:
+                            buffers[sock] = (port, peer_address, buffered, started)
+                except OSError:
+                    if role == "conn":
+                        self._drop(sock, buffers)
+            now = time.monotonic()
+            for conn, (_, _, _, started) in list(buffers.items()):
+                if now - started > 10:  # a silent connection: not a knock; don't let it pile up
+                    self._drop(conn, buffers)
+        for conn in list(buffers):
+            self._drop(conn, buffers)
+
+    def _drop(self, conn: socket.socket, buffers: dict[socket.socket, Any]) -> None:
+        buffers.pop(conn, None)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(conn)
+        conn.close()
+
+    def _record(self, port: int, peer: str) -> None:
+        with self._lock:
+            self.status[port].knocked_from.append(_plain(peer))
+        self.knocked.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for sock in self._sockets:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(sock)
+            sock.close()
+        self._selector.close()
+
+
+def _plain(address: str) -> str:
+    if address.startswith("::ffff:"):
+        return address[7:]
+    return address
+
+
+def port_owner(port: int, protocol: str) -> str | None:
+    """The program holding a local port ("java (pid 4321)"), where this OS lets us see it; else None."""
+    if not sys.platform.startswith("linux"):
+        return None  # netstat -ano / lsof would tell; we only name what needs no extra tool or privilege
+    inodes: set[str] = set()
+    for table in (f"/proc/net/{protocol}", f"/proc/net/{protocol}6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                    # TCP: only listeners (state 0A); UDP sockets have no listen state.
+                    if local_port == port and (protocol == "udp" or cols[3] == "0A"):
+                        inodes.add(cols[9])
+        except (OSError, ValueError, IndexError, StopIteration):
+            continue
+    if not inodes:
+        return None
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    for pid in filter(str.isdigit, _listdir("/proc")):
+        for fd in _listdir(f"/proc/{pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in targets:
+                    with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+                        return f"{f.read().strip()} (pid {pid})"
+            except OSError:
+                continue
+    return None
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+# --------------------------------------------------------------------------------------------------------
+# The router's WAN address: NAT-PMP (RFC 6886) and UPnP IGD, both best effort
+# --------------------------------------------------------------------------------------------------------
+
+
+def default_gateway() -> str | None:
+    """The IPv4 default gateway, read where it costs nothing (Linux /proc); else None."""
+    try:
+        with open("/proc/net/route", encoding="ascii") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if cols[1] == "00000000" and int(cols[3], 16) & 2:  # default route with RTF_GATEWAY
+                    return socket.inet_ntoa(struct.pack("<I", int(cols[2], 16)))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return None
+
+
+def natpmp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -> str | None:
+    """Ask the gateway over NAT-PMP (RFC 6886 §3.2: version 0, opcode 0); None on silence or error."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout / 3)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                sock.sendto(b"\x00\x00", (gateway, port))
+                data, peer = sock.recvfrom(64)
+            except TimeoutError:
+                continue
+            except OSError:
+                return None
+            if peer[0] != gateway or len(data) < 12 or data[:2] != b"\x00\x80":
+                continue
+            if struct.unpack("!H", data[2:4])[0] != 0:
+                return None  # result code: not authorised, network failure, ...
+            return socket.inet_ntoa(data[8:12])
+    return None
+
+
+_UNSPECIFIED = "0.0.0.0"  # noqa: S104 (what an unconnected IGD reports, not a bind)
+_SSDP_SEARCH = (
+    'M-SEARCH * HTTP/1.1\r\nHOST: {host}:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\n'
+    "ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n\r\n"
+)
+_WAN_SERVICES = (
+    "urn:schemas-upnp-org:service:WANIPConnection:2",
+    "urn:schemas-upnp-org:service:WANIPConnection:1",
+    "urn:schemas-upnp-org:service:WANPPPConnection:1",
+)
+
+
+def upnp_location(timeout: float = 1.5, target: str = "239.255.255.250") -> str | None:
+    """The IGD description URL from an SSDP search, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+        sock.settimeout(timeout)
+        try:
+            sock.sendto(_SSDP_SEARCH.format(host=target).encode(), (target, 1900))
+            while True:
+                data, _ = sock.recvfrom(4096)
+                for line in data.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "location":
+                        return value.strip()
+        except OSError:
+            return None
+
+
+def upnp_external_address(location: str, timeout: float = 2.0) -> str | None:
+    """GetExternalIPAddress from the IGD at ``location``. A reserved answer is kept: it is the signal."""
+    if not location.startswith("http://"):
+        return None  # an IGD on the LAN speaks plain HTTP; anything else is not what we asked for
+    try:
+        with urllib.request.urlopen(location, timeout=timeout) as response:  # noqa: S310 (http:// checked above)
+            # Expat >= 2.4.1 (Python 3.11 ships it) refuses entity expansion bombs; defusedxml is not stdlib.
+            root = ElementTree.fromstring(response.read(1 << 20))  # noqa: S314
+    except (OSError, ElementTree.ParseError, ValueError):
+        return None
+    for service in root.iter():
+        if not service.tag.endswith("}service"):
+            continue
+        kind = next((c.text for c in service if c.tag.endswith("}serviceType")), None)
+        control = next((c.text for c in service if c.tag.endswith("}controlURL")), None)
+        if kind in _WAN_SERVICES and control:
+            return _soap_external_address(urllib.parse.urljoin(location, control), kind, timeout)
+    return None
+
+
+def _soap_external_address(url: str, service: str, timeout: float) -> str | None:
+    body = (
+        '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        f'<u:GetExternalIPAddress xmlns:u="{service}"/></s:Body></s:Envelope>'
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 (the IGD control URL, from its http:// description)
+        url,
+        data=body,
+        headers={
+            "Content-Type": 'text/xml; charset="utf-8"',
+            "SOAPAction": f'"{service}#GetExternalIPAddress"',
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (the IGD's own URL)
+            root = ElementTree.fromstring(response.read(1 << 16))  # noqa: S314 (as above)
+    except (OSError, ElementTree.ParseError, ValueError):
+        return None
+    for element in root.iter():
+        if element.tag.endswith("NewExternalIPAddress") and element.text:
+            return _valid_v4(element.text.strip())
+    return None
+
+
+def _valid_v4(text: str) -> str | None:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        return None
+
+
+def router_wan_address(gateway: str | None = None, timeout: float = 2.0) -> tuple[str | None, str | None]:
+    """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say."""
+    gateway = gateway or default_gateway()
+    if gateway is not None:
+        address = natpmp_external_address(gateway, timeout=timeout / 2)
+        if address is not None and address != _UNSPECIFIED:
+            return address, "nat-pmp"
+    location = upnp_location(timeout=timeout / 2)
+    if location is not None:
+        address = upnp_external_address(location, timeout=timeout)
+        if address is not None and address != _UNSPECIFIED:
+            return address, "upnp"
+    return None, None
+
+
+# --------------------------------------------------------------------------------------------------------
+# The visit and the report
+# --------------------------------------------------------------------------------------------------------
+
+
+def visit(link: str, secret: str, wan: str | None, timeout: float) -> dict[str, Any]:
+    """Open the link as the visitor, asking for JSON; the worker knocks while it handles the request."""
+    parts = urllib.parse.urlsplit(link)
+    query = urllib.parse.parse_qsl(parts.query)
+    query.append(("listener", secret))
+    if wan is not None:
+        query.append(("wan", wan))
+    url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    request = urllib.request.Request(  # noqa: S310 (check_link() allows http(s) only)
+        url,
+        headers={
+            "Accept": "application/json",
+            "User-Agent": "portbot-listen/1",
+            "X-Portbot-Listener": secret,
+        },
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (scheme checked by caller)
+        body = response.read(1 << 20)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _worker_ports(result: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Per-port rows from the worker's answer, however it nests them (``ports``/``results``)."""
+    rows: dict[int, dict[str, Any]] = {}
+    for key in ("ports", "results"):
+        for row in result.get(key) or ():
+            if isinstance(row, dict) and isinstance(row.get("port"), int):
+                rows.setdefault(row["port"], row)
+    report = result.get("report")
+    if isinstance(report, dict):
+        rows.update({p: r for p, r in _worker_ports(report).items() if p not in rows})
+    return rows
+
+
+def build_report(
+    listener: Listener, result: dict[str, Any], wan: str | None, wan_source: str | None
+) -> dict[str, Any]:
+    """The run's outcome as one JSON-friendly dict: per port ``reached_listener`` and what the worker saw."""
+    worker_rows = _worker_ports(result)
+    ports = []
+    for port, status in sorted(listener.status.items()):
+        row = worker_rows.get(port, {})
+        # Our own evidence first: a valid knock arrived here. The worker's word counts too (it checked the HMAC).
+        reached = bool(status.knocked_from) or row.get("reached_listener") is True
+        entry: dict[str, Any] = {
+            "port": port,
+            "protocol": status.protocol,
+            "reached_listener": reached,
+            "bound": status.bound,
+        }
+        if not status.bound:
+            entry["in_use_by"] = status.owner
+        if isinstance(row.get("state"), str):
+            entry["state"] = row["state"]
+        ports.append(entry)
+    public = result.get("address") if isinstance(result.get("address"), str) else None
+    return {
+        "ports": ports,
+        "public_address": public,
+        "wan_address": wan,
+        "wan_source": wan_source,
+        "diagnosis": result.get("diagnosis") if isinstance(result.get("diagnosis"), dict) else None,
+    }
+
+
+def describe(report: dict[str, Any]) -> list[str]:
+    """Plain sentences for people, one per port, then the diagnosis."""
+    lines = []
+    for entry in report["ports"]:
+        name = f"{entry['port']}/{entry['protocol']}"
+        if entry["reached_listener"]:
+            lines.append(f"{name}: reached this machine. The forward works.")
+        elif not entry["bound"]:
+            state = entry.get("state")
+            if state == "open":
+                lines.append(
+                    f"{name}: the other program on this port answered the check, not portbot listen."
+                )
+            else:
+                lines.append(f"{name}: the check did not reach this machine ({state or 'no answer'}).")
+        elif entry.get("state") == "open":
+            lines.append(
+                f"{name}: something else answered (the router's admin page or another device), not this machine."
+            )
+        else:
+            lines.append(
+                f"{name}: the check did not reach this machine ({entry.get('state') or 'no answer'})."
+            )
+    diagnosis = report.get("diagnosis")
+    if diagnosis:
+        lines.append(str(diagnosis.get("title", "")))
+        lines.extend(f"  - {step}" for step in diagnosis.get("steps", ()))
+    return lines
+
+
+def busy_message(status: PortStatus) -> str:
+    who = f" by {status.owner}" if status.owner else " by another program"
+    return (
+        f"Port {status.port}/{status.protocol} is already in use{who}. "
+        "portbot listen can't listen there, so the check tests that program instead."
+    )
+
+
+def run(
+    ports: Sequence[int],
+    protocol: str,
+    link: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    as_json: bool = False,
+    wan_lookup: Callable[[], tuple[str | None, str | None]] = router_wan_address,
+    out: Any = None,
+    err: Any = None,
+) -> int:
+    """One check: bind, ask the router, visit, report. Exit 0 when the check ran, 1 when it could not."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    secret = secrets.token_hex(32)
+    listener = Listener(ports, protocol, secret)
+    started = time.monotonic()
+    try:
+        for status in listener.status.values():
+            if not status.bound:
+                print(busy_message(status), file=err)
+        wan, wan_source = wan_lookup()
+        try:
+            result = visit(link, secret, wan, timeout=max(1.0, timeout - (time.monotonic() - started)))
+        except urllib.error.HTTPError as exc:
+            print(f"portbot listen: the link answered {exc.code}: {_http_error_text(exc)}", file=err)
+            return 1
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            print(f"portbot listen: could not open the link ({reason}).", file=err)
+            return 1
+        report = build_report(listener, result, wan, wan_source)
+    finally:
+        listener.close()
+    if as_json:
+        print(json.dumps(report), file=out, flush=True)
+    else:
+        for line in describe(report):
+            print(line, file=out, flush=True)
+    return 0
+
+
+def _http_error_text(exc: urllib.error.HTTPError) -> str:
+    try:
+        data = json.loads(exc.read(1 << 16))
+        return str(data.get("message") or exc.reason)
+    except (ValueError, AttributeError, OSError):
+        return str(exc.reason)
+
+
+def parse_ports(values: Sequence[str]) -> list[int]:
+    """Port numbers from the command line; ValueError with a sentence for anything else."""
+    ports: list[int] = []
+    for value in values:
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            raise ValueError(f"{value!r} is not a port number (1 to 65535).")
+        if int(value) not in ports:
+            ports.append(int(value))
+    if not 1 <= len(ports) <= 5:
+        raise ValueError("Give between 1 and 5 ports.")
+    return ports
+
+
+def check_link(link: str) -> str:
+    """The link if it is an http(s) URL; ValueError with a sentence otherwise."""
+    parts = urllib.parse.urlsplit(link)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError("The link must be the https:// address Portbot gave you.")
+    return link
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="listen.py", description="Check that a port forward reaches this machine (Portbot)."
+    )
+    parser.add_argument("ports", nargs="+", help="up to 5 port numbers")
+    parser.add_argument("--udp", action="store_true", help="listen on UDP instead of TCP")
+    parser.add_argument("--link", required=True, help="the one-time link Portbot gave you")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="give up after this many seconds"
+    )
+    args = parser.parse_args(argv)
+    try:
+        ports = parse_ports(args.ports)
+        link = check_link(args.link)
+    except ValueError as exc:
+        print(f"listen: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(ports, "udp" if args.udp else "tcp", link, timeout=args.timeout, as_json=args.json)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
