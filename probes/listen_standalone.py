@@ -367,13 +367,17 @@ def _valid_v4(text: str) -> str | None:
 
 
 def router_wan_address(gateway: str | None = None, timeout: float = 2.0) -> tuple[str | None, str | None]:
-    """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say."""
-    gateway = gateway or default_gateway()
-    if gateway is not None:
-        address = natpmp_external_address(gateway, timeout=timeout / 2)
+    """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say.
+
+    ``gateway`` names the router to ask (NAT-PMP, then a unicast SSDP search); by default the default
+    gateway over NAT-PMP, then a multicast SSDP search on the LAN.
+    """
+    router = gateway or default_gateway()
+    if router is not None:
+        address = natpmp_external_address(router, timeout=timeout / 2)
         if address is not None and address != _UNSPECIFIED:
             return address, "nat-pmp"
-    location = upnp_location(timeout=timeout / 2)
+    location = upnp_location(timeout=timeout / 2, target=gateway or "239.255.255.250")
     if location is not None:
         address = upnp_external_address(location, timeout=timeout)
         if address is not None and address != _UNSPECIFIED:
@@ -568,13 +572,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="listen.py", description="Check that a port forward reaches this machine (Portbot)."
     )
-    parser.add_argument("ports", nargs="+", help="up to 5 port numbers")
-    parser.add_argument("--udp", action="store_true", help="listen on UDP instead of TCP")
+    add_options(parser)
     parser.add_argument("--link", required=True, help="the one-time link Portbot gave you")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="give up after this many seconds"
-    )
     args = parser.parse_args(argv)
     try:
         ports = parse_ports(args.ports)
@@ -582,8 +581,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"listen: {exc}", file=sys.stderr)
         return 2
+    return run_args(args, ports, link)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``portbot listen`` and the single-file script share (``--link`` is added by each)."""
+    parser.add_argument("ports", nargs="+", help="up to 5 port numbers")
+    parser.add_argument("--udp", action="store_true", help="listen on UDP instead of TCP")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="stop after this many seconds (default 300)"
+    )
+    router = parser.add_mutually_exclusive_group()
+    router.add_argument(
+        "--router", default=None, help="the router to ask for its WAN address (default: gateway)"
+    )
+    router.add_argument("--no-router", action="store_true", help="don't ask the router for its WAN address")
+
+
+def run_args(args: argparse.Namespace, ports: Sequence[int], link: str) -> int:
+    """Run with parsed options; ``portbot listen`` and the script both end here."""
+
+    def lookup() -> tuple[str | None, str | None]:
+        if args.no_router:
+            return None, None
+        return router_wan_address(args.router)
+
     try:
-        return run(ports, "udp" if args.udp else "tcp", link, timeout=args.timeout, as_json=args.json)
+        return run(
+            ports,
+            "udp" if args.udp else "tcp",
+            link,
+            timeout=args.timeout,
+            as_json=args.json,
+            wan_lookup=lookup,
+        )
     except KeyboardInterrupt:
         return 130
 
