@@ -210,7 +210,10 @@ class _Routes:
         link = await self._link_for(state, token)
         if link is None:
             return _html(page.invalid_page(), 404)
-        if request.method == "HEAD" or _PREVIEWERS.search(request.headers.get("User-Agent", "")):
+        previewer = (
+            _PREVIEWERS.search(request.headers.get("User-Agent", "")) and _listener_from(request) is None
+        )
+        if request.method == "HEAD" or previewer:
             return _html(page.landing_page(link.ports, link.protocol))
         claim = await state.links.claim(link.id, time.time())
         if claim is Claim.USED:
@@ -273,15 +276,26 @@ class _Routes:
             state.in_flight -= 1
         state.metrics.count("ok")
         state.metrics.observe(report)
-        reached, todo = await _knock(link, report)
+        # `portbot listen` opening a link from chat adds its per-run secret (and the router's WAN address) to
+        # the visit; a link it created itself carries the secret already.
+        listener = link.listener or _listener_from(request)
+        reached, todo = await _knock(listener, report)
+        wan = _address(request.query.get("wan"))
+        diagnosis, more = _diagnose(str(address), str(wan)) if wan is not None else (None, ())
         result = LinkResult(
             link_id=link.id,
             address_kind="v6" if address.version == 6 else "v4",
             report=report,
+            wan_address=None if wan is None else str(wan),
+            diagnosis=diagnosis,
             reached_listener=reached,
-            todo=todo,
+            todo=(*todo, *more),
         )
         await state.links.finish(link.id, result)
+        if listener is not None and "application/json" in request.headers.get("Accept", ""):
+            return web.json_response(
+                _listen_json(str(address), result), headers={"Cache-Control": "no-store"}
+            )
         return _html(page.result_page(link, result))
 
     async def compare(self, request: web.Request) -> web.Response:
@@ -381,9 +395,32 @@ def _parse_link(body: bytes, state: _State, remote: str | None) -> dict[str, Any
     }
 
 
-async def _knock(link: Any, report: Any) -> tuple[dict[int, bool] | None, tuple[str, ...]]:
-    """Whether each open port reached `portbot listen` itself, when it opened the link."""
-    if link.listener is None:
+def _listener_from(request: web.Request) -> str | None:
+    """The secret `portbot listen` sent with its visit (query ``listener=`` or ``X-Portbot-Listener``)."""
+    from probes import selfcheck
+
+    value = request.query.get("listener") or request.headers.get("X-Portbot-Listener")
+    return value if selfcheck.valid_listener_secret(value) else None
+
+
+def _listen_json(address: str, result: LinkResult) -> dict[str, Any]:
+    """What `portbot listen` reads back: the address seen, per-port state and reached_listener, the diagnosis."""
+    reached = result.reached_listener or {}
+    ports = [
+        {
+            "port": r.port,
+            "protocol": r.protocol,
+            "state": str(r.state),
+            "reached_listener": reached.get(r.port, False),
+        }
+        for r in (result.report.results if result.report is not None else ())
+    ]
+    return {"address": address, "ports": ports, "diagnosis": result.diagnosis, "result": result.to_dict()}
+
+
+async def _knock(listener: str | None, report: Any) -> tuple[dict[int, bool] | None, tuple[str, ...]]:
+    """Whether each port reached `portbot listen` itself, when it opened the link."""
+    if listener is None:
         return None, ()
     try:
         from probes import selfcheck  # lane listen's module; absent until that branch is merged
@@ -391,12 +428,13 @@ async def _knock(link: Any, report: Any) -> tuple[dict[int, bool] | None, tuple[
         return None, ("reached_listener: probes.selfcheck.knock is not on this worker yet",)
     reached: dict[int, bool] = {}
     for result in report.results:
-        if str(result.state) != "open":
+        # A UDP listener ignores the probe's payloads, so its port looks open|filtered: knock there too.
+        if str(result.state) not in ("open", "open|filtered"):
             reached[result.port] = False
             continue
         try:
             reached[result.port] = bool(
-                await selfcheck.knock(result.address, result.port, result.protocol, link.listener, 3.0)
+                await selfcheck.knock(result.address, result.port, result.protocol, listener, 3.0)
             )
         except (OSError, TimeoutError):
             reached[result.port] = False

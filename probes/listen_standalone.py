@@ -163,7 +163,7 @@ def diagnose(public_address: str, wan_address: str | None) -> Diagnosis:
             "ipv6-and-ports",
             "firewalls",
         )
-    if wan is None or wan.version != 4 or wan.is_unspecified or wan.is_loopback or wan.is_link_local:
+    if wan is None or wan.version != 4 or (wan != public and (wan.is_unspecified or wan.is_link_local)):
         return verdict(
             "unknown",
             "Your router's WAN address is not known",
@@ -683,7 +683,7 @@ def run(
         try:
             result = visit(link, secret, wan, timeout=max(1.0, timeout - (time.monotonic() - started)))
         except urllib.error.HTTPError as exc:
-            print(f"portbot listen: the link answered {exc.code}: {_http_error_text(exc)}", file=err)
+            print(f"portbot listen: {_http_error_text(exc)}", file=err)
             return 1
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -700,12 +700,18 @@ def run(
     return 0
 
 
+_LINK_ERRORS = {
+    404: "the worker doesn't know this link; copy the whole link and try again.",
+    410: "this link was already used or has expired; ask Portbot for a new one.",
+}
+
+
 def _http_error_text(exc: urllib.error.HTTPError) -> str:
-    try:
-        data = json.loads(exc.read(1 << 16))
-        return str(data.get("message") or exc.reason)
-    except (ValueError, AttributeError, OSError):
-        return str(exc.reason)
+    if exc.code in _LINK_ERRORS:
+        return _LINK_ERRORS[exc.code]
+    return (
+        f"the link answered {exc.code} ({exc.reason}); try again in a minute or ask Portbot for a new link."
+    )
 
 
 def parse_ports(values: Sequence[str]) -> list[int]:

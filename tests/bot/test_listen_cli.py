@@ -1,7 +1,7 @@
-"""``portbot listen`` as a real process against a stand-in for the worker's link endpoint on loopback.
+"""``portbot listen`` as a real process against the real worker's link routes on loopback.
 
-The stand-in does what the worker's link visit does for a listener: on ``GET /l/<token>?listener=…`` it
-knocks (``probes.selfcheck.knock``) on each port at the visitor's address and answers JSON.
+The worker sees the visit come from 127.0.0.1, probes that address on the link's ports and knocks there with
+the secret the listener sent (``probes.selfcheck.knock``); the listener answers from its own process.
 """
 
 from __future__ import annotations
@@ -13,73 +13,62 @@ import re
 import shutil
 import socket
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
-from aiohttp import web
 
 from bot.cli import _parser
 from probes import listen_standalone
-from probes.selfcheck import diagnose, knock
+from probes.auth import sign
+from probes.engine import EngineConfig, ProbeEngine
+from probes.policy import SafetyPolicy
+from probes.worker import WorkerConfig, start
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "probes" / "listen_standalone.py"
 
 
+SECRET = "s3cret-for-listen-tests"
+# Loopback plays the member's public address here, allowed through the policy as in the worker's own tests.
+LOOPBACK = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128"])
+FAST = EngineConfig(timeout=1.0, identify=False, icmp_rtt=False, ttl_rtt=False, rtt_memory=False)
+
+
 @dataclass
-class StandIn:
-    base: str
-    visits: list[dict[str, str]] = field(default_factory=list)
+class Worker:
+    url: str
+    http: httpx.AsyncClient
 
-    def link(self, *ports: int, protocol: str = "tcp", status: int = 200) -> str:
-        query = f"ports={','.join(map(str, ports))}&protocol={protocol}&status={status}"
-        return f"{self.base}/l/tok3n?{query}"
-
-
-async def _state(address: str, port: int, protocol: str, reached: bool) -> str:
-    if protocol == "udp":
-        return "open" if reached else "open|filtered"
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), 1.0)
-    except (OSError, TimeoutError):
-        return "closed"
-    writer.close()
-    return "open"
+    async def link(self, *ports: int, protocol: str = "tcp") -> str:
+        """A one-time link for ``ports``, made through the signed API as the bot makes it."""
+        body = {
+            "ports": list(ports),
+            "protocol": protocol,
+            "requester": {"platform": "discord", "user_id": "111", "guild_id": "9"},
+            "request_id": uuid.uuid4().hex,
+        }
+        content = json.dumps(body).encode()
+        response = await self.http.post(
+            f"{self.url}/v1/links", content=content, headers=sign(SECRET, content)
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["url"])
 
 
 @pytest.fixture
-async def stand_in() -> AsyncIterator[StandIn]:
-    visits: list[dict[str, str]] = []
-
-    async def visit(request: web.Request) -> web.Response:
-        visits.append(dict(request.query))
-        status = int(request.query["status"])
-        if status != 200:
-            return web.json_response(
-                {"error": "used", "message": "This link was already used."}, status=status
-            )
-        address = request.remote or ""
-        protocol = request.query["protocol"]
-        rows = []
-        for port in map(int, request.query["ports"].split(",")):
-            reached = await knock(address, port, protocol, request.query.get("listener", ""), 1.0)
-            state = await _state(address, port, protocol, reached)
-            rows.append({"port": port, "protocol": protocol, "state": state, "reached_listener": reached})
-        wan = request.query.get("wan")
-        body = {"address": address, "ports": rows, "diagnosis": diagnose(address, wan).as_dict()}
-        return web.json_response(body)
-
-    app = web.Application()
-    app.router.add_get("/l/{token}", visit)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield StandIn(f"http://{host}:{port}", visits)
-    await runner.cleanup()
+async def worker() -> AsyncIterator[Worker]:
+    """The real probe worker on loopback, with the real engine."""
+    config = WorkerConfig(
+        secret=SECRET, host="127.0.0.1", port=0, region="Frankfurt", audit=False, engine=FAST, policy=LOOPBACK
+    )
+    running = await start(config, ProbeEngine(config.policy, FAST))
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield Worker(running.url, http)
+    await running.stop()
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -113,39 +102,42 @@ def held_port() -> Iterator[int]:
     sock.close()
 
 
-async def test_tcp_forward_reaches_the_listener(stand_in: StandIn) -> None:
+async def test_tcp_forward_reaches_the_listener(worker: Worker) -> None:
     """The worker's knock on the TCP port reaches this listener: reached_listener is true, exit 0."""
     port = free_port()
-    code, out, err = await run("listen", str(port), "--link", stand_in.link(port), "--json", "--no-router")
+    code, out, err = await run(
+        "listen", str(port), "--link", await worker.link(port), "--json", "--no-router"
+    )
     assert (code, err) == (0, "")
     report = json.loads(out)
     assert report["ports"] == [
         {"port": port, "protocol": "tcp", "reached_listener": True, "bound": True, "state": "open"}
     ]
     assert report["public_address"] == "127.0.0.1"
-    assert re.fullmatch(r"[0-9a-f]{64}", stand_in.visits[0]["listener"])
 
 
-async def test_udp_forward_reaches_the_listener(stand_in: StandIn) -> None:
+async def test_udp_forward_reaches_the_listener(worker: Worker) -> None:
     """With --udp the listener answers the knock datagram."""
     port = free_port(socket.SOCK_DGRAM)
-    link = stand_in.link(port, protocol="udp")
+    link = await worker.link(port, protocol="udp")
     code, out, _ = await run("listen", str(port), "--udp", "--link", link, "--json", "--no-router")
     assert code == 0
     assert json.loads(out)["ports"][0]["reached_listener"] is True
 
 
-async def test_plain_output_says_the_forward_works(stand_in: StandIn) -> None:
+async def test_plain_output_says_the_forward_works(worker: Worker) -> None:
     """Without --json each port gets one plain sentence."""
     port = free_port()
-    code, out, _ = await run("listen", str(port), "--link", stand_in.link(port), "--no-router")
+    code, out, _ = await run("listen", str(port), "--link", await worker.link(port), "--no-router")
     assert code == 0
     assert out.splitlines()[0] == f"{port}/tcp: reached this machine. The forward works."
 
 
-async def test_port_in_use_is_named_and_still_tested(stand_in: StandIn, held_port: int) -> None:
+async def test_port_in_use_is_named_and_still_tested(worker: Worker, held_port: int) -> None:
     """A busy port is said clearly, with the program holding it, and the check tests that program instead."""
-    code, out, err = await run("listen", str(held_port), "--link", stand_in.link(held_port), "--no-router")
+    code, out, err = await run(
+        "listen", str(held_port), "--link", await worker.link(held_port), "--no-router"
+    )
     assert code == 0
     assert re.fullmatch(
         rf"Port {held_port}/tcp is already in use by \S+ \(pid {os.getpid()}\)\. "
@@ -157,22 +149,33 @@ async def test_port_in_use_is_named_and_still_tested(stand_in: StandIn, held_por
     )
 
 
-async def test_port_in_use_json_says_not_reached(stand_in: StandIn, held_port: int) -> None:
+async def test_port_in_use_json_says_not_reached(worker: Worker, held_port: int) -> None:
     """In JSON a busy port is reached_listener false, bound false, and open (the other program answered)."""
     _, out, _ = await run(
-        "listen", str(held_port), "--link", stand_in.link(held_port), "--json", "--no-router"
+        "listen", str(held_port), "--link", await worker.link(held_port), "--json", "--no-router"
     )
     (entry,) = json.loads(out)["ports"]
     assert (entry["reached_listener"], entry["bound"], entry["state"]) == (False, False, "open")
     assert entry["in_use_by"].endswith(f"(pid {os.getpid()})")
 
 
-async def test_a_used_link_is_one_clear_line(stand_in: StandIn) -> None:
-    """A link the worker refuses (already used) gives its message and exit 1, no traceback."""
+async def test_a_used_link_is_one_clear_line(worker: Worker) -> None:
+    """A link already used gives one friendly line and exit 1, no traceback."""
     port = free_port()
-    code, out, err = await run("listen", str(port), "--link", stand_in.link(port, status=410), "--no-router")
+    link = await worker.link(port)
+    assert (await worker.http.get(link)).status_code == 200
+    code, out, err = await run("listen", str(port), "--link", link, "--no-router")
     assert (code, out) == (1, "")
-    assert err == "portbot listen: the link answered 410: This link was already used.\n"
+    assert err == ("portbot listen: this link was already used or has expired; ask Portbot for a new one.\n")
+
+
+async def test_an_unknown_link_is_one_clear_line(worker: Worker) -> None:
+    """A link the worker doesn't know (mistyped) gives one friendly line and exit 1."""
+    port = free_port()
+    link = await worker.link(port)
+    code, out, err = await run("listen", str(port), "--link", link[:-4] + "AAAA", "--no-router")
+    assert (code, out) == (1, "")
+    assert err == "portbot listen: the worker doesn't know this link; copy the whole link and try again.\n"
 
 
 async def test_the_listener_stops_by_itself_at_the_timeout() -> None:
@@ -222,14 +225,14 @@ async def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], message: s
     assert err == (message or NO_LINK + "\n")
 
 
-async def test_single_file_script_needs_only_the_standard_library(stand_in: StandIn, tmp_path: Path) -> None:
+async def test_single_file_script_needs_only_the_standard_library(worker: Worker, tmp_path: Path) -> None:
     """The module copied alone as listen.py runs under an isolated Python with no site-packages."""
     script = tmp_path / "listen.py"
     shutil.copy(STANDALONE, script)
     port = free_port()
     python = (sys.executable, "-I", "-S", str(script))
     code, out, err = await run(
-        str(port), "--link", stand_in.link(port), "--json", "--no-router", python=python
+        str(port), "--link", await worker.link(port), "--json", "--no-router", python=python
     )
     assert (code, err) == (0, "")
     assert json.loads(out)["ports"][0]["reached_listener"] is True
@@ -249,3 +252,30 @@ def test_portbot_listen_and_the_script_take_the_same_options() -> None:
         return {tuple(a.option_strings) for a in parser._actions if a.option_strings}
 
     assert options(portbot_listen) == options(script)
+
+
+@pytest.mark.parametrize(
+    ("wan", "verdict"),
+    [("127.0.0.1", "forward-or-firewall"), ("100.64.1.1", "cgnat"), ("192.168.1.2", "double-nat")],
+)
+async def test_the_worker_judges_the_wan_address_sent_with_the_visit(
+    worker: Worker, wan: str, verdict: str
+) -> None:
+    """A listener's visit with wan= gets the diagnosis of that WAN address against the address seen, as JSON."""
+    port = free_port()
+    link = await worker.link(port)
+    secret = "ab" * 32
+    response = await worker.http.get(
+        link, params={"listener": secret, "wan": wan}, headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["address"], body["diagnosis"]["verdict"]) == ("127.0.0.1", verdict)
+    assert body["ports"] == [{"port": port, "protocol": "tcp", "state": "closed", "reached_listener": False}]
+
+
+async def test_a_visit_without_a_listener_still_gets_the_page(worker: Worker) -> None:
+    """Asking for JSON without a listener secret changes nothing: the member's browser gets the HTML page."""
+    port = free_port()
+    response = await worker.http.get(await worker.link(port), headers={"Accept": "application/json"})
+    assert response.headers["Content-Type"].startswith("text/html")
