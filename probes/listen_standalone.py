@@ -643,9 +643,18 @@ def describe(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{name}: the check did not reach this machine ({entry.get('state') or 'no answer'})."
             )
+    public, wan = report.get("public_address"), report.get("wan_address")
+    if public:
+        seen = f"Your public address: {public}."
+        if wan:
+            source = {"nat-pmp": "over NAT-PMP", "upnp": "over UPnP"}.get(str(report.get("wan_source")), "")
+            seen += f" Your router's WAN address: {wan}" + (f" (it said so {source})." if source else ".")
+        lines.append(seen)
     diagnosis = report.get("diagnosis")
     if diagnosis:
         lines.append(str(diagnosis.get("title", "")))
+        if diagnosis.get("summary"):
+            lines.append(str(diagnosis["summary"]))
         lines.extend(f"  - {step}" for step in diagnosis.get("steps", ()))
     return lines
 
