@@ -153,8 +153,8 @@ def result_page(link: Link, result: LinkResult, *, form: bool = True, form_error
         body.append(f"<p>{_t(result.error or 'The check did not run.')}</p>")
         return _document("Your server check", "\n".join(body))
     body.append(
-        f"<p>I checked the address this page was opened from: <strong>{_t(report.host)}</strong> "
-        f"({family}), from {_t(report.vantage)}.</p>"
+        f"<p>This page was opened from <strong>{_t(report.host)}</strong> ({family}). I checked that "
+        f"address from {_t(report.vantage)}, outside your network.</p>"
     )
     reached = result.reached_listener or {}
     body.extend(_port_block(r, reached.get(r.port)) for r in report.results)
