@@ -15,7 +15,7 @@ DEFAULT_TIMEOUT = 300.0
 
 NO_LINK = (
     "portbot listen: give the link Portbot sent you, e.g. portbot listen 25565 --link https://…; "
-    "ask for one with /port check in chat, or portbot link 25565."
+    "ask for one with /port check in chat, or set PORTBOT_WORKERS so portbot listen can ask a worker itself."
 )
 
 
@@ -45,6 +45,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"portbot listen: {exc}", file=sys.stderr)
         return 2
     if link is None:
+        made = _link_from_worker(ports, "udp" if args.udp else "tcp")
+        if isinstance(made, int):
+            return made
+        link = made
+    return listen_standalone.run_args(args, ports, link)
+
+
+def _link_from_worker(ports: list[int], protocol: str) -> str | int:
+    """A fresh link from PORTBOT_WORKERS, or the exit status after saying why there is none."""
+    import asyncio
+
+    from bot import cli
+    from probes.errors import PortbotError
+
+    settings = cli._settings()
+    if settings is None:
+        return 2
+    if not settings.portbot.workers or settings.portbot.worker_secret is None:
         print(NO_LINK, file=sys.stderr)
         return 2
-    return listen_standalone.run_args(args, ports, link)
+    secret = settings.portbot.worker_secret.get_secret_value()
+
+    async def create() -> str:
+        from bot.link_cli import _user
+        from probes.client import WorkerClient
+        from probes.models import Requester
+
+        async with WorkerClient(settings.portbot.workers, secret) as client:
+            made = await client.create_link(ports, protocol, Requester(platform="cli", user_id=_user()))
+        return made.url
+
+    try:
+        return asyncio.run(create())
+    except PortbotError as err:
+        print(f"portbot listen: {err}", file=sys.stderr)
+        return 1

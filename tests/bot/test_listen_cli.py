@@ -77,8 +77,11 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(sock.getsockname()[1])
 
 
-async def run(*args: str, python: tuple[str, ...] = (sys.executable, "-m", "bot")) -> tuple[int, str, str]:
+async def run(
+    *args: str, python: tuple[str, ...] = (sys.executable, "-m", "bot"), **settings: str
+) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+    env.update(settings)
     process = await asyncio.create_subprocess_exec(
         *python,
         *args,
@@ -279,3 +282,19 @@ async def test_a_visit_without_a_listener_still_gets_the_page(worker: Worker) ->
     port = free_port()
     response = await worker.http.get(await worker.link(port), headers={"Accept": "application/json"})
     assert response.headers["Content-Type"].startswith("text/html")
+
+
+async def test_without_a_link_listen_asks_the_worker_itself(worker: Worker, tmp_path: Path) -> None:
+    """With PORTBOT_WORKERS set and no --link, listen gets a link from the worker and checks through it."""
+    port = free_port()
+    code, out, err = await run(
+        "listen",
+        str(port),
+        "--json",
+        "--no-router",
+        PORTBOT_WORKERS=f"Lab={worker.url}",
+        PORTBOT_WORKER_SECRET=SECRET,
+        PORTBOT_DATA_DIR=str(tmp_path),
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out)["ports"][0]["reached_listener"] is True
