@@ -229,6 +229,7 @@ class PortStatus:
     port: int
     protocol: str
     bound: bool
+    problem: str | None = None  # "in-use", "denied" (privileged port, or held exclusively), or the OS's words
     owner: str | None = None
     knocked_from: list[str] = field(default_factory=list)
 
@@ -253,11 +254,9 @@ class Listener:
 
     def _bind(self, port: int, host: str) -> PortStatus:
         kind = socket.SOCK_DGRAM if self.protocol == "udp" else socket.SOCK_STREAM
-        bound_any = False
         families = [(socket.AF_INET, host or "0.0.0.0")]  # noqa: S104 (a forward arrives on any interface)
         if socket.has_ipv6 and not host:
             families.append((socket.AF_INET6, "::"))
-        in_use = False
         for family, address in families:
             sock = socket.socket(family, kind)
             try:
@@ -272,24 +271,18 @@ class Listener:
                 sock.setblocking(False)
             except OSError as err:
                 sock.close()
-                if err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1), errno.EACCES):
-                    in_use = in_use or err.errno != errno.EACCES or family == socket.AF_INET
-                if family == socket.AF_INET:
-                    break  # IPv4 is what a forward needs; without it, this port is not ours
-                continue
-            bound_any = True
+                if family == socket.AF_INET6:
+                    continue  # IPv4 is what a forward needs; IPv6 is a bonus
+                # Without IPv4 this port is not ours: say why, and let the check test whatever holds it.
+                if err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+                    return PortStatus(port, self.protocol, False, "in-use", port_owner(port, self.protocol))
+                if err.errno in (errno.EACCES, errno.EPERM):
+                    return PortStatus(port, self.protocol, False, "denied", port_owner(port, self.protocol))
+                return PortStatus(port, self.protocol, False, err.strerror or str(err))
             port = sock.getsockname()[1]  # port 0 (tests): the other family takes the same number
             self._sockets.append(sock)
             self._selector.register(
                 sock, selectors.EVENT_READ, ("accept" if kind == socket.SOCK_STREAM else "udp", port)
-            )
-        if not bound_any:
-            for sock in [s for s in self._sockets if s.getsockname()[1] == port]:
-                self._selector.unregister(sock)
-                sock.close()
-                self._sockets.remove(sock)
-            return PortStatus(
-                port, self.protocol, bound=False, owner=port_owner(port, self.protocol) if in_use else None
             )
         return PortStatus(port, self.protocol, bound=True)
 
@@ -660,10 +653,20 @@ def describe(report: dict[str, Any]) -> list[str]:
 
 
 def busy_message(status: PortStatus) -> str:
-    who = f" by {status.owner}" if status.owner else " by another program"
+    """Why a port could not be bound, in one sentence, and that the check still runs."""
+    name = f"{status.port}/{status.protocol}"
+    after = " portbot listen can't listen there, so the check tests that program instead."
+    if status.problem == "in-use":
+        who = f" by {status.owner}" if status.owner else " by another program"
+        return f"Port {name} is already in use{who}.{after}"
+    if status.problem == "denied":
+        held = f" It is held by {status.owner}." if status.owner else ""
+        return (
+            f"portbot listen isn't allowed to listen on port {name}: ports below 1024 need administrator "
+            f"rights, and on Windows another program may hold it.{held} The check still tests the port."
+        )
     return (
-        f"Port {status.port}/{status.protocol} is already in use{who}. "
-        "portbot listen can't listen there, so the check tests that program instead."
+        f"portbot listen couldn't listen on port {name} ({status.problem}). The check still tests the port."
     )
 
 

@@ -13,6 +13,9 @@ import pytest
 from aiohttp import web
 
 from probes.listen_standalone import (
+    Listener,
+    PortStatus,
+    busy_message,
     describe,
     natpmp_external_address,
     parse_ports,
@@ -205,3 +208,47 @@ def test_parse_ports_refuses(values: list[str], message: str) -> None:
 def test_describe_one_sentence_per_port(entry: dict[str, object], sentence: str) -> None:
     """Each port outcome reads as one plain sentence, and 'something else answered' is told apart."""
     assert describe({"ports": [entry], "diagnosis": None}) == [sentence]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (
+            PortStatus(25565, "tcp", False, "in-use", "java (pid 4321)"),
+            "Port 25565/tcp is already in use by java (pid 4321). "
+            "portbot listen can't listen there, so the check tests that program instead.",
+        ),
+        (
+            PortStatus(25565, "tcp", False, "in-use"),
+            "Port 25565/tcp is already in use by another program. "
+            "portbot listen can't listen there, so the check tests that program instead.",
+        ),
+        (
+            PortStatus(80, "tcp", False, "denied"),
+            "portbot listen isn't allowed to listen on port 80/tcp: ports below 1024 need administrator rights, "
+            "and on Windows another program may hold it. The check still tests the port.",
+        ),
+        (
+            PortStatus(7777, "udp", False, "Cannot assign requested address"),
+            "portbot listen couldn't listen on port 7777/udp (Cannot assign requested address). "
+            "The check still tests the port.",
+        ),
+    ],
+)
+def test_busy_message(status: PortStatus, message: str) -> None:
+    """A port that can't be bound is one plain sentence saying why, and that the check still runs."""
+    assert busy_message(status) == message
+
+
+def test_a_held_udp_port_is_reported_in_use() -> None:
+    """Binding a UDP port another socket holds reports in-use with the holder, not a crash."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("0.0.0.0", 0))  # listen binds all interfaces
+        port = holder.getsockname()[1]
+        listener = Listener([port], "udp", "ab" * 32)
+        try:
+            status = listener.status[port]
+        finally:
+            listener.close()
+    assert (status.bound, status.problem) == (False, "in-use")
+    assert status.owner is not None and status.owner.endswith(f"(pid {os.getpid()})")
