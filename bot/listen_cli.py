@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(made, int):
             return made
         link = made
-    return listen_standalone.run_args(args, ports, link)
+    from probes import _upnp_igd
+
+    # async-upnp-client (portbot[listen]) when installed; the standalone module's stdlib client otherwise.
+    upnp_query = _upnp_igd.query if _upnp_igd.available() else None
+    return listen_standalone.run_args(args, ports, link, upnp_query)
 
 
 def _link_from_worker(ports: list[int], protocol: str) -> str | int:

@@ -515,11 +515,16 @@ def _valid_v4(text: str) -> str | None:
         return None
 
 
-def router_wan_address(gateway: str | None = None, timeout: float = 2.0) -> tuple[str | None, str | None]:
+def router_wan_address(
+    gateway: str | None = None,
+    timeout: float = 2.0,
+    upnp_query: Callable[[str], str | None] | None = None,
+) -> tuple[str | None, str | None]:
     """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say.
 
     ``gateway`` names the router to ask (NAT-PMP, then a unicast SSDP search); by default the default
-    gateway over NAT-PMP, then a multicast SSDP search on the LAN.
+    gateway over NAT-PMP, then a multicast SSDP search on the LAN. ``upnp_query`` replaces the stdlib SOAP
+    client (``portbot listen`` passes async-upnp-client's when installed).
     """
     router = gateway or default_gateway()
     if router is not None:
@@ -528,7 +533,7 @@ def router_wan_address(gateway: str | None = None, timeout: float = 2.0) -> tupl
             return address, "nat-pmp"
     location = upnp_location(timeout=timeout / 2, target=gateway or "239.255.255.250")
     if location is not None:
-        address = upnp_external_address(location, timeout=timeout)
+        address = upnp_query(location) if upnp_query else upnp_external_address(location, timeout=timeout)
         if address is not None and address != _UNSPECIFIED:
             return address, "upnp"
     return None, None
@@ -778,13 +783,18 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     router.add_argument("--no-router", action="store_true", help="don't ask the router for its WAN address")
 
 
-def run_args(args: argparse.Namespace, ports: Sequence[int], link: str) -> int:
+def run_args(
+    args: argparse.Namespace,
+    ports: Sequence[int],
+    link: str,
+    upnp_query: Callable[[str], str | None] | None = None,
+) -> int:
     """Run with parsed options; ``portbot listen`` and the script both end here."""
 
     def lookup() -> tuple[str | None, str | None]:
         if args.no_router:
             return None, None
-        return router_wan_address(args.router)
+        return router_wan_address(args.router, upnp_query=upnp_query)
 
     try:
         return run(

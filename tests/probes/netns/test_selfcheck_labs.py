@@ -90,3 +90,11 @@ def test_miniupnpc_sanity(lab: Lab) -> None:
         pytest.skip("miniupnpc is not installed")
     out = lab.home.run("upnpc", "-i", "-u", f"http://{ROUTER_LAN}:5000/rootDesc.xml", "-s")
     assert f"ExternalIPAddress = {lab.plan.router_wan}" in out
+
+
+def test_async_upnp_client_reports_the_same_wan_address(lab: Lab) -> None:
+    """portbot[listen]'s UPnP client (async-upnp-client) reads the router's WAN address, reserved ones too."""
+    pytest.importorskip("async_upnp_client")
+    code = "import sys\nfrom probes._upnp_igd import query\nprint(query(sys.argv[1]))"
+    out = lab.home.run(sys.executable, "-c", code, f"http://{ROUTER_LAN}:5000/rootDesc.xml")
+    assert out.strip() == lab.plan.router_wan
