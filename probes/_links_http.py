@@ -4,6 +4,7 @@
     GET  /v1/links/{id}?wait=N   signed over the request path; long-polls the result
     GET  /l/{token}              the page: one visit probes the visitor's own address
     POST /l/{token}              the page's form: the router's WAN address, to compare
+    GET  /listen.py              the single-file `portbot listen` (probes/listen_standalone.py), stdlib only
 
 The visitor's address is the TCP source of the visit. ``X-Forwarded-For`` counts only when that source is in
 ``PORTBOT_TRUSTED_PROXIES``, and then the rightmost address not itself a trusted proxy is the visitor (the
@@ -78,6 +79,32 @@ def add_routes(
     app.router.add_get("/v1/links/{id}", routes.status)
     app.router.add_get("/l/{token}", routes.visit)
     app.router.add_post("/l/{token}", routes.compare, expect_handler=expect)
+    app.router.add_get("/listen.py", _listen_script(_standalone_source()))
+
+
+def _standalone_source() -> bytes:
+    from pathlib import Path
+
+    from probes import listen_standalone
+
+    return Path(listen_standalone.__file__).read_bytes()  # once, at start-up
+
+
+def _listen_script(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The single-file `portbot listen` (stdlib only) the link page can offer: ``python listen.py PORT --link URL``."""
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(
+            body=body,
+            headers={
+                "Content-Type": "text/x-python; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="listen.py"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "public, max-age=3600",
+            },
+        )
+
+    return serve
 
 
 def _html(body: str, status: int = 200) -> web.Response:

@@ -298,3 +298,20 @@ async def test_without_a_link_listen_asks_the_worker_itself(worker: Worker, tmp_
     )
     assert (code, err) == (0, "")
     assert json.loads(out)["ports"][0]["reached_listener"] is True
+
+
+async def test_the_worker_serves_the_single_file_script(worker: Worker, tmp_path: Path) -> None:
+    """GET /listen.py is the standalone module as a download, and that download runs on its own."""
+    response = await worker.http.get(f"{worker.url}/listen.py")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="listen.py"'
+    assert response.content == STANDALONE.read_bytes()
+    script = tmp_path / "listen.py"
+    script.write_bytes(response.content)
+    port = free_port()
+    python = (sys.executable, "-I", "-S", str(script))
+    code, out, _ = await run(
+        str(port), "--link", await worker.link(port), "--json", "--no-router", python=python
+    )
+    assert code == 0
+    assert json.loads(out)["ports"][0]["reached_listener"] is True
