@@ -720,6 +720,9 @@ def run(
 _LINK_ERRORS = {
     404: "the worker doesn't know this link; copy the whole link and try again.",
     410: "this link was already used or has expired; ask Portbot for a new one.",
+    422: "the worker can't check the address this machine reaches it from (a private or reserved one): "
+    "run this on the server's own network, not over a VPN or mobile data.",
+    429: "too many checks for now; wait a few minutes, then ask Portbot for a new link.",
 }
 
 
