@@ -9,6 +9,7 @@ first and stops with exit status 2 and one line per bad variable.
     portbot chat                    the terminal chat, whatever is configured
     portbot probe HOST [PORT ...]   check reachability (exit 0 ran, 2 refused/invalid, 1 internal failure)
     portbot link PORT...            a one-time link that checks the server it is opened next to (exit 3: unused)
+    portbot listen PORT... --link URL  prove a port forward reaches this machine (stdlib only)
     portbot worker                  serve the probe worker HTTP API
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
@@ -69,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds to wait for the visit (default: until the link expires)",
     )
+
+    from bot import listen_cli
+
+    listen_cli.add_parser(sub)
 
     worker = sub.add_parser("worker", help="serve the probe worker API")
     worker.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -152,6 +157,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot import doctor
 
         return doctor.main()
+    if command == "listen":
+        # No settings: the listener needs nothing but the link (the standalone script has no settings either).
+        from bot import listen_cli
+
+        return listen_cli.run(args)
 
     settings = Settings.load()  # a bad setting raises SettingsError: main() says which, exit 2
     from bot import runtime

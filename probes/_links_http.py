@@ -4,6 +4,7 @@
     GET  /v1/links/{id}?wait=N   signed over the request path; long-polls the result
     GET  /l/{token}              the page: one visit probes the visitor's own address
     POST /l/{token}              the page's form: the router's WAN address, to compare
+    GET  /listen.py              the single-file `portbot listen` (probes/listen_standalone.py), stdlib only
 
 The visitor's address is the TCP source of the visit. ``X-Forwarded-For`` counts only when that source is in
 ``PORTBOT_TRUSTED_PROXIES``, and then the rightmost address not itself a trusted proxy is the visitor (the
@@ -79,6 +80,32 @@ def add_routes(
     app.router.add_get("/v1/links/{id}", routes.status)
     app.router.add_get("/l/{token}", routes.visit)
     app.router.add_post("/l/{token}", routes.compare, expect_handler=expect)
+    app.router.add_get("/listen.py", _listen_script(_standalone_source()))
+
+
+def _standalone_source() -> bytes:
+    from pathlib import Path
+
+    from probes import listen_standalone
+
+    return Path(listen_standalone.__file__).read_bytes()  # once, at start-up
+
+
+def _listen_script(body: bytes) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The single-file `portbot listen` (stdlib only) the link page can offer: ``python listen.py PORT --link URL``."""
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(
+            body=body,
+            headers={
+                "Content-Type": "text/x-python; charset=utf-8",
+                "Content-Disposition": 'attachment; filename="listen.py"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "public, max-age=3600",
+            },
+        )
+
+    return serve
 
 
 def _html(body: str, status: int = 200) -> web.Response:
@@ -211,7 +238,10 @@ class _Routes:
         link = await self._link_for(state, token)
         if link is None:
             return _html(page.invalid_page(), 404)
-        if request.method == "HEAD" or _PREVIEWERS.search(request.headers.get("User-Agent", "")):
+        previewer = (
+            _PREVIEWERS.search(request.headers.get("User-Agent", "")) and _listener_from(request) is None
+        )
+        if request.method == "HEAD" or previewer:
             return _html(page.landing_page(link.ports, link.protocol))
         claim = await state.links.claim(link.id, time.time())
         if claim is Claim.USED:
@@ -275,15 +305,26 @@ class _Routes:
             state.in_flight -= 1
         state.metrics.count("ok")
         state.metrics.observe(report)
-        reached, todo = await _knock(link, report)
+        # `portbot listen` opening a link from chat adds its per-run secret (and the router's WAN address) to
+        # the visit; a link it created itself carries the secret already.
+        listener = link.listener or _listener_from(request)
+        reached, todo = await _knock(listener, report)
+        wan = _address(request.query.get("wan"))
+        diagnosis, more = _diagnose(str(address), str(wan)) if wan is not None else (None, ())
         result = LinkResult(
             link_id=link.id,
             address_kind="v6" if address.version == 6 else "v4",
             report=report,
+            wan_address=None if wan is None else str(wan),
+            diagnosis=diagnosis,
             reached_listener=reached,
-            todo=todo,
+            todo=(*todo, *more),
         )
         await state.links.finish(link.id, result)
+        if listener is not None and "application/json" in request.headers.get("Accept", ""):
+            return web.json_response(
+                _listen_json(str(address), result), headers={"Cache-Control": "no-store"}
+            )
         return _html(page.result_page(link, result))
 
     async def compare(self, request: web.Request) -> web.Response:
@@ -397,9 +438,32 @@ def _parse_link(body: bytes, state: _State, remote: str | None) -> dict[str, Any
     }
 
 
-async def _knock(link: Any, report: Any) -> tuple[dict[int, bool] | None, tuple[str, ...]]:
-    """Whether each open port reached `portbot listen` itself, when it opened the link."""
-    if link.listener is None:
+def _listener_from(request: web.Request) -> str | None:
+    """The secret `portbot listen` sent with its visit (query ``listener=`` or ``X-Portbot-Listener``)."""
+    from probes import selfcheck
+
+    value = request.query.get("listener") or request.headers.get("X-Portbot-Listener")
+    return value if selfcheck.valid_listener_secret(value) else None
+
+
+def _listen_json(address: str, result: LinkResult) -> dict[str, Any]:
+    """What `portbot listen` reads back: the address seen, per-port state and reached_listener, the diagnosis."""
+    reached = result.reached_listener or {}
+    ports = [
+        {
+            "port": r.port,
+            "protocol": r.protocol,
+            "state": str(r.state),
+            "reached_listener": reached.get(r.port, False),
+        }
+        for r in (result.report.results if result.report is not None else ())
+    ]
+    return {"address": address, "ports": ports, "diagnosis": result.diagnosis, "result": result.to_dict()}
+
+
+async def _knock(listener: str | None, report: Any) -> tuple[dict[int, bool] | None, tuple[str, ...]]:
+    """Whether each port reached `portbot listen` itself, when it opened the link."""
+    if listener is None:
         return None, ()
     try:
         from probes import selfcheck  # lane listen's module; absent until that branch is merged
@@ -407,12 +471,13 @@ async def _knock(link: Any, report: Any) -> tuple[dict[int, bool] | None, tuple[
         return None, ("reached_listener: probes.selfcheck.knock is not on this worker yet",)
     reached: dict[int, bool] = {}
     for result in report.results:
-        if str(result.state) != "open":
+        # A UDP listener ignores the probe's payloads, so its port looks open|filtered: knock there too.
+        if str(result.state) not in ("open", "open|filtered"):
             reached[result.port] = False
             continue
         try:
             reached[result.port] = bool(
-                await selfcheck.knock(result.address, result.port, result.protocol, link.listener, 3.0)
+                await selfcheck.knock(result.address, result.port, result.protocol, listener, 3.0)
             )
         except (OSError, TimeoutError):
             reached[result.port] = False

@@ -1,0 +1,100 @@
+"""``portbot listen`` in three homes: one NAT router with miniupnpd, CGNAT, double NAT (selfcheck_lab.py).
+
+In each, the home machine runs the real ``portbot listen``; it asks the router (miniupnpd) for its WAN
+address, opens a link of the real worker, and the worker probes and knocks from the lab's internet.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.probes.netns.selfcheck_lab import FORWARDED, NOT_FORWARDED, ROUTER_LAN, Lab, build_lab
+from tests.probes.netns.topology import NetnsUnavailable
+
+
+@pytest.fixture(scope="module", params=["plain", "cgnat", "double"])
+def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
+    try:
+        with build_lab(request.param) as built:
+            yield built
+            assert built.offnet_packets() == 0, "the worker or the home machine sent packets outside the lab"
+    except NetnsUnavailable as err:
+        pytest.skip(f"self-check labs need root, iproute2, iptables and miniupnpd: {err}")
+
+
+@pytest.fixture(scope="module")
+def outcome(lab: Lab) -> dict[str, Any]:
+    """One ``portbot listen`` run on the home machine, forwarded and unforwarded port, as JSON."""
+    link = lab.create_link(FORWARDED, NOT_FORWARDED)
+    done = lab.listen(str(FORWARDED), str(NOT_FORWARDED), "--link", link, "--json", "--timeout", "60")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    return dict(json.loads(done.stdout))
+
+
+EXPECTED = {
+    # lab: (public address, WAN address, verdict, forwarded port reaches the listener)
+    "plain": ("203.0.113.20", "203.0.113.20", "forward-or-firewall", True),
+    "cgnat": ("203.0.113.30", "100.64.0.20", "cgnat", False),
+    "double": ("203.0.113.40", "192.168.1.20", "double-nat", False),
+}
+
+
+def test_listen_learns_the_wan_address_from_the_router(lab: Lab, outcome: dict[str, Any]) -> None:
+    """listen asks miniupnpd over NAT-PMP and gets the router's WAN address, reserved ones included."""
+    _, wan, _, _ = EXPECTED[lab.plan.name]
+    assert (outcome["wan_address"], outcome["wan_source"]) == (wan, "nat-pmp")
+
+
+def test_the_worker_sees_the_public_address(lab: Lab, outcome: dict[str, Any]) -> None:
+    """The worker's idea of the visitor is the outermost NAT's address."""
+    public, _, _, _ = EXPECTED[lab.plan.name]
+    assert outcome["public_address"] == public
+
+
+def test_the_verdict_names_the_layer(lab: Lab, outcome: dict[str, Any]) -> None:
+    """Same address: forward/firewall; 100.64.0.0/10: CGNAT; private: double NAT."""
+    _, _, verdict, _ = EXPECTED[lab.plan.name]
+    assert outcome["diagnosis"]["verdict"] == verdict
+    assert outcome["diagnosis"]["topics"]
+
+
+def test_reached_listener_per_port(lab: Lab, outcome: dict[str, Any]) -> None:
+    """The forwarded port reaches the listener only when nothing else translates in front of the router."""
+    _, _, _, reached = EXPECTED[lab.plan.name]
+    by_port = {p["port"]: p for p in outcome["ports"]}
+    assert by_port[FORWARDED]["reached_listener"] is reached
+    assert by_port[NOT_FORWARDED]["reached_listener"] is False
+    assert by_port[NOT_FORWARDED]["state"] == "filtered"
+
+
+def test_upnp_igd_reports_the_same_wan_address(lab: Lab) -> None:
+    """The stdlib UPnP IGD client (SSDP on the LAN, then GetExternalIPAddress) agrees with NAT-PMP."""
+    code = (
+        "from probes.listen_standalone import upnp_location, upnp_external_address\n"
+        "loc = upnp_location(timeout=3)\nprint(loc, upnp_external_address(loc) if loc else None)"
+    )
+    location, address = lab.home.run(sys.executable, "-c", code).split()
+    assert location == f"http://{ROUTER_LAN}:5000/rootDesc.xml"
+    assert address == lab.plan.router_wan
+
+
+def test_miniupnpc_sanity(lab: Lab) -> None:
+    """miniupnpc's upnpc, told to use the reserved address anyway (-i), reads the same WAN address."""
+    if shutil.which("upnpc") is None:
+        pytest.skip("miniupnpc is not installed")
+    out = lab.home.run("upnpc", "-i", "-u", f"http://{ROUTER_LAN}:5000/rootDesc.xml", "-s")
+    assert f"ExternalIPAddress = {lab.plan.router_wan}" in out
+
+
+def test_async_upnp_client_reports_the_same_wan_address(lab: Lab) -> None:
+    """portbot[listen]'s UPnP client (async-upnp-client) reads the router's WAN address, reserved ones too."""
+    pytest.importorskip("async_upnp_client")
+    code = "import sys\nfrom probes._upnp_igd import query\nprint(query(sys.argv[1]))"
+    out = lab.home.run(sys.executable, "-c", code, f"http://{ROUTER_LAN}:5000/rootDesc.xml")
+    assert out.strip() == lab.plan.router_wan
