@@ -60,12 +60,10 @@ def _link_from_worker(ports: list[int], protocol: str) -> str | int:
     """A fresh link from PORTBOT_WORKERS, or the exit status after saying why there is none."""
     import asyncio
 
-    from bot import cli
+    from bot.settings import Settings
     from probes.errors import PortbotError
 
-    settings = cli._settings()
-    if settings is None:
-        return 2
+    settings = Settings.load()  # a bad setting raises SettingsError: bot.cli.main says which, exit 2
     if not settings.portbot.workers or settings.portbot.worker_secret is None:
         print(NO_LINK, file=sys.stderr)
         return 2
