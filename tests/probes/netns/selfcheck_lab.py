@@ -364,7 +364,9 @@ def build_lab(name: str) -> Iterator[Lab]:
     n = next(_counter)
 
     def ns(role: str) -> Namespace:
-        return Namespace(f"{PREFIX}{os.getpid()}-{n}-{role}")
+        # "lab" keeps these apart from the test internet's pb-<pid>-<n>-<role>, built in the same process with a
+        # counter of its own: a clash made a lab skip and then remove the internet's namespaces on its way out.
+        return Namespace(f"{PREFIX}{os.getpid()}-lab{n}-{role}")
 
     lab = Lab(
         plan=plan,
