@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 from probes import _ports
 from probes._rtt_memory import RttMemory
 from probes.errors import PortbotError, ProbeError, RefusedTarget
-from probes.identify import identify_a2s, identify_tcp
 from probes.models import PortResult, ProbeReport, ProbeRequest, Protocol, State
 from probes.policy import IPAddress, SafetyPolicy
 from probes.resolve import Resolution, Resolver, show_name
@@ -233,6 +232,9 @@ class ProbeEngine:
                 result = await probe_udp(address, port, kind=kind, max_wait=config.timeout)
             if not config.identify or result.state is not State.OPEN:
                 return result
+            # Imported on the first open port only: a closed or filtered verdict needs none of it.
+            from probes.identify import identify_a2s, identify_tcp
+
             if protocol == "tcp":
                 service = await identify_tcp(
                     address,
