@@ -106,6 +106,7 @@ class AuditLog:
         self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
         self._pending: list[AuditEntry] = []
         self._writer: asyncio.Task[None] | None = None
+        self._lingering = False  # the writer is still waiting for company (nothing taken from _pending yet)
 
     async def record(self, entry: AuditEntry) -> None:
         """Queue ``entry``; it is written shortly after, in a batch."""
@@ -115,6 +116,11 @@ class AuditLog:
 
     async def flush(self) -> None:
         """Wait until every recorded entry is on disk."""
+        if self._writer is not None and self._lingering:
+            # Someone is waiting for the rows now: company would only delay them (a one-shot `portbot probe`
+            # would sit out the whole linger before exiting).
+            self._writer.cancel()
+            await asyncio.wait([self._writer])
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
         if self._pending:
@@ -133,7 +139,11 @@ class AuditLog:
 
     async def _drain(self, linger: float) -> None:
         if linger:
-            await asyncio.sleep(linger)
+            self._lingering = True
+            try:
+                await asyncio.sleep(linger)
+            finally:
+                self._lingering = False
         while self._pending:
             batch, self._pending = self._pending, []
             await asyncio.to_thread(self._write, batch)
