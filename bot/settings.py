@@ -370,18 +370,19 @@ def _database_url(value: str) -> str:
 
 
 def _rate(value: str) -> str:
-    # The ``limits`` notation that probes/ratelimit.py hands to limits.parse (one rate), checked here without
-    # importing limits (~30 ms). tests/bot/test_settings.py holds the two to agreeing.
-    import re
+    # The ``limits`` notation (one rate), read by the rate limiter's own parser, which imports no ``limits``.
+    # tests/bot/test_settings.py holds it to agreeing with limits.parse.
+    from probes._window import parse_rate
 
     text = value.strip()
-    if text and not re.fullmatch(
-        r"[0-9]+\s*(?:/|per)\s*(?:[0-9]+\s*)?(?:second|minute|hour|day|month|year)s?", text, re.IGNORECASE
-    ):
+    try:
+        if text:
+            parse_rate(text)
+    except ValueError:
         raise ValueError(
             f"{value!r} is not a rate; use a count per period such as 10/minute or 100 per hour, "
             "or nothing to turn the limit off"
-        )
+        ) from None
     return text
 
 

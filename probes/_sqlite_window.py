@@ -14,9 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from limits import RateLimitItem
-
-from probes._window import fits, new_counter, reset_after, roll, weighted
+from probes._window import Rate, fits, new_counter, reset_after, roll, weighted
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS windows (
@@ -47,7 +45,7 @@ class SqliteWindowCounters:
         self._db: sqlite3.Connection | None = None
         self._swept = False
 
-    def hit(self, item: RateLimitItem, scope: str, key: str) -> bool:
+    def hit(self, item: Rate, scope: str, key: str) -> bool:
         """Count one hit unless it would go over ``item``'s limit; return whether it was counted."""
 
         def work(db: sqlite3.Connection, now: float) -> bool:
@@ -60,13 +58,13 @@ class SqliteWindowCounters:
 
         return self._run(work)
 
-    def test(self, item: RateLimitItem, scope: str, key: str) -> bool:
+    def test(self, item: Rate, scope: str, key: str) -> bool:
         """Whether one more hit would be counted (counts nothing)."""
         return self._run(
             lambda db, now: weighted(self._load(db, scope, key, item.get_expiry(), now), now) < item.amount
         )
 
-    def reset_after(self, item: RateLimitItem, scope: str, key: str) -> float:
+    def reset_after(self, item: Rate, scope: str, key: str) -> float:
         """Seconds until the counter next drops (``limits``' window-stats reset time, less now)."""
         return self._run(lambda db, now: reset_after(self._load(db, scope, key, item.get_expiry(), now), now))
 

@@ -8,16 +8,53 @@ a counter rolls over lazily when it is next touched, and forgotten counters are 
 The numbers match ``limits.aio.strategies.SlidingWindowCounterRateLimiter`` exactly (tests compare the two
 hit by hit): a window of ``E`` seconds is numbered ``int(now / E)``; the previous window's count weighs by the
 share of it still inside the sliding window; a hit fits while ``floor(weighted) + 1 <= limit``. Redis storage
-keeps using ``limits`` itself (shared between processes).
+keeps using ``limits`` itself (shared between processes); the memory and SQLite paths never import it (it pulls
+in ``deprecated``, ``wrapt`` and ``importlib.metadata``: about a third of a ``portbot probe`` process).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from limits import RateLimitItem
+# Seconds per unit, as ``limits`` counts them (a month is 30 days, a year 12 such months).
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "month": 2592000, "year": 31104000}
+# ``limits``' notation for one rate: "10/minute", "10 per minute", "100 per 2 hours" (tests hold the two to
+# agreeing on every string, and bot/settings.py validates PORTBOT_LIMIT_* with this same parser).
+# The unit is matched as ASCII letters, then looked up: re.IGNORECASE alone would let "ſ" (long s) match "s".
+_RATE = re.compile(r"([0-9]+)\s*(?:/|[Pp][Ee][Rr])\s*(?:([0-9]+)\s*)?([A-Za-z]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """One rate limit: ``amount`` hits per ``multiples`` ``unit``s (``limits``' RateLimitItem, minus the import)."""
+
+    amount: int
+    multiples: int
+    unit: str
+
+    def get_expiry(self) -> int:
+        """The window's length in seconds."""
+        return self.multiples * _UNITS[self.unit]
+
+    @property
+    def notation(self) -> str:
+        """The rate in ``limits``' notation, for its Redis path."""
+        return f"{self.amount}/{self.multiples} {self.unit}"
+
+
+def parse_rate(text: str) -> Rate:
+    """Read one rate as ``limits.parse`` does (``"10/minute"``, ``"100 per 2 hours"``); ValueError otherwise."""
+    match = _RATE.fullmatch(text.strip())
+    unit = match[3].lower() if match else ""
+    unit = unit if unit in _UNITS else unit.removesuffix("s")  # plurals: "2 hours"
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not a rate")
+    # limits reads a missing or zero multiple as one.
+    return Rate(int(match[1]), int(match[2] or 0) or 1, unit)
 
 
 class WindowCounters:
@@ -32,7 +69,7 @@ class WindowCounters:
     def __len__(self) -> int:
         return len(self._counters)
 
-    def hit(self, item: RateLimitItem, scope: str, key: str) -> bool:
+    def hit(self, item: Rate, scope: str, key: str) -> bool:
         """Count one hit unless it would go over ``item``'s limit; return whether it was counted."""
         now = self._clock()
         if now >= self._next_sweep:
@@ -46,13 +83,13 @@ class WindowCounters:
         counter[3] += 1
         return True
 
-    def test(self, item: RateLimitItem, scope: str, key: str) -> bool:
+    def test(self, item: Rate, scope: str, key: str) -> bool:
         """Whether one more hit would be counted (counts nothing)."""
         now = self._clock()
         counter = self._current(scope, key, item.get_expiry(), now)
         return counter is None or weighted(counter, now) < item.amount
 
-    def reset_after(self, item: RateLimitItem, scope: str, key: str) -> float:
+    def reset_after(self, item: Rate, scope: str, key: str) -> float:
         """Seconds until the counter next drops (``limits``' window-stats reset time, less now)."""
         now = self._clock()
         counter = self._current(scope, key, item.get_expiry(), now)
@@ -106,7 +143,7 @@ def weighted(counter: list[int], now: float) -> float:
     return previous * _previous_ttl(now, expiry) / expiry + current
 
 
-def fits(item: RateLimitItem, counter: list[int], now: float) -> bool:
+def fits(item: Rate, counter: list[int], now: float) -> bool:
     """Whether one more hit stays within ``item``'s limit (``limits``' own test: floor(weighted) + 1)."""
     return math.floor(weighted(counter, now)) + 1 <= item.amount
 

@@ -106,15 +106,23 @@ class AuditLog:
         self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
         self._pending: list[AuditEntry] = []
         self._writer: asyncio.Task[None] | None = None
+        self._lingering = False  # the writer has not taken its batch from _pending yet (it waits for company)
 
     async def record(self, entry: AuditEntry) -> None:
         """Queue ``entry``; it is written shortly after, in a batch."""
         self._pending.append(entry)
         if self._writer is None or self._writer.done():
+            self._lingering = self.linger > 0
             self._writer = asyncio.create_task(self._drain(self.linger))
 
     async def flush(self) -> None:
         """Wait until every recorded entry is on disk."""
+        if self._writer is not None and self._lingering:
+            # Someone is waiting for the rows now: company would only delay them (a one-shot `portbot probe`
+            # would sit out the whole linger before exiting).
+            self._writer.cancel()
+            await asyncio.wait([self._writer])
+            self._lingering = False
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
         if self._pending:
@@ -134,6 +142,7 @@ class AuditLog:
     async def _drain(self, linger: float) -> None:
         if linger:
             await asyncio.sleep(linger)
+            self._lingering = False
         while self._pending:
             batch, self._pending = self._pending, []
             await asyncio.to_thread(self._write, batch)

@@ -38,7 +38,6 @@ from probes import _ports
 from probes import _protocols as udp_protocols
 from probes._rtt_memory import RttMemory
 from probes.errors import PortbotError, ProbeError, RefusedTarget
-from probes.identify import identify_tcp
 from probes.models import PortResult, ProbeReport, ProbeRequest, Protocol, State
 from probes.policy import IPAddress, SafetyPolicy
 from probes.resolve import Resolution, Resolver, show_name
@@ -241,6 +240,9 @@ class ProbeEngine:
             if not config.identify or result.state is not State.OPEN:
                 return result
             if protocol == "tcp":
+                # Imported on the first open port only: a closed or filtered verdict needs none of it.
+                from probes.identify import identify_tcp
+
                 service = await identify_tcp(
                     address,
                     port,

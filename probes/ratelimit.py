@@ -19,16 +19,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import ConfigurationError, StorageError
-from limits.storage import storage_from_string
+from typing import TYPE_CHECKING
 
 from probes._sqlite_window import CounterStoreError, SqliteWindowCounters
-from probes._window import WindowCounters
+from probes._window import Rate, WindowCounters, parse_rate
 from probes.errors import RateLimited, StoreUnavailable
+
+if TYPE_CHECKING:
+    # Only the Redis path imports limits (about a third of a `portbot probe` process otherwise).
+    from limits import RateLimitItem
+    from limits.aio.storage import Storage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 REDIS_URL_VARIABLE = "PORTBOT_REDIS_URL"
 
@@ -59,7 +60,7 @@ class ProbeRateLimiter:
         store_path: Path | None = None,
     ) -> None:
         limits = limits or RateLimits()
-        self._items: dict[str, RateLimitItem | None] = {
+        self._items: dict[str, Rate | None] = {
             USER: _parse_limit(limits.per_user, "per_user"),
             GUILD: _parse_limit(limits.per_guild, "per_guild"),
             TARGET: _parse_limit(limits.per_target, "per_target"),
@@ -71,9 +72,14 @@ class ProbeRateLimiter:
         self._local: WindowCounters | SqliteWindowCounters | None = None
         self._storage: Storage | None = None
         self._limiter: SlidingWindowCounterRateLimiter | None = None
+        self._redis_items: dict[str, RateLimitItem] = {}  # the same rates as limits' own items
         if storage_url:
+            from limits import parse
+            from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
             self._storage = _storage(storage_url)
             self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+            self._redis_items = {scope: parse(item.notation) for scope, item in self._items.items() if item}
         elif store_path is not None:
             self._local = SqliteWindowCounters(store_path)
         else:
@@ -93,12 +99,14 @@ class ProbeRateLimiter:
             except CounterStoreError as err:
                 raise StoreUnavailable(_STORE_DOWN) from err
             return
+        from limits.errors import StorageError
+
         assert self._limiter is not None
         try:
             for scope, key in keys:
-                item = self._items[scope]
-                if item is not None and not await self._limiter.hit(item, scope, key):
-                    stats = await self._limiter.get_window_stats(item, scope, key)
+                item, limit = self._items[scope], self._redis_items.get(scope)
+                if item is not None and limit is not None and not await self._limiter.hit(limit, scope, key):
+                    stats = await self._limiter.get_window_stats(limit, scope, key)
                     raise _limited(scope, item, stats.reset_time - time.time(), platform)
         except StorageError as err:
             raise StoreUnavailable(_STORE_DOWN) from err
@@ -117,7 +125,7 @@ class ProbeRateLimiter:
         if self._local is not None:
             return self._local.test(item, scope, key)
         assert self._limiter is not None
-        return await self._limiter.test(item, scope, key)
+        return await self._limiter.test(self._redis_items[scope], scope, key)
 
     async def reset(self) -> None:
         """Forget every counter (for tests and operators)."""
@@ -171,7 +179,7 @@ def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     return None
 
 
-def _limited(scope: str, item: RateLimitItem, wait: float, platform: str) -> RateLimited:
+def _limited(scope: str, item: Rate, wait: float, platform: str) -> RateLimited:
     retry_after = max(1.0, math.ceil(wait))
     message = _message(scope, _window(item), _duration(retry_after), platform)
     return RateLimited(message, retry_after=retry_after, scope=scope)
@@ -186,8 +194,8 @@ def _message(scope: str, window: str, wait: str, platform: str) -> str:
     return f"That address has been checked a lot in {window}; try again in {wait}."
 
 
-def _window(item: RateLimitItem) -> str:
-    unit = item.GRANULARITY.name
+def _window(item: Rate) -> str:
+    unit = item.unit
     if item.multiples == 1:
         return f"an {unit}" if unit == "hour" else f"a {unit}"
     return f"{item.multiples} {unit}s"
@@ -200,11 +208,11 @@ def _duration(seconds: float) -> str:
     return f"{math.ceil(seconds / 60)} min"
 
 
-def _parse_limit(text: str, name: str) -> RateLimitItem | None:
+def _parse_limit(text: str, name: str) -> Rate | None:
     if not text.strip():
         return None
     try:
-        return parse(text)
+        return parse_rate(text)
     except ValueError:
         raise ValueError(
             f"Rate limit {name}: {text!r} is not a rate like '10/minute' or '100 per hour'."
@@ -212,6 +220,10 @@ def _parse_limit(text: str, name: str) -> RateLimitItem | None:
 
 
 def _storage(url: str) -> Storage:
+    from limits.aio.storage import Storage
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
     scheme = url.split("://", 1)[0]
     options: dict[str, str | bool] = {"wrap_exceptions": True}
     if scheme in ("redis", "rediss", "redis+unix"):

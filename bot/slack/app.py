@@ -37,7 +37,7 @@ from bot.core.reply import ActionKind, Reply
 from bot.core.shares import ShareStore
 from bot.settings import Settings
 from bot.slack import _clients, modals
-from bot.slack._lazy import TrackedLazyRunner
+from bot.slack._lazy import SharedCopyListenerRunner, TrackedLazyRunner
 from bot.slack.home import Home, workspace_of
 from bot.slack.render import (
     ACTION_ASK,
@@ -126,6 +126,7 @@ def build_app(
 
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
+    app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
     store = WorkspaceStore(settings.portbot.data_dir / WORKSPACE_DB)
     _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store).register(app)
     return app

@@ -466,16 +466,27 @@ NOT_FOR_A_LOCAL_PROBE = (
     "rapidfuzz",
     "mcstatus",
     "a2s",
+    # The rate limits count in a SQLite file with their own arithmetic: limits (and the deprecated, wrapt and
+    # importlib.metadata it pulls in, about a third of the process) is for the Redis path only.
+    "limits",
+    "deprecated",
+    "wrapt",
+    "importlib.metadata",
 )
+#: What a closed port needs none of, besides: identification (TLS, banners, certificates) runs on open ports only.
+NOT_FOR_A_CLOSED_PORT = (*NOT_FOR_A_LOCAL_PROBE, "probes.identify", "probes._x509")
 
 
-def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
-    """`portbot probe 127.0.0.1 PORT` imports no settings library, resolver, chat or HTTP stack."""
-    port = listener.getsockname()[1]
+@pytest.mark.parametrize("state", ["open", "closed"])
+def test_a_probe_loads_no_settings_library(listener: socket.socket, state: str) -> None:
+    """`portbot probe 127.0.0.1 PORT` imports no settings or limits library, resolver, chat or HTTP stack, and
+    no identification for a closed port."""
+    port = listener.getsockname()[1] if state == "open" else free_port()
+    unwanted = NOT_FOR_A_LOCAL_PROBE if state == "open" else NOT_FOR_A_CLOSED_PORT
     code = (
         "import sys\nfrom bot.cli import main\n"
         f"status = main(['probe', '127.0.0.1', '{port}', '--json'])\n"
-        f"print('EXIT', status, 'LOADED:', ','.join(m for m in {NOT_FOR_A_LOCAL_PROBE!r} if m in sys.modules))"
+        f"print('EXIT', status, 'LOADED:', ','.join(m for m in {unwanted!r} if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
     env.update({"PORTBOT_DATA_DIR": os.environ["PORTBOT_DATA_DIR"], "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8"})
@@ -488,7 +499,7 @@ def test_a_probe_loads_no_settings_library(listener: socket.socket) -> None:
         timeout=60,
         check=True,
     )
-    assert '"state": "open"' in result.stdout
+    assert f'"state": "{state}"' in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "EXIT 0 LOADED:"
 
 

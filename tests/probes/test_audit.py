@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -65,6 +66,20 @@ async def test_many_entries_are_written_in_order(tmp_path: Path) -> None:
     rows = await log.recent(limit=500)
     assert [r.user_id for r in rows] == [str(i) for i in reversed(range(200))]
     await log.close()
+
+
+async def test_closing_writes_at_once_without_sitting_out_the_linger(tmp_path: Path) -> None:
+    """close() writes a row that is still waiting for company now, not when the linger is over."""
+    log = AuditLog(tmp_path / "audit.sqlite3", linger=30.0)
+    await log.record(entry(user_id="early"))
+    async with asyncio.timeout(10):  # no task of its own: close() runs before the writer has even started
+        await log.close()
+    db = sqlite3.connect(tmp_path / "audit.sqlite3")
+    try:
+        rows = db.execute("SELECT user_id FROM probes").fetchall()
+    finally:
+        db.close()
+    assert rows == [("early",)]
 
 
 def test_default_path_ignores_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

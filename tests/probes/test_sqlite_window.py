@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from limits import parse
 
 from probes._sqlite_window import CounterStoreError, SqliteWindowCounters
 from probes._window import WindowCounters
+from probes._window import parse_rate as parse
 from tests.probes._windows import start_inside_one_window
 from tests.probes.test_window import START, Clock
 
