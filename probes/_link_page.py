@@ -216,7 +216,8 @@ def result_page(
         body.append(_listen_section(link, result.address_kind))
     if form and bad and result.address_kind == "v4":
         body.append(_wan_form(link.token, result, form_error))
-    body.append(f'<p class="muted"><small>{_t(_ONCE)}</small></p>')
+    once = f"This {family} link has now been used" + _ONCE[len("This link has now been used") :]
+    body.append(f'<p class="muted"><small>{_t(once if link.families else _ONCE)}</small></p>')
     return _document("Your server check", "\n".join(body))
 
 
