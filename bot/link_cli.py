@@ -3,7 +3,9 @@
 Asks a worker (``PORTBOT_WORKERS``) for a one-time link, prints the URL alone on the first line of stdout
 (flushed, so a script can read it at once), waits for the link to be opened on the server's network, then
 prints the verdict for the address the visit came from; with ``--json`` the same per-port ``state`` JSON as
-``portbot probe --json``, plus a ``link`` object.
+``portbot probe --json``, plus a ``link`` object. When the worker has a name per address family
+(``PORTBOT_LINK_HOST_V4``/``_V6``) the page offers the other family's link too, and the result has one report
+per family visited (``link.families``); it comes once both were visited, or 30 s after the first.
 
 Exit status: 0 when the check ran (whatever the verdict), 3 when the link expired (or ``--wait`` ran out)
 unused, 2 for invalid input or missing settings, 1 when the worker failed.
@@ -79,20 +81,20 @@ async def _check(
 
 
 def _show(result: LinkResult, *, as_json: bool) -> int:
-    report = result.report
-    if report is None:
+    families = [r for r in result.by_family().values() if r.report is not None]
+    if not families:
         print(f"portbot: {result.error or 'the check did not run'}", file=sys.stderr)
         return 1
     if as_json:
+        first = families[0]
         data = {
-            "target": report.target,
-            "reports": [report.to_dict()],
+            "target": first.report.target if first.report else None,
+            # One report per family visited (IPv4 first), as `portbot probe --json` has one per worker.
+            "reports": [r.report.to_dict() for r in families if r.report is not None],
             "link": {
+                **_family_json(first),
                 "id": result.link_id,
-                "address_kind": result.address_kind,
-                "wan_address": result.wan_address,
-                "diagnosis": result.diagnosis,
-                "reached_listener": result.to_dict()["reached_listener"],
+                "families": [_family_json(r) for r in families],
             },
         }
         print(json.dumps(data, indent=2))
@@ -101,9 +103,24 @@ def _show(result: LinkResult, *, as_json: bool) -> int:
     from bot.terminal import write_reply
     from probes.models import ProbeRequest
 
-    request = ProbeRequest(target=report.target, ports=tuple(r.port for r in report.results))
-    write_reply(replace(probe_reply([report], request), actions=()), sys.stdout)
+    for found in families:
+        report = found.report
+        assert report is not None
+        if len(families) > 1:
+            print("IPv4:" if found.address_kind == "v4" else "IPv6:")
+        request = ProbeRequest(target=report.target, ports=tuple(r.port for r in report.results))
+        write_reply(replace(probe_reply([report], request), actions=()), sys.stdout)
     return 0
+
+
+def _family_json(result: LinkResult) -> dict[str, object]:
+    return {
+        "address_kind": result.address_kind,
+        "address": None if result.report is None else result.report.host,
+        "wan_address": result.wan_address,
+        "diagnosis": result.diagnosis,
+        "reached_listener": result.to_dict()["reached_listener"],
+    }
 
 
 def _refuse(message: str, hint: str | None = None) -> int:

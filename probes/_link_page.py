@@ -42,6 +42,10 @@ a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #0b57
 input:focus{border-color:#0b57d0}
 small,.muted{color:#4a4a4a}
 .error{color:#b3261e;font-weight:600}
+.next{border:2px solid #0b57d0;border-radius:.25rem;padding:.75rem 1rem;margin:1rem 0}
+.next h2{margin-top:0}
+pre{margin:.25rem 0 .75rem;padding:.6rem;background:#f2f2f2;color:#1b1b1b;border-radius:.25rem;
+  white-space:pre-wrap;overflow-wrap:anywhere;font-size:.9rem}
 """
 
 # Shown under every verdict, in the visitor's own words: what they just did, and that it is done.
@@ -144,8 +148,50 @@ in front of yours (double NAT). Then no forward on your router can work, and the
 </form>"""
 
 
-def result_page(link: Link, result: LinkResult, *, form: bool = True, form_error: str | None = None) -> str:
-    """The verdict for the visitor's own address, the same words as in chat, and the WAN address form."""
+def _next_family(family: str, url: str) -> str:
+    """The other family's link: a plain link, so the member checks it with one tap."""
+    name = _FAMILY[family]
+    return (
+        f'<section class="next" aria-labelledby="next-family">\n<h2 id="next-family">Now check {name}</h2>\n'
+        f"<p>Your server may be reachable over one and not the other. This link checks {name} on its own; "
+        f"it works once, like this one.</p>\n"
+        f'<p><a href="{escape(url)}">Check {name}: open this link</a></p>\n</section>'
+    )
+
+
+def _listen_section(link: Link, family: str) -> str:
+    """How to prove the forward before the server runs: `listen.py` answers on the ports for this link."""
+    url = link.url_for(family) or link.url
+    script = url.rsplit("/l/", 1)[0] + "/listen.py"
+    ports = " ".join(str(p) for p in link.ports)
+    udp = " --udp" if link.protocol == "udp" else ""
+    return f"""<section aria-labelledby="listen">
+<h2 id="listen">No server running yet?</h2>
+<p>Check the forward before you start the server: a small program answers on the port in its place, on the
+computer the server will run on. It needs only Python, stops by itself after the check, and tells you whether
+the connection reached that computer.</p>
+<ol>
+<li><a href="{escape(script)}" download="listen.py">Download listen.py</a> to that computer.</li>
+<li>In a terminal in the same folder, run:
+<pre><code>python listen.py {ports}{udp} --link {_t(url)}</code></pre></li>
+</ol>
+<p>Or, with pipx installed:</p>
+<pre><code>pipx run portbot listen {ports}{udp} --link {_t(url)}</code></pre>
+</section>"""
+
+
+def result_page(
+    link: Link,
+    result: LinkResult,
+    *,
+    form: bool = True,
+    form_error: str | None = None,
+    next_family: tuple[str, str] | None = None,
+    offer_listen: bool = True,
+) -> str:
+    """The verdict for the visitor's own address, the same words as in chat, and the WAN address form;
+    ``next_family`` the other family's link still to check; ``offer_listen`` the `listen.py` section when a
+    port isn't reachable (not on a visit `portbot listen` made itself)."""
     report = result.report
     family = _FAMILY[result.address_kind]
     body = ["<h1>Your server check</h1>"]
@@ -164,9 +210,14 @@ def result_page(link: Link, result: LinkResult, *, form: bool = True, form_error
     if diagnosis:
         body.append('<h2 id="diagnosis">What the comparison shows</h2>\n' + diagnosis)
     bad = any(r.state is not State.OPEN for r in report.results)
+    if next_family is not None:
+        body.append(_next_family(*next_family))
+    if offer_listen and bad and link.listener is None:
+        body.append(_listen_section(link, result.address_kind))
     if form and bad and result.address_kind == "v4":
         body.append(_wan_form(link.token, result, form_error))
-    body.append(f'<p class="muted"><small>{_t(_ONCE)}</small></p>')
+    once = f"This {family} link has now been used" + _ONCE[len("This link has now been used") :]
+    body.append(f'<p class="muted"><small>{_t(once if link.families else _ONCE)}</small></p>')
     return _document("Your server check", "\n".join(body))
 
 

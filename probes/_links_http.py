@@ -26,7 +26,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from aiohttp import web
@@ -243,26 +243,11 @@ class _Routes:
         )
         if request.method == "HEAD" or previewer:
             return _html(page.landing_page(link.ports, link.protocol))
-        claim = await state.links.claim(link.id, time.time())
-        if claim is Claim.USED:
-            return _html(page.gone_page(expired=False), 410)
-        if claim is not Claim.OK:
-            return _html(page.gone_page(expired=True), 410)
-        try:
-            return await self._check(request, state, link)
-        except BaseException:
-            # Whatever stopped the check, the link was not used up by it.
-            if await state.links.result(link.id) is None:
-                await state.links.release(link.id)
-            raise
-
-    async def _check(self, request: web.Request, state: _State, link: Any) -> web.Response:
         peer = request.transport.get_extra_info("peername") if request.transport else None
         address = visitor_address(
             str(peer[0]) if peer else None, request.headers.get("X-Forwarded-For"), self._proxies(state)
         )
         if address is None:
-            await state.links.release(link.id)
             return _html(
                 page.problem_page(
                     "I couldn't tell your address",
@@ -270,8 +255,25 @@ class _Routes:
                 ),
                 502,
             )
+        # With a name per family each family is its own single-use check; `portbot listen` opening a link
+        # from a browser visit's page is one more visit of that family (see Link.claim_key).
+        listener_visit = link.listener is None and _listener_from(request) is not None
+        key = link.claim_key(_kind(address), listener_visit)
+        claim = await state.links.claim(link.id, time.time(), key)
+        if claim is Claim.USED:
+            return _html(page.gone_page(expired=False), 410)
+        if claim is not Claim.OK:
+            return _html(page.gone_page(expired=True), 410)
+        try:
+            return await self._check(request, state, link, address, key)
+        finally:
+            # Whatever stopped the check, the link was not used up by it (a finished visit stays used).
+            await state.links.release(link.id, key)
+
+    async def _check(
+        self, request: web.Request, state: _State, link: Any, address: IPAddress, key: str
+    ) -> web.Response:
         if state.closing or state.in_flight >= state.config.max_concurrency:
-            await state.links.release(link.id)
             return _html(page.problem_page("Busy", "This worker is busy right now."), 503)
         _learn_rtt(request, state, address)
         probe = ProbeRequest(
@@ -283,7 +285,6 @@ class _Routes:
                 report = await state.service.run(probe, link.requester)
         except RefusedTarget as err:
             state.metrics.count("refused")
-            await state.links.release(link.id)
             return _html(
                 page.problem_page(
                     "I can't check this address",
@@ -294,11 +295,9 @@ class _Routes:
             )
         except RateLimited as err:
             state.metrics.count("rate_limited")
-            await state.links.release(link.id)
             return _html(page.problem_page("Too many checks", str(err), err.hint), 429)
         except (TimeoutError, PortbotError) as err:
             state.metrics.count("failed")
-            await state.links.release(link.id)
             message = "The check took too long." if isinstance(err, TimeoutError) else str(err)
             return _html(page.problem_page("The check failed", message), 502)
         finally:
@@ -313,19 +312,26 @@ class _Routes:
         diagnosis, more = _diagnose(str(address), str(wan)) if wan is not None else (None, ())
         result = LinkResult(
             link_id=link.id,
-            address_kind="v6" if address.version == 6 else "v4",
+            address_kind=_kind(address),
             report=report,
             wan_address=None if wan is None else str(wan),
             diagnosis=diagnosis,
             reached_listener=reached,
             todo=(*todo, *more),
         )
-        await state.links.finish(link.id, result)
+        await state.links.finish(link.id, result, key)
         if listener is not None and "application/json" in request.headers.get("Accept", ""):
             return web.json_response(
                 _listen_json(str(address), result), headers={"Cache-Control": "no-store"}
             )
-        return _html(page.result_page(link, result))
+        return _html(
+            page.result_page(
+                link,
+                result,
+                next_family=await _next_family(state, link, result),
+                offer_listen=listener is None,
+            )
+        )
 
     async def compare(self, request: web.Request) -> web.Response:
         from probes.worker import _read_body
@@ -337,7 +343,12 @@ class _Routes:
         link = await self._link_for(state, request.match_info["token"])
         if link is None:
             return _html(page.invalid_page(), 404)
-        result = await state.links.result(link.id)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        address = visitor_address(
+            str(peer[0]) if peer else None, request.headers.get("X-Forwarded-For"), self._proxies(state)
+        )
+        found = await state.links.result(link.id)
+        result = None if found is None or address is None else found.family(_kind(address))
         if result is None or result.report is None:
             expired = time.time() >= link.expires_at
             return (
@@ -347,10 +358,6 @@ class _Routes:
                     page.problem_page("Open the link first", "Open the link itself first; then compare."), 409
                 )
             )
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        address = visitor_address(
-            str(peer[0]) if peer else None, request.headers.get("X-Forwarded-For"), self._proxies(state)
-        )
         if address is None or str(address) != result.report.host:
             return _html(
                 page.gone_page(expired=False),
@@ -373,6 +380,20 @@ class _Routes:
         )
         await state.links.finish(link.id, updated)
         return _html(page.result_page(link, updated))
+
+
+def _kind(address: IPAddress) -> Literal["v4", "v6"]:
+    return "v6" if address.version == 6 else "v4"
+
+
+async def _next_family(state: _State, link: Any, result: LinkResult) -> tuple[str, str] | None:
+    """``(family, url)`` of the family this link still offers after this visit's, if any."""
+    other = "v6" if result.address_kind == "v4" else "v4"
+    url = link.url_for(other) if other in link.families else None
+    if url is None:
+        return None
+    done = await state.links.result(link.id)
+    return None if done is not None and done.family(other) is not None else (other, url)
 
 
 def _learn_rtt(request: web.Request, state: _State, address: IPAddress) -> None:

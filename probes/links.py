@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 __all__ = [
+    "ANY",
     "DEFAULT_TTL",
+    "FAMILY_GRACE",
     "Claim",
     "Link",
     "LinkResult",
@@ -47,6 +49,10 @@ __all__ = [
 
 DEFAULT_TTL = 600.0
 MAX_TTL = 3600.0
+# When a link offers both families, waiters get the result once both were visited, or this many seconds after
+# the first visit: the page offers the other family's link at once, and a home without IPv6 never visits it.
+FAMILY_GRACE = 30.0
+ANY = "any"  # the claim key of a link without family names: one visit, whichever family it comes from
 _DOMAIN = b"portbot-link-v1"  # keeps a link signature from ever verifying as a request signature
 
 
@@ -83,6 +89,21 @@ class Link:
     requester: Requester
     hint: str | None = None
     listener: str | None = None  # the nonce `portbot listen` answers with, when it opened the link
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The families checked one by one: both, when the worker has a name for each; else none (one
+        visit from whichever family the browser picks)."""
+        return ("v4", "v6") if self.url_v4 is not None and self.url_v6 is not None else ()
+
+    def url_for(self, family: str) -> str | None:
+        return self.url_v4 if family == "v4" else self.url_v6 if family == "v6" else None
+
+    def claim_key(self, family: str, listener_visit: bool = False) -> str:
+        """What one visit uses up: its family (or the whole link without family names), and separately a
+        `portbot listen` visit added to a link opened in a browser (so the page can offer `listen.py`)."""
+        key = family if self.families else ANY
+        return f"{key}:listen" if listener_visit else key
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,7 +145,8 @@ class LinkResult:
     """What a visit found. ``address_kind`` is the family of the visitor's address; ``report`` the probe of
     it; ``wan_address`` what the member typed into the page's form; ``diagnosis`` the listen lane's judgement
     of the two; ``reached_listener`` per port, when `portbot listen` opened the link; ``error`` a sentence
-    when the address could not be checked at all."""
+    when the address could not be checked at all. ``results_by_family`` holds every family visited so far,
+    ``{"v4": ..., "v6": ...}``; the fields themselves are the IPv4 result, or the only one."""
 
     link_id: str
     address_kind: Literal["v4", "v6"]
@@ -134,6 +156,29 @@ class LinkResult:
     reached_listener: dict[int, bool] | None = None
     error: str | None = None
     todo: tuple[str, ...] = field(default=())  # what this worker could not do yet (a missing module)
+    results_by_family: dict[str, LinkResult] = field(default_factory=dict)
+
+    @classmethod
+    def combined(cls, results: dict[str, LinkResult]) -> LinkResult | None:
+        """One result for all families visited: the IPv4 one (or the only one) with every family inside
+        (a single family's result comes back as it is)."""
+        if not results:
+            return None
+        if len(results) == 1:
+            return replace(next(iter(results.values())), results_by_family={})
+        families: dict[str, LinkResult] = {
+            k: replace(results[k], results_by_family={}) for k in ("v4", "v6") if k in results
+        }
+        first = families.get("v4") or next(iter(families.values()))
+        return replace(first, results_by_family=families)
+
+    def by_family(self) -> dict[str, LinkResult]:
+        """Every family visited, ``{"v4": ..., "v6": ...}`` (one entry when only one was)."""
+        return dict(self.results_by_family) or {self.address_kind: self}
+
+    def family(self, kind: str) -> LinkResult | None:
+        """The result for one family, if it was visited."""
+        return self.by_family().get(kind)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +192,7 @@ class LinkResult:
             else {str(k): v for k, v in self.reached_listener.items()},
             "error": self.error,
             "todo": list(self.todo),
+            "results_by_family": {k: v.to_dict() for k, v in self.results_by_family.items()},
         }
 
     @classmethod
@@ -164,6 +210,11 @@ class LinkResult:
             reached_listener=None if reached is None else {int(k): bool(v) for k, v in reached.items()},
             error=None if data.get("error") is None else str(data["error"]),
             todo=tuple(str(t) for t in data.get("todo") or ()),
+            results_by_family={
+                str(k): cls.from_dict(v)
+                for k, v in (data.get("results_by_family") or {}).items()
+                if k in ("v4", "v6") and isinstance(v, dict)
+            },
         )
 
 
@@ -267,36 +318,66 @@ def verify_token(secret: str | bytes, token: str, link: Link) -> bool:
 
 
 class Links(Protocol):
-    """Where links and their results live (:class:`LinkStore` in memory, :class:`RedisLinkStore`)."""
+    """Where links and their results live (:class:`LinkStore` in memory, :class:`RedisLinkStore`).
+
+    A claim ``key`` (:meth:`Link.claim_key`) is what one visit uses up: the whole link, or one family of it.
+    Results are kept per family; :meth:`result` and :meth:`wait` give them as one :class:`LinkResult`
+    (:meth:`LinkResult.combined`). :meth:`wait` says ``done`` once every family the link offers was visited,
+    or ``grace`` seconds after the first visit (a home without IPv6 never visits the IPv6 link), or when the
+    link expired with a result; until then it may return ``pending`` with the results so far."""
 
     async def add(self, link: Link) -> None: ...
 
     async def get(self, link_id: str) -> Link | None: ...
 
-    async def claim(self, link_id: str, now: float) -> Claim:
-        """Take the link for one visit; only the first caller before expiry gets ``Claim.OK``."""
+    async def claim(self, link_id: str, now: float, key: str = ANY) -> Claim:
+        """Take ``key`` of the link for one visit; only the first caller before expiry gets ``Claim.OK``."""
 
-    async def release(self, link_id: str) -> None:
-        """Give a claimed link back (the visit could not check anything, so the member may try again)."""
+    async def release(self, link_id: str, key: str = ANY) -> None:
+        """Give a claim back (the visit could not check anything, so the member may try again); a claim
+        whose visit finished stays used."""
 
-    async def finish(self, link_id: str, result: LinkResult) -> None:
-        """Store (or replace) the result and wake whoever waits for it."""
+    async def finish(self, link_id: str, result: LinkResult, key: str | None = None) -> None:
+        """Store (or replace) the result for its family, mark the visit ``key`` finished, wake waiters."""
 
     async def result(self, link_id: str) -> LinkResult | None: ...
 
     async def wait(
         self, link_id: str, seconds: float, now: float | None = None
     ) -> tuple[LinkState, LinkResult | None]:
-        """The result once there is one, waiting up to ``seconds`` for it."""
+        """The result once it is done, waiting up to ``seconds`` for it."""
 
     async def aclose(self) -> None: ...
+
+
+def _judge(
+    link: Link,
+    results: dict[str, LinkResult],
+    first_at: float | None,
+    claimed: bool,
+    now: float,
+    grace: float,
+) -> tuple[LinkState, LinkResult | None]:
+    """Where a link stands, from what the store holds (one rule for both stores)."""
+    combined = LinkResult.combined(results)
+    if combined is not None:
+        complete = all(f in results for f in link.families)
+        late = first_at is not None and now >= first_at + grace
+        if complete or late or now >= link.expires_at:
+            return LinkState.DONE, combined
+        return LinkState.PENDING, combined
+    if not claimed and now >= link.expires_at:
+        return LinkState.EXPIRED, None
+    return LinkState.PENDING, None
 
 
 @dataclass
 class _Entry:
     link: Link
-    claimed: bool = False
-    result: LinkResult | None = None
+    claims: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+    results: dict[str, LinkResult] = field(default_factory=dict)
+    first_at: float | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -304,9 +385,12 @@ class LinkStore:
     """Links in this worker's memory, at most ``max_links`` at once (the oldest expired ones go first, then
     the oldest). A restarted worker forgets its links: use Redis to keep them."""
 
-    def __init__(self, max_links: int = 10_000, keep_results: float = 600.0) -> None:
+    def __init__(
+        self, max_links: int = 10_000, keep_results: float = 600.0, grace: float = FAMILY_GRACE
+    ) -> None:
         self.max_links = max_links
         self.keep_results = keep_results  # seconds a finished link stays readable after it expires
+        self.grace = grace
         self._entries: dict[str, _Entry] = {}
 
     def __len__(self) -> int:
@@ -322,33 +406,39 @@ class LinkStore:
         entry = self._entries.get(link_id)
         return None if entry is None else entry.link
 
-    async def claim(self, link_id: str, now: float) -> Claim:
+    async def claim(self, link_id: str, now: float, key: str = ANY) -> Claim:
         # No await between the check and the mark: two visits can't both pass.
         entry = self._entries.get(link_id)
         if entry is None:
             return Claim.UNKNOWN
-        if entry.claimed:
+        if key in entry.claims:
             return Claim.USED
         if now >= entry.link.expires_at:
             return Claim.EXPIRED
-        entry.claimed = True
+        entry.claims.add(key)
         return Claim.OK
 
-    async def release(self, link_id: str) -> None:
+    async def release(self, link_id: str, key: str = ANY) -> None:
         entry = self._entries.get(link_id)
-        if entry is not None and entry.result is None:
-            entry.claimed = False
+        if entry is not None and key not in entry.finished:
+            entry.claims.discard(key)
 
-    async def finish(self, link_id: str, result: LinkResult) -> None:
+    async def finish(self, link_id: str, result: LinkResult, key: str | None = None) -> None:
         entry = self._entries.get(link_id)
         if entry is None:
             return
-        entry.result = result
+        entry.results[result.address_kind] = replace(result, results_by_family={})
+        if key is not None:
+            entry.finished.add(key)
+        if entry.first_at is None:
+            entry.first_at = time.time()
+        # Wake everyone waiting now; later waiters wait on a fresh event.
         entry.changed.set()
+        entry.changed = asyncio.Event()
 
     async def result(self, link_id: str) -> LinkResult | None:
         entry = self._entries.get(link_id)
-        return None if entry is None else entry.result
+        return None if entry is None else LinkResult.combined(entry.results)
 
     async def wait(
         self, link_id: str, seconds: float, now: float | None = None
@@ -356,25 +446,30 @@ class LinkStore:
         entry = self._entries.get(link_id)
         if entry is None:
             return LinkState.EXPIRED, None
-        if entry.result is None:
-            now = time.time() if now is None else now
+        deadline = time.monotonic() + seconds
+        now = time.time() if now is None else now
+        while True:
+            found = self._state(entry, now)
+            if found[0] is not LinkState.PENDING:
+                return found
+            left = deadline - time.monotonic()
             # Unclaimed at expiry it can never be used: stop waiting then, not at the caller's wait.
-            left = seconds if entry.claimed else min(seconds, entry.link.expires_at - now)
-            if left > 0:
-                try:
-                    async with asyncio.timeout(left):
-                        await entry.changed.wait()
-                except TimeoutError:
-                    pass
-        return self._state(entry, time.time())
+            if not entry.claims:
+                left = min(left, entry.link.expires_at - now)
+            if entry.first_at is not None:
+                left = min(left, entry.first_at + self.grace - now)
+            if left <= 0:
+                return found
+            event = entry.changed
+            try:
+                async with asyncio.timeout(left):
+                    await event.wait()
+            except TimeoutError:
+                pass
+            now = time.time()
 
-    @staticmethod
-    def _state(entry: _Entry, now: float) -> tuple[LinkState, LinkResult | None]:
-        if entry.result is not None:
-            return LinkState.DONE, entry.result
-        if not entry.claimed and now >= entry.link.expires_at:
-            return LinkState.EXPIRED, None
-        return LinkState.PENDING, None
+    def _state(self, entry: _Entry, now: float) -> tuple[LinkState, LinkResult | None]:
+        return _judge(entry.link, entry.results, entry.first_at, bool(entry.claims), now, self.grace)
 
     async def aclose(self) -> None:
         pass
@@ -383,7 +478,7 @@ class LinkStore:
         stale = [
             key
             for key, entry in self._entries.items()
-            if now >= entry.link.expires_at + (self.keep_results if entry.claimed else 0.0)
+            if now >= entry.link.expires_at + (self.keep_results if entry.claims else 0.0)
         ]
         for key in stale:
             self._entries.pop(key)
@@ -391,12 +486,21 @@ class LinkStore:
 
 MemoryLinkStore = LinkStore
 
+_CLAIM_KEYS = tuple(f"{k}{s}" for k in (ANY, "v4", "v6") for s in ("", ":listen"))
+
 
 class RedisLinkStore:
     """Links in Redis, so any worker behind one name can serve a link another created, and a restart keeps
-    them. The claim is ``SET NX`` on its own key: atomic across workers. Waiting polls every 0.25 s."""
+    them. A claim is ``SET NX`` on its own key: atomic across workers. Waiting polls every 0.25 s."""
 
-    def __init__(self, url: str, *, prefix: str = "portbot:link:", keep_results: float = 600.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "portbot:link:",
+        keep_results: float = 600.0,
+        grace: float = FAMILY_GRACE,
+    ) -> None:
         try:
             from redis.asyncio import Redis
         except ImportError:
@@ -408,50 +512,59 @@ class RedisLinkStore:
         self._client: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self.keep_results = keep_results
+        self.grace = grace
         self.poll = 0.25
 
     def _ttl(self, link: Link, now: float) -> int:
         return max(1, int(link.expires_at - now + self.keep_results) + 1)
 
+    def _key(self, link_id: str, *parts: str) -> str:
+        return ":".join((self._prefix + link_id, *parts))
+
     async def add(self, link: Link) -> None:
         await self._client.set(
-            self._prefix + link.id, json.dumps(link.to_dict()), ex=self._ttl(link, time.time())
+            self._key(link.id), json.dumps(link.to_dict()), ex=self._ttl(link, time.time())
         )
 
     async def get(self, link_id: str) -> Link | None:
-        raw = await self._client.get(self._prefix + link_id)
+        raw = await self._client.get(self._key(link_id))
         return None if raw is None else Link.from_dict(json.loads(raw))
 
-    async def claim(self, link_id: str, now: float) -> Claim:
+    async def claim(self, link_id: str, now: float, key: str = ANY) -> Claim:
         link = await self.get(link_id)
         if link is None:
             return Claim.UNKNOWN
-        if await self._client.exists(self._prefix + link_id + ":claim"):
+        if await self._client.exists(self._key(link_id, "claim", key)):
             return Claim.USED
         if now >= link.expires_at:
             return Claim.EXPIRED
-        won = await self._client.set(
-            self._prefix + link_id + ":claim", b"1", nx=True, ex=self._ttl(link, now)
-        )
+        won = await self._client.set(self._key(link_id, "claim", key), b"1", nx=True, ex=self._ttl(link, now))
         return Claim.OK if won else Claim.USED
 
-    async def release(self, link_id: str) -> None:
-        if await self.result(link_id) is None:
-            await self._client.delete(self._prefix + link_id + ":claim")
+    async def release(self, link_id: str, key: str = ANY) -> None:
+        if not await self._client.exists(self._key(link_id, "done", key)):
+            await self._client.delete(self._key(link_id, "claim", key))
 
-    async def finish(self, link_id: str, result: LinkResult) -> None:
+    async def finish(self, link_id: str, result: LinkResult, key: str | None = None) -> None:
         link = await self.get(link_id)
         if link is None:
             return
+        now = time.time()
+        ttl = self._ttl(link, now)
+        alone = replace(result, results_by_family={})
         await self._client.set(
-            self._prefix + link_id + ":result",
-            json.dumps(result.to_dict()),
-            ex=self._ttl(link, time.time()),
+            self._key(link_id, "result", result.address_kind), json.dumps(alone.to_dict()), ex=ttl
         )
+        if key is not None:
+            await self._client.set(self._key(link_id, "done", key), b"1", ex=ttl)
+        await self._client.set(self._key(link_id, "first"), repr(now).encode(), nx=True, ex=ttl)
+
+    async def _results(self, link_id: str) -> dict[str, LinkResult]:
+        raw = await self._client.mget([self._key(link_id, "result", k) for k in ("v4", "v6")])
+        return {k: LinkResult.from_dict(json.loads(r)) for k, r in zip(("v4", "v6"), raw, strict=True) if r}
 
     async def result(self, link_id: str) -> LinkResult | None:
-        raw = await self._client.get(self._prefix + link_id + ":result")
-        return None if raw is None else LinkResult.from_dict(json.loads(raw))
+        return LinkResult.combined(await self._results(link_id))
 
     async def wait(
         self, link_id: str, seconds: float, now: float | None = None
@@ -461,14 +574,14 @@ class RedisLinkStore:
             link = await self.get(link_id)
             if link is None:
                 return LinkState.EXPIRED, None
-            found = await self.result(link_id)
-            if found is not None:
-                return LinkState.DONE, found
-            claimed = bool(await self._client.exists(self._prefix + link_id + ":claim"))
-            if not claimed and time.time() >= link.expires_at:
-                return LinkState.EXPIRED, None
-            if time.monotonic() >= deadline:
-                return LinkState.PENDING, None
+            results = await self._results(link_id)
+            first = await self._client.get(self._key(link_id, "first"))
+            claimed = bool(await self._client.exists(*(self._key(link_id, "claim", k) for k in _CLAIM_KEYS)))
+            found = _judge(
+                link, results, None if first is None else float(first), claimed, time.time(), self.grace
+            )
+            if found[0] is not LinkState.PENDING or time.monotonic() >= deadline:
+                return found
             await asyncio.sleep(min(self.poll, max(0.0, deadline - time.monotonic())))
 
     async def aclose(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -173,3 +174,74 @@ async def test_a_bad_port_is_refused(tmp_path: Path, worker_url: str) -> None:
     out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert (proc.returncode, out) == (2, b"")
     assert err.decode() == "portbot: I couldn't read `minecraft` as a port number (1 to 65535).\n"
+
+
+@pytest.fixture
+async def dual_worker_url() -> AsyncIterator[str]:
+    """A worker on 127.0.0.1 and [::1] (one port) whose IPv4 name is 127.0.0.1 and IPv6 name ::1."""
+    from probes.engine import EngineConfig, ProbeEngine
+    from probes.policy import SafetyPolicy
+    from probes.worker import WorkerConfig, start
+
+    policy = SafetyPolicy.from_strings(allow=["127.0.0.0/8", "::1/128"])
+    fast = EngineConfig(timeout=1.0, identify=False, icmp_rtt=False, ttl_rtt=False, rtt_memory=False)
+    config = WorkerConfig(
+        secret=SECRET,
+        port=0,
+        region="Lab",
+        audit=False,
+        policy=policy,
+        engine=fast,
+        link_host_v4="127.0.0.1",
+        link_host_v6="::1",
+    )
+    worker = await start(config, ProbeEngine(policy, fast))
+    try:
+        worker._front.listen("::1", int(worker.url.rsplit(":", 1)[1]), 16)
+        yield worker.url
+    finally:
+        await worker.stop()
+
+
+async def test_json_has_one_entry_per_family_visited(
+    tmp_path: Path, dual_worker_url: str, listener: int, http: httpx.AsyncClient
+) -> None:
+    """Visiting the IPv4 link and then the IPv6 one the page offers gives one report and one entry per family."""
+    proc = await link_command(tmp_path, dual_worker_url, str(listener), "--tcp", "--json")
+    assert proc.stdout is not None
+    url = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode().strip()
+    v4 = await http.get(url)
+    assert v4.status_code == 200
+    offered = re.search(r'<a href="([^"]+)">Check IPv6: open this link</a>', v4.text)
+    assert offered is not None and offered.group(1).startswith("http://[::1]:")
+    assert (await http.get(offered.group(1))).status_code == 200
+    rest, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0
+    data = json.loads(rest)
+    assert [
+        [(r["address"], r["port"], r["state"]) for r in report["results"]] for report in data["reports"]
+    ] == [
+        [("127.0.0.1", listener, "open")],
+        [("::1", listener, "closed")],
+    ]
+    assert [(f["address_kind"], f["address"]) for f in data["link"]["families"]] == [
+        ("v4", "127.0.0.1"),
+        ("v6", "::1"),
+    ]
+    assert data["link"]["address_kind"] == "v4"
+
+
+async def test_text_names_each_family(
+    tmp_path: Path, dual_worker_url: str, listener: int, http: httpx.AsyncClient
+) -> None:
+    """Without --json each family's verdict comes under its own IPv4: / IPv6: line."""
+    proc = await link_command(tmp_path, dual_worker_url, str(listener), "--tcp")
+    assert proc.stdout is not None
+    url = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode().strip()
+    await http.get(url)
+    await http.get(url.replace("127.0.0.1", "[::1]", 1))
+    rest, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0
+    text = rest.decode()
+    assert text.index("IPv4:\n") < text.index(f"Closed: [::1]:{listener} refused the connection.")
+    assert "IPv6:\n" in text

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
+from probes.worker import RunningWorker
 from tests.probes._links import StartWorker, free_port, listener, start_worker
-from tests.probes.test_worker_links import create_link
+from tests.probes.test_worker_links import create_link, dual_worker
 
-__all__ = ["listener", "start_worker"]  # fixtures
+__all__ = ["dual_worker", "listener", "start_worker"]  # fixtures
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -34,7 +35,7 @@ PHONE = {"width": 390, "height": 844}
 
 # Each text element's colour and the first non-transparent background behind it.
 _COLOURS = """
-() => [...document.querySelectorAll('h1,h2,h3,p,li,label,button,small,strong,a,input')]
+() => [...document.querySelectorAll('h1,h2,h3,p,li,label,button,small,strong,a,input,pre,code')]
   .filter(e => e.offsetParent !== null)
   .map(e => {
     let bg = 'rgba(0, 0, 0, 0)', n = e;
@@ -113,6 +114,45 @@ async def test_the_result_page_fits_a_phone_and_is_accessible(
     assert await page.get_by_label("Your router's WAN address").is_visible()
     low = [(tag, fg, bg) for tag, fg, bg in await page.evaluate(_COLOURS) if contrast(fg, bg) < 4.5]
     assert low == []
+
+
+async def test_the_listen_section_is_visible_and_fits_a_phone(
+    browser: Any, start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """With nothing listening, the listen.py link and the exact command show at 390 px, wrapped, not clipped."""
+    worker = await start_worker()
+    port = free_port()
+    link = await create_link(http, worker, ports=[port])
+    page, _ = await open_page(browser, link["url"])
+    assert await page.get_by_role("heading", name="No server running yet?").is_visible()
+    assert await page.get_by_role("link", name="Download listen.py").is_visible()
+    command = page.get_by_text(f"python listen.py {port} --link {link['url']}", exact=True)
+    assert await command.is_visible()
+    assert await page.get_by_text(
+        f"pipx run portbot listen {port} --link {link['url']}", exact=True
+    ).is_visible()
+    for box in [await command.bounding_box(), await page.locator("pre").last.bounding_box()]:
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    clipped = await page.evaluate(
+        "[...document.querySelectorAll('pre')].filter(e => e.scrollWidth > e.clientWidth).length"
+    )
+    assert clipped == 0
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+async def test_the_other_familys_link_opens_its_check(
+    browser: Any, dual_worker: RunningWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """On the IPv4 page, following "Check IPv6: open this link" (scripts off) checks ::1 on its own page."""
+    link = await create_link(http, dual_worker, ports=[listener])
+    page, _ = await open_page(browser, link["url_v4"])
+    offer = page.get_by_role("link", name="Check IPv6: open this link")
+    assert await offer.is_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    async with page.expect_navigation():
+        await offer.click()
+    assert page.url == link["url_v6"]
+    assert await page.get_by_text(f"Closed: [::1]:{listener} refused the connection.").is_visible()
 
 
 async def test_keyboard_focus_is_visible(

@@ -26,6 +26,7 @@ from probes.models import PortResult, ProbeReport, Requester, State
 from tests.probes._redis import redis_server
 
 SECRET = "link-secret-for-tests"
+GRACE = 0.5  # seconds a two-family link waits for its second family in these tests
 ALICE = Requester(platform="discord", user_id="111", guild_id="9")
 
 
@@ -112,10 +113,10 @@ def test_link_and_result_survive_json() -> None:
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Links]:
     """Each store kind; the Redis one against a throwaway redis-server."""
     if request.param == "memory":
-        yield LinkStore()
+        yield LinkStore(grace=GRACE)
         return
     with redis_server(tmp_path) as (url, _):
-        redis_store = RedisLinkStore(url)
+        redis_store = RedisLinkStore(url, grace=GRACE)
         redis_store.poll = 0.02
         yield redis_store
         await redis_store.aclose()
@@ -187,3 +188,81 @@ async def test_wait_says_expired_for_an_unused_expired_link(store: Links) -> Non
     state, _ = await store.wait(link.id, 10)
     assert state is LinkState.EXPIRED
     assert time.monotonic() - started < 5
+
+
+def dual_link() -> Link:
+    return a_link(host_v4="v4.example.net", host_v6="v6.example.net")
+
+
+def v6_result(link: Link) -> LinkResult:
+    report = ProbeReport(
+        target="2001:db8::5",
+        host="2001:db8::5",
+        vantage="Frankfurt",
+        results=(PortResult("2001:db8::5", 25565, "tcp", State.FILTERED, "no-response", None),),
+    )
+    return LinkResult(link_id=link.id, address_kind="v6", report=report)
+
+
+async def test_each_family_is_claimed_once(store: Links) -> None:
+    """With a name per family, IPv4 and IPv6 are each one visit; a link without them is one visit in all."""
+    link = dual_link()
+    await store.add(link)
+    keys = [link.claim_key("v4"), link.claim_key("v4"), link.claim_key("v6"), link.claim_key("v6")]
+    claims = [await store.claim(link.id, time.time(), key) for key in keys]
+    assert claims == [Claim.OK, Claim.USED, Claim.OK, Claim.USED]
+    plain = a_link()
+    assert plain.claim_key("v4") == plain.claim_key("v6")
+
+
+async def test_a_finished_visit_stays_used_when_released(store: Links) -> None:
+    """Releasing after the visit finished keeps the claim: the family's link is used."""
+    link = dual_link()
+    await store.add(link)
+    assert await store.claim(link.id, time.time(), "v4") is Claim.OK
+    await store.finish(link.id, a_result(link), "v4")
+    await store.release(link.id, "v4")
+    assert await store.claim(link.id, time.time(), "v4") is Claim.USED
+
+
+async def test_one_family_of_two_is_pending_with_the_result_so_far(store: Links) -> None:
+    """After the IPv4 visit of a two-family link, a short wait says pending and carries the IPv4 result."""
+    link = dual_link()
+    await store.add(link)
+    await store.claim(link.id, time.time(), "v4")
+    await store.finish(link.id, a_result(link), "v4")
+    assert await store.wait(link.id, 0.05) == (LinkState.PENDING, a_result(link))
+
+
+async def test_both_families_make_the_link_done(store: Links) -> None:
+    """The second family's visit ends the wait at once, with both results, IPv4 in the old fields."""
+    link = dual_link()
+    await store.add(link)
+    await store.finish(link.id, a_result(link), "v4")
+    waiter = asyncio.create_task(store.wait(link.id, 5))
+    await asyncio.sleep(0.05)
+    await store.finish(link.id, v6_result(link), "v6")
+    state, result = await waiter
+    assert state is LinkState.DONE and result is not None
+    assert result.report == a_result(link).report
+    assert result.by_family() == {"v4": a_result(link), "v6": v6_result(link)}
+
+
+async def test_the_first_family_alone_is_done_after_the_grace(store: Links) -> None:
+    """A home without IPv6 never visits that link: the wait ends GRACE seconds after the first visit."""
+    link = dual_link()
+    await store.add(link)
+    await store.claim(link.id, time.time(), "v4")
+    await store.finish(link.id, a_result(link), "v4")
+    started = time.monotonic()
+    state, result = await store.wait(link.id, 5)
+    assert state is LinkState.DONE and result == a_result(link)
+    assert GRACE - 0.1 <= time.monotonic() - started < 3
+
+
+def test_results_by_family_survive_json() -> None:
+    """A two-family result round-trips through its dict form."""
+    link = dual_link()
+    both = LinkResult.combined({"v6": v6_result(link), "v4": a_result(link)})
+    assert both is not None and both.address_kind == "v4"
+    assert LinkResult.from_dict(both.to_dict()) == both

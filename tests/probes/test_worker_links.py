@@ -372,3 +372,134 @@ async def test_an_ipv6_visit_checks_the_ipv6_address_without_the_nat_form(
     assert 'name="wan"' not in page.text
     done = await poll(http, worker, link["id"], 5)
     assert done["result"]["address_kind"] == "v6"
+
+
+@pytest.fixture
+async def dual_worker(start_worker: StartWorker) -> RunningWorker:
+    """A worker on 127.0.0.1 and [::1] (one port), with 127.0.0.1 as its IPv4 name and ::1 as its IPv6 name."""
+    worker = await start_worker(link_host_v4="127.0.0.1", link_host_v6="::1")
+    worker._front.listen(
+        "::1", int(worker.url.rsplit(":", 1)[1]), 16
+    )  # the second family on the same port, as a dual-stack host has
+    return worker
+
+
+async def test_each_family_is_checked_on_its_own(
+    dual_worker: RunningWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """A visit to url_v4 probes 127.0.0.1 and one to url_v6 probes ::1: neither says "already used"."""
+    link = await create_link(http, dual_worker, ports=[listener])
+    assert link["url_v4"].startswith(f"{dual_worker.url}/l/")
+    assert link["url_v6"].startswith("http://[::1]:")
+    v4 = await http.get(link["url_v4"])
+    v6 = await http.get(link["url_v6"])
+    assert (v4.status_code, v6.status_code) == (200, 200)
+    assert "opened from <strong>127.0.0.1</strong> (IPv4)" in v4.text
+    assert "opened from <strong>::1</strong> (IPv6)" in v6.text
+    done = await poll(http, dual_worker, link["id"], 5)
+    assert done["state"] == "done"
+    by_family = done["result"]["results_by_family"]
+    assert states(by_family["v4"]) == [("127.0.0.1", listener, "open")]
+    assert states(by_family["v6"]) == [("::1", listener, "closed")]  # the listener is on 127.0.0.1 only
+    assert states(done["result"]) == [("127.0.0.1", listener, "open")]  # the old fields: the IPv4 result
+
+
+@pytest.mark.parametrize("family", ["url_v4", "url_v6"])
+async def test_a_second_visit_per_family_is_gone(
+    dual_worker: RunningWorker, http: httpx.AsyncClient, listener: int, family: str
+) -> None:
+    """Each family's link works once: a second visit from the same family gets the friendly 410."""
+    link = await create_link(http, dual_worker, ports=[listener])
+    assert (await http.get(link[family])).status_code == 200
+    again = await http.get(link[family])
+    assert again.status_code == 410
+    assert "<h1>This link was already used</h1>" in again.text
+
+
+async def test_the_first_familys_page_offers_the_other(
+    dual_worker: RunningWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """The IPv4 page links to the IPv6 check; once both are done, the last page offers nothing more."""
+    link = await create_link(http, dual_worker, ports=[listener])
+    v4 = await http.get(link["url_v4"])
+    assert '<h2 id="next-family">Now check IPv6</h2>' in v4.text
+    assert f'<a href="{link["url_v6"]}">Check IPv6: open this link</a>' in v4.text
+    v6 = await http.get(link["url_v6"])
+    assert "next-family" not in v6.text
+
+
+async def test_the_poll_stays_pending_until_every_family_or_the_grace(
+    dual_worker: RunningWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """After the IPv4 visit alone the poll is pending (with the IPv4 result so far); the IPv6 visit makes it done."""
+    link = await create_link(http, dual_worker, ports=[listener])
+    await http.get(link["url_v4"])
+    partial = await poll(http, dual_worker, link["id"], 0.3)
+    assert partial["state"] == "pending"
+    assert partial["result"]["address_kind"] == "v4"
+    waiting = asyncio.create_task(poll(http, dual_worker, link["id"], 20))
+    await http.get(link["url_v6"])
+    assert (await waiting)["state"] == "done"
+
+
+async def test_without_family_names_one_visit_uses_the_link(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """A worker with no v4/v6 names keeps one visit per link, whatever the family."""
+    worker = await start_worker()
+    worker._front.listen("::1", int(worker.url.rsplit(":", 1)[1]), 16)
+    link = await create_link(http, worker, ports=[listener])
+    assert link["url_v4"] is None and link["url_v6"] is None
+    assert (await http.get(link["url"])).status_code == 200
+    assert (await http.get(link["url"].replace("127.0.0.1", "[::1]"))).status_code == 410
+
+
+async def test_a_closed_port_page_offers_listen_py_with_this_link(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """With nothing listening, the page links to /listen.py and gives the exact command for this link."""
+    worker = await start_worker()
+    ports = [free_port(), free_port()]
+    link = await create_link(http, worker, ports=ports)
+    page = await http.get(link["url"])
+    assert '<h2 id="listen">No server running yet?</h2>' in page.text
+    assert f'<a href="{worker.url}/listen.py" download="listen.py">Download listen.py</a>' in page.text
+    command = f"python listen.py {ports[0]} {ports[1]} --link {link['url']}"
+    assert f"<pre><code>{command}</code></pre>" in page.text
+    assert (
+        f"<pre><code>pipx run portbot listen {ports[0]} {ports[1]} --link {link['url']}</code></pre>"
+        in page.text
+    )
+    script = await http.get(f"{worker.url}/listen.py")
+    assert script.status_code == 200 and b"def main" in script.content
+
+
+async def test_an_open_port_page_does_not_offer_listen(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """When every port is reachable there is nothing to prove: no listen section."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[listener])
+    page = await http.get(link["url"])
+    assert 'id="listen"' not in page.text
+
+
+async def test_listen_may_open_a_link_a_browser_used(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """The page's listen.py line works: a `portbot listen` visit after the browser's is checked, once."""
+    from probes import selfcheck
+
+    worker = await start_worker()
+    port = free_port()
+    link = await create_link(http, worker, ports=[port])
+    assert (await http.get(link["url"])).status_code == 200
+    secret = "a" * 32
+    assert selfcheck.valid_listener_secret(secret)
+    first = await http.get(link["url"], params={"listener": secret}, headers={"Accept": "application/json"})
+    assert first.status_code == 200, first.text
+    assert first.json()["ports"] == [
+        {"port": port, "protocol": "tcp", "state": "closed", "reached_listener": False}
+    ]
+    again = await http.get(link["url"], params={"listener": secret}, headers={"Accept": "application/json"})
+    assert again.status_code == 410
