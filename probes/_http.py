@@ -138,6 +138,9 @@ def _canned(status: str, code: str, message: str) -> bytes:
     )
 
 
+#: How long a shed connection may take to close its side after our answer (a client reads 503, then closes).
+SHED_LINGER = 0.5
+
 _FULL = _canned(
     "503 Service Unavailable", "overloaded", "This worker has too many connections; try again soon."
 )
@@ -261,7 +264,11 @@ class Front:
                 pass
             else:
                 self._count("shed_full")
-                _shed(conn, _FULL)
+                # The reserve's descriptor is this connection's until it has closed cleanly; the listener
+                # waits for it (one client round trip), then sheds the next one the same way.
+                self._loop.remove_reader(listener.fileno())
+                self._shed_later(conn, _FULL, then=lambda: self._restore_reserve(listener))
+                return
             self._reserve = _open_reserve()
             if self._reserve is not None:
                 return
@@ -269,6 +276,18 @@ class Front:
         # wake the loop over and over), as asyncio's own accept loop does.
         self._loop.remove_reader(listener.fileno())
         self._loop.call_later(1.0, self._resume, listener)
+
+    def _restore_reserve(self, listener: socket.socket) -> None:
+        self._reserve = _open_reserve()
+        self._resume(listener)
+
+    def _shed_later(self, conn: socket.socket, answer: bytes, then: Callable[[], None] | None = None) -> None:
+        """Answer ``conn`` and close it without a reset (see :func:`_shed`), off the accept path."""
+        task = self._loop.create_task(_shed(conn, answer, self._loop))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+        if then is not None:
+            task.add_done_callback(lambda _: then())
 
     def _resume(self, listener: socket.socket) -> None:
         if listener in self._listeners:
@@ -308,7 +327,7 @@ class Front:
             raise
 
     def _refuse(self, conn: socket.socket, answer: bytes, outcome: str, why: str) -> None:
-        _shed(conn, answer)
+        self._shed_later(conn, answer)
         self._count(outcome)
         held = self._shed_log.allow()
         if held is not None:
@@ -399,15 +418,19 @@ def _open_reserve() -> int | None:
         return None
 
 
-def _shed(conn: socket.socket, answer: bytes) -> None:
-    """Answer and close a connection nobody will serve. What the client already sent is discarded unparsed:
-    closing over unread bytes makes the kernel reset the connection, and the client could lose the answer."""
+async def _shed(conn: socket.socket, answer: bytes, loop: asyncio.AbstractEventLoop) -> None:
+    """Answer and close a connection nobody will serve. Closing over bytes the client sent and we never read
+    makes the kernel reset the connection, and the reset can overtake the answer (seen in tests under load);
+    so after the answer the connection is half-closed and what the client sent is read and discarded,
+    unparsed, until it closes its side, for at most ``SHED_LINGER`` seconds."""
+    conn.setblocking(False)
     try:
-        conn.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            conn.recv(65536)
-        conn.send(answer)
-    except OSError:
+        async with asyncio.timeout(SHED_LINGER):
+            await loop.sock_sendall(conn, answer)
+            conn.shutdown(socket.SHUT_WR)
+            while await loop.sock_recv(conn, 65536):
+                pass
+    except (OSError, TimeoutError):
         pass
     finally:
         conn.close()
