@@ -194,6 +194,11 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         redis_url=settings.portbot.redis_url,
         audit_path=settings.portbot.audit_path,
         limits=worker_limits(settings),
+        link_base_url=settings.portbot.link_base_url,
+        link_host_v4=settings.portbot.link_host_v4,
+        link_host_v6=settings.portbot.link_host_v6,
+        link_ttl=settings.portbot.link_ttl,
+        trusted_proxies=settings.portbot.trusted_proxies,
     )
     _logging(settings)
     asyncio.run(serve(config))

@@ -282,6 +282,43 @@ def _worker(text: str) -> str:
     return text
 
 
+def _link_base_url(value: str) -> str:
+    return _url(value, ("http", "https"), "https://check.example.net", what="a public worker URL").rstrip("/")
+
+
+def _host_name(value: str) -> str:
+    # A name (or an address) put into the one-time links' URLs: no scheme, no port, no path.
+    import ipaddress
+
+    text = value.strip().lower().rstrip(".")
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    labels = text.split(".")
+    if (
+        not text
+        or len(text) > 253
+        or not all(
+            0 < len(label) <= 63 and label.isascii() and label.replace("-", "").isalnum() and label[0] != "-"
+            for label in labels
+        )
+    ):
+        raise ValueError(f"{value!r} is not a host name; use a bare name such as v4.check.example.net")
+    return text
+
+
+def _link_ttl(value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = float("nan")
+    if not 30 <= seconds <= 3600:  # also refuses nan and inf
+        raise ValueError(f"{value!r} is not a link lifetime; use seconds from 30 to 3600, e.g. 600")
+    return seconds
+
+
 def _nat64_prefixes(value: str) -> tuple[str, ...]:
     # The policy's own reading (RFC 6052 lengths, IPv6 only), so what loads here is what the policy accepts.
     from probes.policy import NAT64_VARIABLE, parse_nat64_prefixes
@@ -512,6 +549,14 @@ class PortbotSettings(_Section):
     worker_header_timeout: float = setting(default=10.0, parse=_worker_deadline(300))
     worker_body_timeout: float = setting(default=10.0, parse=_worker_deadline(300))
     worker_idle_timeout: float = setting(default=15.0, parse=_worker_deadline(3600))
+    # One-time "check my own server" links (probes/links.py): the worker's public URL, and names that resolve
+    # to only its IPv4 / only its IPv6 address, so each family is checked on its own.
+    link_base_url: str | None = setting(default=None, parse=_link_base_url)
+    link_host_v4: str | None = setting(default=None, parse=_host_name)
+    link_host_v6: str | None = setting(default=None, parse=_host_name)
+    link_ttl: float = setting(default=600.0, parse=_link_ttl)
+    # Reverse proxies in front of the worker: only their X-Forwarded-For names a link's visitor.
+    trusted_proxies: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
 
     @property
     def audit_path(self) -> Path:

@@ -20,6 +20,7 @@ import httpx
 
 from probes.auth import SECRET_VARIABLE, sign
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError, WorkerError
+from probes.links import Link, LinkResult
 from probes.merge import PortView, merge, reach_sentence
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.service import LOCAL_VANTAGE, Prober
@@ -97,6 +98,9 @@ class WorkerClient:
         self._client = client or httpx.AsyncClient(timeout=timeout)
         self.attempts = max(1, attempts)
         self.backoff = backoff
+        self._link_workers: dict[
+            str, WorkerEndpoint
+        ] = {}  # which worker made each link (it holds the result)
 
     async def __aenter__(self) -> WorkerClient:
         return self
@@ -127,6 +131,82 @@ class WorkerClient:
             raise WorkerError(messages[0], hint=_WORKER_HINT)
         detail = "; ".join(f"{w.label}: {e}" for w, e in zip(self.workers, errors, strict=True))
         raise WorkerError(f"No probe worker could run the check ({detail}).", hint=_WORKER_HINT)
+
+    async def create_link(
+        self,
+        ports: Sequence[int],
+        protocol: str,
+        requester: Requester,
+        hint: str | None = None,
+        *,
+        ttl: float | None = None,
+        listener: str | None = None,
+    ) -> Link:
+        """Ask the first worker that answers for a one-time link (probes/links.py) checking ``ports``."""
+        payload: dict[str, Any] = {
+            "ports": list(ports),
+            "protocol": protocol,
+            "hint": hint,
+            "requester": requester.to_dict(),
+            "ttl": ttl,
+            "listener": listener,
+        }
+        failure: PortbotError = WorkerError("No probe worker is configured.", hint=_WORKER_HINT)
+        for worker in self.workers:
+            body = json.dumps({**payload, "request_id": uuid.uuid4().hex}).encode()
+            headers = {**sign(self._secret, body), "Content-Type": "application/json"}
+            try:
+                response = await self._client.post(f"{worker.url}/v1/links", content=body, headers=headers)
+            except httpx.TransportError as err:
+                failure = WorkerError(
+                    f"{worker.label} could not be reached ({_describe(err)}).", hint=_WORKER_HINT
+                )
+                continue
+            if response.status_code == 200:
+                try:
+                    link = Link.from_dict(response.json())
+                except (ValueError, KeyError, TypeError):
+                    failure = WorkerError(f"{worker.label} sent an answer I can't read.")
+                    continue
+                self._link_workers[link.id] = worker
+                return link
+            failure = _client_error(worker, response)
+            if response.status_code < 500 and not isinstance(failure, WorkerError):
+                raise failure  # bad ports and the like: another worker would say the same
+        raise failure
+
+    async def wait_link(self, link_id: str, timeout: float) -> LinkResult | None:  # noqa: ASYNC109 (the agreed name)
+        """The link's result once it is visited, or None when it expired unused. Raises :class:`TimeoutError`
+        when ``timeout`` seconds pass with the link still pending."""
+        worker = self._link_workers.get(link_id) or self.workers[0]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError(f"the link was not used within {timeout:g} s")
+            path = f"/v1/links/{link_id}?wait={min(left, _LONG_POLL):.1f}&n={uuid.uuid4().hex}"
+            try:
+                response = await self._client.get(
+                    f"{worker.url}{path}",
+                    headers=sign(self._secret, path.encode()),
+                    timeout=min(left, _LONG_POLL) + 10,
+                )
+            except httpx.TransportError:
+                # A worker restarting or a proxy cutting a long poll: ask again after a breath.
+                await asyncio.sleep(min(1.0, max(0.0, deadline - loop.time())))
+                continue
+            if response.status_code != 200:
+                raise _client_error(worker, response)
+            data = _json(response)
+            state = data.get("state")
+            if state == "done" and isinstance(data.get("result"), dict):
+                try:
+                    return LinkResult.from_dict(data["result"])
+                except (ValueError, KeyError, TypeError):
+                    raise WorkerError(f"{worker.label} sent an answer I can't read.") from None
+            if state == "expired":
+                return None
 
     async def _ask(
         self, worker: WorkerEndpoint, request: ProbeRequest, requester: Requester | None
@@ -230,6 +310,7 @@ def _failed_report(request: ProbeRequest, worker: WorkerEndpoint, err: PortbotEr
     )
 
 
+_LONG_POLL = 25.0  # seconds one poll may hold the worker (it allows 60): under common proxies' idle limits
 _WORKER_HINT = "Try again in a few minutes. If it keeps happening, tell the people who run this bot."
 
 

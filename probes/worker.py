@@ -1,6 +1,10 @@
 """The probe worker: a small signed HTTP service that probes from where it runs (``portbot worker``).
 
     POST /v1/probe   JSON {target, ports, protocol?, service_hint?, requester?, request_id?} → a ProbeReport
+    POST /v1/links   JSON {ports, protocol?, hint?, requester?, ttl?, listener?} → a one-time link (signed)
+    GET  /v1/links/{id}?wait=SECONDS  → {state: pending|done|expired, result} (signed over the path)
+    GET  /l/{token}  the link's page: probes the visitor's own address once (probes/_links_http.py)
+    POST /l/{token}  the page's form: the router's WAN address, to compare
     GET  /healthz    liveness and load
     GET  /metrics    Prometheus text format
 
@@ -43,6 +47,7 @@ from probes._metrics import WorkerMetrics
 from probes.audit import AuditLog
 from probes.auth import AuthError, RedisReplayGuard, ReplayCheckUnavailable, ReplayGuard, Replays, verify
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError
+from probes.links import Links, LinkStore, RedisLinkStore
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import SafetyPolicy
 from probes.ratelimit import ProbeRateLimiter, RateLimits
@@ -91,6 +96,13 @@ class WorkerConfig:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     log_interval: float = 10.0  # at most one line per interval about shed connections or failing accept()
     backlog: int = 511
+    # One-time links (probes/links.py). link_base_url: this worker's public URL (None: the URL the bot used).
+    link_base_url: str | None = None
+    link_host_v4: str | None = None  # a name with only an A record, to check IPv4 on its own
+    link_host_v6: str | None = None  # and one with only AAAA
+    link_ttl: float = 600.0
+    # Networks of reverse proxies whose X-Forwarded-For is believed; from anyone else it is ignored.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -103,6 +115,7 @@ class _State:
     metrics: WorkerMetrics
     refusals: Throttle  # one log line per interval for refused signatures
     outages: Throttle  # and for a replay store that isn't answering
+    links: Links
     in_flight: int = 0
     closing: bool = False
 
@@ -136,11 +149,15 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
         metrics=metrics,
         refusals=Throttle(config.log_interval),
         outages=Throttle(config.log_interval),
+        links=RedisLinkStore(config.redis_url) if config.redis_url else LinkStore(),
     )
     metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes)
     app[_STATE] = state
     app.router.add_post("/v1/probe", _probe, expect_handler=_expect)
+    from probes import _links_http
+
+    _links_http.add_routes(app, _STATE, _expect)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     app.on_shutdown.append(_on_shutdown)
@@ -158,6 +175,7 @@ async def _on_cleanup(app: web.Application) -> None:
         await state.audit.close()
     await state.limiter.aclose()
     await state.guard.aclose()
+    await state.links.aclose()
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> web.Response:

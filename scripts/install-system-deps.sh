@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests need when running as root on a Debian-like machine: iproute2 and iptables
-# for the network-namespace tests, redis-server for the shared rate-limit storage. Without root or apt it does
-# nothing; those tests then skip and say why.
+# for the network-namespace tests, redis-server for the shared rate-limit storage, chromium for the link page's
+# browser tests. Without root or apt it does nothing; those tests then skip and say why.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The link page's browser tests drive Debian's chromium through Playwright (never `playwright install`).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 for extra in "$@"; do need+=("$extra"); done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

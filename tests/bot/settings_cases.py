@@ -47,6 +47,27 @@ BAD = [
         "7200",
         "'7200' is not a deadline; use seconds above 0 and at most 3600, e.g. 10",
     ),
+    (
+        "PORTBOT_LINK_BASE_URL",
+        "check.example.net",
+        "'check.example.net' is not a public worker URL; use e.g. https://check.example.net",
+    ),
+    (
+        "PORTBOT_LINK_HOST_V4",
+        "https://v4.example.net",
+        "'https://v4.example.net' is not a host name; use a bare name such as v4.check.example.net",
+    ),
+    (
+        "PORTBOT_LINK_HOST_V6",
+        "v6 host",
+        "'v6 host' is not a host name; use a bare name such as v4.check.example.net",
+    ),
+    ("PORTBOT_LINK_TTL", "5", "'5' is not a link lifetime; use seconds from 30 to 3600, e.g. 600"),
+    (
+        "PORTBOT_TRUSTED_PROXIES",
+        "10.0.0.1/8",
+        "'10.0.0.1/8' has bits set after the prefix; did you mean 10.0.0.0/8?",
+    ),
     ("PORTBOT_LOG_LEVEL", "verbose", "'verbose' is not a log level; use one of DEBUG, INFO, WARNING, ERROR"),
     ("PORTBOT_LOG_FORMAT", "xml", "'xml' is not a log format; use text or json"),
     (
