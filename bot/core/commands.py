@@ -190,13 +190,20 @@ class Portbot:
         if started.link is None or not isinstance(backend, selfcheck.SelfCheckBackend):
             return None
         try:
-            seconds = started.seconds_left() if wait is None else wait
+            # A visit in the link's last second still needs its probe: wait a little past the expiry.
+            seconds = started.seconds_left() + selfcheck.GRACE if wait is None else wait
             result = await backend.wait_link(started.link.id, seconds)
             if result is None:
                 return selfcheck.EXPIRED
-            return selfcheck.verdict_reply(result, started.ports, started.protocol)
+        except TimeoutError:  # still unused when the wait ended
+            return selfcheck.EXPIRED
         except Exception:
             _log().exception("waiting for a self-check link failed")
+            return INTERNAL_ERROR
+        try:
+            return selfcheck.verdict_reply(result, started.ports, started.protocol)
+        except Exception:
+            _log().exception("explaining a self-check result failed")
             return INTERNAL_ERROR
 
     def is_probe(self, text: str) -> bool:

@@ -22,6 +22,9 @@ LinkProtocol = Literal["auto", "tcp", "udp"]
 
 #: Used when a link does not say when it expires (the workers' default, PORTBOT_LINK_TTL).
 DEFAULT_TTL = 600.0
+#: How long past a link's expiry the bot still waits for its result: a visit in the last second still has
+#: its probe to run (a few seconds; the engine's deadline is well under this).
+GRACE = 30.0
 
 LABEL = "Check my own server"
 
@@ -83,7 +86,11 @@ class SelfCheckResult(Protocol):
     """What the core reads of a visit's outcome (``probes.links.LinkResult``)."""
 
     @property
-    def report(self) -> ProbeReport: ...
+    def address_kind(self) -> str: ...  # "v4" | "v6": the family of the visitor's address
+    @property
+    def report(self) -> ProbeReport | None: ...  # None when the address could not be checked at all
+    @property
+    def error(self) -> str | None: ...  # then, a sentence saying why
     @property
     def diagnosis(self) -> Mapping[str, Any] | None: ...
     @property
@@ -162,6 +169,8 @@ def verdict_reply(result: SelfCheckResult, ports: Sequence[int], protocol: LinkP
     from probes.models import ProbeRequest
 
     report = result.report
+    if report is None:
+        return not_checked_reply(result.error)
     checked = probe_reply([report], ProbeRequest(target=report.target, ports=tuple(ports), protocol=protocol))
     # Masked even in the member's own message: it is the one place the address could otherwise show. What
     # is added after masking is Portbot's own text (a CGNAT range is not anyone's address).
@@ -170,7 +179,7 @@ def verdict_reply(result: SelfCheckResult, ports: Sequence[int], protocol: LinkP
     listener = _listener_lines(result.reached_listener)
     if listener:
         fields.insert(0, Field("Did it reach your PC?", listener))
-    v6 = any(r.family == 6 for r in report.results) or ":" in report.host
+    v6 = result.address_kind == "v6" or any(r.family == 6 for r in report.results)
     diagnosed = diagnosis_text(result.diagnosis, v6=v6)
     actions = [a for a in checked.actions if a.kind is ActionKind.ASK]
     if diagnosed is not None:
@@ -190,6 +199,7 @@ def verdict_reply(result: SelfCheckResult, ports: Sequence[int], protocol: LinkP
     )
 
 
+DOUBLE_NAT = Action(ActionKind.ASK, "Double NAT", query="double nat")
 _CGNAT = (
     "Your router's internet address is a shared one from your provider (CGNAT, 100.64.0.0/10), so port "
     "forwarding on your router can't work: connections from the internet never reach it. Ask your provider "
@@ -212,6 +222,20 @@ _V6 = (
 )
 
 
+def not_checked_reply(error: str | None) -> Reply:
+    """The link was opened but the worker could not check the address (its reason, if users can read it)."""
+    from bot.core.probe_replies import NOT_CHECKED, _for_users
+
+    reason = _for_users(error) if error else NOT_CHECKED
+    reply = Reply(
+        title="I couldn't check your server",
+        summary=f"{reason} Ask for a new link and try again in a minute: `/port check`.",
+        status=Status.ERROR,
+        kind="error",
+    )
+    return replace(reply.masked(), private=True)  # the worker's sentence may name the address
+
+
 def diagnosis_text(
     diagnosis: Mapping[str, Any] | None, *, v6: bool = False
 ) -> tuple[str, str, Action | None] | None:
@@ -220,17 +244,39 @@ def diagnosis_text(
 
     if not diagnosis:
         return None
-    verdict = str(diagnosis.get("verdict") or diagnosis.get("kind") or "").lower().replace("-", "_")
-    verdict = verdict.replace(" ", "_")
-    if v6 or "v6" in verdict or str(diagnosis.get("family")) == "6":
-        return "IPv6: allow it in the firewall", _V6, FIREWALL
-    if "cgnat" in verdict or "carrier" in verdict:
-        return "Diagnosis: CGNAT", _CGNAT, CGNAT
-    if "double" in verdict:
-        return "Diagnosis: double NAT", _DOUBLE_NAT, Action(ActionKind.ASK, "Double NAT", query="double nat")
-    if "forward" in verdict or "firewall" in verdict or "same" in verdict:
-        return "Diagnosis: the forward or the firewall", _FORWARD, FORWARDING
-    return None
+    verdict = str(diagnosis.get("verdict") or "").lower().replace("-", "_").replace(" ", "_")
+    found: tuple[str, str, Action | None] | None = None
+    if v6 or "v6" in verdict:
+        found = ("IPv6: allow it in the firewall", _V6, FIREWALL)
+    elif "cgnat" in verdict:
+        found = ("Diagnosis: CGNAT", _CGNAT, CGNAT)
+    elif "double" in verdict:
+        found = ("Diagnosis: double NAT", _DOUBLE_NAT, DOUBLE_NAT)
+    elif "forward" in verdict:
+        found = ("Diagnosis: the forward or the firewall", _FORWARD, FORWARDING)
+    own = _own_words(diagnosis)
+    if own is not None:
+        # The page showed the diagnosis's own title, summary and steps: chat says the same (masked: the
+        # summary may quote the router's WAN address).
+        title, text = own
+        if found is not None and v6 and "v6" not in verdict:
+            return found  # an IPv4 comparison says "forward"; over IPv6 there is nothing to forward
+        return title, text, found[2] if found is not None else None
+    return found
+
+
+def _own_words(diagnosis: Mapping[str, Any]) -> tuple[str, str] | None:
+    from bot.core.reply import _mask_literals
+
+    summary = str(diagnosis.get("summary") or diagnosis.get("explanation") or "").strip()
+    if not summary:
+        return None
+    title = str(diagnosis.get("title") or "Diagnosis").strip()
+    steps = diagnosis.get("steps") or diagnosis.get("next_steps") or []
+    lines = [summary]
+    if isinstance(steps, list | tuple):
+        lines += [f"{n}. {step}" for n, step in enumerate(steps, 1)]
+    return _mask_literals(title), _mask_literals("\n".join(lines))
 
 
 def _listener_lines(reached: Mapping[int, bool] | None) -> str | None:

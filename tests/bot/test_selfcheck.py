@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -25,6 +25,7 @@ from bot.core.selfcheck import (
     verdict_reply,
 )
 from knowledge import KnowledgeBase
+from probes.links import LinkResult
 from probes.models import PortResult, ProbeReport, ProbeRequest, Requester, State
 
 ASKER = Requester(platform="discord", user_id="1", guild_id="2", channel_id="3")
@@ -80,19 +81,26 @@ class FakeLink:
     expires_at: float
 
 
-@dataclass(frozen=True)
-class FakeResult:
-    report: ProbeReport
-    diagnosis: Mapping[str, Any] | None = None
-    reached_listener: Mapping[int, bool] | None = None
+def link_result(
+    report: ProbeReport | None,
+    diagnosis: dict[str, Any] | None = None,
+    reached_listener: dict[int, bool] | None = None,
+    error: str | None = None,
+) -> LinkResult:
+    """The worker's own LinkResult, as wait_link returns it."""
+    kind: Literal["v4", "v6"] = "v6" if report is not None and ":" in report.host else "v4"
+    return LinkResult(
+        "abc", kind, report, diagnosis=diagnosis, reached_listener=reached_listener, error=error
+    )
 
 
 class RecordedLinks:
     """Records create_link calls; the visit finds every port filtered at ``V4`` (a pure in-memory double)."""
 
-    def __init__(self, result: FakeResult | None = None) -> None:
+    def __init__(self, result: LinkResult | None = None) -> None:
         self.created: list[tuple[tuple[int, ...], str, Requester, str | None]] = []
         self.result = result
+        self.pending = False  # wait_link raises TimeoutError, as WorkerClient does for a link still unused
 
     async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
         raise AssertionError("a self-check never probes a named host")
@@ -103,7 +111,9 @@ class RecordedLinks:
         self.created.append((tuple(ports), protocol, requester, hint))
         return FakeLink("abc", "https://worker.example.net/l/tok", time.time() + 600)
 
-    async def wait_link(self, link_id: str, timeout: float) -> FakeResult | None:
+    async def wait_link(self, link_id: str, timeout: float) -> LinkResult | None:
+        if self.pending:
+            raise TimeoutError(f"the link was not used within {timeout:g} s")
         return self.result
 
 
@@ -185,6 +195,25 @@ async def test_an_unused_link_finishes_with_expired(kb: KnowledgeBase) -> None:
     assert await portbot.finish_self_check(started) == EXPIRED
 
 
+async def test_a_link_still_unused_when_the_wait_ends_says_it_expired(kb: KnowledgeBase) -> None:
+    """WorkerClient.wait_link's TimeoutError (still pending) ends like an expired link, not an apology."""
+    links = RecordedLinks()
+    links.pending = True
+    portbot = Portbot(knowledge=kb, probes=links)
+    started = await portbot.start_self_check(SelfCheck((25565,)), ASKER)
+    assert await portbot.finish_self_check(started, wait=0.1) == EXPIRED
+
+
+async def test_a_visit_the_worker_could_not_check_says_so_masked(kb: KnowledgeBase) -> None:
+    """A result with no report (the worker couldn't probe the visitor) is explained, address masked."""
+    result = link_result(None, error=f"{V4} could not be checked: the probe timed out.")
+    portbot = Portbot(knowledge=kb, probes=RecordedLinks(result))
+    reply = await portbot.finish_self_check(await portbot.start_self_check(SelfCheck((25565,)), ASKER))
+    assert reply is not None and reply.private
+    assert reply.title == "I couldn't check your server"
+    assert V4 not in reply.summary and "198.51.x.x could not be checked" in reply.summary
+
+
 async def test_no_link_means_nothing_to_wait_for(kb: KnowledgeBase) -> None:
     """A start that made no link finishes with None (the adapter leaves its message as it is)."""
     assert await Portbot(knowledge=kb, probes=RecordedLinks()).finish_self_check(Started(NO_PORT)) is None
@@ -192,7 +221,7 @@ async def test_no_link_means_nothing_to_wait_for(kb: KnowledgeBase) -> None:
 
 def test_verdict_masks_the_address_and_offers_follow_ups() -> None:
     """A filtered port: explained as any check, the visitor's address masked, forwarding/CGNAT/firewall offered."""
-    reply = verdict_reply(FakeResult(report()), (2456,), "tcp")
+    reply = verdict_reply(link_result(report()), (2456,), "tcp")
     text = json.dumps([reply.title, reply.summary, [(f.name, f.value) for f in reply.fields]])
     assert V4 not in text and "198.51.x.x" in text
     assert reply.private and reply.kind == "probe"
@@ -212,15 +241,36 @@ def test_diagnosis_is_shown_first_in_plain_words(
     verdict: str, title: str, words: str, first_follow_up: str
 ) -> None:
     """The page's router comparison becomes the reply's first field, with its next step first."""
-    reply = verdict_reply(FakeResult(report(), {"verdict": verdict}), (2456,), "tcp")
+    reply = verdict_reply(link_result(report(), {"verdict": verdict}), (2456,), "tcp")
     assert reply.fields[0].name == title
     assert words in reply.fields[0].value
     assert reply.actions[0].query == first_follow_up
 
 
+def test_the_diagnosis_own_words_are_used_with_addresses_masked() -> None:
+    """The listen lane's title, summary and steps (what the page shows) reach chat, every address masked."""
+    diagnosis = {
+        "verdict": "cgnat",
+        "title": "CGNAT: your provider shares one address among many homes",
+        "summary": f"The internet sees {V4}, but your router's WAN address is 100.64.3.4.",
+        "steps": ["Ask your provider for a public IPv4 address.", "Or host over IPv6."],
+        "topics": ["cgnat"],
+        "public_address": V4,
+        "wan_address": "100.64.3.4",
+    }
+    reply = verdict_reply(link_result(report(), diagnosis), (2456,), "tcp")
+    assert reply.fields[0].name == "CGNAT: your provider shares one address among many homes"
+    assert reply.fields[0].value == (
+        "The internet sees 198.51.x.x, but your router's WAN address is 100.64.x.x.\n"
+        "1. Ask your provider for a public IPv4 address.\n2. Or host over IPv6."
+    )
+    assert reply.actions[0].query == "cgnat"
+    assert V4 not in json.dumps([(f.name, f.value) for f in reply.fields])
+
+
 def test_ipv6_advice_is_the_firewall_never_forwarding() -> None:
     """Over IPv6 the verdict says "allow it in the firewall" and offers no forwarding or CGNAT follow-up."""
-    reply = verdict_reply(FakeResult(report(address="2001:db8::7"), {"verdict": "forward"}), (2456,), "tcp")
+    reply = verdict_reply(link_result(report(address="2001:db8::7"), {"verdict": "forward"}), (2456,), "tcp")
     assert reply.fields[0].name == "IPv6: allow it in the firewall"
     assert "nothing to forward" in reply.fields[0].value
     assert [a.query for a in reply.actions] == ["firewall"]
@@ -229,7 +279,7 @@ def test_ipv6_advice_is_the_firewall_never_forwarding() -> None:
 
 def test_listener_results_say_whether_the_connection_reached_this_pc() -> None:
     """`portbot listen`'s per-port answer is spelled out: this PC, or something else."""
-    reply = verdict_reply(FakeResult(report(State.OPEN), reached_listener={2456: False}), (2456,), "tcp")
+    reply = verdict_reply(link_result(report(State.OPEN), reached_listener={2456: False}), (2456,), "tcp")
     field = next(f for f in reply.fields if f.name == "Did it reach your PC?")
     assert field.value.startswith("Port 2456: something else answered")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from bot.core.commands import Portbot
 from bot.slack.app import MAKING_LINK
 from bot.slack.render import ACTION_CHECK, ACTION_SELF_CHECK
-from tests.bot.selfcheck_links import LoopbackLinks, open_port, visit
+from tests.bot.selfcheck_worker import game_server, visit, worker_backend
 from tests.bot.slack.conftest import Slack
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.bot.slack.portbots import knowledge
@@ -24,15 +25,9 @@ LOOPBACK = "127.0.0.1"
 
 
 @pytest.fixture
-async def links() -> AsyncIterator[LoopbackLinks]:
-    backend = await LoopbackLinks().start()
-    yield backend
-    await backend.close()
-
-
-@pytest.fixture
-def portbot(links: LoopbackLinks) -> Portbot:
-    return Portbot(knowledge=knowledge(), probes=links)
+async def portbot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncIterator[Portbot]:
+    async with worker_backend(monkeypatch, tmp_path / "worker-data") as (_, backend):
+        yield Portbot(knowledge=knowledge(), probes=backend)
 
 
 def link_in(message: dict[str, Any]) -> str:
@@ -58,19 +53,18 @@ async def test_a_game_answer_offers_check_my_own_server(slack: Slack, fake_slack
 
 
 async def test_button_sends_a_private_link_then_the_masked_verdict(
-    slack: Slack, fake_slack: FakeSlack, links: LoopbackLinks
+    slack: Slack, fake_slack: FakeSlack
 ) -> None:
     """Button → ephemeral link (ports, expiry, where to open it) → real visit → an ephemeral verdict, masked;
     a public answer's button never replaces the public message."""
-    server, port = await open_port()
-    async with server:
+    async with game_server() as port:
         pressing = asyncio.create_task(slack.press(ACTION_SELF_CHECK, f"{port}/tcp"))
         first = (await fake_slack.wait_for_post("press")).body
         assert (first["response_type"], first["replace_original"]) == ("ephemeral", False)
         text = json.dumps(first)
         assert "Valid for 10 minutes, once." in text and f"{port} (TCP)" in text
         assert "same network as your server" in text and "not on mobile data" in text
-        assert await visit(link_in(first)) == 200
+        assert (await visit(link_in(first))).status_code == 200
         await asyncio.wait_for(pressing, 10)
     verdict = fake_slack.posted_to("press")[1].body
     assert (verdict["response_type"], verdict["replace_original"]) == ("ephemeral", False)
@@ -85,12 +79,11 @@ async def test_port_check_replaces_its_ack_with_the_link_then_the_verdict(
     slack: Slack, fake_slack: FakeSlack
 ) -> None:
     """/port check <port>: the ephemeral ack says a link is coming; the link and then the verdict replace it."""
-    server, port = await open_port()
-    async with server:
+    async with game_server() as port:
         commanding = asyncio.create_task(slack.command(f"check my server {port} tcp"))
         first = (await fake_slack.wait_for_post("cmd")).body
         assert (first["response_type"], first["replace_original"]) == ("ephemeral", True)
-        assert await visit(link_in(first)) == 200
+        assert (await visit(link_in(first))).status_code == 200
         response = await asyncio.wait_for(commanding, 10)
     ack = json.loads(response.body)
     assert (ack["response_type"], ack["text"]) == ("ephemeral", MAKING_LINK)
@@ -105,7 +98,7 @@ async def test_response_url_gone_falls_back_to_post_ephemeral(slack: Slack, fake
     pressing = asyncio.create_task(slack.press(ACTION_SELF_CHECK, "25565/tcp"))
     call = await fake_slack.wait_for_call("chat.postEphemeral")
     assert "Valid for 10 minutes, once." in json.dumps(call.args)
-    assert await visit(link_in(call.args)) == 200
+    assert (await visit(link_in(call.args))).status_code == 200
     await asyncio.wait_for(pressing, 10)
     verdict = (await fake_slack.wait_for_call("chat.postEphemeral", count=2)).args
     assert "Your server, checked from the internet" in json.dumps(verdict)
