@@ -8,6 +8,7 @@ first and stops with exit status 2 and one line per bad variable.
     portbot ask TEXT [--json]       answer once and exit
     portbot chat                    the terminal chat, whatever is configured
     portbot probe HOST [PORT ...]   check reachability (exit 0 ran, 2 refused/invalid, 1 internal failure)
+    portbot link PORT...            a one-time link that checks the server it is opened next to (exit 3: unused)
     portbot worker                  serve the probe worker HTTP API
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
@@ -55,6 +56,18 @@ def _parser() -> argparse.ArgumentParser:
         choices=("local", "workers"),
         default=None,
         help="probe from this machine or through PORTBOT_WORKERS (default: workers if set)",
+    )
+
+    link = sub.add_parser("link", help="print a one-time link that checks the network it is opened on")
+    link.add_argument("ports", nargs="+", help="up to 5 port numbers")
+    link.add_argument("--udp", action="store_true", help="check UDP instead of choosing per port")
+    link.add_argument("--tcp", action="store_true", help="check TCP only")
+    link.add_argument("--json", action="store_true", help="machine-readable output")
+    link.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        help="seconds to wait for the visit (default: until the link expires)",
     )
 
     worker = sub.add_parser("worker", help="serve the probe worker API")
@@ -138,6 +151,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot import probe_cli
 
         return probe_cli.run(settings, args)
+    if command == "link":
+        from bot import link_cli
+
+        return link_cli.run(settings, args)
     if command == "worker":
         from bot import app
 
