@@ -307,6 +307,15 @@ class _Listeners:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             thread_ts = event.get("thread_ts") or event.get("ts")
             channel = event["channel"]
+            if (mine := self.portbot.self_check_intent(text)) is not None:
+                # An ephemeral message can't be edited: the verdict is a second one, to the asker only.
+                started = await self.portbot.start_self_check(mine, _requester(context))
+                where = {"channel": channel, "user": event["user"], "thread_ts": thread_ts}
+                await client.chat_postEphemeral(**where, **self._message(started.reply))
+                verdict = await self.portbot.finish_self_check(started)
+                if verdict is not None:
+                    await client.chat_postEphemeral(**where, **self._message(verdict))
+                return
             if self.portbot.is_probe(text):
                 # An ephemeral message can be neither edited nor deleted: the result follows it.
                 await client.chat_postEphemeral(
@@ -337,6 +346,9 @@ class _Listeners:
             if event.get("user"):
                 await self.home.welcome(client, workspace_of(context), event["user"], event["channel"])
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            if (mine := self.portbot.self_check_intent(text)) is not None:
+                await self._self_check_in_dm(context, client, event, mine)
+                return
             checking = None
             if self.portbot.is_probe(text):
                 checking = await client.chat_postMessage(
@@ -444,6 +456,25 @@ class _Listeners:
             await self._respond(
                 context, client, verdict, public=False, replace=replace, follow_up=not replace
             )
+
+    async def _self_check_in_dm(
+        self, context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], request: SelfCheck
+    ) -> None:
+        """In a DM (already private) the link message itself becomes the verdict, through chat.update."""
+        started = await self.portbot.start_self_check(request, _requester(context))
+        channel = event["channel"]
+        posted = await client.chat_postMessage(
+            channel=channel, thread_ts=event.get("thread_ts"), **self._message(started.reply), **_QUIET
+        )
+        verdict = await self.portbot.finish_self_check(started)
+        if verdict is None:
+            return
+        if posted.get("ts"):
+            await client.chat_update(
+                channel=channel, ts=posted["ts"], parse="none", link_names=False, **self._message(verdict)
+            )
+        else:
+            await client.chat_postMessage(channel=channel, **self._message(verdict), **_QUIET)
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),

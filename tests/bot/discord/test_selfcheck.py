@@ -5,6 +5,7 @@ the verdict, the address masked, and neither the link nor the address ever in a 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -48,9 +49,11 @@ async def edits(fake: FakeDiscord, token: str, count: int) -> list[dict[str, Any
     return result
 
 
-def link_in(body: dict[str, Any]) -> str:
-    description = embed_of(body)["description"]
-    return next(word for word in description.split() if word.startswith("http://127.0.0.1"))
+def link_in(message: dict[str, Any]) -> str:
+    """The one-time link in a message (the worker's URL, token as URL-safe base64 and dots)."""
+    found = re.search(r"http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_.-]+", json.dumps(message))
+    assert found is not None, "no link in the message"
+    return found.group()
 
 
 def public_bodies(fake: FakeDiscord) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ from bot.core.commands import Portbot
 from bot.slack.app import MAKING_LINK
 from bot.slack.render import ACTION_CHECK, ACTION_SELF_CHECK
 from tests.bot.selfcheck_worker import game_server, visit, worker_backend
+from tests.bot.slack import payloads
 from tests.bot.slack.conftest import Slack
-from tests.bot.slack.fake_slack import FakeSlack
+from tests.bot.slack.fake_slack import BOT_USER_ID, FakeSlack
 from tests.bot.slack.portbots import knowledge
 from tests.bot.slack.test_app import buttons, header
 
@@ -31,15 +33,20 @@ async def portbot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AsyncItera
 
 
 def link_in(message: dict[str, Any]) -> str:
-    text = json.dumps(message["blocks"])
-    start = text.index("http://127.0.0.1")
-    return text[start:].split("\\n", 1)[0].split('"', 1)[0]
+    """The one-time link in a message (the worker's URL, token as URL-safe base64 and dots)."""
+    found = re.search(r"http://127\.0\.0\.1:\d+/l/[A-Za-z0-9_.-]+", json.dumps(message))
+    assert found is not None, "no link in the message"
+    return found.group()
 
 
 def everything_public(fake: FakeSlack) -> list[Any]:
-    """Every message body anyone but the asker could read."""
+    """Every message body anyone but the asker could read (a DM is the asker's own)."""
     public: list[Any] = [p.body for p in fake.posted if p.body.get("response_type") == "in_channel"]
-    public += [c.args for c in fake.calls if c.method in ("chat.postMessage", "chat.update")]
+    public += [
+        c.args
+        for c in fake.calls
+        if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") != payloads.DM
+    ]
     return public
 
 
@@ -103,3 +110,45 @@ async def test_response_url_gone_falls_back_to_post_ephemeral(slack: Slack, fake
     verdict = (await fake_slack.wait_for_call("chat.postEphemeral", count=2)).args
     assert "Your server, checked from the internet" in json.dumps(verdict)
     assert LOOPBACK not in json.dumps(verdict)
+
+
+async def call_holding(fake: FakeSlack, method: str, text: str) -> dict[str, Any]:
+    """The first ``method`` call whose arguments hold ``text``, waiting for it."""
+    count = 1
+    while True:
+        call = await fake.wait_for_call(method, count)
+        if text in json.dumps(call.args):
+            return call.args
+        count += 1
+
+
+async def test_mention_sends_the_link_and_the_verdict_to_the_asker_only(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """@Portbot check my server <port>: two ephemeral messages, the link and then the masked verdict."""
+    async with game_server() as port:
+        mentioned = asyncio.create_task(
+            slack.event(payloads.mention(f"<@{BOT_USER_ID}> check my server {port} tcp"))
+        )
+        first = await call_holding(fake_slack, "chat.postEphemeral", "Your one-time link")
+        assert first["user"] == payloads.USER
+        assert (await visit(link_in(first))).status_code == 200
+        await asyncio.wait_for(mentioned, 10)
+    verdict = await call_holding(fake_slack, "chat.postEphemeral", "checked from the internet")
+    assert verdict["user"] == payloads.USER and LOOPBACK not in json.dumps(verdict)
+    for body in everything_public(fake_slack):
+        assert "/l/" not in json.dumps(body) and LOOPBACK not in json.dumps(body)
+
+
+async def test_dm_link_message_is_updated_with_the_verdict(slack: Slack, fake_slack: FakeSlack) -> None:
+    """In a DM the link message itself becomes the verdict (chat.update), address masked."""
+    async with game_server() as port:
+        sent = asyncio.create_task(slack.event(payloads.direct_message(f"check my server {port} tcp")))
+        first = await call_holding(fake_slack, "chat.postMessage", "Your one-time link")
+        assert first["channel"] == payloads.DM
+        assert (await visit(link_in(first))).status_code == 200
+        await asyncio.wait_for(sent, 10)
+    (update,) = fake_slack.calls_to("chat.update")
+    assert update.args["channel"] == payloads.DM
+    shown = json.dumps(update.args)
+    assert "checked from the internet" in shown and "127.0.x.x" in shown and LOOPBACK not in shown
