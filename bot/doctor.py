@@ -46,6 +46,7 @@ def run(settings: Settings) -> int:
     findings += _chat(settings)
     findings += asyncio.run(_workers(settings))
     findings += _worker_limits(settings)
+    findings += _links(settings)
     return _report(findings)
 
 
@@ -162,6 +163,37 @@ def _chat(settings: Settings) -> list[Finding]:
     if not found:
         found.append(Finding(True, "No chat tokens: `portbot` opens the terminal chat"))
     return found
+
+
+def _links(settings: Settings) -> list[Finding]:
+    """Where this worker's one-time "check my own server" links point, and whom it believes about visitors."""
+    portbot = settings.portbot
+    if portbot.worker_secret is None:
+        return []
+    minutes = f"{portbot.link_ttl / 60:g} minute{'s' if portbot.link_ttl != 60 else ''}"
+    proxies = (
+        f"X-Forwarded-For believed only from {', '.join(portbot.trusted_proxies)}"
+        if portbot.trusted_proxies
+        else "X-Forwarded-For ignored (no PORTBOT_TRUSTED_PROXIES)"
+    )
+    if portbot.link_base_url is None:
+        return [
+            Finding(
+                True,
+                f"One-time links: start with the URL the bot uses to reach this worker; last {minutes}; {proxies}",
+                "Set PORTBOT_LINK_BASE_URL to this worker's public https:// URL if members can't reach that one.",
+            )
+        ]
+    findings = [Finding(True, f"One-time links: {portbot.link_base_url}/l/…; last {minutes}; {proxies}")]
+    if portbot.link_base_url.lower().startswith("http://"):
+        findings.append(
+            Finding(
+                False,
+                "PORTBOT_LINK_BASE_URL is plain http://: a link's token crosses the network readable",
+                "Put the worker behind a TLS proxy and use its https:// URL (and set PORTBOT_TRUSTED_PROXIES).",
+            )
+        )
+    return findings
 
 
 def _worker_limits(settings: Settings) -> list[Finding]:

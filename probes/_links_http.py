@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from probes import _link_page as page
+from probes._tcp_info import tcp_rtt
 from probes.auth import AuthError, ReplayCheckUnavailable, verify
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget
 from probes.links import MAX_TTL, Claim, LinkResult, make_link, split_token, verify_token
@@ -242,6 +243,7 @@ class _Routes:
         if state.closing or state.in_flight >= state.config.max_concurrency:
             await state.links.release(link.id)
             return _html(page.problem_page("Busy", "This worker is busy right now."), 503)
+        _learn_rtt(request, state, address)
         probe = ProbeRequest(
             target=str(address), ports=link.ports, protocol=link.protocol, service_hint=link.hint
         )
@@ -330,6 +332,20 @@ class _Routes:
         )
         await state.links.finish(link.id, updated)
         return _html(page.result_page(link, updated))
+
+
+def _learn_rtt(request: web.Request, state: _State, address: IPAddress) -> None:
+    """Hand the visit's own TCP RTT to the engine, when the visit came straight from ``address`` (through a
+    proxy the connection's RTT is the proxy's, not the visitor's path)."""
+    learn = getattr(state.prober, "learn_rtt", None)
+    if learn is None or request.transport is None:
+        return
+    peer = request.transport.get_extra_info("peername")
+    if not peer or _address(str(peer[0])) != address:
+        return
+    rtt = tcp_rtt(request.transport.get_extra_info("socket"))
+    if rtt is not None:
+        learn(address, rtt)
 
 
 def _bad_wan(typed: str) -> str:

@@ -99,6 +99,12 @@ class ProbeEngine:
         self._resolver = Resolver(config.dns_servers, timeout=config.timeout)
         self._rtts = RttMemory()
 
+    def learn_rtt(self, address: IPAddress, seconds: float) -> None:
+        """Remember a path RTT measured elsewhere (a link visit's own TCP connection, probes/_tcp_info.py), so
+        a silent port on ``address`` is called filtered as soon as with an RTT of the request's own."""
+        if self.config.rtt_memory:
+            self._rtts.remember(address, seconds)
+
     async def probe(
         self,
         request: ProbeRequest,

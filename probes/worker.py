@@ -116,6 +116,7 @@ class _State:
     refusals: Throttle  # one log line per interval for refused signatures
     outages: Throttle  # and for a replay store that isn't answering
     links: Links
+    prober: Prober
     in_flight: int = 0
     closing: bool = False
 
@@ -150,6 +151,7 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
         refusals=Throttle(config.log_interval),
         outages=Throttle(config.log_interval),
         links=RedisLinkStore(config.redis_url) if config.redis_url else LinkStore(),
+        prober=prober,
     )
     metrics.in_flight.set_function(lambda: state.in_flight)
     app = web.Application(client_max_size=config.max_body_bytes)

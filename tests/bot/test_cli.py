@@ -529,3 +529,23 @@ def test_doctor_says_when_the_open_file_limit_is_too_low_for_the_worker() -> Non
         "→ The open-file limit here is 1,024; PORTBOT_WORKER_MAX_CONNECTIONS needs 1,824. "
         "Raise it (ulimit -n, or LimitNOFILE= in a systemd unit) or lower the cap."
     ) in result.stdout
+
+
+def test_doctor_names_where_links_point_and_whom_it_believes() -> None:
+    """On a worker machine, doctor shows the link base URL, lifetime and trusted proxies, and flags plain http."""
+    result = portbot(
+        "doctor",
+        env={
+            "PORTBOT_WORKER_SECRET": "s" * 40,
+            "PORTBOT_LINK_BASE_URL": "http://check.example.net",
+            "PORTBOT_TRUSTED_PROXIES": "10.0.0.0/8",
+        },
+    )
+    assert (
+        "✔ One-time links: http://check.example.net/l/…; last 10 minutes; X-Forwarded-For believed only from "
+        "10.0.0.0/8"
+    ) in result.stdout
+    assert (
+        "✘ PORTBOT_LINK_BASE_URL is plain http://: a link's token crosses the network readable"
+        in result.stdout
+    )

@@ -28,9 +28,8 @@ async def start_worker() -> AsyncIterator[StartWorker]:
 
     async def _start(**options: Any) -> RunningWorker:
         options.setdefault("policy", LOOPBACK)
-        config = WorkerConfig(
-            secret=SECRET, host="127.0.0.1", port=0, region="Frankfurt", audit=False, engine=FAST, **options
-        )
+        options.setdefault("host", "127.0.0.1")
+        config = WorkerConfig(secret=SECRET, port=0, region="Frankfurt", audit=False, engine=FAST, **options)
         worker = await start(config, ProbeEngine(config.policy, FAST))
         running.append(worker)
         return worker

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from probes.auth import sign
+from probes.engine import ProbeEngine
 from probes.links import LinkResult
 from probes.policy import SafetyPolicy
-from probes.worker import RunningWorker
-from tests.probes._links import SECRET, StartWorker, free_port, listener, start_worker
+from probes.worker import RunningWorker, WorkerConfig, start
+from tests.probes._links import FAST, LOOPBACK, SECRET, StartWorker, free_port, listener, start_worker
+from tests.probes._redis import redis_server
 
 __all__ = ["listener", "start_worker"]  # fixtures
 
@@ -218,3 +224,151 @@ async def test_the_poll_waits_for_the_visit(
     await http.get(link["url"])
     assert (await waiting)["state"] == "done"
     assert time.monotonic() - started < 10
+
+
+class RttRecordingEngine(ProbeEngine):
+    """The real engine, noting each RTT the worker hands it."""
+
+    def __init__(self) -> None:
+        super().__init__(LOOPBACK, FAST)
+        self.learned: list[tuple[str, float]] = []
+
+    def learn_rtt(self, address: Any, seconds: float) -> None:
+        self.learned.append((str(address), seconds))
+        super().learn_rtt(address, seconds)
+
+
+@pytest.fixture
+async def recording_worker() -> AsyncIterator[tuple[RunningWorker, RttRecordingEngine]]:
+    """A worker whose engine records the RTTs it learns; 127.0.0.2 is a trusted proxy."""
+    engine = RttRecordingEngine()
+    config = WorkerConfig(
+        secret=SECRET,
+        port=0,
+        region="Frankfurt",
+        audit=False,
+        policy=LOOPBACK,
+        engine=FAST,
+        trusted_proxies=("127.0.0.2/32",),
+    )
+    worker = await start(config, engine)
+    yield worker, engine
+    await worker.stop()
+
+
+async def test_the_visits_own_rtt_is_handed_to_the_engine(
+    recording_worker: tuple[RunningWorker, RttRecordingEngine], http: httpx.AsyncClient
+) -> None:
+    """A direct visit's TCP_INFO RTT reaches the engine for the visitor's address, before it probes."""
+    worker, engine = recording_worker
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    assert [address for address, _ in engine.learned] == ["127.0.0.1"]
+    assert 0 < engine.learned[0][1] < 0.5
+
+
+async def test_a_proxied_visit_gives_the_engine_no_rtt(
+    recording_worker: tuple[RunningWorker, RttRecordingEngine],
+) -> None:
+    """Through a trusted proxy the connection's RTT is the proxy's, so none is handed on."""
+    worker, engine = recording_worker
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(transport=transport, timeout=10) as proxy:
+        link = await create_link(proxy, worker, ports=[free_port()])
+        await proxy.get(link["url"], headers={"X-Forwarded-For": "127.0.0.3"})
+    assert engine.learned == []
+
+
+async def test_two_workers_sharing_redis_share_links(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int, tmp_path: Path
+) -> None:
+    """A link made by one worker is checked by another on the same Redis, once, and polled from the first."""
+    with redis_server(tmp_path) as (url, _):
+        first = await start_worker(redis_url=url)
+        second = await start_worker(redis_url=url)
+        link = await create_link(http, first, ports=[listener])
+        on_second = link["url"].replace(first.url, second.url)
+        assert (await http.get(on_second)).status_code == 200
+        assert (await http.get(link["url"])).status_code == 410
+        done = await poll(http, first, link["id"], 5)
+        assert states(done["result"]) == [("127.0.0.1", listener, "open")]
+        await first.stop()
+        await second.stop()
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["x", "a.b", "a" * 120 + ".b", "%E2%9C%93.%E2%9C%93", "a..b", "a.b.c"],
+    ids=["short", "unknown", "long", "non-ascii", "dots", "three-parts"],
+)
+async def test_junk_tokens_get_the_invalid_page(
+    start_worker: StartWorker, http: httpx.AsyncClient, token: str
+) -> None:
+    """Tokens that are not this worker's get the friendly 404 page, never an error."""
+    worker = await start_worker()
+    page = await http.get(f"{worker.url}/l/{token}")
+    assert page.status_code == 404
+    assert "<h1>This link isn't valid</h1>" in page.text
+
+
+async def test_a_head_request_does_not_use_the_link(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """HEAD (as link checkers send) leaves the link unused."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[listener])
+    assert (await http.head(link["url"])).status_code == 200
+    assert (await http.get(link["url"])).status_code == 200
+
+
+async def test_the_page_forbids_scripts_framing_and_referrers(
+    start_worker: StartWorker, http: httpx.AsyncClient, listener: int
+) -> None:
+    """The page's headers keep its token out of referrers and caches and allow no script or frame."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[listener])
+    page = await http.get(link["url"])
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert "<script" not in page.text
+
+
+async def test_an_oversized_form_is_refused(start_worker: StartWorker, http: httpx.AsyncClient) -> None:
+    """A form body over the worker's limit gets 413 before anything is read."""
+    worker = await start_worker(max_body_bytes=1024)
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    response = await http.post(link["url"], data={"wan": "1" * 4096})
+    assert response.status_code == 413
+
+
+async def test_the_form_from_another_address_is_refused(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """Only the address that visited may add its router's WAN address."""
+    worker = await start_worker()
+    link = await create_link(http, worker, ports=[free_port()])
+    await http.get(link["url"])
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    async with httpx.AsyncClient(transport=transport, timeout=10) as other:
+        response = await other.post(link["url"], data={"wan": "100.72.14.3"})
+    assert response.status_code == 410
+    assert (await poll(http, worker, link["id"], 0))["result"]["wan_address"] is None
+
+
+async def test_an_ipv6_visit_checks_the_ipv6_address_without_the_nat_form(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """A visit over IPv6 checks the visitor's IPv6 address, and the page offers no WAN form (no NAT there)."""
+    worker = await start_worker(host="::1")
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        port = s.getsockname()[1]
+    link = await create_link(http, worker, ports=[port])
+    page = await http.get(link["url"])
+    assert page.status_code == 200
+    assert f"Closed: [::1]:{port} refused the connection." in page.text
+    assert 'name="wan"' not in page.text
+    done = await poll(http, worker, link["id"], 5)
+    assert done["result"]["address_kind"] == "v6"
