@@ -11,12 +11,13 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.core.commands import Portbot
 
 if TYPE_CHECKING:
+    from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
     from bot.settings import Settings
     from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
@@ -36,12 +37,41 @@ DEFAULT_WORKER_PORT = 8471
 class ServiceBackend:
     """Adapts the probe service (rate limits, audit, in-process engine or workers) to the command core."""
 
-    def __init__(self, service: ProbeService, *closers: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        service: ProbeService,
+        *closers: Callable[[], Awaitable[None]],
+        links: Any = None,
+    ) -> None:
         self.service = service
         self._closers = closers
+        # The worker client when PORTBOT_WORKERS is set: only a worker can serve a one-time link page.
+        self._links = links
 
     async def probe(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
         return await self.service.run_all(request, requester)
+
+    async def create_link(
+        self, ports: Sequence[int], protocol: LinkProtocol, requester: Requester, hint: str | None = None
+    ) -> SelfCheckLink:
+        """A one-time link from a worker (``WorkerClient.create_link``); in-process probing has none."""
+        from bot.core.selfcheck import SelfChecksUnavailable
+
+        create = getattr(self._links, "create_link", None)
+        if create is None:
+            raise SelfChecksUnavailable
+        link: SelfCheckLink = await create(list(ports), protocol, requester, hint=hint)
+        return link
+
+    async def wait_link(self, link_id: str, timeout: float) -> SelfCheckResult | None:  # noqa: ASYNC109
+        """The visit's result, or None when the link expired unused (``WorkerClient.wait_link``)."""
+        from bot.core.selfcheck import SelfChecksUnavailable
+
+        wait = getattr(self._links, "wait_link", None)
+        if wait is None:
+            raise SelfChecksUnavailable
+        result: SelfCheckResult | None = await wait(link_id, timeout)
+        return result
 
     async def aclose(self) -> None:
         """Flush the audit log and close connections (worker client, rate-limit storage)."""
@@ -117,7 +147,7 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
         secret = settings.portbot.worker_secret
         client = WorkerClient(settings.portbot.workers, secret.get_secret_value() if secret else "")
         service = ProbeService(source=client, limiter=limiter, audit=audit, policy=policy, local=False)
-        return ServiceBackend(service, audit.close, limiter.aclose, client.aclose)
+        return ServiceBackend(service, audit.close, limiter.aclose, client.aclose, links=client)
     from probes.engine import ProbeEngine
 
     engine = ProbeEngine(policy, _engine_config(settings))

@@ -17,7 +17,8 @@ from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 if TYPE_CHECKING:
     import logging
 
-    from bot.core.intents import CheckProtocol
+    from bot.core.intents import CheckProtocol, SelfCheck
+    from bot.core.selfcheck import Started
     from knowledge import KnowledgeBase, Suggestion
     from knowledge._curated import Service
     from probes.models import ProbeReport, ProbeRequest, Requester
@@ -106,6 +107,8 @@ class Portbot:
                     return unknown_game_reply(intent.game, intent.target, intent.ports)
                 hint = service.id
             return await self.check(intent.target, intent.ports, intent.protocol, requester, hint)
+        if isinstance(intent, intents.SelfCheck):
+            return (await self.start_self_check(intent, requester)).reply
         return self.lookup(intent.query)
 
     def service_named(self, name: str) -> Service | None:
@@ -124,6 +127,84 @@ class Portbot:
         close = getattr(backend, "aclose", None) if isinstance(backend, ProbeBackend) else None
         if close is not None:
             await close()
+
+    def self_check_intent(self, text: str) -> SelfCheck | None:
+        """The self-check ``text`` asks for (``/port check`` with no host), or None."""
+        intent = intents.parse(text)
+        return intent if isinstance(intent, intents.SelfCheck) else None
+
+    async def start_self_check(self, request: SelfCheck, requester: Requester) -> Started:
+        """Ask a worker for a one-time link to check the asker's own server. Never raises: when no link can
+        be made, ``reply`` says why and ``link`` is None."""
+        from bot.core import selfcheck
+        from probes.errors import PortbotError
+
+        try:
+            return await self._start_self_check(request, requester)
+        except selfcheck.SelfChecksUnavailable:
+            return selfcheck.Started(selfcheck.NOT_SET_UP)
+        except PortbotError as err:
+            from bot.core.probe_replies import error_reply
+
+            return selfcheck.Started(error_reply(err))
+        except Exception:
+            _log().exception("creating a self-check link failed")
+            return selfcheck.Started(INTERNAL_ERROR)
+
+    async def _start_self_check(self, request: SelfCheck, requester: Requester) -> Started:
+        from bot.core import selfcheck
+        from bot.core.checks import plan
+
+        service = None
+        if request.hint is not None:
+            try:
+                service = self.knowledge.service(request.hint)
+            except Exception:
+                _log().exception("knowledge base unavailable for a service hint")
+        elif request.game:
+            service = self.service_named(request.game)
+            if service is None:
+                return selfcheck.Started(unknown_game_reply(request.game, "my server", request.ports))
+        ports = request.ports
+        if not ports and service is not None and service.main_port is not None:
+            ports = (service.main_port.low,)
+        if not ports:
+            return selfcheck.Started(selfcheck.NO_PORT)
+        backend = self.probes
+        if not isinstance(backend, selfcheck.SelfCheckBackend):
+            raise selfcheck.SelfChecksUnavailable
+        chosen = plan(ports, request.protocol, service)
+        every = tuple(dict.fromkeys(p for part in chosen.parts for p in part.ports))
+        kinds = {part.protocol for part in chosen.parts}
+        # One link covers every port: with TCP and UDP both wanted, the worker's engine picks per port.
+        protocol: selfcheck.LinkProtocol = kinds.pop() if len(kinds) == 1 else "auto"
+        link = await backend.create_link(every, protocol, requester, chosen.hint)
+        return selfcheck.Started(selfcheck.link_reply(link, every, protocol), link, every, protocol)
+
+    async def finish_self_check(self, started: Started, wait: float | None = None) -> Reply | None:
+        """Wait for the link's visit and explain what the worker found (address masked), or say the link
+        expired unused. None when there was no link to wait on. Never raises."""
+        from bot.core import selfcheck
+
+        backend = self.probes
+        if started.link is None or not isinstance(backend, selfcheck.SelfCheckBackend):
+            return None
+        try:
+            # A visit in the link's last second still needs its probe: wait a little past the expiry.
+            seconds = started.seconds_left() + selfcheck.GRACE if wait is None else wait
+            result = await backend.wait_link(started.link.id, seconds)
+            if result is None:
+                return selfcheck.EXPIRED
+        except TimeoutError:  # still unused when the wait ended
+            return selfcheck.EXPIRED
+        except Exception:
+            _log().exception("waiting for a self-check link failed")
+            return INTERNAL_ERROR
+        try:
+            return selfcheck.verdict_reply(result, started.ports, started.protocol)
+        except Exception:
+            _log().exception("explaining a self-check result failed")
+            return INTERNAL_ERROR
 
     def is_probe(self, text: str) -> bool:
         """Whether ``text`` asks for a probe (slow, private) rather than knowledge (fast, public)."""
@@ -244,6 +325,9 @@ def help_reply() -> Reply:
                 "`what is cgnat`  ·  `tcp vs udp`  ·  `why can't my friends join my valheim server`",
             ),
             Field("A reachability check", "`check example.com 25565`  ·  `is 443 open on example.com`"),
+            Field(
+                "Your own server, no address needed", "`check my server 25565`  ·  `check my valheim server`"
+            ),
         ),
         actions=(
             Action(ActionKind.ASK, "What is a port?", query="what is a port"),

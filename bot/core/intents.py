@@ -6,6 +6,8 @@ check example.com 2456 valheim            -> Check (a game or app named: the cor
 check example.com:25565 / https://host    -> Check (port taken from the target)
 is 443 open on example.com                -> Check
 is example.com:443 open / reachable       -> Check
+check | check my server 25565             -> SelfCheck (no host: a one-time link checks the asker's own)
+can my friends reach my server on 2456    -> SelfCheck
 help | (nothing)                          -> Help
 """
 
@@ -46,6 +48,18 @@ class Check:
 
 
 @dataclass(frozen=True, slots=True)
+class SelfCheck:
+    """Check the asker's own server: no host, the worker sees it when they open a one-time link.
+
+    ``game`` is what the user named ("valheim"), as typed; ``hint`` a curated service id (buttons carry one)."""
+
+    ports: tuple[int, ...] = ()
+    protocol: ProtocolChoice = "auto"
+    game: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Nothing asked, or a plea for help: show what can be asked."""
 
@@ -58,7 +72,7 @@ class Invalid:
     hint: str | None = None
 
 
-Intent = Lookup | Check | Help | Invalid
+Intent = Lookup | Check | SelfCheck | Help | Invalid
 
 _CHECK_VERBS = {"check", "probe", "test"}
 _HELP_WORDS = {"help", "?", "-h", "--help", "commands", "usage"}
@@ -76,6 +90,12 @@ _IS_PORT_OPEN_ON = (
     r"\s+(?:on|at|for)\s+(?P<target>\S+?)[?.!]*$"
 )  # with re.IGNORECASE
 # "is example.com:443 open?", "is example.com port 443 open"
+# "check my server 25565", "test my own valheim server", "can my friends reach my server on 2456"
+_MY_SERVER = (
+    r"^(?:(?:check|test|probe)\s+(?:if\s+|whether\s+)?"
+    r"|can\s+(?:my\s+)?(?:friends|people|players|others|anyone|everyone)\s+(?:reach|join|connect\s+to|see)\s+)"
+    r"my\s+(?:own\s+)?(?:(?P<game>[\w'’:+-]+)\s+)?server\b(?P<rest>.*)$"
+)  # with re.IGNORECASE
 _IS_TARGET_OPEN = (
     r"^(?:is|are)\s+(?P<target>\S+?)(?:\s+(?:port\s+)?(?P<ports>\d+(?:/(?:tcp|udp))?))?\s+"
     r"(?:open|reachable|up|forwarded|accessible)[?.!]*$"
@@ -106,6 +126,8 @@ def parse(text: str) -> Intent:
         and (_looks_like_host(words[1]) or (len(words) > 2 and re.match(_PORT_WORD, words[2], re.IGNORECASE)))
     ):
         return check_args(words[1], words[2:])
+    if (mine := _self_check(words, text)) is not None:  # a check with no host: the asker's own server
+        return mine
     if verb == "scan":
         return _no_ranges()
 
@@ -117,6 +139,30 @@ def parse(text: str) -> Intent:
     if (match := re.match(_IS_TARGET_OPEN, text, re.IGNORECASE)) and _looks_like_host(match["target"]):
         return check_args(match["target"], (match["ports"] or "").split())
     return Lookup(text)
+
+
+def _self_check(words: list[str], text: str) -> Intent | None:
+    """``check`` with no host: the asker's own server, or None when the text is something else."""
+    if words[0].lower() not in _CHECK_VERBS and words[0].lower() != "can":
+        return None
+    rest: list[str]
+    game: str | None = None
+    if match := re.match(_MY_SERVER, text, re.IGNORECASE):
+        rest = match["rest"].split()
+        word = match["game"]
+        game = word if word and word.lower() not in {"own", "game"} else None
+    elif words[0].lower() in _CHECK_VERBS and all(
+        re.match(_PORT_WORD, w, re.IGNORECASE) or w.lower() in _PROTOCOLS for w in words[1:]
+    ):
+        rest = words[1:]  # "check" or "check 25565 udp": no host named
+    else:
+        return None
+    parsed = check_args("", rest)
+    if not isinstance(parsed, Check):
+        return parsed
+    named = " ".join(filter(None, (game, parsed.game)))[:60] or None
+    protocol: ProtocolChoice = "auto" if parsed.protocol == "both" else parsed.protocol
+    return SelfCheck(ports=parsed.ports, protocol=protocol, game=named)
 
 
 def _looks_like_host(token: str) -> bool:

@@ -189,6 +189,16 @@ def _service(answer: ServiceAnswer) -> Reply:
                 hint=service.id,
             )
         )
+        if service.category == "game":  # "my friends can't join": check it from home, no address typed
+            actions.append(
+                Action(
+                    ActionKind.SELF_CHECK,
+                    "Check my own server",
+                    port=main.low,
+                    protocol=_entry_protocol((main,)),
+                    hint=service.id,
+                )
+            )
     actions += [_ask(f"Did you mean {s.name}?", s.id) for s in answer.alternatives]
     actions += [_ask_topic(t, service) for t in (*([facet] if facet else []), *answer.related)]
     return _reply(service.name, service.summary, _once(fields), actions, footer=_sources(service))
@@ -504,8 +514,9 @@ def _reply(
             kept.append(item)
             budget -= size
     checks = [a for a in actions if a.kind is ActionKind.CHECK_PORT][: 1 + GAME_CHECKS]
+    mine = [a for a in actions if a.kind is ActionKind.SELF_CHECK][:1]
     asks = list(dict.fromkeys(a for a in actions if a.kind is ActionKind.ASK))[:MAX_ASK]
-    return Reply(title, summary, tuple(kept), status, (*checks, *asks), footer, kind)
+    return Reply(title, summary, tuple(kept), status, (*checks, *mine, *asks), footer, kind)
 
 
 def _field(name: str, value: str) -> Field | None:

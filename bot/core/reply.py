@@ -30,6 +30,7 @@ class ActionKind(StrEnum):
     ASK = "ask"  # a follow-up question, answered like ``/port <query>``
     SHARE = "share"  # re-post a private probe result publicly with addresses masked
     RECHECK = "recheck"  # run the same check again, for the same person, as privately
+    SELF_CHECK = "self_check"  # "Check my own server": a private one-time link for ``port``/``protocol``
 
 
 class ReplyKind(StrEnum):

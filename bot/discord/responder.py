@@ -21,7 +21,7 @@ from discord import app_commands
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
-from bot.core.intents import Check, CheckProtocol, ProtocolChoice
+from bot.core.intents import Check, CheckProtocol, ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Field, Reply, ReplyKind
@@ -189,6 +189,9 @@ class Responder:
 
     async def _port(self, interaction: Interaction, query: str) -> None:
         settings = self.store.get(interaction.guild_id)
+        if (mine := self.portbot.self_check_intent(query)) is not None:
+            await self._self_check(interaction, mine)
+            return
         if self.portbot.is_probe(query):
             # Whoever sees the "thinking" message sees the follow-up: decide before the answer exists.
             await interaction.response.defer(
@@ -299,6 +302,14 @@ class Responder:
             self.remember(interaction, host)  # the modal asks for "your server" and says it is kept for you
             await self._probe(interaction, Check(host, (port,), chosen, hint=hint))
 
+    async def self_check(
+        self, interaction: Interaction, port: int, protocol: str, hint: str | None = None
+    ) -> None:
+        """ "Check my own server": a private one-time link, then the same message shows the verdict."""
+        chosen: ProtocolChoice = "tcp" if protocol == "tcp" else "udp" if protocol == "udp" else "auto"
+        async with self._handling(interaction, "button:self"):
+            await self._self_check(interaction, SelfCheck((port,), chosen, hint=hint))
+
     async def recheck(self, interaction: Interaction, key: str) -> None:
         """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
         async with self._handling(interaction, "button:again"):
@@ -364,6 +375,21 @@ class Responder:
             host, check.ports, check.protocol, requester_for(interaction), check.hint
         )
         await self._follow_up(interaction, reply, public=not visibility.decide(host, reply, probe=True))
+
+    async def _self_check(self, interaction: Interaction, request: SelfCheck) -> None:
+        # Always ephemeral: the link is the member's alone, and so is the verdict about their home address.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        started = await self.portbot.start_self_check(request, requester_for(interaction))
+        await self._edit_private(interaction, started.reply)
+        # The interaction's token lasts 15 minutes, longer than a link (10), so the same message can be edited.
+        verdict = await self.portbot.finish_self_check(started)
+        if verdict is not None:
+            await self._edit_private(interaction, verdict)
+
+    async def _edit_private(self, interaction: Interaction, reply: Reply) -> None:
+        """Replace the deferred (ephemeral) response with ``reply``."""
+        embed, view = self._message(interaction, reply, public=False)
+        await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
     def _message(
         self, interaction: Interaction, reply: Reply, *, public: bool

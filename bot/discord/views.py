@@ -182,8 +182,45 @@ class RecheckButton(
         await _safely(interaction, responder_of(interaction).recheck(interaction, self.key))
 
 
+class SelfCheckButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"portbot:self:(?P<port>[0-9]{1,5}):(?P<protocol>auto|tcp|udp|both)(?::(?P<hint>[a-z0-9][a-z0-9-]{0,63}))?",
+):
+    """ "Check my own server": a private one-time link that checks the clicker's own network, no address typed."""
+
+    def __init__(
+        self, port: int, protocol: str, label: str = "Check my own server", hint: str | None = None
+    ) -> None:
+        self.port = port
+        self.protocol = protocol
+        self.hint = hint
+        tail = f":{hint}" if hint else ""
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                emoji="🏠",
+                custom_id=f"portbot:self:{port}:{protocol}{tail}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SelfCheckButton:
+        label = getattr(item, "label", None) or "Check my own server"
+        return cls(int(match["port"]), match["protocol"], label, match["hint"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _safely(
+            interaction,
+            responder_of(interaction).self_check(interaction, self.port, self.protocol, self.hint),
+        )
+
+
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (
     CheckPortButton,
+    SelfCheckButton,
     AskButton,
     ShareButton,
     RecheckButton,
@@ -233,6 +270,10 @@ def _button_for(
         protocol = action.protocol if action.protocol in _PROTOCOLS else "auto"
         hint = action.hint if action.hint and re.fullmatch(_HINT, action.hint) else None
         return CheckPortButton(action.port, protocol, label, hint)
+    if action.kind is ActionKind.SELF_CHECK and action.port is not None and 1 <= action.port <= 65535:
+        protocol = action.protocol if action.protocol in _PROTOCOLS else "auto"
+        hint = action.hint if action.hint and re.fullmatch(_HINT, action.hint) else None
+        return SelfCheckButton(action.port, protocol, label, hint)
     if action.kind is ActionKind.RECHECK and recheck_key:
         return RecheckButton(recheck_key, label)
     if action.kind is ActionKind.ASK and action.query:

@@ -31,6 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
+from bot.core.intents import SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Reply
@@ -44,6 +45,7 @@ from bot.slack.render import (
     ACTION_CHECK,
     ACTION_PATTERN,
     ACTION_RECHECK,
+    ACTION_SELF_CHECK,
     ACTION_SHARE,
     Message,
     decode_query,
@@ -79,6 +81,7 @@ AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now
 MODAL_FAILED = "Sorry, something went wrong on my side. Please try again."
 # Shown while a probe runs (a few seconds), then replaced by the result where Slack lets us.
 CHECKING = ":hourglass_flowing_sand: Checking… this takes a few seconds. Only you will see the result."
+MAKING_LINK = ":hourglass_flowing_sand: Making your one-time link… only you will see it."
 
 # The log line of the interaction a lazy listener is answering (each runs in its own task, so its own context).
 _LINE: contextvars.ContextVar[LogLine | None] = contextvars.ContextVar("portbot_slack_line", default=None)
@@ -249,6 +252,7 @@ class _Listeners:
         app.action(re.compile(ACTION_PATTERN.format(ACTION_ASK)))(ack=self.ack, lazy=[self.answer_ask])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_SHARE)))(ack=self.ack, lazy=[self.share])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_RECHECK)))(ack=self.ack, lazy=[self.recheck])
+        app.action(re.compile(ACTION_PATTERN.format(ACTION_SELF_CHECK)))(ack=self.ack, lazy=[self.self_check])
         app.view(modals.CALLBACK_ID)(ack=self.ack_check_submission, lazy=[self.run_check_submission])
         self.home.register(app)
         app.error(self.on_error)
@@ -264,6 +268,8 @@ class _Listeners:
         text = command.get("text") or ""
         if not visibility.decide(text, None, self.preferences(context)):
             await ack(response_type="in_channel")
+        elif self.portbot.self_check_intent(text) is not None:
+            await ack(text=MAKING_LINK, response_type="ephemeral")
         elif self.portbot.is_probe(text):
             await ack(text=CHECKING, response_type="ephemeral")
         else:
@@ -284,6 +290,10 @@ class _Listeners:
     ) -> None:
         async with self._reporting(context, client, "command") as client:
             text = command.get("text") or ""
+            if (mine := self.portbot.self_check_intent(text)) is not None:
+                # The ack said "Making your link…": the link takes its place, then the verdict takes the link's.
+                await self._self_check(context, client, mine, replace=True)
+                return
             reply = await self.portbot.handle(text, _requester(context))
             public = not visibility.decide(text, reply, self.preferences(context))
             # A probe's ack said "Checking…": the result takes its place.
@@ -298,6 +308,15 @@ class _Listeners:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
             thread_ts = event.get("thread_ts") or event.get("ts")
             channel = event["channel"]
+            if (mine := self.portbot.self_check_intent(text)) is not None:
+                # An ephemeral message can't be edited: the verdict is a second one, to the asker only.
+                started = await self.portbot.start_self_check(mine, _requester(context))
+                where = {"channel": channel, "user": event["user"], "thread_ts": thread_ts}
+                await client.chat_postEphemeral(**where, **self._message(started.reply))
+                verdict = await self.portbot.finish_self_check(started)
+                if verdict is not None:
+                    await client.chat_postEphemeral(**where, **self._message(verdict))
+                return
             if self.portbot.is_probe(text):
                 # An ephemeral message can be neither edited nor deleted: the result follows it.
                 await client.chat_postEphemeral(
@@ -328,6 +347,9 @@ class _Listeners:
             if event.get("user"):
                 await self.home.welcome(client, workspace_of(context), event["user"], event["channel"])
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
+            if (mine := self.portbot.self_check_intent(text)) is not None:
+                await self._self_check_in_dm(context, client, event, mine)
+                return
             checking = None
             if self.portbot.is_probe(text):
                 checking = await client.chat_postMessage(
@@ -408,6 +430,52 @@ class _Listeners:
                 check.target, check.ports, check.protocol, _requester(context), check.hint
             )
             await self._respond(context, client, reply, public=False, follow_up=True)
+
+    async def self_check(
+        self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        """ "Check my own server": a private one-time link, then the verdict, both only to whoever pressed."""
+        async with self._reporting(context, client, "button:self") as client:
+            value = body["actions"][0]["value"]
+            port, protocol = modals.parse_check_value(value)
+            request = SelfCheck(
+                (port,), "auto" if protocol == "both" else protocol, hint=modals.parse_check_hint(value)
+            )
+            # The button may sit on a public answer, which replace_original would overwrite for everyone: the
+            # link and the verdict are each a new ephemeral message instead.
+            await self._self_check(context, client, request, replace=False)
+
+    async def _self_check(
+        self, context: AsyncBoltContext, client: AsyncWebClient, request: SelfCheck, *, replace: bool
+    ) -> None:
+        started = await self.portbot.start_self_check(request, _requester(context))
+        await self._respond(
+            context, client, started.reply, public=False, replace=replace, follow_up=not replace
+        )
+        verdict = await self.portbot.finish_self_check(started)
+        if verdict is not None:
+            await self._respond(
+                context, client, verdict, public=False, replace=replace, follow_up=not replace
+            )
+
+    async def _self_check_in_dm(
+        self, context: AsyncBoltContext, client: AsyncWebClient, event: dict[str, Any], request: SelfCheck
+    ) -> None:
+        """In a DM (already private) the link message itself becomes the verdict, through chat.update."""
+        started = await self.portbot.start_self_check(request, _requester(context))
+        channel = event["channel"]
+        posted = await client.chat_postMessage(
+            channel=channel, thread_ts=event.get("thread_ts"), **self._message(started.reply), **_QUIET
+        )
+        verdict = await self.portbot.finish_self_check(started)
+        if verdict is None:
+            return
+        if posted.get("ts"):
+            await client.chat_update(
+                channel=channel, ts=posted["ts"], parse="none", link_names=False, **self._message(verdict)
+            )
+        else:
+            await client.chat_postMessage(channel=channel, **self._message(verdict), **_QUIET)
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),

@@ -39,6 +39,7 @@ ACTION_CHECK = "portbot_check_port"
 ACTION_ASK = "portbot_ask"
 ACTION_SHARE = "portbot_share"
 ACTION_RECHECK = "portbot_check_again"
+ACTION_SELF_CHECK = "portbot_self_check"
 # Slack wants action_ids unique within a block, so repeated kinds get ":<n>" appended.
 ACTION_PATTERN = r"^{}(?::\d+)?$"
 
@@ -226,6 +227,8 @@ def _button(
 ) -> tuple[str, str, str | None] | None:
     if action.kind is ActionKind.CHECK_PORT and action.port is not None and 1 <= action.port <= 65535:
         return ACTION_CHECK, check_value(action.port, action.protocol, action.hint), "primary"
+    if action.kind is ActionKind.SELF_CHECK and action.port is not None and 1 <= action.port <= 65535:
+        return ACTION_SELF_CHECK, check_value(action.port, action.protocol, action.hint), None
     if action.kind is ActionKind.RECHECK and recheck_token:
         return ACTION_RECHECK, recheck_token, "primary"
     if action.kind is ActionKind.ASK and action.query and clean(action.query).strip():

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core import intents
-from bot.core.intents import MAX_INPUT, Check, Help, Invalid, Lookup, clean, parse
+from bot.core.intents import MAX_INPUT, Check, Help, Invalid, Lookup, SelfCheck, clean, parse
 
 
 @pytest.mark.parametrize(
@@ -21,7 +21,7 @@ from bot.core.intents import MAX_INPUT, Check, Help, Invalid, Lookup, clean, par
         ("is 25565 open", Lookup("is 25565 open")),
         ("is my port open", Lookup("is my port open")),
         ("ping example.com", Lookup("ping example.com")),
-        ("test my server", Lookup("test my server")),
+        ("test my server", SelfCheck()),  # issue 9: a check with no host is of the asker's own server
         ("check minecraft", Lookup("check minecraft")),
         ("check example.com 25565", Check("example.com", (25565,))),
         ("CHECK example.com 25565 UDP", Check("example.com", (25565,), "udp")),

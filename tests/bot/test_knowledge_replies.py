@@ -165,13 +165,16 @@ def test_service_reply(kb: KnowledgeBase) -> None:
         ActionKind.CHECK_PORT, "Check this port", port=2456, protocol="udp", hint="valheim"
     )
     assert reply.actions[1] == Action(
+        ActionKind.SELF_CHECK, "Check my own server", port=2456, protocol="udp", hint="valheim"
+    )
+    assert reply.actions[2] == Action(
         ActionKind.ASK, "Friends can't join Valheim", query="friends cant join valheim"
     )
 
 
 def test_service_follow_up_question_brings_back_the_specialised_guide(kb: KnowledgeBase) -> None:
     """The "Friends can't join Valheim" button's query is answered with the Valheim guide."""
-    ask = reply_for(kb, "valheim").actions[1]
+    ask = reply_for(kb, "valheim").actions[2]
     assert ask.query is not None
     answer = kb.lookup(ask.query)
     assert isinstance(answer, GuideAnswer) and answer.service is not None and answer.service.id == "valheim"
