@@ -39,6 +39,7 @@ class ReplyKind(StrEnum):
     KNOWLEDGE = "knowledge"  # a port, a service, a topic
     PROBE = "probe"  # a reachability check's verdict
     HELP = "help"
+    SELFCHECK = "selfcheck"  # a one-time link that checks the asker's own server
     ERROR = "error"  # we could not answer: bad input, refused target, rate limited, a failure
 
 

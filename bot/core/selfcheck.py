@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from bot.core.reply import Action, ActionKind, Field, Reply, Status
+from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
 
 if TYPE_CHECKING:
     from probes.models import ProbeReport, Requester
@@ -44,7 +44,7 @@ NOT_SET_UP = Reply(
         "You can still check it by name or address: `check yourserver.example.com 25565`."
     ),
     status=Status.ERROR,
-    kind="error",
+    kind=ReplyKind.ERROR,
     private=True,
 )
 NO_PORT = Reply(
@@ -52,7 +52,7 @@ NO_PORT = Reply(
     summary="Tell me the port, or the game, and I'll send you a link to check your own server.",
     fields=(Field("Try", "`check my server 25565`  ·  `check my valheim server`"),),
     status=Status.ERROR,
-    kind="error",
+    kind=ReplyKind.ERROR,
     private=True,
 )
 EXPIRED = Reply(
@@ -62,7 +62,7 @@ EXPIRED = Reply(
         "ready: `/port check`."
     ),
     status=Status.WARN,
-    kind="error",
+    kind=ReplyKind.ERROR,
     private=True,
 )
 
@@ -156,7 +156,7 @@ def link_reply(
             Field("Why a link?", WHY),
         ),
         status=Status.INFO,
-        kind="selfcheck",
+        kind=ReplyKind.SELFCHECK,
         private=True,
         sensitive=(link.url,),
     )
@@ -194,7 +194,7 @@ def verdict_reply(result: SelfCheckResult, ports: Sequence[int], protocol: LinkP
         title="Your server, checked from the internet",
         fields=tuple(fields),
         actions=tuple(dict.fromkeys(actions))[:3],
-        kind="probe",
+        kind=ReplyKind.PROBE,
         private=True,
     )
 
@@ -231,7 +231,7 @@ def not_checked_reply(error: str | None) -> Reply:
         title="I couldn't check your server",
         summary=f"{reason} Ask for a new link and try again in a minute: `/port check`.",
         status=Status.ERROR,
-        kind="error",
+        kind=ReplyKind.ERROR,
     )
     return replace(reply.masked(), private=True)  # the worker's sentence may name the address
 
