@@ -9,22 +9,13 @@ button answers that the result can no longer be shared.
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from bot.core._keyed import OwnedStore
 from bot.core.reply import Reply
 
 CAPACITY = 2000  # enough for a busy hour on a big server; the oldest go first beyond it
-
-
-@dataclass(frozen=True, slots=True)
-class _Shareable:
-    masked: Reply
-    owner: str
-    expires: float
 
 
 class ShareStore:
@@ -33,38 +24,17 @@ class ShareStore:
     def __init__(
         self, ttl: float, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._ttl = ttl
-        self._capacity = capacity
-        self._clock = clock
-        self._entries: OrderedDict[str, _Shareable] = OrderedDict()
+        self._store: OwnedStore[Reply] = OwnedStore(ttl, capacity, clock)
 
     def put(self, reply: Reply, owner: str) -> str:
         """Keep ``reply.masked()`` for ``owner`` and return the key for the button."""
-        self._expire()
-        key = secrets.token_urlsafe(12)
-        self._entries[key] = _Shareable(reply.masked(), owner, self._clock() + self._ttl)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
-        return key
+        return self._store.put(reply.masked(), owner)
 
     def take(self, key: str, owner: str) -> Reply | None:
         """The masked reply behind ``key``, once, for its owner; None when unknown, expired or someone else's.
 
         Someone else's click does not use the share up."""
-        self._expire()
-        entry = self._entries.get(key)
-        if entry is None or entry.owner != owner:
-            return None
-        del self._entries[key]
-        return entry.masked
+        return self._store.get(key, owner, take=True)
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    def _expire(self) -> None:
-        now = self._clock()
-        while self._entries:
-            key, entry = next(iter(self._entries.items()))
-            if entry.expires > now:
-                break
-            del self._entries[key]
+        return len(self._store)
