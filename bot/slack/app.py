@@ -112,7 +112,9 @@ def build_app(
     client = web_client(settings, http=http) if client is None else _clients.with_rate_limit_retries(client)
     signing_secret = slack.signing_secret.get_secret_value() if slack.signing_secret else ""
     options: dict[str, Any] = {
-        "name": "portbot",
+        # Bolt names its logger after the app and copies the root logger's level onto it when the app is built:
+        # "portbot" would pin our whole portbot.* hierarchy (portbot.interaction included) to that moment's level.
+        "name": "portbot-slack",
         "client": client,
         "signing_secret": signing_secret,
         # Our ack functions only ack, so finishing them before the HTTP response costs nothing, skips

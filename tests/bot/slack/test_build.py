@@ -72,3 +72,22 @@ async def test_socket_mode_uses_the_bot_token_even_with_oauth_credentials_around
     assert response.status == 200
     assert [c.token for c in fake_slack.calls_to("auth.test")] == [payloads.BOT_TOKEN]
     assert len(fake_slack.posted_to("cmd")) == 1
+
+
+async def test_handling_a_request_leaves_portbots_loggers_alone(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack
+) -> None:
+    """Bolt sets its app logger to the root's level of the moment on every request; that logger must not be
+    the parent of ours, or a quiet root then would silence portbot.interaction for good."""
+    import logging
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", payloads.BOT_TOKEN)
+    monkeypatch.setenv("SLACK_APP_TOKEN", payloads.APP_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    ours = logging.getLogger("portbot")
+    monkeypatch.setattr(ours, "level", logging.NOTSET)
+    monkeypatch.setattr(logging.root, "level", logging.WARNING)
+    app = build_app(Settings.load(env_file=None), real_portbot(), http=False)
+    body = payloads.command("25565", fake_slack.response_url("cmd"))
+    await app.async_dispatch(AsyncBoltRequest(body=body, mode="socket_mode"))
+    assert ours.level == logging.NOTSET
