@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -417,12 +416,9 @@ def _bad_wan(typed: str) -> str:
 
 
 def _parse_link(body: bytes, state: _State, remote: str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InputError("The request body is not JSON.") from None
-    if not isinstance(data, dict):
-        raise InputError("The request body must be a JSON object.")
+    from probes.worker import json_object  # the worker imports this module once it is loaded itself
+
+    data = json_object(body)
     ports = data.get("ports")
     if type(ports) is not list or not ports or any(type(p) is not int for p in ports):
         raise InputError("`ports` must be a list of port numbers.")

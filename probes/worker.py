@@ -341,13 +341,19 @@ def _report_json(report: ProbeReport) -> dict[str, Any]:
     }
 
 
-def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (probes and links); InputError otherwise."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InputError("The request body is not JSON.") from None
     if not isinstance(data, dict):
         raise InputError("The request body must be a JSON object.")
+    return data
+
+
+def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
+    data = json_object(body)
     target = data.get("target")
     if not isinstance(target, str) or not target.strip() or len(target) > _MAX_TARGET_LENGTH:
         raise InputError("`target` must be a host name or address.")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import shutil
 import socket
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from hypothesis import strategies as st
 from probes.errors import RateLimited, StoreUnavailable
 from probes.ratelimit import GUILD, TARGET, USER, ProbeRateLimiter, RateLimits, target_key
 from probes.targets import parse_target
+from tests.probes._redis import redis_server
 
 
 async def exhaust(limiter: ProbeRateLimiter, keys: list[tuple[str, str]], times: int) -> None:
@@ -189,41 +188,8 @@ def _free_port() -> int:
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server to run the Redis tests)")
-    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'portbot[redis]')")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if b"Ready to accept connections" in line:
-                break
-        else:
-            pytest.fail("redis-server did not start")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with redis_server(tmp_path) as (url, _):
+        yield url
 
 
 @pytest.fixture
