@@ -366,6 +366,10 @@ def _database_url(value: str) -> str:
             f"{text!r} is not a database URL; use sqlite:///path/to/portbot.sqlite3 or "
             "postgresql://user@host:5432/portbot"
         )
+    import importlib.util
+
+    if postgres and importlib.util.find_spec("asyncpg") is None:
+        raise ValueError("PostgreSQL needs the postgres extra; install it with `pip install 'portbot[postgres]'`")
     return text
 
 

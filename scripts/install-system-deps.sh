@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests need when running as root on a Debian-like machine: iproute2 and iptables
-# for the network-namespace tests, redis-server for the shared rate-limit storage, chromium for the link page's
-# browser tests, miniupnpd (+ miniupnpc) for the self-check labs. Without root or apt it does nothing; those
+# for the network-namespace tests, redis-server for the shared rate-limit storage, postgresql for the shared
+# store, chromium for the link page's browser tests, miniupnpd (+ miniupnpc) for the self-check labs. Without root or apt it does nothing; those
 # tests then skip and say why.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The store's and the watch scheduler's PostgreSQL tests start their own cluster from Debian's binaries.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 # The self-check labs' router (tests/probes/netns/selfcheck_lab.py); Debian leaves its service off by default.
 command -v miniupnpd >/dev/null 2>&1 || [ -x /usr/sbin/miniupnpd ] || need+=(miniupnpd)
 command -v upnpc >/dev/null 2>&1 || need+=(miniupnpc)

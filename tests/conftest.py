@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -27,3 +30,32 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     # under ~/.local/share/portbot).
     monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path_factory.mktemp("portbot-data")))
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """One real PostgreSQL cluster for the whole run (tests/_postgres.py); skips where it cannot run."""
+    from tests._postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: str) -> str:
+    """A fresh, empty database on the shared cluster, as a ``postgresql://`` URL (one per test)."""
+    from tests._postgres import create_database
+
+    return create_database(postgres_cluster, f"t{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A ``PORTBOT_DATABASE_URL`` for each engine the store supports: a new SQLite file, then a new PostgreSQL
+    database (skipped where PostgreSQL cannot run)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portbot.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))

@@ -1,0 +1,86 @@
+"""Every table Portbot keeps, declared once (SQLAlchemy Core). Changing one needs a new revision in migrations/.
+
+Times are stored as UTC seconds since the epoch (floats): the same on SQLite and PostgreSQL, and cheap to compare
+in the scheduler's due-check query.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+# Per Discord server: who sees answers (bot/discord/guild_settings.py).
+guild_settings = Table(
+    "guild_settings",
+    metadata,
+    Column("guild_id", String(32), primary_key=True),
+    Column("probes_private", Boolean, nullable=False),
+    Column("knowledge_private", Boolean, nullable=False),
+)
+
+# One saved host per chat user and one default per server/workspace (bot/discord/saved_servers.py).
+saved_servers = Table(
+    "saved_servers",
+    metadata,
+    Column("scope", String(16), primary_key=True),  # "user" | "guild"
+    Column("owner_id", String(64), primary_key=True),
+    Column("host", Text, nullable=False),
+)
+
+# Per Slack workspace: who sees answers, and who has had the App Home welcome (bot/slack/workspace.py).
+slack_workspaces = Table(
+    "slack_workspaces",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("knowledge_private", Boolean, nullable=False),
+)
+slack_welcomed = Table(
+    "slack_welcomed",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+)
+
+# What was probed, by whom, and what happened (probes/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", String(40), nullable=False),  # ISO 8601, UTC
+    Column("platform", String(16), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("guild_id", String(64)),
+    Column("channel_id", String(64)),
+    Column("target", Text, nullable=False),
+    Column("addresses", Text, nullable=False),  # JSON
+    Column("ports", Text, nullable=False),  # JSON
+    Column("protocol", String(8), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("category", String(32)),
+    Column("verdicts", Text, nullable=False),  # JSON
+    Column("vantage", String(64), nullable=False),
+    Column("detail", Text),  # the message shown, or a vantage's error
+    Index("audit_log_time", "time"),
+    Index("audit_log_user", "platform", "user_id"),
+)
+
+# "Share to channel" offers (bot/core/shares.py): owner-bound and short-lived.
+shares = Table(
+    "shares",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+__all__ = [
+    "audit_log",
+    "guild_settings",
+    "metadata",
+    "saved_servers",
+    "shares",
+    "slack_welcomed",
+    "slack_workspaces",
+]
