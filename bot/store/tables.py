@@ -6,7 +6,19 @@ in the scheduler's due-check query.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -75,6 +87,58 @@ shares = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+# Watches (bot/watch): one row per watched target, with the scheduler's lease and the confirmed state. Only the
+# process holding a watch's lease (lease_owner, lease_until, fenced by lease_token) may record its result.
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("scope_id", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("host", Text, nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("every", Float, nullable=False),
+    Column("game", String(64)),
+    Column("label", Text),
+    Column("channel_id", String(64)),
+    Column("notify_url", Text),
+    Column("status_message_id", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("next_due", Float, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", Float),
+    Column("lease_token", Integer, nullable=False, server_default="0"),
+    Column("state", String(16)),
+    Column("state_since", Float),
+    Column("candidate", String(16)),
+    Column("candidate_count", Integer, nullable=False, server_default="0"),
+    Column("changes", Integer, nullable=False, server_default="0"),  # confirmed changes so far: the alert seq
+    Column("last_checked", Float),
+    Column("last_result", Text),
+    UniqueConstraint("platform", "scope_id", "host", "port", "protocol", name="watches_one_per_target"),
+    Index("watches_due", "next_due"),
+    Index("watches_scope", "platform", "scope_id"),
+)
+
+# The alert outbox: written in the same transaction as the confirmed change it announces, delivered afterwards,
+# at most one row per (watch, change) whatever happens to the process that wrote it.
+watch_alerts = Table(
+    "watch_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("watch_id", Integer, ForeignKey("watches.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("delivered_at", Float),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_until", Float),
+    UniqueConstraint("watch_id", "seq", name="watch_alerts_one_per_change"),
+    Index("watch_alerts_pending", "delivered_at"),
+)
+
 __all__ = [
     "audit_log",
     "guild_settings",
@@ -83,4 +147,6 @@ __all__ = [
     "shares",
     "slack_welcomed",
     "slack_workspaces",
+    "watch_alerts",
+    "watches",
 ]
