@@ -48,12 +48,27 @@ def skip_reason() -> str | None:
     return None
 
 
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL cannot run here; the message says why."""
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
-    """Start a fresh cluster; yield a ``postgresql://`` URL of an empty database ``portbot``; stop and remove it."""
+    """Start a fresh cluster; yield a ``postgresql://`` URL of an empty database ``portbot``; stop and remove it.
+    Skips the calling test when PostgreSQL cannot run here."""
+    try:
+        with start_postgres() as url:
+            yield url
+    except PostgresUnavailable as err:
+        pytest.skip(str(err))
+
+
+@contextmanager
+def start_postgres(max_connections: int = 200) -> Iterator[str]:
+    """:func:`postgres_server` for code outside pytest (the soak bench): raises :class:`PostgresUnavailable`."""
     reason = skip_reason()
     if reason:
-        pytest.skip(reason)
+        raise PostgresUnavailable(reason)
     bindir = _bindir()
     assert bindir is not None
     root = Path(tempfile.mkdtemp(prefix="portbot-pg-"))
@@ -70,7 +85,7 @@ def postgres_server() -> Iterator[str]:
     def run(*args: str) -> None:
         done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
-            pytest.fail(f"{Path(args[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
+            raise PostgresUnavailable(f"{Path(args[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     try:
         run(
@@ -78,7 +93,7 @@ def postgres_server() -> Iterator[str]:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sockets} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections={max_connections}"
         )
         run(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "portbot", "portbot")
