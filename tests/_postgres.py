@@ -85,7 +85,9 @@ def start_postgres(max_connections: int = 200) -> Iterator[str]:
     def run(*args: str) -> None:
         done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
-            raise PostgresUnavailable(f"{Path(args[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}")
+            raise PostgresUnavailable(
+                f"{Path(args[0]).name} failed: {done.stderr.strip() or done.stdout.strip()}"
+            )
 
     try:
         run(
