@@ -387,7 +387,9 @@ def _database_url(value: str) -> str:
     import importlib.util
 
     if postgres and importlib.util.find_spec("asyncpg") is None:
-        raise ValueError("PostgreSQL needs the postgres extra; install it with `pip install 'portbot[postgres]'`")
+        raise ValueError(
+            "PostgreSQL needs the postgres extra; install it with `pip install 'portbot[postgres]'`"
+        )
     return text
 
 

@@ -136,6 +136,22 @@ class Scheduler:
         finally:
             await self._shutdown()
 
+    async def run_once(self) -> None:
+        """Check every watch due now and deliver every alert ready now, then return (``watch run --once``,
+        and tests with a fake clock)."""
+        try:
+            while True:
+                busy = await self._tick()
+                await asyncio.gather(*self._checks)
+                await asyncio.gather(*self._deliveries)
+                if not busy:
+                    break
+            # Alerts confirmed by the checks just run.
+            await self._tick_alerts()
+            await asyncio.gather(*self._deliveries)
+        finally:
+            await self._shutdown()
+
     async def _tick(self) -> bool:
         """Claim and start what is due, and deliver what is ready; True when there may be more right away."""
         now = self._clock()
@@ -145,10 +161,14 @@ class Scheduler:
             claimed = await self.leases.claim(now, min(room, self.config.batch))
             for claim in claimed:
                 self._start(self._checks, self._check(claim))
+        await self._tick_alerts()
+        return len(claimed) == min(room, self.config.batch) and room > 0
+
+    async def _tick_alerts(self) -> None:
+        now = self._clock()
         pending = await self.leases.claim_alerts(now, self.config.batch, lease=self.config.alert_lease)
         for alert in pending:
             self._start(self._deliveries, self._deliver(alert))
-        return len(claimed) == min(room, self.config.batch) and room > 0
 
     async def _idle_time(self) -> float:
         due = await self.leases.next_due(self._clock())

@@ -91,7 +91,8 @@ def generic_body(change: Change, reply: Reply) -> dict[str, Any]:
         "before": str(change.before),
         "after": str(change.after),
         "at": change.at,
-        "reason": summary.reason if change.after.value == "down" else None,
+        # The cause as the reply tells it: masked like the rest.
+        "reason": next((f.value for f in reply.fields if f.name == "Cause"), None),
         "players": list(summary.players) if summary.players else None,
         "earlier": [
             {"seq": c.seq, "before": str(c.before), "after": str(c.after), "at": c.at} for c in change.earlier
