@@ -96,6 +96,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 MakeScheduler = Callable[..., Scheduler]
+TEST_CONFIG = SchedulerConfig(lease=30, alert_gap=0)
 
 
 @pytest.fixture
@@ -105,7 +106,7 @@ async def make_scheduler(store: Store, backend: ServiceBackend, clock: Clock) ->
 
     def make(
         owner: str = "a",
-        config: SchedulerConfig = SchedulerConfig(lease=30, alert_gap=0),
+        config: SchedulerConfig = TEST_CONFIG,
         notifiers: dict[Platform, Notifier] | None = None,
         services: Any = None,
     ) -> Scheduler:
