@@ -4,6 +4,7 @@ first state, flapping, one alert per change delivered to a real webhook receiver
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from tests.watch.conftest import Clock, MakeScheduler, Receiver
 EVERY = 60.0
 
 
-async def _watch(store: Store, clock: Clock, port: int, **extra: object) -> int:
+async def _watch(store: Store, clock: Clock, port: int, **extra: Any) -> int:
     repo = WatchRepository(store, clock=clock)
     new = NewWatch(
         platform=Platform.CLI,
@@ -28,7 +29,7 @@ async def _watch(store: Store, clock: Clock, port: int, **extra: object) -> int:
         port=port,
         every=EVERY,
         **extra,
-    )  # type: ignore[arg-type]
+    )
     return (await repo.add(new)).id
 
 
