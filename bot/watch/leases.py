@@ -62,10 +62,11 @@ class PendingAlert:
 
 
 def next_slot(slot: float, every: float, now: float) -> float:
-    """The due time after ``slot``: one interval on, or now if that has already passed (a scheduler that was
-    down, or a lease that expired, catches up with one check, not a burst of stale ones)."""
+    """The due time after ``slot``: one interval on; or, when that has passed already (a scheduler was down,
+    a lease ran out), one interval from now: the check just made stands for the ones missed, so a late watch
+    is not checked twice in a row."""
     following = slot + every
-    return following if following > now else now
+    return following if following > now else now + every
 
 
 class Leases:

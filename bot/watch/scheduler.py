@@ -188,7 +188,7 @@ class Scheduler:
 
     async def _check(self, claim: Claim) -> None:
         watch = claim.watch
-        log.info("claimed watch %d slot %.6f token %d", watch.id, claim.slot, claim.token)
+        log.debug("claimed watch %d slot %.6f token %d", watch.id, claim.slot, claim.token)
         try:
             async with asyncio.timeout(self.config.check_timeout):
                 summary = await self._checker.check(watch)
@@ -207,7 +207,7 @@ class Scheduler:
                 "lost lease of watch %d slot %.6f token %d: result dropped", watch.id, claim.slot, claim.token
             )
             return
-        log.info(
+        log.debug(
             "recorded watch %d slot %.6f token %d: %s%s",
             watch.id,
             claim.slot,
@@ -216,6 +216,13 @@ class Scheduler:
             f", confirmed change {recorded.change.seq} to {recorded.change.after}" if recorded.change else "",
         )
         if recorded.change is not None:
+            log.info(
+                "watch %d: %s → %s, alert %d queued",
+                watch.id,
+                recorded.change.before,
+                recorded.change.after,
+                recorded.change.seq,
+            )
             self._wake.set()  # deliver it now, not at the next poll
         await self._show_status(recorded.after, summary)
 
