@@ -4,6 +4,7 @@ recorded exactly once, none is missed, and that holds when one of them is SIGKIL
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import signal
@@ -142,7 +143,7 @@ async def test_three_schedulers_one_killed(database_url: str, tmp_path: Path) ->
     for watch in ids:
         # The first due time is when the watch was added, before the processes had started: counted from the next.
         slots = sorted(float(s) for w, s in recorded if w == watch)[1:]
-        gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(slots)]
         assert min(gaps) >= EVERY - 1e-3, f"watch {watch} checked twice within its interval: {gaps}"
         assert max(gaps) <= EVERY + LEASE + 2.0, f"watch {watch} went unchecked for {max(gaps):.1f} s"
         assert slots[-1] > stopped_at - (EVERY + 2.0), f"watch {watch} stopped being checked"
