@@ -38,7 +38,7 @@ def test_status_down_gives_cause_and_next_step_masked() -> None:
     summary = CheckSummary(Health.DOWN, "closed", cause, T0 + 60)
     reply = status_reply(_watch(state=Health.DOWN, label="Survival"), summary, now=T0 + 60)
     assert reply.title == "Survival (Minecraft Java) is down"
-    assert [(f.name, f.value) for f in reply.fields][0] == (
+    assert (reply.fields[0].name, reply.fields[0].value) == (
         "Cause",
         "Closed: 203.0.x.x:25565 refused the connection.",
     )
