@@ -13,7 +13,7 @@ import pytest
 
 from tests.probes.servers import TcpOpenServer
 from tests.watch.conftest import Receiver
-from tests.watch.conftest import receiver as receiver  # noqa: F401  (the fixture)
+from tests.watch.conftest import receiver as receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,7 +120,7 @@ async def test_quota() -> None:
     )  # fmt: skip
 
 
-async def test_run_once_alerts_a_real_webhook_once(receiver: Receiver) -> None:  # noqa: F811
+async def test_run_once_alerts_a_real_webhook_once(receiver: Receiver) -> None:
     """A server up, then down on two runs: `watch run --once` posts one alert to the webhook, then no more."""
     env = {
         "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8",
@@ -146,5 +146,5 @@ async def test_run_once_alerts_a_real_webhook_once(receiver: Receiver) -> None: 
         "down",
         1,
     )
-    code, out, _ = await portbot("watch", "list", "--json", **env)
+    _, out, _ = await portbot("watch", "list", "--json", **env)
     assert json.loads(out)["watches"][0]["state"] == "down"
