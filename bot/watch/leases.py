@@ -13,10 +13,12 @@ scheduler never loses a lease it is still using.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import json
 import math
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -77,6 +79,42 @@ class Leases:
         self.owner = owner
         self.lease = lease
         self._platforms = sorted(str(p) for p in platforms)
+        # SQLite has one writer at a time: this process's own writers take turns here, on the event loop, rather
+        # than in SQLite's busy handler, which sleeps in growing steps (a check's record waited up to 3.7 s with
+        # 32 in flight; see bench/results/watch.md). PostgreSQL needs no turns.
+        self._turn = asyncio.Lock() if not store.is_postgresql else None
+        self._conn: Any = None  # SQLite: one connection kept for this scheduler's statements
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        """A write transaction. On SQLite, on a connection kept open: opening one per statement (the store's
+        default) costs a thread and four PRAGMAs each time, most of a check's CPU in the bench."""
+        if self._turn is None:
+            async with self.store.begin() as conn:
+                yield conn
+            return
+        async with self._turn:
+            if self._conn is None:
+                self._conn = await self.store.engine.connect()
+            try:
+                async with self._conn.begin():
+                    yield self._conn
+            except BaseException:
+                await self._drop()
+                raise
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        """Close the kept connection (SQLite)."""
+        if self._turn is None:
+            return
+        async with self._turn:
+            await self._drop()
 
     async def claim(self, now: float, limit: int) -> list[Claim]:
         """Take up to ``limit`` due watches that nobody holds (or whose holder's lease ran out)."""
@@ -97,7 +135,7 @@ class Leases:
             )
             .returning(*watches.c)
         )
-        async with self.store.begin() as conn:
+        async with self._transaction() as conn:
             rows = (await conn.execute(statement)).mappings().all()
         claims = [Claim(from_row(row), float(row["next_due"]), int(row["lease_token"])) for row in rows]
         return sorted(claims, key=lambda c: (c.slot, c.watch.id))
@@ -112,7 +150,7 @@ class Leases:
                 (held, func.greatest(watches.c.next_due, watches.c.lease_until)), else_=watches.c.next_due
             )
         query = select(func.min(when)).where(watches.c.platform.in_(self._platforms))
-        async with self.store.connect() as conn:
+        async with self._transaction() as conn:
             value = await conn.scalar(query)
         return None if value is None else float(value)
 
@@ -144,7 +182,7 @@ class Leases:
             watches.c.lease_token == claim.token,
             watches.c.lease_owner == self.owner,
         )
-        async with self.store.begin() as conn:
+        async with self._transaction() as conn:
             row = (await conn.execute(fenced.values(**values).returning(watches.c.changes))).first()
             if row is None:
                 return None
@@ -175,7 +213,7 @@ class Leases:
 
     async def release_all(self) -> None:
         """Give back every watch this scheduler holds (on a clean stop), due as they were."""
-        async with self.store.begin() as conn:
+        async with self._transaction() as conn:
             await conn.execute(
                 update(watches)
                 .where(watches.c.lease_owner == self.owner)
@@ -223,7 +261,7 @@ class Leases:
                 watch_alerts.c.id, watch_alerts.c.watch_id, watch_alerts.c.payload, watch_alerts.c.attempts
             )
         )
-        async with self.store.begin() as conn:
+        async with self._transaction() as conn:
             rows = (await conn.execute(statement)).all()
         grouped: dict[int, list[Any]] = {}
         for row in sorted(rows, key=lambda r: int(r[0])):
@@ -255,7 +293,7 @@ class Leases:
             .where(watch_alerts.c.id.in_(pending.ids), watch_alerts.c.lease_until == pending.lease)
             .values(delivered_at=delivered_at, lease_until=lease_until)
         )
-        async with self.store.begin() as conn:
+        async with self._transaction() as conn:
             result = await conn.execute(statement)
         return bool(result.rowcount == len(pending.ids))
 

@@ -121,6 +121,7 @@ class Scheduler:
         failures = 0
         try:
             while not stop.is_set():
+                self._wake.clear()  # before the round: a check ending during it still wakes the next wait
                 try:
                     busy = await self._tick()
                     failures = 0
@@ -130,9 +131,13 @@ class Scheduler:
                     busy = False
                     await _wait(stop, None, min(30.0, self.config.poll * 2**failures))
                     continue
-                if not busy:
+                if busy:
+                    continue
+                if len(self._checks) >= self.config.concurrency:
+                    # Full: nothing can be claimed until a check ends (it sets _wake), however overdue.
+                    await _wait(stop, self._wake, self.config.poll)
+                else:
                     await _wait(stop, self._wake, await self._idle_time())
-                self._wake.clear()
         finally:
             await self._shutdown()
 
@@ -188,7 +193,13 @@ class Scheduler:
 
     async def _check(self, claim: Claim) -> None:
         watch = claim.watch
-        log.debug("claimed watch %d slot %.6f token %d", watch.id, claim.slot, claim.token)
+        log.debug(
+            "claimed watch %d slot %.6f token %d late %.3f",
+            watch.id,
+            claim.slot,
+            claim.token,
+            self._clock() - claim.slot,
+        )
         try:
             async with asyncio.timeout(self.config.check_timeout):
                 summary = await self._checker.check(watch)
@@ -271,6 +282,7 @@ class Scheduler:
             await self.leases.release_all()
         if self._deliveries:
             await asyncio.wait(list(self._deliveries), timeout=5)
+        await self.leases.close()
         log.info("watch scheduler %s stopped", self.owner)
 
 

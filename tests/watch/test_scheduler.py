@@ -211,6 +211,8 @@ async def test_a_late_result_is_refused_by_the_fence(
     summary = CheckSummary(Health.UP, "open", None, clock())
     assert await slow.leases.record(stale, summary, alert_gap=0) is None
     recorded = await fast.leases.record(taken, summary, alert_gap=0)
+    await slow.leases.close()
+    await fast.leases.close()
     assert recorded is not None and recorded.after.state is Health.UP
 
 
