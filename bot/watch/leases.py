@@ -80,8 +80,8 @@ class Leases:
         self.lease = lease
         self._platforms = sorted(str(p) for p in platforms)
         # SQLite has one writer at a time: this process's own writers take turns here, on the event loop, rather
-        # than in SQLite's busy handler, which sleeps in growing steps (a check's record waited up to 3.7 s with
-        # 32 in flight; see bench/results/watch.md). PostgreSQL needs no turns.
+        # than in SQLite's busy handler, which sleeps in growing steps (before this, with 32 checks in flight, a
+        # record waited up to 3.7 s; bench/watch_bench.py). PostgreSQL needs no turns.
         self._turn = asyncio.Lock() if not store.is_postgresql else None
         self._conn: Any = None  # SQLite: one connection kept for this scheduler's statements
 

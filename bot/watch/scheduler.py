@@ -215,7 +215,10 @@ class Scheduler:
             return
         if recorded is None:
             log.warning(
-                "lost lease of watch %d slot %.6f token %d: result dropped", watch.id, claim.slot, claim.token
+                "watch %d slot %.6f token %d: result dropped (the lease was taken over, or the watch removed)",
+                watch.id,
+                claim.slot,
+                claim.token,
             )
             return
         log.debug(

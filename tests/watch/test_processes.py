@@ -14,7 +14,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.store import database_url_for, open_store
+from bot.store.tables import watches
 from bot.watch.models import NewWatch, Platform
 from bot.watch.repository import WatchRepository
 from tests.probes.servers import TcpOpenServer, UdpSilentServer
@@ -150,3 +153,14 @@ async def test_three_schedulers_one_killed(database_url: str, tmp_path: Path) ->
     # Shared: the survivors both worked after the kill.
     after = {n for (w, s), by in recorded.items() for n, _ in by if float(s) > killed_at}
     assert after == {1, 2}
+    # Stopped cleanly (SIGTERM), the survivors gave their watches back at once.
+    owners = [re.search(r"watch scheduler (\S+) started", log.read_text())[1] for log in logs[1:]]  # type: ignore[index]
+    store = await open_store(database_url_for(database_url, tmp_path))
+    try:
+        async with store.connect() as conn:
+            held = (
+                await conn.execute(select(watches.c.lease_owner).where(watches.c.lease_owner.in_(owners)))
+            ).all()
+    finally:
+        await store.close()
+    assert held == []
