@@ -3,6 +3,7 @@ first state, flapping, one alert per change delivered to a real webhook receiver
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -234,3 +235,23 @@ async def test_game_watch_reads_the_players(
     watch = await WatchRepository(store).get(watch_id)
     assert watch is not None and watch.state is Health.UP
     assert json.loads(watch.last_result or "{}")["players"] == [3, 16]
+
+
+async def test_an_alert_left_by_a_dead_scheduler_is_delivered_by_another(
+    store: Store, clock: Clock, make_scheduler: MakeScheduler, receiver: Receiver
+) -> None:
+    """The alert is in the outbox from the moment its change commits: if the scheduler that wrote it dies
+    before sending it, another sends it, once."""
+    from bot.watch.notify import CheckSummary
+
+    watch_id = await _watch(store, clock, 9, notify_url=receiver.url)
+    dead = make_scheduler("dead")
+    for health in (Health.UP, Health.DOWN, Health.DOWN):  # recorded straight through the leases, never sent
+        [claim] = await dead.leases.claim(clock(), 10)
+        await dead.leases.record(claim, CheckSummary(health, "x", "Closed.", clock()), alert_gap=0)
+        clock.advance(EVERY)
+    await dead.leases.close()
+    assert len(await _alerts(store)) == 1 and receiver.bodies == []
+    await asyncio.gather(make_scheduler("b").run_once(), make_scheduler("c").run_once())
+    await make_scheduler("d").run_once()
+    assert [(b["watch"]["id"], b["seq"]) for b in receiver.bodies] == [(watch_id, 1)]  # type: ignore[index]
