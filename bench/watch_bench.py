@@ -76,9 +76,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="portbot-watch-bench-") as tmp:
             data_dir = Path(tmp)
             if engine == "postgresql":
-                from tests._postgres import create_database, postgres_server
+                from tests._postgres import create_database, start_postgres
 
-                with postgres_server() as cluster:
+                with start_postgres() as cluster:
                     tables.append(run(create_database(cluster, "watchbench"), data_dir, args))
             else:
                 tables.append(run(f"sqlite:///{data_dir / 'portbot.sqlite3'}", data_dir, args))
