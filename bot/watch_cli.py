@@ -411,7 +411,9 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
     store = await open_watch_store(settings)
     notifier = WebhookNotifier()
     services = _services(settings)
-    config = SchedulerConfig(lease=args.lease or default_lease(settings))
+    config = SchedulerConfig(
+        lease=args.lease or default_lease(settings), min_every=settings.portbot.watch_min_interval
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -74,8 +74,17 @@ def next_slot(slot: float, every: float, now: float) -> float:
 class Leases:
     """The lease statements of one scheduler, ``owner``, on ``store``."""
 
-    def __init__(self, store: Store, owner: str, *, lease: float, platforms: Collection[Platform]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        owner: str,
+        *,
+        lease: float,
+        platforms: Collection[Platform],
+        min_every: float = 0.0,
+    ) -> None:
         self.store = store
+        self.min_every = min_every
         self.owner = owner
         self.lease = lease
         self._platforms = sorted(str(p) for p in platforms)
@@ -166,7 +175,7 @@ class Leases:
         values: dict[str, Any] = {
             "lease_owner": None,
             "lease_until": None,
-            "next_due": next_slot(claim.slot, watch.every, now),
+            "next_due": next_slot(claim.slot, max(watch.every, self.min_every), now),
             "state": None if tally.state is None else str(tally.state),
             "candidate": None if tally.candidate is None else str(tally.candidate),
             "candidate_count": tally.count,

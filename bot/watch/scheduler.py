@@ -52,6 +52,8 @@ class SchedulerConfig:
         300.0  # at most one alert message per watch this often; changes meanwhile are coalesced
     )
     alert_lease: float = 60.0  # how long one delivery attempt may take before another scheduler may retry
+    # PORTBOT_WATCH_MIN_INTERVAL: also applies to watches added before it was raised.
+    min_every: float = 0.0
 
     @property
     def check_timeout(self) -> float:
@@ -107,7 +109,9 @@ class Scheduler:
     ) -> None:
         self.config = config
         self.owner = owner
-        self.leases = Leases(store, owner, lease=config.lease, platforms=platforms)
+        self.leases = Leases(
+            store, owner, lease=config.lease, platforms=platforms, min_every=config.min_every
+        )
         self.repository = WatchRepository(store, clock=clock)
         self._checker = checker
         self._notifiers = notifiers

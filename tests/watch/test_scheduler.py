@@ -255,3 +255,14 @@ async def test_an_alert_left_by_a_dead_scheduler_is_delivered_by_another(
     await asyncio.gather(make_scheduler("b").run_once(), make_scheduler("c").run_once())
     await make_scheduler("d").run_once()
     assert [(b["watch"]["id"], b["seq"]) for b in receiver.bodies] == [(watch_id, 1)]  # type: ignore[index]
+
+
+async def test_a_raised_minimum_interval_applies_to_older_watches(
+    store: Store, clock: Clock, make_scheduler: MakeScheduler
+) -> None:
+    """A watch added at every 60 s is checked every 10 minutes once PORTBOT_WATCH_MIN_INTERVAL says 600."""
+    watch_id = await _watch(store, clock, 9)
+    start = clock()
+    await make_scheduler(config=SchedulerConfig(lease=30, alert_gap=0, min_every=600)).run_once()
+    watch = await WatchRepository(store).get(watch_id)
+    assert watch is not None and watch.next_due == start + 600
