@@ -25,6 +25,8 @@ from tests.probes.servers import TcpOpenServer, UdpSilentServer
 ROOT = Path(__file__).resolve().parents[2]
 EVERY = 1.0
 LEASE = 3.0
+# How late a check may start on a busy shared machine (the bench's p99 under load is about 1.4 s).
+SLACK = 3.0
 LINE = re.compile(r"portbot\.watch: (claimed|recorded) watch (\d+) slot ([\d.]+) token (\d+)")
 
 
@@ -148,8 +150,8 @@ async def test_three_schedulers_one_killed(database_url: str, tmp_path: Path) ->
         slots = sorted(float(s) for w, s in recorded if w == watch)[1:]
         gaps = [b - a for a, b in itertools.pairwise(slots)]
         assert min(gaps) >= EVERY - 1e-3, f"watch {watch} checked twice within its interval: {gaps}"
-        assert max(gaps) <= EVERY + LEASE + 2.0, f"watch {watch} went unchecked for {max(gaps):.1f} s"
-        assert slots[-1] > stopped_at - (EVERY + 2.0), f"watch {watch} stopped being checked"
+        assert max(gaps) <= EVERY + LEASE + SLACK, f"watch {watch} went unchecked for {max(gaps):.1f} s"
+        assert slots[-1] > stopped_at - (EVERY + SLACK), f"watch {watch} stopped being checked"
     # Shared: the survivors both worked after the kill.
     after = {n for (w, s), by in recorded.items() for n, _ in by if float(s) > killed_at}
     assert after == {1, 2}
