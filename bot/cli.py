@@ -10,6 +10,7 @@ first and stops with exit status 2 and one line per bad variable.
     portbot probe HOST [PORT ...]   check reachability (exit 0 ran, 2 refused/invalid, 1 internal failure)
     portbot link PORT...            a one-time link that checks the server it is opened next to (exit 3: unused)
     portbot listen PORT... --link URL  prove a port forward reaches this machine (stdlib only)
+    portbot watch add|list|remove|run  watch servers, alert on changes; `run` is the scheduler
     portbot worker                  serve the probe worker HTTP API
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
@@ -71,9 +72,10 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds to wait for the visit (default: until the link expires)",
     )
 
-    from bot import listen_cli
+    from bot import listen_cli, watch_cli
 
     listen_cli.add_parser(sub)
+    watch_cli.add_parser(sub)
 
     worker = sub.add_parser("worker", help="serve the probe worker API")
     worker.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -182,6 +184,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot import link_cli
 
         return link_cli.run(settings, args)
+    if command == "watch":
+        from bot import watch_cli
+
+        if args.action == "run":
+            runtime.long_running()
+        return watch_cli.run(settings, args)
     if command == "worker":
         from bot import app
 

@@ -47,6 +47,7 @@ def run(settings: Settings) -> int:
     findings += asyncio.run(_workers(settings))
     findings += _worker_limits(settings)
     findings += _links(settings)
+    findings += _watches(settings)
     return _report(findings)
 
 
@@ -194,6 +195,20 @@ def _links(settings: Settings) -> list[Finding]:
             )
         )
     return findings
+
+
+def _watches(settings: Settings) -> list[Finding]:
+    """How many watches a server, workspace or the command line may have, and how often they may run."""
+    from bot.core.watch_replies import duration
+
+    portbot = settings.portbot
+    return [
+        Finding(
+            True,
+            f"Watches: up to {portbot.watch_quota} per Discord server, Slack workspace and the command line, "
+            f"each checked at most every {duration(portbot.watch_min_interval)}",
+        )
+    ]
 
 
 def _worker_limits(settings: Settings) -> list[Finding]:

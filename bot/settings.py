@@ -323,6 +323,24 @@ def _link_ttl(value: str) -> float:
     return seconds
 
 
+def _watch_quota(value: str) -> int:
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10_000):
+        raise ValueError(f"{value!r} is not a watch quota; use a whole number from 1 to 10000, e.g. 10")
+    return int(text)
+
+
+def _watch_min_interval(value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = float("nan")
+    # 1 s is the floor: tests lower the 60 s default to run quickly, and nothing real needs a faster watch.
+    if not 1 <= seconds <= 86_400:  # also refuses nan and inf
+        raise ValueError(f"{value!r} is not a watch interval; use seconds from 1 to 86400, e.g. 60")
+    return seconds
+
+
 def _nat64_prefixes(value: str) -> tuple[str, ...]:
     # The policy's own reading (RFC 6052 lengths, IPv6 only), so what loads here is what the policy accepts.
     from probes.policy import NAT64_VARIABLE, parse_nat64_prefixes
@@ -568,6 +586,10 @@ class PortbotSettings(_Section):
     link_ttl: float = setting(default=600.0, parse=_link_ttl)
     # Reverse proxies in front of the worker: only their X-Forwarded-For names a link's visitor.
     trusted_proxies: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
+    # Watches (portbot watch, /port watch): how many per Discord server / Slack workspace / the command line,
+    # and the shortest interval one may ask for.
+    watch_quota: int = setting(default=10, parse=_watch_quota)
+    watch_min_interval: float = setting(default=60.0, parse=_watch_min_interval)
 
     @property
     def audit_path(self) -> Path:

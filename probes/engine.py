@@ -124,6 +124,13 @@ class ProbeEngine:
                 "The check took too long and was stopped.", hint="Try again in a minute."
             ) from None
 
+    async def check_target(self, target: str, ports: tuple[int, ...], hint: str | None = None) -> None:
+        """Resolve ``target`` and judge its addresses as :meth:`probe` would, sending nothing to it: raises the
+        same RefusedTarget (or InputError, ResolveError) a probe would. For ``portbot watch add``."""
+        parsed = parse_target(target)
+        self.policy.check_ports(ports)
+        self._chosen(parsed, await self._addresses(parsed, ports, hint))
+
     async def aclose(self) -> None:
         """Release resources. The engine keeps none between probes; this exists so owners can always call it."""
 

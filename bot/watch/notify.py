@@ -39,6 +39,9 @@ class Change:
     after: Health
     summary: CheckSummary
     at: float
+    # Changes confirmed while this watch's alerts were held back by the rate limit, oldest first: told in the
+    # same message as this one (each change is still told exactly once).
+    earlier: tuple[Change, ...] = ()
 
 
 class Notifier(Protocol):

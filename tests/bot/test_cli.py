@@ -142,6 +142,8 @@ NOT_FOR_A_PLAIN_ASK = (
     "asyncio",
     "probes.models",
     "knowledge._toml",
+    "sqlalchemy",
+    "bot.watch",
 )
 
 
@@ -472,6 +474,11 @@ NOT_FOR_A_LOCAL_PROBE = (
     "deprecated",
     "wrapt",
     "importlib.metadata",
+    # State (watches, the store) is for the commands that keep it: the parser's `watch` command loads none.
+    "sqlalchemy",
+    "alembic",
+    "bot.store",
+    "bot.watch",
 )
 #: What a closed port needs none of, besides: identification (TLS, banners, certificates) runs on open ports only.
 NOT_FOR_A_CLOSED_PORT = (*NOT_FOR_A_LOCAL_PROBE, "probes.identify", "probes._x509")
@@ -518,6 +525,15 @@ def test_doctor_names_the_worker_limits() -> None:
         "idle connections closed after 30 s"
     ) in result.stdout
     assert "PORTBOT_WORKER_MAX_CONNECTIONS" in result.stdout
+
+
+def test_doctor_names_the_watch_limits() -> None:
+    """Doctor states the watch quota and the shortest interval, as set."""
+    result = portbot("doctor", env={"PORTBOT_WATCH_QUOTA": "25", "PORTBOT_WATCH_MIN_INTERVAL": "300"})
+    assert (
+        "✔ Watches: up to 25 per Discord server, Slack workspace and the command line, each checked at most "
+        "every 5 min"
+    ) in result.stdout
 
 
 def test_doctor_says_when_the_open_file_limit_is_too_low_for_the_worker() -> None:
