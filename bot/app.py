@@ -79,6 +79,11 @@ class ServiceBackend:
             await close()
 
 
+def safety_policy(settings: Settings) -> SafetyPolicy:
+    """The probe safety policy from the settings (also what watch commands check a host against when added)."""
+    return _policy(settings)
+
+
 def _policy(settings: Settings) -> SafetyPolicy:
     from probes.policy import SafetyPolicy
 
@@ -206,7 +211,13 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
 
 
 def run_platforms(
-    settings: Settings, *, discord: bool = False, slack: bool = False, sync: bool = False, http: bool = False
+    settings: Settings,
+    *,
+    discord: bool = False,
+    slack: bool = False,
+    sync: bool = False,
+    http: bool = False,
+    shards: tuple[list[int] | None, int | None] = (None, None),
 ) -> int:
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
@@ -231,7 +242,12 @@ def run_platforms(
         if discord:
             from bot import discord as discord_adapter
 
-            runs.append(discord_adapter.run(settings, portbot, sync=sync))
+            shard_ids, shard_count = shards
+            runs.append(
+                discord_adapter.run(
+                    settings, portbot, sync=sync, shard_ids=shard_ids, shard_count=shard_count
+                )
+            )
         if slack and not sync:
             from bot import slack as slack_adapter
 

@@ -145,6 +145,21 @@ def _timeout(value: str) -> float:
     return seconds
 
 
+def _watch_quota(value: str) -> int:
+    return _integer(value, low=1, high=10_000, what="a watch quota", example="10")
+
+
+def _watch_interval(value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = float("nan")
+    # 1 s is the floor so tests can run watches fast; a day is the most a status message can stay that stale.
+    if not 1 <= seconds <= 86_400:  # also refuses nan and inf
+        raise ValueError(f"{value!r} is not a watch interval; use seconds from 1 to 86400, e.g. 60")
+    return seconds
+
+
 def _connections(value: str) -> int:
     return _integer(value, low=1, high=1_000_000, what="a connection count", example="1024")
 
@@ -369,7 +384,9 @@ def _database_url(value: str) -> str:
     import importlib.util
 
     if postgres and importlib.util.find_spec("asyncpg") is None:
-        raise ValueError("PostgreSQL needs the postgres extra; install it with `pip install 'portbot[postgres]'`")
+        raise ValueError(
+            "PostgreSQL needs the postgres extra; install it with `pip install 'portbot[postgres]'`"
+        )
     return text
 
 
@@ -566,6 +583,9 @@ class PortbotSettings(_Section):
     link_ttl: float = setting(default=600.0, parse=_link_ttl)
     # Reverse proxies in front of the worker: only their X-Forwarded-For names a link's visitor.
     trusted_proxies: tuple[str, ...] = setting(default=(), parse=_comma_list(_network))
+    # Watches (issue 10): how many one Discord server / Slack workspace may keep, and the shortest interval.
+    watch_quota: int = setting(default=10, parse=_watch_quota)
+    watch_min_interval: float = setting(default=60.0, parse=_watch_interval)
 
     @property
     def audit_path(self) -> Path:
