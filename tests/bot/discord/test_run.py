@@ -99,7 +99,13 @@ async def test_settings_command_is_for_server_admins_only(
     assert (watch["name"], watch["type"]) == ("watch", 2)
     subcommands = {o["name"]: o for o in watch["options"]}
     assert list(subcommands) == ["add", "list", "remove"]
-    assert [o["name"] for o in subcommands["add"]["options"]] == ["host", "port", "protocol", "every", "label"]
+    assert [o["name"] for o in subcommands["add"]["options"]] == [
+        "host",
+        "port",
+        "protocol",
+        "every",
+        "label",
+    ]
     assert subcommands["remove"]["options"][0]["autocomplete"] is True
 
 
