@@ -18,7 +18,9 @@ from bot.core.commands import Portbot
 
 if TYPE_CHECKING:
     from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
+    from bot.core.watch_desk import WatchDesk
     from bot.settings import Settings
+    from bot.store import Store
     from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
@@ -79,9 +81,26 @@ class ServiceBackend:
             await close()
 
 
-def safety_policy(settings: Settings) -> SafetyPolicy:
-    """The probe safety policy from the settings (also what watch commands check a host against when added)."""
-    return _policy(settings)
+async def open_watch_store(settings: Settings) -> Store:
+    """The store watches are kept in: ``PORTBOT_DATABASE_URL``, else SQLite in the data directory."""
+    from bot.store import database_url_for, open_store
+
+    return await open_store(database_url_for(settings.portbot.database_url, settings.portbot.data_dir))
+
+
+def watch_desk(settings: Settings, store: Store, *, command: str) -> WatchDesk:
+    """The chat watch commands' desk on ``store``: the probe safety policy and the watch settings.
+    ``command`` is how the platform spells the command (``/portbot watch``, ``/port watch``)."""
+    from bot.core.watch_desk import WatchDesk
+    from bot.watch.repository import WatchRepository
+
+    return WatchDesk(
+        WatchRepository(store),
+        _policy(settings),
+        quota=settings.portbot.watch_quota,
+        min_interval=settings.portbot.watch_min_interval,
+        command=command,
+    )
 
 
 def _policy(settings: Settings) -> SafetyPolicy:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.reply import Field, Reply, ReplyKind, Status
 from bot.core.watch_replies import target_line, watch_name
-from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError
+from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError, WatchQuotaReached
 from probes.errors import InputError, PortbotError, RefusedTarget
 from probes.targets import parse_target
 
@@ -74,6 +74,13 @@ class WatchDesk:
         try:
             new = self._validated(request)
             watch = await self.repository.add(new, quota=self.quota)
+        except WatchQuotaReached:
+            where = "workspace" if request.platform is Platform.SLACK else "server"
+            message = (
+                f"This {where} already has {self.quota} watches, the most it can have. "
+                f"Remove one with `{self.command} remove` first."
+            )
+            return refusal(WatchQuotaReached(message), request.host)
         except PortbotError as err:
             return refusal(err, request.host)
         count = len(await self.repository.list(request.platform, request.scope_id))

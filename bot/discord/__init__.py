@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app import open_watch_store, watch_desk
 from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
@@ -19,9 +20,7 @@ from bot.settings import WHERE, SettingsError
 
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
-    from bot.core.watch_desk import WatchDesk
     from bot.settings import Settings
-    from bot.store import Store
 
 __all__ = ["PortbotClient", "run"]
 
@@ -52,7 +51,7 @@ async def run(
         # Only GET /gateway/bot advises a shard count, and it names Discord's own gateway: with a gateway of
         # its own (a proxy that shards for us) the bot connects once, as before it was sharded.
         shard_count = 1
-    watch_store = None if sync else await _open_watch_store(settings)
+    watch_store = None if sync else await open_watch_store(settings)
     client = PortbotClient(
         Responder(portbot, store, saved=saved),
         dev_guild_id=settings.discord.dev_guild_id,
@@ -87,27 +86,6 @@ async def run(
         saved.close()
         if watch_store is not None:
             await watch_store.close()
-
-
-async def _open_watch_store(settings: Settings) -> Store:
-    from bot.store import database_url_for, open_store
-
-    return await open_store(database_url_for(settings.portbot.database_url, settings.portbot.data_dir))
-
-
-def watch_desk(settings: Settings, store: Store, *, command: str) -> WatchDesk:
-    """The watch commands' desk on ``store``, with the probe safety policy and the watch settings."""
-    from bot.app import safety_policy
-    from bot.core.watch_desk import WatchDesk
-    from bot.watch.repository import WatchRepository
-
-    return WatchDesk(
-        WatchRepository(store),
-        safety_policy(settings),
-        quota=settings.portbot.watch_quota,
-        min_interval=settings.portbot.watch_min_interval,
-        command=command,
-    )
 
 
 def parse_shards(ids: str | None, count: int | None) -> tuple[list[int] | None, int | None]:

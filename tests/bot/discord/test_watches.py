@@ -192,7 +192,7 @@ async def test_the_quota_is_enforced_with_a_plain_message(quota_one: RunningBot)
     embed = await add(quota_one, host=HOST, port=25566)
     assert embed["title"] == "❗ I can't do that"
     assert embed["description"] == (
-        "This server already has 1 watches, the most it can have. Remove one with `/port watch remove` first."
+        "This server already has 1 watches, the most it can have. Remove one with `/portbot watch remove` first."
     )
     await quota_one.fake.wait_for(lambda: quota_one.fake.channel_calls)
     assert len(quota_one.fake.channel_calls) == 1
