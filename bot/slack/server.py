@@ -27,10 +27,22 @@ SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before sto
 async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
     """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
     require_settings(settings, http=http)
-    # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
-    async with aiohttp.ClientSession() as session:
-        app = build_app(settings, portbot, http=http, session=session)
-        await _serve(app, settings, portbot, http=http)
+    from bot.app import open_watch_store, watch_desk
+
+    store = await open_watch_store(settings)
+    try:
+        # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
+        async with aiohttp.ClientSession() as session:
+            desk = watch_desk(settings, store, command="/port watch")
+            app = build_app(settings, portbot, http=http, session=session, watches=desk)
+            # TODO(lead, at merge): run the watch scheduler beside the app once the watch-engine lane's
+            # bot/watch/scheduler.py is on main, e.g.
+            #   asyncio.create_task(run_scheduler(store, prober,
+            #       {Platform.SLACK: notifier_for(app, settings, http=http)}, stop=stop))
+            # and stop it (set `stop`, await the task) before the store closes below.
+            await _serve(app, settings, portbot, http=http)
+    finally:
+        await store.close()
 
 
 async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool) -> None:
