@@ -142,6 +142,10 @@ NOT_FOR_A_PLAIN_ASK = (
     "asyncio",
     "probes.models",
     "knowledge._toml",
+    "sqlalchemy",
+    "alembic",
+    "bot.store",
+    "bot.watch",
 )
 
 
