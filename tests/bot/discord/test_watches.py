@@ -289,3 +289,13 @@ async def test_remove_autocompletes_this_servers_watches_masked(bot: RunningBot)
     callback = await bot.fake.wait_callback(sent.id)
     assert callback.type == 8
     assert callback.data["choices"] == [{"name": "#1 mc….com:25565 (25565/TCP)", "value": 1}]
+
+
+async def test_a_hostile_label_mentions_no_one(bot: RunningBot) -> None:
+    """A label full of mentions and markdown is posted as text: escaped, and with no mention allowed."""
+    await add(bot, host=HOST, port=25565, label="@everyone <@123> [x](https://evil.example)")
+    await bot.fake.wait_for(lambda: bot.fake.channel_calls)
+    (posted,) = bot.fake.channel_calls
+    assert posted.body["allowed_mentions"] == {"parse": []}
+    title = embed_of(posted.body)["title"]
+    assert "@everyone" not in title and "<@123>" not in title and "](" not in title

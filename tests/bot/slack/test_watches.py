@@ -284,3 +284,12 @@ async def test_oauth_installs_give_each_workspace_its_own_token(tmp_path: Path) 
     token_for = installation_tokens(installs)
     assert await token_for(TEAM_ID) == "xoxb-team-token"
     assert await token_for("T0OTHER") is None
+
+
+async def test_a_hostile_label_mentions_no_one(admin_slack: Slack, fake_slack: FakeSlack) -> None:
+    """A label with Slack's mention and link syntax is posted as plain text that cannot ping or link."""
+    await private_answer(
+        admin_slack, f"watch add {HOST} 25565 label <!channel> <@U0BOB> <https://evil.example|x>"
+    )
+    (post,) = fake_slack.calls_to("chat.postMessage")
+    quiet(message_args(post.args))
