@@ -88,9 +88,12 @@ async def open_watch_store(settings: Settings) -> Store:
     return await open_store(database_url_for(settings.portbot.database_url, settings.portbot.data_dir))
 
 
-def watch_desk(settings: Settings, store: Store, *, command: str) -> WatchDesk:
+def watch_desk(
+    settings: Settings, store: Store, *, command: str, portbot: Portbot | None = None
+) -> WatchDesk:
     """The chat watch commands' desk on ``store``: the probe safety policy and the watch settings.
-    ``command`` is how the platform spells the command (``/portbot watch``, ``/port watch``)."""
+    ``command`` is how the platform spells the command (``/portbot watch``, ``/port watch``); ``portbot``'s
+    knowledge names the games a watch may ask for players."""
     from bot.core.watch_desk import WatchDesk
     from bot.watch.repository import WatchRepository
 
@@ -100,6 +103,7 @@ def watch_desk(settings: Settings, store: Store, *, command: str) -> WatchDesk:
         quota=settings.portbot.watch_quota,
         min_interval=settings.portbot.watch_min_interval,
         command=command,
+        games=portbot.service_named if portbot is not None else None,
     )
 
 

@@ -7,6 +7,7 @@ Replies to these commands name the host, so they are private, with the host mark
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from probes.targets import parse_target
 
 if TYPE_CHECKING:
     from bot.watch.repository import WatchRepository
+    from knowledge import Service
     from probes.policy import SafetyPolicy
 
 LABEL_MAX = 80
@@ -25,6 +27,10 @@ LABEL_MAX = 80
 
 class IntervalTooShort(WatchError):
     """``every`` below ``PORTBOT_WATCH_MIN_INTERVAL``."""
+
+
+class UnknownGame(WatchError):
+    """A game named that the knowledge base does not know."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,7 @@ class WatchRequest:
     protocol: Protocol = "tcp"
     every: float | None = None
     label: str | None = None
+    game: str | None = None  # a game or app as typed ("minecraft", "valheim"): its status query gives players
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +68,10 @@ class WatchDesk:
         quota: int,
         min_interval: float,
         command: str = "/port watch",
+        games: Callable[[str], Service | None] | None = None,
     ) -> None:
         self.repository = repository
+        self.games = games  # the knowledge base's reading of a game's name (Portbot.service_named)
         self.command = command  # how the platform spells the command, for "remove one with …"
         self.policy = policy
         self.quota = quota
@@ -108,6 +117,7 @@ class WatchDesk:
                 f"give `every` of {self.min_interval:g} or more."
             )
         label = " ".join((request.label or "").split())[:LABEL_MAX] or None
+        game = self._game(request.game) if request.game else None
         return NewWatch(
             platform=request.platform,
             scope_id=request.scope_id,
@@ -117,8 +127,19 @@ class WatchDesk:
             protocol=request.protocol,
             every=every,
             label=label,
+            game=game,
             channel_id=request.channel_id,
         )
+
+    def _game(self, typed: str) -> str:
+        """The knowledge entry's id for a game or app as typed; WatchError when none matches."""
+        service = self.games(typed) if self.games is not None else None
+        if service is None:
+            raise UnknownGame(
+                f"I don't know the game or app `{typed[:40]}`, so I can't ask it for players. "
+                "Name one I know (minecraft, valheim, rust, …) or leave it out to check the port alone."
+            )
+        return service.id
 
 
 def refusal(err: PortbotError, host: str | None) -> Reply:

@@ -55,7 +55,9 @@ async def run(
     client = PortbotClient(
         Responder(portbot, store, saved=saved),
         dev_guild_id=settings.discord.dev_guild_id,
-        watches=None if watch_store is None else watch_desk(settings, watch_store, command="/portbot watch"),
+        watches=None
+        if watch_store is None
+        else watch_desk(settings, watch_store, command="/portbot watch", portbot=portbot),
         shard_ids=shard_ids,
         shard_count=shard_count,
     )

@@ -154,6 +154,7 @@ def build_commands(responder: Responder, watches: WatchCommands | None = None) -
         protocol="TCP (the default) or UDP",
         every="Seconds between checks; the shortest allowed when left out",
         label="A name for the status message instead of the masked address, e.g. Survival server",
+        game="The game it runs, to show players (minecraft, valheim, …)",
     )
     @app_commands.choices(protocol=WATCH_PROTOCOLS)
     async def watch_add(
@@ -163,9 +164,11 @@ def build_commands(responder: Responder, watches: WatchCommands | None = None) -
         protocol: app_commands.Choice[str] | None = None,
         every: app_commands.Range[int, 1, 86400] | None = None,
         label: app_commands.Range[str, 1, 80] | None = None,
+        game: app_commands.Range[str, 1, 60] | None = None,
     ) -> None:
         chosen: Protocol = "udp" if protocol is not None and protocol.value == "udp" else "tcp"
-        await watching.add(interaction, host, port, chosen, None if every is None else float(every), label)
+        seconds = None if every is None else float(every)
+        await watching.add(interaction, host, port, chosen, seconds, label, game)
 
     @watch.command(name="list", description="The servers watched here")
     async def watch_list(interaction: Interaction) -> None:

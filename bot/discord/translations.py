@@ -120,6 +120,7 @@ TRANSLATIONS: dict[str, dict[Locale, str]] = {
         RU: "интервал",
         PL: "interwał",
     },
+    "game": {DE: "spiel", FR: "jeu", ES: "juego", PT_BR: "jogo", RU: "игра", PL: "gra"},
     "label": {DE: "name", FR: "nom", ES: "nombre", PT_BR: "nome", RU: "название", PL: "nazwa"},
     # -- the message context menu (a display name: spaces and capitals allowed) ----------------------------
     "Check this server": {
@@ -250,6 +251,14 @@ TRANSLATIONS: dict[str, dict[Locale, str]] = {
         PT_BR: "Um nome para a mensagem de status em vez do endereço mascarado, ex.: Servidor survival",
         RU: "Название для сообщения о статусе вместо скрытого адреса, напр. Сервер выживания",
         PL: "Nazwa w wiadomości o stanie zamiast ukrytego adresu, np. Serwer survival",
+    },
+    "The game it runs, to show players (minecraft, valheim, …)": {
+        DE: "Das Spiel darauf, um die Spieler zu zeigen (minecraft, valheim, …)",
+        FR: "Le jeu qu'il fait tourner, pour afficher les joueurs (minecraft, valheim, …)",
+        ES: "El juego que ejecuta, para mostrar los jugadores (minecraft, valheim, …)",
+        PT_BR: "O jogo que ele roda, para mostrar os jogadores (minecraft, valheim, …)",
+        RU: "Игра на сервере, чтобы показывать игроков (minecraft, valheim, …)",
+        PL: "Gra na serwerze, by pokazywać graczy (minecraft, valheim, …)",
     },
     "The servers watched here": {
         DE: "Die hier überwachten Server",

@@ -83,6 +83,7 @@ class WatchCommands:
         protocol: Protocol,
         every: float | None,
         label: str | None,
+        game: str | None = None,
     ) -> None:
         async with self.responder.handling(interaction, "watch:add"):
             desk = await self._allowed(interaction)
@@ -100,6 +101,7 @@ class WatchCommands:
                 protocol=protocol,
                 every=every,
                 label=label,
+                game=game,
             )
             added = await desk.add(request)
             if not isinstance(added, Added):

@@ -33,7 +33,7 @@ async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> No
     try:
         # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
         async with aiohttp.ClientSession() as session:
-            desk = watch_desk(settings, store, command="/port watch")
+            desk = watch_desk(settings, store, command="/port watch", portbot=portbot)
             app = build_app(settings, portbot, http=http, session=session, watches=desk)
             # TODO(lead, at merge): run the watch scheduler beside the app once the watch-engine lane's
             # bot/watch/scheduler.py is on main, e.g.

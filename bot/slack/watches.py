@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 COMMAND = "/port watch"
 _WATCH = re.compile(r"^\s*watch(?:\s+|$)", re.IGNORECASE)
 _USAGE = (
-    "`/port watch add <host> <port> [tcp|udp] [every <seconds>] [label <name>]`\n"
+    "`/port watch add <host> <port> [tcp|udp] [every <seconds>] [game <game>] [label <name>]`\n"
     "`/port watch list`  ·  `/port watch remove <number>`"
 )
 USAGE = Reply(
@@ -75,6 +75,7 @@ class Parsed:
     protocol: Protocol = "tcp"
     every: float | None = None
     label: str | None = None
+    game: str | None = None
     watch_id: int = 0
 
 
@@ -107,6 +108,7 @@ def _parse_add(rest: list[str]) -> Parsed | Reply:
     protocol: Protocol = "tcp"
     every: float | None = None
     label: str | None = None
+    game: str | None = None
     index = 0
     while index < len(options):
         word = options[index].lower()
@@ -120,13 +122,18 @@ def _parse_add(rest: list[str]) -> Parsed | Reply:
                     f"`every` takes seconds, e.g. `every 300`; `{options[index][:20]}` is not a number."
                 )
             every = float(seconds)
+        elif word == "game" and index + 1 < len(options):
+            index += 1
+            game = options[index]
         elif word == "label" and index + 1 < len(options):
             label = " ".join(options[index + 1 :])
             break
         else:
             return _bad(f"I don't know `{options[index][:30]}` here. {_USAGE.splitlines()[0]}")
         index += 1
-    return Parsed("add", host=host, port=int(port_text), protocol=protocol, every=every, label=label)
+    return Parsed(
+        "add", host=host, port=int(port_text), protocol=protocol, every=every, label=label, game=game
+    )
 
 
 def _bad(message: str) -> Reply:
@@ -183,6 +190,7 @@ class SlackWatches:
             protocol=parsed.protocol,
             every=parsed.every,
             label=parsed.label,
+            game=parsed.game,
         )
         added = await self.desk.add(request)
         if not isinstance(added, Added):

@@ -105,6 +105,7 @@ async def test_settings_command_is_for_server_admins_only(
         "protocol",
         "every",
         "label",
+        "game",
     ]
     assert subcommands["remove"]["options"][0]["autocomplete"] is True
 

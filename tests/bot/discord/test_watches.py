@@ -299,3 +299,13 @@ async def test_a_hostile_label_mentions_no_one(bot: RunningBot) -> None:
     assert posted.body["allowed_mentions"] == {"parse": []}
     title = embed_of(posted.body)["title"]
     assert "@everyone" not in title and "<@123>" not in title and "](" not in title
+
+
+async def test_a_game_is_stored_by_its_knowledge_id(bot: RunningBot) -> None:
+    """`game:Valheim` is read by the knowledge base and kept as its entry's id; the status names the game."""
+    await add(bot, host=HOST, port=2456, protocol="udp", game="Valheim")
+    await bot.fake.wait_for(lambda: bot.fake.channel_calls)
+    async with watches_of(bot) as repository:
+        (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+    assert (watch.game, watch.protocol) == ("valheim", "udp")
+    assert embed_of(bot.fake.channel_calls[0].body)["title"] == "Watching Valheim — first check pending"

@@ -51,7 +51,7 @@ def repository(store: Store) -> WatchRepository:
 async def watch_app(settings: Settings, portbot: Portbot, store: Store) -> AsyncIterator[AsyncApp]:
     """The app as run() builds it, with watches kept in ``store``."""
     async with aiohttp.ClientSession() as session:
-        desk = watch_desk(settings, store, command="/port watch")
+        desk = watch_desk(settings, store, command="/port watch", portbot=portbot)
         app = build_app(settings, portbot, http=True, session=session, watches=desk)
         yield app
         await lazy_runner(app).drain()
@@ -293,3 +293,23 @@ async def test_a_hostile_label_mentions_no_one(admin_slack: Slack, fake_slack: F
     )
     (post,) = fake_slack.calls_to("chat.postMessage")
     quiet(message_args(post.args))
+
+
+async def test_a_game_is_stored_by_its_knowledge_id(
+    admin_slack: Slack, fake_slack: FakeSlack, repository: WatchRepository
+) -> None:
+    """`game Minecraft` is read by the knowledge base and kept as its entry's id, for the players query."""
+    await private_answer(admin_slack, f"watch add {HOST} 25565 game Minecraft")
+    (watch,) = await repository.list(Platform.SLACK, TEAM_ID)
+    assert watch.game == "minecraft-java"
+
+
+async def test_an_unknown_game_is_refused(admin_slack: Slack, fake_slack: FakeSlack) -> None:
+    """A game the knowledge base does not know: refused privately, with what to do."""
+    body = await private_answer(admin_slack, f"watch add {HOST} 25565 game frobnitz")
+    assert header(body) == ":warning: I can't do that"
+    assert body["blocks"][1]["text"]["text"] == (
+        "I don't know the game or app `frobnitz`, so I can't ask it for players. "
+        "Name one I know (minecraft, valheim, rust, …) or leave it out to check the port alone."
+    )
+    assert fake_slack.calls_to("chat.postMessage") == []
