@@ -24,7 +24,7 @@ def watch_name(watch: Watch) -> str:
     if watch.label:
         return watch.label
     if watch.game:
-        return watch.game.title()
+        return watch.game.replace("-", " ").title()  # the knowledge entry's id: minecraft-java
     return f"{mask(watch.host)}:{watch.port}"
 
 
