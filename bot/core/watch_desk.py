@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.core.reply import Field, Reply, ReplyKind, Status
-from bot.core.watch_replies import target_line, watch_name
+from bot.core.watch_replies import watch_name, where
 from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError, WatchQuotaReached
 from probes.errors import InputError, PortbotError, RefusedTarget
 from probes.targets import parse_target
@@ -163,9 +163,20 @@ def refusal(err: PortbotError, host: str | None) -> Reply:
     )
 
 
+def private_name(watch: Watch) -> str:
+    """How a private reply names ``watch``: its label or game, else its host and port (the asker's own)."""
+    return watch_name(watch) if watch.label or watch.game else f"{watch.host}:{watch.port}"
+
+
+def public_choice(watch: Watch) -> str:
+    """A watch as others may see it (an autocomplete list): number, name if it has one, masked target."""
+    named = f"{watch_name(watch)} · " if watch.label or watch.game else ""
+    return f"#{watch.id} {named}{where(watch)}"
+
+
 def added_reply(watch: Watch, count: int, quota: int) -> Reply:
     return Reply(
-        title=f"Watching {watch_name(watch)} (#{watch.id})",
+        title=f"Watching {private_name(watch)} (#{watch.id})",
         summary=(
             f"`{watch.host}` port {watch.port}/{watch.protocol.upper()}, checked every {watch.every:g} seconds. "
             "A status message in this channel shows how it is doing (the address masked), and changes are "
@@ -188,8 +199,8 @@ def list_reply(found: list[Watch], quota: int, command: str = "/port watch") -> 
             private=True,
         )
     lines = [
-        f"**#{w.id}** {watch_name(w)}: `{w.host}` port {w.port}/{w.protocol.upper()}, every {w.every:g} s"
-        f" — {w.state.value if w.state else 'not checked yet'}"
+        f"**#{w.id}** {watch_name(w) + ': ' if w.label or w.game else ''}`{w.host}` port {w.port}/"
+        f"{w.protocol.upper()}, every {w.every:g} s — {w.state.value if w.state else 'not checked yet'}"
         for w in found
     ]
     return Reply(
@@ -204,7 +215,7 @@ def list_reply(found: list[Watch], quota: int, command: str = "/port watch") -> 
 
 def removed_reply(watch: Watch) -> Reply:
     return Reply(
-        title=f"Stopped watching {watch_name(watch)} (#{watch.id})",
+        title=f"Stopped watching {private_name(watch)} (#{watch.id})",
         summary=f"`{watch.host}` port {watch.port}/{watch.protocol.upper()} is no longer checked.",
         kind=ReplyKind.HELP,
         private=True,
@@ -216,6 +227,6 @@ def retired_reply(watch: Watch) -> Reply:
     """What the status message says once its watch is removed (public: masked)."""
     return Reply(
         title=f"{watch_name(watch)} is no longer watched",
-        summary=f"{target_line(watch)} was removed from this channel's watches.",
+        summary=f"{where(watch)} was removed from this channel's watches.",
         kind=ReplyKind.PROBE,
     )

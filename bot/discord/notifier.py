@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.core.watch_desk import retired_reply
-from bot.core.watch_replies import alert_reply, pending_reply, status_reply
+from bot.core.watch_replies import alert_reply, status_reply
 from bot.discord.render import render_embed
 from bot.discord.responder import NO_MENTIONS
 
@@ -47,7 +47,7 @@ class DiscordNotifier:
 
     async def post_pending(self, watch: Watch) -> str:
         """Post the first status message ("first check pending") and return its id."""
-        return await self._post(watch, pending_reply(watch))
+        return await self._post(watch, status_reply(watch, None))
 
     async def show_status(self, watch: Watch, summary: CheckSummary) -> str | None:
         """Edit the status message in place; post a new one (and return its id) when there is none or it was

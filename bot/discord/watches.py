@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.core.commands import problem
-from bot.core.watch_desk import Added, WatchDesk, WatchRequest, removed_reply
-from bot.core.watch_replies import watch_name
+from bot.core.watch_desk import Added, WatchDesk, WatchRequest, private_name, public_choice, removed_reply
 from bot.discord.render import clip, plain
 from bot.watch.models import Platform, Protocol, Watch
 
@@ -45,7 +44,7 @@ WATCHES_OFF = problem(
 
 def status_not_posted(watch: Watch) -> Any:
     return problem(
-        f"Watching {watch_name(watch)} (#{watch.id}), but I couldn't post its status here",
+        f"Watching {private_name(watch)} (#{watch.id}), but I couldn't post its status here",
         "I need **View Channel**, **Send Messages** and **Embed Links** in this channel. Once I have them, "
         "the status message appears with the next check.",
     )
@@ -162,9 +161,7 @@ class WatchCommands:
         typed = current.strip().lower().lstrip("#")
         out: list[app_commands.Choice[int]] = []
         for watch in found:
-            name = clip(
-                plain(f"#{watch.id} {watch_name(watch)} ({watch.port}/{watch.protocol.upper()})"), 100
-            )
+            name = clip(plain(public_choice(watch)), 100)
             if typed in name.lower():
                 out.append(app_commands.Choice(name=name, value=watch.id))
         return out[:25]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.core.watch_desk import retired_reply
-from bot.core.watch_replies import alert_reply, pending_reply, status_reply
+from bot.core.watch_replies import alert_reply, status_reply
 from bot.slack.render import render
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class SlackNotifier:
 
     async def post_pending(self, watch: Watch) -> str:
         """Post the first status message ("first check pending") and return its ts (its id in Slack)."""
-        return await self._post(watch, pending_reply(watch))
+        return await self._post(watch, status_reply(watch, None))
 
     async def show_status(self, watch: Watch, summary: CheckSummary) -> str | None:
         """``chat.update`` the status message; post a new one (and return its ts) when there is none or it was

@@ -20,8 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.commands import problem
 from bot.core.reply import Field, Reply, ReplyKind
-from bot.core.watch_desk import Added, WatchDesk, WatchRequest, removed_reply
-from bot.core.watch_replies import watch_name
+from bot.core.watch_desk import Added, WatchDesk, WatchRequest, private_name, removed_reply
 from bot.slack.home import is_admin
 from bot.watch.models import Platform, Protocol, Watch
 
@@ -142,7 +141,7 @@ def _bad(message: str) -> Reply:
 
 def status_not_posted(watch: Watch) -> Reply:
     return problem(
-        f"Watching {watch_name(watch)} (#{watch.id}), but I couldn't post its status here",
+        f"Watching {private_name(watch)} (#{watch.id}), but I couldn't post its status here",
         "Invite me to this channel (`/invite @Portbot`); the status message appears with the next check.",
     )
 

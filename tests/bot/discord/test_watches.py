@@ -6,14 +6,17 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.core.commands import Portbot
+from bot.core.watch_replies import alert_reply, status_reply
 from bot.discord._endpoints import pointed_at
 from bot.discord.notifier import rest_notifier
+from bot.discord.render import render_embed
 from bot.store import Store, database_url_for, open_store
 from bot.watch.models import Health, Platform
 from bot.watch.notify import Change, CheckSummary
@@ -91,11 +94,13 @@ async def test_add_answers_privately_and_posts_a_masked_status_message(bot: Runn
     (posted,) = bot.fake.channel_calls
     assert (posted.method, posted.path) == ("POST", f"/channels/{payloads.CHANNEL_ID}/messages")
     assert posted.body["allowed_mentions"] == {"parse": []}
-    assert embed_of(posted.body)["title"] == "Watching Survival — first check pending"
-    assert MASKED in embed_of(posted.body)["description"]
     no_host(posted.body)
     async with watches_of(bot) as repository:
         (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+    # The words are bot/core/watch_replies.py's (tested there); here: that one, named, masked message is posted.
+    assert embed_of(posted.body) == render_embed(status_reply(watch, None)).to_dict()
+    assert "Survival" in embed_of(posted.body)["title"]
+    assert MASKED in json.dumps(posted.body, ensure_ascii=False)
     assert (watch.host, watch.port, watch.protocol, watch.every) == (HOST, 25565, "tcp", 60.0)
     assert watch.channel_id == str(payloads.CHANNEL_ID)
     assert posted.message is not None
@@ -109,7 +114,8 @@ async def test_the_notifier_edits_the_same_message_then_alerts(bot: RunningBot) 
     await bot.fake.wait_for(lambda: bot.fake.channel_calls)
     posted_id = bot.fake.channel_calls[0].message["id"]  # type: ignore[index]
     async with watches_of(bot) as repository:
-        (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+        (stored,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+    watch = replace(stored, state=Health.DOWN, state_since=1000.0)  # as the scheduler hands it over
     down = CheckSummary(
         Health.DOWN, "filtered", "Nothing answered from 203.0.113.7: a firewall drops it.", 1000.0
     )
@@ -124,11 +130,13 @@ async def test_the_notifier_edits_the_same_message_then_alerts(bot: RunningBot) 
         assert call.body["allowed_mentions"] == {"parse": []}
         no_host(call.body)
     status = embed_of(edit.body)
-    assert status["title"] == "🚫 mc….com:25565 is down"
+    assert status["title"] == render_embed(status_reply(watch, down)).title
+    assert status["title"].startswith("🚫 ") and status["title"].endswith(" is down")
     assert {f["name"]: f["value"] for f in status["fields"]}["Cause"] == (
         "Nothing answered from 203.0.x.x: a firewall drops it."
     )
-    assert embed_of(alert.body)["title"] == "🚫 mc….com:25565 is down"
+    change = Change(watch, 1, Health.UP, Health.DOWN, down, 1000.0)
+    assert embed_of(alert.body)["title"] == render_embed(alert_reply(change)).title
     assert [r for r in bot.fake.requests if r.path == "/gateway/bot" and r.at > post.at] == []
 
 
@@ -137,7 +145,8 @@ async def test_a_deleted_status_message_is_posted_again(bot: RunningBot) -> None
     await add(bot, host=HOST, port=25565)
     await bot.fake.wait_for(lambda: bot.fake.channel_calls)
     async with watches_of(bot) as repository:
-        (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+        (stored,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+    watch = replace(stored, state=Health.UP, state_since=1000.0)
     bot.fake.messages.pop(str(watch.status_message_id))
     up = CheckSummary(Health.UP, "open", None, 1000.0, latency_ms=12.0, players=(3, 20))
     with pointed_at(bot.fake.api_base, None):
@@ -146,8 +155,7 @@ async def test_a_deleted_status_message_is_posted_again(bot: RunningBot) -> None
     assert new_id is not None and new_id != watch.status_message_id
     reposted = bot.fake.channel_calls[-1]
     assert reposted.method == "POST"
-    fields = {f["name"]: f["value"] for f in embed_of(reposted.body)["fields"]}
-    assert fields["Players"] == "3/20"
+    assert "Players: 3/20" in embed_of(reposted.body)["description"]
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ async def test_administrator_alone_may_add(bot: RunningBot) -> None:
         )
     )
     followup = await bot.fake.wait_followup(sent.token)
-    assert embed_of(followup.body)["title"].startswith("✅ Watching mc….com:25565")
+    assert embed_of(followup.body)["title"] == f"✅ Watching {HOST}:25565 (#1)"  # private: the host is shown
 
 
 async def test_the_quota_is_enforced_with_a_plain_message(quota_one: RunningBot) -> None:
@@ -248,7 +256,7 @@ async def test_list_and_remove(bot: RunningBot) -> None:
     assert embed["title"] == "Watches here (2 of 10)"
     assert embed["description"] == (
         f"**#1** Survival: `{HOST}` port 25565/TCP, every 60 s — not checked yet\n"
-        "**#2** pl….net:19132: `play.example.net` port 19132/UDP, every 120 s — not checked yet"
+        "**#2** `play.example.net` port 19132/UDP, every 120 s — not checked yet"
     )
     removed = await ask(bot, "remove", watch=1)
     assert (removed.type, removed.ephemeral) == (4, True)
@@ -288,7 +296,7 @@ async def test_remove_autocompletes_this_servers_watches_masked(bot: RunningBot)
     sent = await bot.fake.push_interaction(payload)
     callback = await bot.fake.wait_callback(sent.id)
     assert callback.type == 8
-    assert callback.data["choices"] == [{"name": "#1 mc….com:25565 (25565/TCP)", "value": 1}]
+    assert callback.data["choices"] == [{"name": "#1 mc….com:25565/TCP", "value": 1}]
 
 
 async def test_a_hostile_label_mentions_no_one(bot: RunningBot) -> None:
@@ -308,4 +316,4 @@ async def test_a_game_is_stored_by_its_knowledge_id(bot: RunningBot) -> None:
     async with watches_of(bot) as repository:
         (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
     assert (watch.game, watch.protocol) == ("valheim", "udp")
-    assert embed_of(bot.fake.channel_calls[0].body)["title"] == "Watching Valheim — first check pending"
+    assert "Valheim" in embed_of(bot.fake.channel_calls[0].body)["title"]
