@@ -76,12 +76,13 @@ async def run(
                     return
                 if settings.discord.api_base and not settings.discord.gateway_url:
                     endpoints.set_gateway(await gateway_from_api(client))
-                # TODO(lead, at merge): run the watch scheduler beside the gateway once the watch-engine lane's
-                # bot/watch/scheduler.py is on main, e.g.
+                # TODO(lead, at merge): run the watch-engine lane's scheduler beside the gateway, on this store:
                 #   stop = asyncio.Event()
-                #   scheduler = asyncio.create_task(run_scheduler(watch_store, prober,
-                #                                   {Platform.DISCORD: client.notifier}, stop=stop))
-                # and set `stop` / await it in the finally below. client.notifier edits the status messages.
+                #   checks = asyncio.create_task(run_scheduler(
+                #       watch_store, portbot.probes, {Platform.DISCORD: client.notifier}, stop=stop,
+                #       services=portbot.knowledge.service))
+                # then in the finally below, before the store closes: stop.set(); await checks.
+                # (client.notifier is the DiscordNotifier; `portbot watch run` uses notifier.rest_notifier.)
                 await client.connect()
     finally:
         store.close()

@@ -35,11 +35,12 @@ async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> No
         async with aiohttp.ClientSession() as session:
             desk = watch_desk(settings, store, command="/port watch", portbot=portbot)
             app = build_app(settings, portbot, http=http, session=session, watches=desk)
-            # TODO(lead, at merge): run the watch scheduler beside the app once the watch-engine lane's
-            # bot/watch/scheduler.py is on main, e.g.
-            #   asyncio.create_task(run_scheduler(store, prober,
-            #       {Platform.SLACK: notifier_for(app, settings, http=http)}, stop=stop))
-            # and stop it (set `stop`, await the task) before the store closes below.
+            # TODO(lead, at merge): run the watch-engine lane's scheduler beside the app, on this store:
+            #   stop = asyncio.Event()
+            #   checks = asyncio.create_task(run_scheduler(
+            #       store, portbot.probes, {Platform.SLACK: notifier_for(app, settings, http=http)},
+            #       stop=stop, services=portbot.knowledge.service))
+            # then, before the store closes below: stop.set(); await checks.
             await _serve(app, settings, portbot, http=http)
     finally:
         await store.close()
