@@ -24,6 +24,7 @@ from bot.discord.responder import NO_MENTIONS
 
 if TYPE_CHECKING:
     from bot.core.reply import Reply
+    from bot.settings import Settings
     from bot.watch.models import Watch
     from bot.watch.notify import Change, CheckSummary
 
@@ -80,6 +81,25 @@ def _embed(reply: Reply) -> discord.Embed:
     # Watch replies are written masked; masking again catches an address inside text Portbot did not write
     # (a probe's reason quoting a server's answer).
     return render_embed(reply.masked())
+
+
+@contextlib.asynccontextmanager
+async def notifier_from_settings(settings: Settings) -> AsyncIterator[DiscordNotifier]:
+    """For ``portbot watch run``: :func:`rest_notifier` with ``DISCORD_TOKEN``, aimed at ``DISCORD_API_BASE`` when
+    set. Raises SettingsError when the token is missing or Discord rejects it."""
+    from bot.discord._endpoints import pointed_at
+    from bot.settings import WHERE, SettingsError
+
+    settings.require("DISCORD_TOKEN")
+    assert settings.discord.token is not None
+    with pointed_at(settings.discord.api_base, None):
+        try:
+            async with rest_notifier(settings.discord.token.get_secret_value()) as notifier:
+                yield notifier
+        except discord.LoginFailure:
+            raise SettingsError(
+                f"DISCORD_TOKEN was rejected by Discord: get a fresh one from {WHERE['DISCORD_TOKEN']}."
+            ) from None
 
 
 @contextlib.asynccontextmanager

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 # Kept in step with slack-manifest.yml, and with the Web API methods the code calls (tests/bot/slack/test_manifest.py).
 BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "users:read")
 EVENTS_PATH = "/slack/events"
+INSTALLATIONS_DB = "slack-installations.sqlite3"  # OAuth installs, in PORTBOT_DATA_DIR
 SHARE_TTL = 30 * 60  # Slack's response_url, which the shared copy is posted through, works for 30 minutes
 
 FAILURE = INTERNAL_ERROR
@@ -154,6 +155,23 @@ def notifier_for(app: AsyncApp, settings: Settings, *, http: bool) -> SlackNotif
     )
 
 
+def notifier_from_settings(settings: Settings) -> SlackNotifier:
+    """For ``portbot watch run`` (no Bolt app): with ``SLACK_CLIENT_ID`` each workspace's token from the OAuth
+    installs in the data directory, else ``SLACK_BOT_TOKEN``; the Web API at ``SLACK_API_URL`` when set.
+    Raises SettingsError when neither is configured."""
+    slack = settings.slack
+    client = _clients.web_client(None, _base_url(slack.api_url))
+    if slack.client_id:
+        settings.portbot.data_dir.mkdir(parents=True, exist_ok=True)
+        installs = SQLite3InstallationStore(
+            database=str(settings.portbot.data_dir / INSTALLATIONS_DB), client_id=slack.client_id
+        )
+        return SlackNotifier(client, installation_tokens(installs))
+    settings.require("SLACK_BOT_TOKEN")
+    assert slack.bot_token is not None
+    return SlackNotifier(client, fixed_token(slack.bot_token.get_secret_value()))
+
+
 def require_settings(settings: Settings, *, http: bool) -> None:
     """Raise SettingsError naming every variable this mode still needs, and where to find it."""
     if not http:
@@ -191,7 +209,7 @@ def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
     assert slack.client_id and slack.client_secret
     data_dir = settings.portbot.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    database = str(data_dir / "slack-installations.sqlite3")
+    database = str(data_dir / INSTALLATIONS_DB)
     return AsyncOAuthSettings(
         client_id=slack.client_id,
         client_secret=slack.client_secret.get_secret_value(),

@@ -15,10 +15,11 @@ import pytest
 from bot.core.commands import Portbot
 from bot.core.watch_replies import alert_reply, status_reply
 from bot.discord._endpoints import pointed_at
-from bot.discord.notifier import rest_notifier
+from bot.discord.notifier import notifier_from_settings, rest_notifier
 from bot.discord.render import render_embed
+from bot.settings import Settings, SettingsError
 from bot.store import Store, database_url_for, open_store
-from bot.watch.models import Health, Platform
+from bot.watch.models import Health, Platform, Watch
 from bot.watch.notify import Change, CheckSummary
 from bot.watch.repository import WatchRepository
 from tests.bot.discord import payloads
@@ -317,3 +318,58 @@ async def test_a_game_is_stored_by_its_knowledge_id(bot: RunningBot) -> None:
         (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
     assert (watch.game, watch.protocol) == ("valheim", "udp")
     assert "Valheim" in embed_of(bot.fake.channel_calls[0].body)["title"]
+
+
+async def test_watch_run_posts_through_its_own_rest_login(
+    fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`portbot watch run`'s notifier logs in over REST with DISCORD_TOKEN at DISCORD_API_BASE, no gateway."""
+    monkeypatch.setenv("DISCORD_TOKEN", fake_discord.token)
+    monkeypatch.setenv("DISCORD_API_BASE", fake_discord.api_base)
+    watch = Watch(
+        1,
+        Platform.DISCORD,
+        str(payloads.GUILD_ID),
+        "1",
+        HOST,
+        25565,
+        "tcp",
+        60.0,
+        None,
+        None,
+        str(payloads.CHANNEL_ID),
+        None,
+        None,
+        0.0,
+        0.0,
+        None,
+        None,
+        None,
+        0,
+        None,
+        None,
+    )
+    async with notifier_from_settings(Settings.load(env_file=None)) as notifier:
+        message_id = await notifier.show_status(watch, CheckSummary(Health.UP, "open", None, 1000.0))
+    (posted,) = fake_discord.channel_calls
+    assert posted.message is not None and posted.message["id"] == message_id
+    assert fake_discord.identifies == [] and fake_discord.gateway_queries == []
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (None, "DISCORD_TOKEN is not set"),
+        ("wrong-token", "DISCORD_TOKEN was rejected by Discord"),
+    ],
+)
+async def test_watch_run_without_a_good_token_says_which_variable(
+    fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch, token: str | None, message: str
+) -> None:
+    """A missing or rejected token is a settings error naming DISCORD_TOKEN, never a traceback."""
+    if token:
+        monkeypatch.setenv("DISCORD_TOKEN", token)
+    monkeypatch.setenv("DISCORD_API_BASE", fake_discord.api_base)
+    with pytest.raises(SettingsError, match=rf"^{message}"):
+        async with notifier_from_settings(Settings.load(env_file=None)):
+            pass

@@ -19,13 +19,13 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from bot.app import watch_desk
 from bot.core.commands import Portbot
 from bot.core.watch_replies import alert_reply, status_reply
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack import build_app, lazy_runner
-from bot.slack.app import notifier_for
+from bot.slack.app import INSTALLATIONS_DB, notifier_for, notifier_from_settings
 from bot.slack.notifier import installation_tokens
 from bot.slack.render import render
 from bot.store import Store, database_url_for, open_store
-from bot.watch.models import Health, Platform
+from bot.watch.models import Health, Platform, Watch
 from bot.watch.notify import Change, CheckSummary
 from bot.watch.repository import WatchRepository
 from tests.bot.slack import payloads
@@ -321,3 +321,83 @@ async def test_an_unknown_game_is_refused(admin_slack: Slack, fake_slack: FakeSl
         "Name one I know (minecraft, valheim, rust, …) or leave it out to check the port alone."
     )
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def stored_watch() -> Watch:
+    return Watch(
+        1,
+        Platform.SLACK,
+        TEAM_ID,
+        payloads.USER,
+        HOST,
+        25565,
+        "tcp",
+        60.0,
+        None,
+        None,
+        payloads.CHANNEL,
+        None,
+        None,
+        0.0,
+        0.0,
+        None,
+        None,
+        None,
+        0,
+        None,
+        None,
+    )
+
+
+async def test_watch_run_posts_with_the_bot_token(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`portbot watch run`'s notifier, built from settings alone, posts with SLACK_BOT_TOKEN at SLACK_API_URL."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", payloads.BOT_TOKEN)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    notifier = notifier_from_settings(Settings.load(env_file=None))
+    ts = await notifier.show_status(stored_watch(), CheckSummary(Health.UP, "open", None, 1000.0))
+    (post,) = fake_slack.calls_to("chat.postMessage")
+    assert (post.token, post.args["channel"], ts) == (
+        payloads.BOT_TOKEN,
+        payloads.CHANNEL,
+        f"1700000000.{1:06d}",
+    )
+
+
+async def test_watch_run_with_oauth_uses_the_installs_token(
+    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With SLACK_CLIENT_ID, the token is the one the workspace's install stored in the data directory."""
+    monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path))
+    SQLite3InstallationStore(database=str(tmp_path / INSTALLATIONS_DB), client_id="111.222").save(
+        Installation(
+            app_id="A0PORTBOT",
+            team_id=TEAM_ID,
+            user_id="U0INSTALLER",
+            bot_token="xoxb-team-token",
+            bot_id="B1",
+            bot_user_id="U0BOT",
+        )
+    )
+    notifier = notifier_from_settings(Settings.load(env_file=None))
+    await notifier.alert(
+        Change(
+            stored_watch(),
+            1,
+            Health.UP,
+            Health.DOWN,
+            CheckSummary(Health.DOWN, "closed", "Refused.", 1.0),
+            1.0,
+        )
+    )
+    (post,) = fake_slack.calls_to("chat.postMessage")
+    assert post.token == "xoxb-team-token"
+
+
+def test_watch_run_without_a_token_says_which_variable() -> None:
+    """Neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID: a settings error naming the variable."""
+    with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is not set"):
+        notifier_from_settings(Settings.load(env_file=None))
