@@ -119,7 +119,10 @@ class FakeDiscord:
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
-        self.channel_calls: list[Recorded] = []  # POST/PATCH/DELETE on /channels/{id}/messages…
+        self.channel_calls: list[Recorded] = []  # POST/PATCH on /channels/{id}/messages…
+        self.forbidden_channels: set[str] = (
+            set()
+        )  # channels the bot may not post in (403 Missing Permissions)
         self.messages: dict[str, dict[str, Any]] = {}  # by message id
         self.originals: dict[str, dict[str, Any]] = {}  # interaction token -> original response message
         self._channels: dict[str, str] = {}  # interaction token -> channel id
@@ -402,6 +405,9 @@ class FakeDiscord:
     async def _post_channel_message(self, request: web.Request) -> web.Response:
         recorded = await self._record(request)
         self._check_auth(request)
+        if request.match_info["channel"] in self.forbidden_channels:
+            await self._notify()
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
         message = self._message(recorded.body or {})
         message["channel_id"] = request.match_info["channel"]
         recorded.message = message

@@ -373,3 +373,20 @@ async def test_watch_run_without_a_good_token_says_which_variable(
     with pytest.raises(SettingsError, match=rf"^{message}"):
         async with notifier_from_settings(Settings.load(env_file=None)):
             pass
+
+
+async def test_a_channel_the_bot_cannot_post_in_keeps_the_watch_and_says_what_to_grant(
+    bot: RunningBot,
+) -> None:
+    """Discord answering 403 to the status message: the watch stays (the next check posts it) and the admin
+    reads which permissions to give."""
+    bot.fake.forbidden_channels.add(str(payloads.CHANNEL_ID))
+    embed = await add(bot, host=HOST, port=25565, label="Survival")
+    assert embed["title"] == "❗ Watching Survival (#1), but I couldn't post its status here"
+    assert embed["description"] == (
+        "I need **View Channel**, **Send Messages** and **Embed Links** in this channel. Once I have them, "
+        "the status message appears with the next check."
+    )
+    async with watches_of(bot) as repository:
+        (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
+    assert watch.status_message_id is None

@@ -401,3 +401,17 @@ def test_watch_run_without_a_token_says_which_variable() -> None:
     """Neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID: a settings error naming the variable."""
     with pytest.raises(SettingsError, match=r"^SLACK_BOT_TOKEN is not set"):
         notifier_from_settings(Settings.load(env_file=None))
+
+
+async def test_a_channel_portbot_is_not_in_keeps_the_watch_and_says_to_invite(
+    admin_slack: Slack, fake_slack: FakeSlack, repository: WatchRepository
+) -> None:
+    """chat.postMessage answering not_in_channel: the watch stays and the admin is told to invite Portbot."""
+    fake_slack.failures["chat.postMessage"] = "not_in_channel"
+    body = await private_answer(admin_slack, f"watch add {HOST} 25565 label Survival")
+    assert header(body) == ":warning: Watching Survival (#1), but I couldn't post its status here"
+    assert body["blocks"][1]["text"]["text"] == (
+        "Invite me to this channel (`/invite @Portbot`); the status message appears with the next check."
+    )
+    (watch,) = await repository.list(Platform.SLACK, TEAM_ID)
+    assert watch.status_message_id is None
