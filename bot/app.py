@@ -83,9 +83,17 @@ class ServiceBackend:
 
 async def open_watch_store(settings: Settings) -> Store:
     """The store watches are kept in: ``PORTBOT_DATABASE_URL``, else SQLite in the data directory."""
-    from bot.store import database_url_for, open_store
+    from bot.settings import SettingsError
+    from bot.store import database_url_for, open_store, redacted
 
-    return await open_store(database_url_for(settings.portbot.database_url, settings.portbot.data_dir))
+    url = database_url_for(settings.portbot.database_url, settings.portbot.data_dir)
+    try:
+        return await open_store(url)
+    except Exception as err:  # refused, bad password, no such database: the operator's to fix, in one line
+        detail = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise SettingsError(
+            f"PORTBOT_DATABASE_URL: I couldn't open the database at {redacted(url)} ({detail})."
+        ) from None
 
 
 def watch_desk(
