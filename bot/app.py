@@ -112,6 +112,8 @@ def watch_desk(
         min_interval=settings.portbot.watch_min_interval,
         command=command,
         games=portbot.service_named if portbot is not None else None,
+        # TODO(lead, at merge): check_target=ProbeEngine(_policy(settings), _engine_config(settings)).check_target
+        # (the watch-engine lane's), so host names are resolved and judged at add time too, not only literals.
     )
 
 

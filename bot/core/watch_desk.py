@@ -7,14 +7,14 @@ Replies to these commands name the host, so they are private, with the host mark
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.core.reply import Field, Reply, ReplyKind, Status
 from bot.core.watch_replies import watch_name, where
 from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError, WatchQuotaReached
-from probes.errors import InputError, PortbotError, RefusedTarget
+from probes.errors import InputError, PortbotError, RefusedTarget, ResolveError
 from probes.targets import parse_target
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from probes.policy import SafetyPolicy
 
 LABEL_MAX = 80
+#: ``ProbeEngine.check_target(host, ports, hint)``: raises the probe's own RefusedTarget/ResolveError/InputError.
+CheckTarget = Callable[[str, tuple[int, ...], str | None], Awaitable[None]]
 
 
 class IntervalTooShort(WatchError):
@@ -69,8 +71,12 @@ class WatchDesk:
         min_interval: float,
         command: str = "/port watch",
         games: Callable[[str], Service | None] | None = None,
+        check_target: CheckTarget | None = None,
     ) -> None:
         self.repository = repository
+        # Judges a host name as a probe would (resolve, then the policy on every address), sending it nothing.
+        # Without one, address literals are judged here and names when they are first checked.
+        self.check_target = check_target
         self.games = games  # the knowledge base's reading of a game's name (Portbot.service_named)
         self.command = command  # how the platform spells the command, for "remove one with …"
         self.policy = policy
@@ -82,6 +88,8 @@ class WatchDesk:
         quota reached, or already watched."""
         try:
             new = self._validated(request)
+            if self.check_target is not None:
+                await self.check_target(new.host, (new.port,), new.game)
             watch = await self.repository.add(new, quota=self.quota)
         except WatchQuotaReached:
             where = "workspace" if request.platform is Platform.SLACK else "server"
@@ -149,6 +157,8 @@ def refusal(err: PortbotError, host: str | None) -> Reply:
             title = "I won't watch that address"
         case InputError():
             title = "I can't watch that"
+        case ResolveError():
+            title = "That name doesn't resolve"
         case _:
             title = "I can't do that"
     sensitive = tuple(s for s in (host, getattr(err, "address", None)) if s)
