@@ -274,32 +274,37 @@ async def test_list_and_remove(bot: RunningBot) -> None:
         assert [w.id for w in await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))] == [2]
 
 
-async def test_remove_autocompletes_this_servers_watches_masked(bot: RunningBot) -> None:
-    """Autocomplete lists the server's watches by number and masked name, never the host."""
-    await add(bot, host=HOST, port=25565)
-    payload = payloads.base(4, permissions=payloads.ADMIN_PERMISSIONS)
+def remove_autocomplete(permissions: int) -> dict[str, Any]:
+    """Discord asking for choices while the ``watch`` option of ``/portbot watch remove`` is empty."""
+    payload = payloads.base(4, permissions=permissions)
+    focused = {"name": "watch", "type": 4, "value": "", "focused": True}
     payload["data"] = {
         "id": payloads.COMMAND_IDS["portbot"],
         "name": "portbot",
         "type": 1,
         "options": [
-            {
-                "name": "watch",
-                "type": 2,
-                "options": [
-                    {
-                        "name": "remove",
-                        "type": 1,
-                        "options": [{"name": "watch", "type": 4, "value": "", "focused": True}],
-                    }
-                ],
-            }
+            {"name": "watch", "type": 2, "options": [{"name": "remove", "type": 1, "options": [focused]}]}
         ],
     }
-    sent = await bot.fake.push_interaction(payload)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("permissions", "choices"),
+    [
+        (payloads.ADMIN_PERMISSIONS, [{"name": "#1 mc….com:25565/TCP", "value": 1}]),
+        (payloads.MEMBER_PERMISSIONS, []),
+    ],
+)
+async def test_remove_autocompletes_this_servers_watches_masked(
+    bot: RunningBot, permissions: int, choices: list[dict[str, Any]]
+) -> None:
+    """Autocomplete lists the server's watches by number and masked target, never the host; to admins only."""
+    await add(bot, host=HOST, port=25565)
+    sent = await bot.fake.push_interaction(remove_autocomplete(permissions))
     callback = await bot.fake.wait_callback(sent.id)
     assert callback.type == 8
-    assert callback.data["choices"] == [{"name": "#1 mc….com:25565/TCP", "value": 1}]
+    assert callback.data["choices"] == choices
 
 
 async def test_a_hostile_label_mentions_no_one(bot: RunningBot) -> None:
