@@ -18,7 +18,9 @@ from bot.core.commands import Portbot
 
 if TYPE_CHECKING:
     from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
+    from bot.core.watch_desk import WatchDesk
     from bot.settings import Settings
+    from bot.store import Store
     from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
@@ -77,6 +79,84 @@ class ServiceBackend:
         """Flush the audit log and close connections (worker client, rate-limit storage)."""
         for close in self._closers:
             await close()
+
+
+async def open_watch_store(settings: Settings) -> Store:
+    """The store watches are kept in: ``PORTBOT_DATABASE_URL``, else SQLite in the data directory."""
+    from bot.settings import SettingsError
+    from bot.store import database_url_for, open_store, redacted
+
+    url = database_url_for(settings.portbot.database_url, settings.portbot.data_dir)
+    try:
+        return await open_store(url)
+    except (
+        Exception
+    ) as err:  # refused, bad password, no such database, not a database: one line, no traceback
+        detail = f"{type(err).__name__}: {err}".splitlines()[0]
+        raise SettingsError(
+            f"PORTBOT_DATABASE_URL: I couldn't open the database at {redacted(url)} ({detail})."
+        ) from None
+
+
+def watch_desk(
+    settings: Settings, store: Store, *, command: str, portbot: Portbot | None = None
+) -> WatchDesk:
+    """The chat watch commands' desk on ``store``: the probe safety policy and the watch settings.
+    ``command`` is how the platform spells the command (``/portbot watch``, ``/port watch``); ``portbot``'s
+    knowledge names the games a watch may ask for players."""
+    from bot.core.watch_desk import WatchDesk
+    from bot.watch.repository import WatchRepository
+
+    return WatchDesk(
+        WatchRepository(store),
+        _policy(settings),
+        quota=settings.portbot.watch_quota,
+        min_interval=settings.portbot.watch_min_interval,
+        command=command,
+        games=portbot.service_named if portbot is not None else None,
+        check_target=target_checker(settings),
+    )
+
+
+def target_checker(
+    settings: Settings,
+) -> Callable[[str, tuple[int, ...], str | None], Awaitable[None]] | None:
+    """Judge a watch's host as its checks will, at add time: resolve it here and apply the safety policy to every
+    address (the probe's own refusals). With workers, they resolve and judge at each check instead: this
+    machine's DNS view may not be theirs, so only address literals are judged here (by the desk itself)."""
+    if settings.portbot.workers:
+        return None
+    from probes.engine import ProbeEngine
+
+    engine = ProbeEngine(_policy(settings), _engine_config(settings))
+
+    async def check(host: str, ports: tuple[int, ...], _game: str | None) -> None:
+        # The game's id is not an SRV hint: a watch names its port, so no SRV lookup is needed to judge it.
+        await engine.check_target(host, ports)
+
+    return check
+
+
+async def run_watches(
+    settings: Settings,
+    store: Store,
+    backend: Any,
+    notifiers: dict[Any, Any],
+    *,
+    stop: asyncio.Event,
+    services: Callable[[str], Any] | None = None,
+) -> None:
+    """The watch scheduler of ``portbot discord``, ``portbot slack`` and ``portbot watch run``: checks the
+    watches whose news one of ``notifiers`` delivers (command-line watches' webhooks everywhere), until ``stop``.
+    A failure here is logged and never takes the bot down with it."""
+    from bot.watch.scheduler import SchedulerConfig, run_scheduler
+    from bot.watch_cli import default_lease
+
+    config = SchedulerConfig(lease=default_lease(settings), min_every=settings.portbot.watch_min_interval)
+    try:
+        await run_scheduler(store, backend, notifiers, stop=stop, config=config, services=services)
+    except Exception:
+        log.exception("the watch scheduler stopped; watches here are not checked until a restart")
 
 
 def _policy(settings: Settings) -> SafetyPolicy:
@@ -206,7 +286,13 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
 
 
 def run_platforms(
-    settings: Settings, *, discord: bool = False, slack: bool = False, sync: bool = False, http: bool = False
+    settings: Settings,
+    *,
+    discord: bool = False,
+    slack: bool = False,
+    sync: bool = False,
+    http: bool = False,
+    shards: tuple[list[int] | None, int | None] = (None, None),
 ) -> int:
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
@@ -231,7 +317,12 @@ def run_platforms(
         if discord:
             from bot import discord as discord_adapter
 
-            runs.append(discord_adapter.run(settings, portbot, sync=sync))
+            shard_ids, shard_count = shards
+            runs.append(
+                discord_adapter.run(
+                    settings, portbot, sync=sync, shard_ids=shard_ids, shard_count=shard_count
+                )
+            )
         if slack and not sync:
             from bot import slack as slack_adapter
 

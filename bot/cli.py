@@ -12,7 +12,8 @@ first and stops with exit status 2 and one line per bad variable.
     portbot listen PORT... --link URL  prove a port forward reaches this machine (stdlib only)
     portbot watch add|list|remove|run  watch servers, alert on changes; `run` is the scheduler
     portbot worker                  serve the probe worker HTTP API
-    portbot discord [--sync]        run the Discord bot (or sync its commands and exit)
+    portbot discord [--sync]        run the Discord bot (or sync its commands and exit);
+                                    --shard-ids 0,1 --shard-count 4 runs only those shards
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
     portbot doctor                  check settings, knowledge data and workers
     portbot knowledge update|build  refresh the IANA registries / rebuild the index
@@ -83,6 +84,15 @@ def _parser() -> argparse.ArgumentParser:
 
     discord = sub.add_parser("discord", help="run the Discord bot")
     discord.add_argument("--sync", action="store_true", help="publish the slash commands to Discord and exit")
+    discord.add_argument(
+        "--shard-ids", default=None, help="run only these shards, e.g. 0,1 (needs --shard-count)"
+    )
+    discord.add_argument(
+        "--shard-count",
+        type=int,
+        default=None,
+        help="how many shards the bot has in all (default: Discord's advice)",
+    )
 
     slack = sub.add_parser("slack", help="run the Slack app")
     slack.add_argument("--http", action="store_true", help="serve HTTP with OAuth instead of Socket Mode")
@@ -196,10 +206,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return app.run_worker(settings, host=args.host, port=args.port)
     if command == "discord":
         from bot import app
+        from bot.discord import parse_shards
 
+        try:
+            shards = parse_shards(args.shard_ids, args.shard_count)
+        except ValueError as err:
+            print(f"portbot: {err}", file=sys.stderr)
+            return 2
         if not args.sync:
             runtime.long_running()
-        return app.run_platforms(settings, discord=True, sync=args.sync)
+        return app.run_platforms(settings, discord=True, sync=args.sync, shards=shards)
     if command == "slack":
         from bot import app
 

@@ -18,18 +18,15 @@ so ``portbot ask`` / ``probe`` never load SQLAlchemy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from probes.errors import InputError, OperatorError
+from probes.errors import InputError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.store import Store
     from bot.watch.models import Watch
-
-
-class DatabaseUnavailable(OperatorError):
-    """The watches' database (``PORTBOT_DATABASE_URL`` or the SQLite file) could not be opened."""
 
 
 def add_parser(sub: Any) -> None:
@@ -95,18 +92,9 @@ async def _with_store(settings: Settings, action: Any, args: argparse.Namespace)
 
 
 async def open_watch_store(settings: Settings) -> Store:
-    """The store of ``PORTBOT_DATABASE_URL`` or the data directory's SQLite file, upgraded in place."""
-    from bot.store import database_url_for, open_store, redacted
+    from bot.app import open_watch_store as open_store
 
-    url = database_url_for(settings.portbot.database_url, settings.portbot.data_dir)
-    try:
-        return await open_store(url)
-    except Exception as err:
-        raise DatabaseUnavailable(
-            f"I couldn't open the watch database at {redacted(url)}: {type(err).__name__}: {err}".splitlines()[
-                0
-            ]
-        ) from None
+    return await open_store(settings)
 
 
 # --- add ----------------------------------------------------------------------------------------------------
@@ -257,8 +245,7 @@ def _game(settings: Settings, key: str | None, port: int, asked: str | None) -> 
 async def _check_target(settings: Settings, host: str, port: int) -> None:
     """Refuse at once what every check would refuse, with the probe's own words: the safety policy on an
     address, or on every address a name resolves to here (with workers, they resolve and judge each check)."""
-    from bot.app import _engine_config, _policy
-    from probes.engine import ProbeEngine
+    from bot.app import _policy, target_checker
     from probes.policy import parse_ip_literal
 
     policy = _policy(settings)
@@ -267,9 +254,9 @@ async def _check_target(settings: Settings, host: str, port: int) -> None:
     if address is not None:
         policy.check_address(address)
         return
-    if settings.portbot.workers:
-        return
-    await ProbeEngine(policy, _engine_config(settings)).check_target(host, (port,))
+    check = target_checker(settings)
+    if check is not None:
+        await check(host, (port,), None)
 
 
 def _user() -> str:
@@ -399,7 +386,6 @@ def _run_scheduler(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) -> None:
     import asyncio
-    import contextlib
     import signal
     import time
 
@@ -409,7 +395,6 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
     from bot.watch.webhook import WebhookNotifier
 
     store = await open_watch_store(settings)
-    notifier = WebhookNotifier()
     services = _services(settings)
     config = SchedulerConfig(
         lease=args.lease or default_lease(settings), min_every=settings.portbot.watch_min_interval
@@ -419,13 +404,19 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
     for signum in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)
+        stack.push_async_callback(backend.aclose)
+        notifiers = await chat_notifiers(settings, stack)
+        webhooks = WebhookNotifier()
+        stack.push_async_callback(webhooks.aclose)
+        notifiers[Platform.CLI] = webhooks
         scheduler = Scheduler(
             store,
             Checker(backend, services=services),
-            {Platform.CLI: notifier},
+            notifiers,
             config=config,
-            platforms={Platform.CLI},
+            platforms=set(notifiers),
             owner=owner_name(),
             clock=time.time,
         )
@@ -433,10 +424,23 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
             await scheduler.run_once()
         else:
             await scheduler.run(stop)
-    finally:
-        await notifier.aclose()
-        await backend.aclose()
-        await store.close()
+
+
+async def chat_notifiers(settings: Settings, stack: contextlib.AsyncExitStack) -> dict[Any, Any]:
+    """The Discord and Slack notifiers this process can build from its settings (a platform whose tokens are
+    not set is left to the bots), entered on ``stack`` so they close with it."""
+    from bot.watch.models import Platform
+
+    notifiers: dict[Any, Any] = {}
+    if settings.discord.token:
+        from bot.discord.notifier import notifier_from_settings as discord_notifier
+
+        notifiers[Platform.DISCORD] = await stack.enter_async_context(discord_notifier(settings))
+    if settings.slack.bot_token or settings.slack.client_id:
+        from bot.slack.app import notifier_from_settings as slack_notifier
+
+        notifiers[Platform.SLACK] = slack_notifier(settings)
+    return notifiers
 
 
 def _services(settings: Settings) -> Any:

@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app import open_watch_store, watch_desk
 from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
@@ -20,6 +22,7 @@ from bot.settings import WHERE, SettingsError
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
     from bot.settings import Settings
+    from bot.store import Store
 
 __all__ = ["PortbotClient", "run"]
 
@@ -28,9 +31,17 @@ log = logging.getLogger(__name__)
 SETTINGS_DB = "discord.sqlite3"
 
 
-async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> None:
+async def run(
+    settings: Settings,
+    portbot: Portbot,
+    *,
+    sync: bool = False,
+    shard_ids: list[int] | None = None,
+    shard_count: int | None = None,
+) -> None:
     """Run the Discord bot until cancelled, or with ``sync`` publish the command schema and exit.
 
+    ``shard_ids`` of ``shard_count`` (see :func:`parse_shards`) runs only those shards in this process.
     Cancelling the task (Ctrl-C under ``asyncio.run``) closes the gateway, HTTP session and settings store
     cleanly. Raises SettingsError when the token is missing or Discord rejects it.
     """
@@ -38,7 +49,22 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
     token = settings.discord.token.get_secret_value() if settings.discord.token else ""
     store = GuildSettingsStore(settings.portbot.data_dir / SETTINGS_DB)
     saved = SavedServerStore(settings.portbot.data_dir / SETTINGS_DB)
-    client = PortbotClient(Responder(portbot, store, saved=saved), dev_guild_id=settings.discord.dev_guild_id)
+    if settings.discord.gateway_url and shard_count is None:
+        # Only GET /gateway/bot advises a shard count, and it names Discord's own gateway: with a gateway of
+        # its own (a proxy that shards for us) the bot connects once, as before it was sharded.
+        shard_count = 1
+    watch_store = None if sync else await open_watch_store(settings)
+    stop = asyncio.Event()
+    watching: asyncio.Task[None] | None = None
+    client = PortbotClient(
+        Responder(portbot, store, saved=saved),
+        dev_guild_id=settings.discord.dev_guild_id,
+        watches=None
+        if watch_store is None
+        else watch_desk(settings, watch_store, command="/portbot watch", portbot=portbot),
+        shard_ids=shard_ids,
+        shard_count=shard_count,
+    )
     try:
         with pointed_at(settings.discord.api_base, settings.discord.gateway_url) as endpoints:
             async with client:
@@ -54,10 +80,67 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
                     return
                 if settings.discord.api_base and not settings.discord.gateway_url:
                     endpoints.set_gateway(await gateway_from_api(client))
+                # The watch scheduler runs beside the gateway on the same store; its Discord news goes through
+                # this client's REST session, command-line watches' through their webhooks.
+                watching = asyncio.create_task(_watch(settings, watch_store, portbot, client, stop))
                 await client.connect()
     finally:
+        stop.set()
+        if watching is not None:
+            await watching
         store.close()
         saved.close()
+        if watch_store is not None:
+            await watch_store.close()
+
+
+async def _watch(
+    settings: Settings, store: Store | None, portbot: Portbot, client: PortbotClient, stop: asyncio.Event
+) -> None:
+    from bot.app import run_watches
+    from bot.watch.models import Platform
+    from bot.watch.webhook import WebhookNotifier
+
+    if store is None or portbot.probes is None:
+        return
+    webhooks = WebhookNotifier()
+    try:
+        notifiers = {Platform.DISCORD: client.notifier, Platform.CLI: webhooks}
+        await run_watches(
+            settings, store, portbot.probes, notifiers, stop=stop, services=portbot.knowledge.service
+        )
+    finally:
+        await webhooks.aclose()
+
+
+def parse_shards(ids: str | None, count: int | None) -> tuple[list[int] | None, int | None]:
+    """``--shard-ids 0,1 --shard-count 4`` → ([0, 1], 4). Raises ValueError with a sentence for the user."""
+    if ids is None:
+        if count is not None and count < 1:
+            raise ValueError(f"--shard-count must be 1 or more, not {count}.")
+        return None, count
+    if count is None:
+        raise ValueError(
+            "--shard-ids needs --shard-count: how many shards the bot has in all, e.g. --shard-count 4."
+        )
+    if count < 1:
+        raise ValueError(f"--shard-count must be 1 or more, not {count}.")
+    parsed: list[int] = []
+    for part in ids.split(","):
+        text = part.strip()
+        if not text.isascii() or not text.isdigit():
+            raise ValueError(
+                f"--shard-ids takes shard numbers separated by commas, e.g. 0,1; {text!r} is not one."
+            )
+        shard = int(text)
+        if shard >= count:
+            raise ValueError(
+                f"Shard {shard} does not exist with --shard-count {count}: shards go from 0 to {count - 1}."
+            )
+        if shard in parsed:
+            raise ValueError(f"Shard {shard} is listed twice in --shard-ids.")
+        parsed.append(shard)
+    return parsed, count
 
 
 def _sync_summary(synced: list[discord.app_commands.AppCommand], guild_id: int | None) -> str:

@@ -9,19 +9,37 @@ import discord
 from discord import app_commands
 
 from bot import runtime
+from bot.core.watch_desk import WatchDesk
 from bot.discord.commands import build_commands
+from bot.discord.notifier import DiscordNotifier
 from bot.discord.responder import NO_MENTIONS, Responder
 from bot.discord.translations import PortbotTranslator
 from bot.discord.views import DYNAMIC_ITEMS
+from bot.discord.watches import WatchCommands
 
 log = logging.getLogger(__name__)
 
 
-class PortbotClient(discord.Client):
-    """A slash-command-only client. It needs no privileged intents and caches next to nothing."""
+class PortbotClient(discord.AutoShardedClient):
+    """A slash-command-only client. It needs no privileged intents and caches next to nothing.
 
-    def __init__(self, responder: Responder, *, dev_guild_id: int | None = None) -> None:
+    Sharded: by default it runs as many shards as Discord recommends (``GET /gateway/bot``); with ``shard_ids``
+    and ``shard_count`` this process runs only those shards of that many, so several processes can split them.
+    """
+
+    def __init__(
+        self,
+        responder: Responder,
+        *,
+        dev_guild_id: int | None = None,
+        watches: WatchDesk | None = None,
+        shard_ids: list[int] | None = None,
+        shard_count: int | None = None,
+    ) -> None:
+        # discord.py's stubs want a list, but None (all shards, as many as Discord advises) is its default.
         super().__init__(
+            shard_ids=shard_ids,  # type: ignore[arg-type]
+            shard_count=shard_count,
             # Interactions arrive whatever the intents. We read no messages, members or presences; the
             # (unprivileged) guilds intent keeps discord.py's guild state consistent.
             intents=discord.Intents(guilds=True),
@@ -33,7 +51,9 @@ class PortbotClient(discord.Client):
         self.responder = responder
         self.dev_guild_id = dev_guild_id
         self.tree: app_commands.CommandTree[PortbotClient] = app_commands.CommandTree(self)
-        for command in build_commands(responder):
+        #: Posts and edits watch status messages and alerts (the scheduler calls it too).
+        self.notifier = DiscordNotifier(self)
+        for command in build_commands(responder, WatchCommands(responder, watches, self.notifier)):
             self.tree.add_command(command)
         self.tree.error(responder.on_app_command_error)
 

@@ -14,11 +14,17 @@ from discord import app_commands
 from bot.core.intents import ProtocolChoice
 from bot.discord.extras import Extras
 from bot.discord.responder import Responder
+from bot.discord.watches import WatchCommands
+from bot.watch.models import Protocol
 
 Interaction = discord.Interaction[Any]
 
 PROTOCOLS = [
     app_commands.Choice(name="Automatic (the port's usual protocol)", value="auto"),
+    app_commands.Choice(name="TCP", value="tcp"),
+    app_commands.Choice(name="UDP", value="udp"),
+]
+WATCH_PROTOCOLS = [
     app_commands.Choice(name="TCP", value="tcp"),
     app_commands.Choice(name="UDP", value="udp"),
 ]
@@ -35,9 +41,10 @@ def _private(choice: app_commands.Choice[str] | None) -> bool | None:
 AnyCommand = app_commands.Command[Any, ..., Any] | app_commands.Group | app_commands.ContextMenu
 
 
-def build_commands(responder: Responder) -> list[AnyCommand]:
+def build_commands(responder: Responder, watches: WatchCommands | None = None) -> list[AnyCommand]:
     """The application commands, bound to ``responder``. Add them to a CommandTree."""
     extras = Extras(responder, responder.saved)
+    watching = watches if watches is not None else WatchCommands(responder, None, None)
 
     @app_commands.command(name="port", description="Ask about a port, a game or app, or check a port")
     @app_commands.describe(
@@ -103,7 +110,7 @@ def build_commands(responder: Responder) -> list[AnyCommand]:
 
     group = app_commands.Group(
         name="portbot",
-        description="Portbot's settings for this server",
+        description="Portbot's settings and watches for this server",
         default_permissions=discord.Permissions(manage_guild=True),
         allowed_contexts=app_commands.AppCommandContext(guild=True),
         allowed_installs=app_commands.AppInstallationType(guild=True),
@@ -133,5 +140,49 @@ def build_commands(responder: Responder) -> list[AnyCommand]:
         interaction: Interaction, host: app_commands.Range[str, 1, 255] | None = None, forget: bool = False
     ) -> None:
         await extras.guild_server(interaction, host, forget)
+
+    watch = app_commands.Group(
+        name="watch", description="Watch a server and show its status here", parent=group
+    )
+
+    @watch.command(
+        name="add", description="Watch a server: a status message here, and an alert when it changes"
+    )
+    @app_commands.describe(
+        host="The server's public host name or IP address",
+        port="The port number, 1 to 65535",
+        protocol="TCP (the default) or UDP",
+        every="Seconds between checks; the shortest allowed when left out",
+        label="A name for the status message instead of the masked address, e.g. Survival server",
+        game="The game it runs, to show players (minecraft, valheim, …)",
+    )
+    @app_commands.choices(protocol=WATCH_PROTOCOLS)
+    async def watch_add(
+        interaction: Interaction,
+        host: app_commands.Range[str, 1, 255],
+        port: app_commands.Range[int, 1, 65535],
+        protocol: app_commands.Choice[str] | None = None,
+        every: app_commands.Range[int, 1, 86400] | None = None,
+        label: app_commands.Range[str, 1, 80] | None = None,
+        game: app_commands.Range[str, 1, 60] | None = None,
+    ) -> None:
+        chosen: Protocol = "udp" if protocol is not None and protocol.value == "udp" else "tcp"
+        seconds = None if every is None else float(every)
+        await watching.add(interaction, host, port, chosen, seconds, label, game)
+
+    @watch.command(name="list", description="The servers watched here")
+    async def watch_list(interaction: Interaction) -> None:
+        await watching.show(interaction)
+
+    @watch.command(name="remove", description="Stop watching a server")
+    @app_commands.describe(watch="The watch's number, from the list")
+    async def watch_remove(interaction: Interaction, watch: app_commands.Range[int, 1]) -> None:
+        await watching.remove(interaction, watch)
+
+    @watch_remove.autocomplete("watch")
+    async def watch_remove_autocomplete(
+        interaction: Interaction, current: str
+    ) -> list[app_commands.Choice[int]]:
+        return await watching.choices(interaction, current)
 
     return [port, portcheck, help_command, myserver, group, check_this_server]

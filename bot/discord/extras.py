@@ -54,7 +54,8 @@ DISCORD_HELP = Field(
     "`/port` ask anything above  ·  `/portcheck` check a host and port\n"
     "Right-click a message → **Apps → Check this server** to check the `host:port` in it\n"
     "`/myserver` save your server so the **Check this port** form is filled in for you\n"
-    "Server admins: `/portbot settings` (who sees answers) and `/portbot server` (a default server)\n"
+    "Server admins: `/portbot settings` (who sees answers), `/portbot server` (a default server) and "
+    "`/portbot watch` (a live status message for a server, with an alert when it goes down)\n"
     "Checks are always shown only to you; **Share in channel** posts a copy with the address masked.",
 )
 

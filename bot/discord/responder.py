@@ -411,6 +411,14 @@ class Responder:
         """Answer ``interaction`` with ``reply``, for the asker only."""
         await self._respond(interaction, reply, public=False)
 
+    async def defer_private(self, interaction: Interaction) -> None:
+        """Answer "thinking…" to the asker only; :meth:`follow_up_private` then says the rest."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+    async def follow_up_private(self, interaction: Interaction, reply: Reply) -> None:
+        """The answer to a deferred interaction, for the asker only."""
+        await self._follow_up(interaction, reply, public=False)
+
     async def _respond(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
         embed, view = self._message(interaction, reply, public=public)
         await interaction.response.send_message(

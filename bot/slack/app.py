@@ -36,10 +36,12 @@ from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Reply
 from bot.core.shares import ShareStore
+from bot.core.watch_desk import WatchDesk
 from bot.settings import Settings
 from bot.slack import _clients, modals
 from bot.slack._lazy import SharedCopyListenerRunner, TrackedLazyRunner
 from bot.slack.home import Home, workspace_of
+from bot.slack.notifier import SlackNotifier, fixed_token, installation_tokens
 from bot.slack.render import (
     ACTION_ASK,
     ACTION_CHECK,
@@ -51,6 +53,7 @@ from bot.slack.render import (
     decode_query,
     render,
 )
+from bot.slack.watches import SlackWatches, is_watch_command
 from bot.slack.workspace import FILENAME as WORKSPACE_DB
 from bot.slack.workspace import WorkspaceStore
 from probes.models import Requester
@@ -60,6 +63,7 @@ log = logging.getLogger(__name__)
 # Kept in step with slack-manifest.yml, and with the Web API methods the code calls (tests/bot/slack/test_manifest.py).
 BOT_SCOPES = ("commands", "chat:write", "app_mentions:read", "im:history", "users:read")
 EVENTS_PATH = "/slack/events"
+INSTALLATIONS_DB = "slack-installations.sqlite3"  # OAuth installs, in PORTBOT_DATA_DIR
 SHARE_TTL = 30 * 60  # Slack's response_url, which the shared copy is posted through, works for 30 minutes
 
 FAILURE = INTERNAL_ERROR
@@ -98,13 +102,15 @@ def build_app(
     http: bool,
     client: AsyncWebClient | None = None,
     session: aiohttp.ClientSession | None = None,
+    watches: WatchDesk | None = None,
 ) -> AsyncApp:
     """The Bolt app for Socket Mode (``http=False``) or HTTP, single- or multi-workspace.
 
     Raises SettingsError naming each missing variable. ``client`` replaces the Web API client (tests);
     otherwise ``SLACK_API_URL``, when set, is where every Web API call goes. ``session``, when given, carries
     the answers (response_url posts and Web API calls from Portbot's listeners) so connections are reused;
-    the caller closes it.
+    the caller closes it. ``watches`` enables ``/port watch …`` (see :func:`notifier_for` for the status
+    messages).
     """
     slack = settings.slack
     oauth = http and bool(slack.client_id)
@@ -133,8 +139,37 @@ def build_app(
     app.listener_runner.lazy_listener_runner = runner
     app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
     store = WorkspaceStore(settings.portbot.data_dir / WORKSPACE_DB)
-    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store).register(app)
+    watching = SlackWatches(watches, notifier_for(app, settings, http=http))
+    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store, watching).register(app)
     return app
+
+
+def notifier_for(app: AsyncApp, settings: Settings, *, http: bool) -> SlackNotifier:
+    """The watch notifier on the app's client: each workspace's token from its OAuth install, or the one bot
+    token of a single-workspace app. The scheduler uses it too."""
+    slack = settings.slack
+    if http and slack.client_id and app.installation_store is not None:
+        return SlackNotifier(app.client, installation_tokens(app.installation_store))
+    return SlackNotifier(
+        app.client, fixed_token(slack.bot_token.get_secret_value() if slack.bot_token else None)
+    )
+
+
+def notifier_from_settings(settings: Settings) -> SlackNotifier:
+    """For ``portbot watch run`` (no Bolt app): with ``SLACK_CLIENT_ID`` each workspace's token from the OAuth
+    installs in the data directory, else ``SLACK_BOT_TOKEN``; the Web API at ``SLACK_API_URL`` when set.
+    Raises SettingsError when neither is configured."""
+    slack = settings.slack
+    client = _clients.web_client(None, _base_url(slack.api_url))
+    if slack.client_id:
+        settings.portbot.data_dir.mkdir(parents=True, exist_ok=True)
+        installs = SQLite3InstallationStore(
+            database=str(settings.portbot.data_dir / INSTALLATIONS_DB), client_id=slack.client_id
+        )
+        return SlackNotifier(client, installation_tokens(installs))
+    settings.require("SLACK_BOT_TOKEN")
+    assert slack.bot_token is not None
+    return SlackNotifier(client, fixed_token(slack.bot_token.get_secret_value()))
 
 
 def require_settings(settings: Settings, *, http: bool) -> None:
@@ -174,7 +209,7 @@ def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
     assert slack.client_id and slack.client_secret
     data_dir = settings.portbot.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    database = str(data_dir / "slack-installations.sqlite3")
+    database = str(data_dir / INSTALLATIONS_DB)
     return AsyncOAuthSettings(
         client_id=slack.client_id,
         client_secret=slack.client_secret.get_secret_value(),
@@ -231,8 +266,10 @@ class _Listeners:
         shares: ShareStore,
         session: aiohttp.ClientSession | None,
         store: WorkspaceStore,
+        watches: SlackWatches,
     ) -> None:
         self.portbot = portbot
+        self.watches = watches
         self.shares = shares
         self.rechecks = RecheckStore(ttl=SHARE_TTL)
         self.session = session
@@ -268,7 +305,9 @@ class _Listeners:
         # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer: only for a
         # knowledge question that holds no address or host name, since Slack repeats the text as typed.
         text = command.get("text") or ""
-        if not visibility.decide(text, None, self.preferences(context)):
+        if is_watch_command(text):
+            await ack()  # answered privately: the command names a host, and only admins may run it
+        elif not visibility.decide(text, None, self.preferences(context)):
             await ack(response_type="in_channel")
         elif self.portbot.self_check_intent(text) is not None:
             await ack(text=MAKING_LINK, response_type="ephemeral")
@@ -290,8 +329,15 @@ class _Listeners:
     async def answer_command(
         self, command: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
+        text = command.get("text") or ""
+        if is_watch_command(text):
+            async with self._reporting(context, client, "watch") as client:
+                reply = await self.watches.handle(
+                    text, client, workspace_of(context), context.user_id, context.channel_id
+                )
+                await self._respond(context, client, reply, public=False)
+            return
         async with self._reporting(context, client, "command") as client:
-            text = command.get("text") or ""
             if (mine := self.portbot.self_check_intent(text)) is not None:
                 # The ack said "Making your link…": the link takes its place, then the verdict takes the link's.
                 await self._self_check(context, client, mine, replace=True)

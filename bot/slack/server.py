@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -16,7 +17,10 @@ from bot import runtime
 from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
-from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, require_settings
+from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, notifier_for, require_settings
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +31,46 @@ SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before sto
 async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
     """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
     require_settings(settings, http=http)
-    # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
-    async with aiohttp.ClientSession() as session:
-        app = build_app(settings, portbot, http=http, session=session)
-        await _serve(app, settings, portbot, http=http)
+    from bot.app import open_watch_store, watch_desk
+
+    store = await open_watch_store(settings)
+    try:
+        # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
+        async with aiohttp.ClientSession() as session:
+            desk = watch_desk(settings, store, command="/port watch", portbot=portbot)
+            app = build_app(settings, portbot, http=http, session=session, watches=desk)
+            # The watch scheduler runs beside the app on the same store: Slack news through the app's Web API
+            # client with each workspace's token, command-line watches' through their webhooks.
+            stop = asyncio.Event()
+            watching = asyncio.create_task(
+                _watch(settings, store, portbot, notifier_for(app, settings, http=http), stop)
+            )
+            try:
+                await _serve(app, settings, portbot, http=http)
+            finally:
+                stop.set()
+                await watching
+    finally:
+        await store.close()
+
+
+async def _watch(
+    settings: Settings, store: Store, portbot: Portbot, notifier: Any, stop: asyncio.Event
+) -> None:
+    from bot.app import run_watches
+    from bot.watch.models import Platform
+    from bot.watch.webhook import WebhookNotifier
+
+    if portbot.probes is None:
+        return
+    webhooks = WebhookNotifier()
+    try:
+        notifiers = {Platform.SLACK: notifier, Platform.CLI: webhooks}
+        await run_watches(
+            settings, store, portbot.probes, notifiers, stop=stop, services=portbot.knowledge.service
+        )
+    finally:
+        await webhooks.aclose()
 
 
 async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool) -> None:

@@ -30,8 +30,8 @@ class WatchRepository:
         self.store = store
         self._clock = clock
 
-    async def add(self, new: NewWatch, *, quota: int | None = None) -> Watch:
-        """Store ``new``, due at once. Raises :class:`WatchQuotaReached` past ``quota`` for its scope and
+    async def add(self, new: NewWatch, *, quota: int | None = None, first_check_in: float = 0.0) -> Watch:
+        """Store ``new``, first due ``first_check_in`` seconds from now. Raises :class:`WatchQuotaReached` past ``quota`` for its scope and
         :class:`DuplicateWatch` when the scope already watches that target."""
         now = self._clock()
         values = {
@@ -47,7 +47,7 @@ class WatchRepository:
             "channel_id": new.channel_id,
             "notify_url": new.notify_url,
             "created_at": now,
-            "next_due": now,
+            "next_due": now + first_check_in,
         }
         try:
             async with self.store.begin() as conn:

@@ -31,3 +31,25 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+#: The names the watch tests add, all on loopback: their checks (the bots run the scheduler) stay on this machine.
+WATCH_NAMES = {
+    "mc.example.com": [("A", "127.0.0.2")],
+    "play.example.net": [("A", "127.0.0.3")],
+    "other.example.com": [("A", "127.0.0.4")],
+}
+
+
+@pytest.fixture
+async def watch_names(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """A DNS server of the test's own for the watch tests' host names, named in PORTBOT_DNS_SERVERS, with
+    loopback allowed: a watch is judged when added and checked by the bot's scheduler, never via the system's
+    resolver nor off this machine."""
+    from tests.probes.servers import serve
+
+    async with serve("dns", "127.0.0.1", records=WATCH_NAMES) as dns:
+        address = f"127.0.0.1:{dns.port}"
+        monkeypatch.setenv("PORTBOT_DNS_SERVERS", address)
+        monkeypatch.setenv("PORTBOT_ALLOW_NETWORKS", "127.0.0.0/8")
+        yield address

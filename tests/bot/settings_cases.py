@@ -62,13 +62,13 @@ BAD = [
         "v6 host",
         "'v6 host' is not a host name; use a bare name such as v4.check.example.net",
     ),
-    ("PORTBOT_LINK_TTL", "5", "'5' is not a link lifetime; use seconds from 30 to 3600, e.g. 600"),
     ("PORTBOT_WATCH_QUOTA", "0", "'0' is not a watch quota; use a whole number from 1 to 10000, e.g. 10"),
     (
         "PORTBOT_WATCH_MIN_INTERVAL",
         "0.5",
         "'0.5' is not a watch interval; use seconds from 1 to 86400, e.g. 60",
     ),
+    ("PORTBOT_LINK_TTL", "5", "'5' is not a link lifetime; use seconds from 30 to 3600, e.g. 600"),
     (
         "PORTBOT_TRUSTED_PROXIES",
         "10.0.0.1/8",

@@ -143,6 +143,8 @@ NOT_FOR_A_PLAIN_ASK = (
     "probes.models",
     "knowledge._toml",
     "sqlalchemy",
+    "alembic",
+    "bot.store",
     "bot.watch",
 )
 

@@ -93,6 +93,12 @@ class _Socket:
     ws: web.WebSocketResponse
     compressor: Any | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shard: tuple[int, int] = (0, 1)  # (id, count) from IDENTIFY
+
+
+def shard_of(guild_id: int | None, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to; DMs go to shard 0."""
+    return 0 if guild_id is None else (guild_id >> 22) % shard_count
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -113,6 +119,10 @@ class FakeDiscord:
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
+        self.channel_calls: list[Recorded] = []  # POST/PATCH on /channels/{id}/messages…
+        self.forbidden_channels: set[str] = (
+            set()
+        )  # channels the bot may not post in (403 Missing Permissions)
         self.messages: dict[str, dict[str, Any]] = {}  # by message id
         self.originals: dict[str, dict[str, Any]] = {}  # interaction token -> original response message
         self._channels: dict[str, str] = {}  # interaction token -> channel id
@@ -169,12 +179,16 @@ class FakeDiscord:
         return Sent(payload["id"], payload["token"], payload, at)
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> float:
-        """Send one gateway dispatch; returns perf_counter() just before it went on the wire."""
+        """Send one gateway dispatch to the connection of the shard its guild belongs to (every connection, if
+        the bots are unsharded); returns perf_counter() just before it went on the wire."""
         self._sequence += 1
         message = {"op": 0, "t": event, "s": self._sequence, "d": data}
+        guild = int(data["guild_id"]) if data.get("guild_id") else None
         at = time.perf_counter()
         for socket in list(self._sockets):
-            await self._send(socket, message)
+            shard_id, count = socket.shard
+            if count == 1 or shard_of(guild, count) == shard_id:
+                await self._send(socket, message)
         return at
 
     async def wait_callback(self, interaction_id: str, timeout: float = 10.0) -> Callback:
@@ -219,6 +233,8 @@ class FakeDiscord:
         r.add_post(p + "/webhooks/{app}/{token}", self._followup)
         r.add_get(p + "/webhooks/{app}/{token}/messages/@original", self._get_original)
         r.add_patch(p + "/webhooks/{app}/{token}/messages/{message}", self._edit_message)
+        r.add_post(p + "/channels/{channel}/messages", self._post_channel_message)
+        r.add_patch(p + "/channels/{channel}/messages/{message}", self._edit_channel_message)
         r.add_route("*", p + "/{tail:.*}", self._unknown)
 
     async def _record(self, request: web.Request) -> Recorded:
@@ -386,6 +402,35 @@ class FakeDiscord:
         await self._notify()
         return _json(original)
 
+    async def _post_channel_message(self, request: web.Request) -> web.Response:
+        recorded = await self._record(request)
+        self._check_auth(request)
+        if request.match_info["channel"] in self.forbidden_channels:
+            await self._notify()
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+        message = self._message(recorded.body or {})
+        message["channel_id"] = request.match_info["channel"]
+        recorded.message = message
+        self.channel_calls.append(recorded)
+        await self._notify()
+        return _json(message)
+
+    async def _edit_channel_message(self, request: web.Request) -> web.Response:
+        recorded = await self._record(request)
+        self._check_auth(request)
+        message = self.messages.get(request.match_info["message"])
+        if message is None or message["channel_id"] != request.match_info["channel"]:
+            await self._notify()
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        message.update(
+            {k: v for k, v in (recorded.body or {}).items() if k in ("content", "embeds", "components")}
+        )
+        message["edited_timestamp"] = "2025-01-01T00:01:00.000000+00:00"
+        recorded.message = message
+        self.channel_calls.append(recorded)
+        await self._notify()
+        return _json(message)
+
     async def _unknown(self, request: web.Request) -> web.Response:
         await self._record(request)
         await self._notify()
@@ -419,6 +464,8 @@ class FakeDiscord:
             await self._send(socket, {"op": 11})
         elif op == 2:  # identify
             self.identifies.append(message["d"])
+            shard = message["d"].get("shard") or [0, 1]
+            socket.shard = (int(shard[0]), int(shard[1]))
             self._sequence += 1
             await self._send(
                 socket,
@@ -433,6 +480,7 @@ class FakeDiscord:
                         "session_id": "fake-session",
                         "resume_gateway_url": self.gateway_url,
                         "application": {"id": str(APP_ID), "flags": 0},
+                        "shard": list(socket.shard),
                     },
                 },
             )

@@ -85,16 +85,29 @@ async def test_sync_publishes_the_global_schema_and_exits(
 async def test_settings_command_is_for_server_admins_only(
     fake_discord: FakeDiscord, portbot: Portbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """/portbot defaults to Manage Server, guild installs and guild channels only."""
+    """/portbot (settings, server, and the watch group) defaults to Manage Server, guild installs and guild
+    channels only."""
     await run(load(monkeypatch, fake_discord, tmp_path), portbot, sync=True)
     group = by_name(fake_discord.commands[None])["portbot"]
     assert int(group["default_member_permissions"]) == payloads.MANAGE_GUILD
     assert group["contexts"] == [0] and group["integration_types"] == [0]
-    settings, server = group["options"]
+    settings, server, watch = group["options"]
     assert (settings["name"], settings["type"]) == ("settings", 1)
     assert {o["name"] for o in settings["options"]} == {"probe_results", "knowledge_answers"}
     assert (server["name"], server["type"]) == ("server", 1)
     assert {o["name"] for o in server["options"]} == {"host", "forget"}
+    assert (watch["name"], watch["type"]) == ("watch", 2)
+    subcommands = {o["name"]: o for o in watch["options"]}
+    assert list(subcommands) == ["add", "list", "remove"]
+    assert [o["name"] for o in subcommands["add"]["options"]] == [
+        "host",
+        "port",
+        "protocol",
+        "every",
+        "label",
+        "game",
+    ]
+    assert subcommands["remove"]["options"][0]["autocomplete"] is True
 
 
 async def test_sync_goes_to_the_dev_guild_when_set(

@@ -83,7 +83,8 @@ async def test_every_name_and_description_is_localized_in_every_locale(schema: l
                 assert sorted(item["description_localizations"]) == sorted(LOCALE_CODES), path
                 assert all(1 <= len(t) <= 100 for t in item["description_localizations"].values()), path
             checked += 1
-    assert checked == 24  # 6 commands, 2 subcommands, 11 options, 5 translated choices
+    # 6 commands, 1 subcommand group (watch), 5 subcommands, 18 options, 5 translated choices
+    assert checked == 35
 
 
 async def test_localized_names_follow_discords_rules(schema: list[dict[str, Any]]) -> None:
