@@ -7,7 +7,8 @@ What a run does:
 
 1. binds exactly the ports asked (TCP, or UDP with ``--udp``); a port already in use is reported with the
    program holding it when this OS lets us see it, and is still tested (whatever answers there answers);
-2. asks the router for its WAN address (NAT-PMP, then UPnP IGD), best effort, a second or two at most;
+2. asks the router for its WAN address (NAT-PMP, then PCP, then UPnP IGD), best effort, a second or two at
+   most;
 3. opens the link itself, as the visitor, with a fresh per-run secret ``listener=<secret>`` (and ``wan=``);
    the worker knocks on each port at our public address, and only this run can answer: the answer is an
    HMAC of the worker's challenge keyed with the secret, which travelled only over the HTTPS visit;
@@ -395,7 +396,7 @@ def _listdir(path: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# The router's WAN address: NAT-PMP (RFC 6886) and UPnP IGD, both best effort
+# The router's WAN address: NAT-PMP (RFC 6886), PCP (RFC 6887) and UPnP IGD, all best effort
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -415,23 +416,111 @@ def default_gateway() -> str | None:
 
 def natpmp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -> str | None:
     """Ask the gateway over NAT-PMP (RFC 6886 §3.2: version 0, opcode 0); None on silence or error."""
+    return _natpmp_ask(gateway, timeout, port)[0]
+
+
+def _natpmp_ask(gateway: str, timeout: float, port: int) -> tuple[str | None, bool]:
+    """(the external address or None, whether anything answered on the port at all)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout / 3)
         deadline = time.monotonic() + timeout
+        answered = False
         while time.monotonic() < deadline:
             try:
                 sock.sendto(b"\x00\x00", (gateway, port))
-                data, peer = sock.recvfrom(64)
+                data, peer = sock.recvfrom(1100)
             except TimeoutError:
                 continue
             except OSError:
-                return None
-            if peer[0] != gateway or len(data) < 12 or data[:2] != b"\x00\x80":
+                return None, answered
+            if peer[0] != gateway:
+                continue
+            answered = True
+            if data[:1] == bytes([PCP_VERSION]):
+                return None, True  # a PCP-only router's UNSUPP_VERSION (RFC 6887 §9): ask it over PCP
+            if len(data) < 12 or data[:2] != b"\x00\x80":
                 continue
             if struct.unpack("!H", data[2:4])[0] != 0:
-                return None  # result code: not authorised, network failure, ...
-            return socket.inet_ntoa(data[8:12])
+                return None, True  # result code: not authorised, network failure, ...
+            return socket.inet_ntoa(data[8:12]), True
+    return None, answered
+
+
+# PCP (RFC 6887) has no "what is my address" request: a MAP response carries the external address. So we ask
+# for a mapping nobody uses (UDP, from this query's own socket port, for the shortest time) and delete it at
+# once: never one of the ports being checked, which would make the forward under test look as if it worked.
+# An ANNOUNCE first (no side effect) makes sure the router speaks PCP before any mapping is asked for.
+PCP_VERSION = 2
+_PCP_ANNOUNCE, _PCP_MAP = 0, 1
+_PCP_SUCCESS = 0
+_PCP_LIFETIME = 120  # seconds; the RFC's suggested minimum, in case the delete below is lost
+_UDP = 17
+
+
+def _pcp_header(opcode: int, lifetime: int, client: str) -> bytes:
+    """The 24-byte request header: version, R=0 and opcode, reserved, lifetime, client address (§7.1)."""
+    mapped = ipaddress.IPv6Address("::ffff:" + client).packed
+    return struct.pack("!BBHI", PCP_VERSION, opcode, 0, lifetime) + mapped
+
+
+def _pcp_map(nonce: bytes, internal_port: int) -> bytes:
+    """The MAP opcode's 36 bytes: nonce, protocol, reserved, internal port, any external port, any IPv4
+    external address (§11.1)."""
+    any_v4 = ipaddress.IPv6Address("::ffff:0.0.0.0").packed
+    return nonce + struct.pack("!B3xHH", _UDP, internal_port, 0) + any_v4
+
+
+def _pcp_exchange(
+    sock: socket.socket, request: bytes, opcode: int, timeout: float, nonce: bytes = b""
+) -> bytes | None:
+    """Send ``request`` until a response to it comes (returned whole, even a failure), or None on silence,
+    on a router that only speaks NAT-PMP, or on junk."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(min(left, timeout / 3))
+        try:
+            sock.send(request)
+            data = sock.recv(1100)
+        except TimeoutError:
+            continue
+        except OSError:
+            return None
+        if data[:1] == b"\x00":
+            return None  # NAT-PMP's answer to a version it doesn't know: no PCP here
+        if len(data) < 24 or data[0] != PCP_VERSION or data[1] != 0x80 | opcode:
+            continue
+        if opcode == _PCP_MAP and data[24:36] != nonce:
+            continue  # an answer to some other request
+        return data
     return None
+
+
+def pcp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -> str | None:
+    """Ask the gateway over PCP (RFC 6887): ANNOUNCE, then a throwaway MAP whose response carries the external
+    address, deleted at once; None on silence, a refusal or a router without PCP."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((gateway, port))  # also picks the local address the router will see us from
+            client, internal_port = sock.getsockname()[:2]
+        except OSError:
+            return None
+        started = time.monotonic()
+        announced = _pcp_exchange(sock, _pcp_header(_PCP_ANNOUNCE, 0, client), _PCP_ANNOUNCE, timeout / 2)
+        if announced is None or announced[3] != _PCP_SUCCESS:
+            return None
+        nonce = secrets.token_bytes(12)
+        left = max(0.1, timeout - (time.monotonic() - started))
+        request = _pcp_header(_PCP_MAP, _PCP_LIFETIME, client) + _pcp_map(nonce, internal_port)
+        mapped = _pcp_exchange(sock, request, _PCP_MAP, left, nonce)
+        if mapped is None or mapped[3] != _PCP_SUCCESS or len(mapped) < 60:
+            return None
+        # Delete it (lifetime 0, same nonce, §15) and wait for the router to say so, briefly: should that be
+        # lost too, the router drops the mapping after its lifetime anyway.
+        delete = _pcp_header(_PCP_MAP, 0, client) + _pcp_map(nonce, internal_port)
+        _pcp_exchange(sock, delete, _PCP_MAP, min(0.5, timeout), nonce)
+        external = ipaddress.IPv6Address(mapped[44:60])
+        v4 = external.ipv4_mapped
+        return None if v4 is None else str(v4)
 
 
 _UNSPECIFIED = "0.0.0.0"  # noqa: S104 (what an unconnected IGD reports, not a bind)
@@ -519,18 +608,25 @@ def router_wan_address(
     gateway: str | None = None,
     timeout: float = 2.0,
     upnp_query: Callable[[str], str | None] | None = None,
+    port: int = 5351,
 ) -> tuple[str | None, str | None]:
-    """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say.
+    """(WAN address, how we learnt it: "nat-pmp", "pcp" or "upnp"), or (None, None) when the router won't say.
 
-    ``gateway`` names the router to ask (NAT-PMP, then a unicast SSDP search); by default the default
-    gateway over NAT-PMP, then a multicast SSDP search on the LAN. ``upnp_query`` replaces the stdlib SOAP
-    client (``portbot listen`` passes async-upnp-client's when installed).
+    ``gateway`` names the router to ask (NAT-PMP, PCP, then a unicast SSDP search); by default the default
+    gateway over NAT-PMP and PCP, then a multicast SSDP search on the LAN. ``upnp_query`` replaces the stdlib
+    SOAP client (``portbot listen`` passes async-upnp-client's when installed). ``port``: NAT-PMP's and PCP's.
     """
     router = gateway or default_gateway()
     if router is not None:
-        address = natpmp_external_address(router, timeout=timeout / 2)
+        address, answered = _natpmp_ask(router, timeout / 2, port)
         if address is not None and address != _UNSPECIFIED:
             return address, "nat-pmp"
+        # PCP shares NAT-PMP's port, and a PCP router answers a NAT-PMP request (RFC 6887 §9): silence there
+        # means neither, and costs no second wait.
+        if answered:
+            address = pcp_external_address(router, timeout=timeout / 2, port=port)
+            if address is not None and address != _UNSPECIFIED:
+                return address, "pcp"
     location = upnp_location(timeout=timeout / 2, target=gateway or "239.255.255.250")
     if location is not None:
         address = upnp_query(location) if upnp_query else upnp_external_address(location, timeout=timeout)
@@ -645,7 +741,8 @@ def describe(report: dict[str, Any]) -> list[str]:
     if public:
         seen = f"Your public address: {public}."
         if wan:
-            source = {"nat-pmp": "over NAT-PMP", "upnp": "over UPnP"}.get(str(report.get("wan_source")), "")
+            sources = {"nat-pmp": "over NAT-PMP", "pcp": "over PCP", "upnp": "over UPnP"}
+            source = sources.get(str(report.get("wan_source")), "")
             seen += f" Your router's WAN address: {wan}" + (f" (it said so {source})." if source else ".")
         lines.append(seen)
     diagnosis = report.get("diagnosis")

@@ -7,8 +7,8 @@
     (the real probe     203.0.113.1/24      cgnat: ISP NAT          LAN 192.168.77.1/24     runs `portbot
      worker, :8471)                           203.0.113.30 outside  MASQUERADE, a forward     listen`
                                               100.64.0.1/10 inside    of FORWARDED to home
-                                            double: provider box    miniupnpd (UPnP IGD +
-                                              203.0.113.40 outside    NAT-PMP) on the LAN,
+                                            double: provider box    miniupnpd (UPnP IGD,
+                                              203.0.113.40 outside    NAT-PMP, PCP) on the LAN,
                                               192.168.1.1/24 inside   STUN responder on WAN
 
     lab      router WAN       public address (what the worker sees)
@@ -216,6 +216,10 @@ class Lab:
             env={k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))},
         )
 
+    def miniupnpd_log(self) -> str:
+        """What miniupnpd wrote so far (it logs each NAT-PMP and PCP request, and each mapping)."""
+        return (self.workdir / "miniupnpd.log").read_text(errors="replace")
+
     def offnet_packets(self) -> int:
         """Packets the worker or the home machine sent outside the lab's ranges (should stay 0)."""
         total = 0
@@ -311,6 +315,8 @@ def _miniupnpd_conf(lab: Lab) -> str:
             "ext_perform_stun=yes",
             f"ext_stun_host={wan}",
             "ext_stun_port=3478",
+            "upnp_table_name=miniupnpd",
+            "upnp_nat_table_name=miniupnpd",
             f"minissdpdsocket={lab.workdir / 'minissdpd.sock'}",
             "uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b",
             "allow 1024-65535 192.168.77.0/24 1024-65535",
@@ -318,6 +324,21 @@ def _miniupnpd_conf(lab: Lab) -> str:
             "",
         ]
     )
+
+
+# miniupnpd's nftables backend adds its port mappings (a PCP MAP's, a UPnP AddPortMapping's) to chains it
+# expects to exist (Debian's /etc/miniupnpd/nft_init.sh makes them). Here they sit in a table of their own
+# whose base chains accept: the lab's iptables rules above still decide what passes.
+_MINIUPNPD_NFT = """
+table inet miniupnpd {
+    chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+    chain miniupnpd { }
+    chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+    chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+    chain prerouting_miniupnpd { }
+    chain postrouting_miniupnpd { }
+}
+"""
 
 
 def _build(lab: Lab) -> None:
@@ -377,6 +398,7 @@ def _build(lab: Lab) -> None:
     lab.router.run("iptables-restore", input=_nat_rules("wan", forward=(FORWARDED, f"{HOME}:{FORWARDED}")))
     if lab.front is not None:
         lab.front.run("iptables-restore", input=_nat_rules("out0", forward=None))
+    lab.router.run("nft", "-f", "-", input=_MINIUPNPD_NFT)
     lab.worker.run("iptables-restore", input=_prober_rules(4))
     lab.home.run("iptables-restore", input=_home_rules())
 
@@ -458,7 +480,7 @@ def _wait_for_natpmp(lab: Lab, timeout: float = 20.0) -> None:
     while time.monotonic() < deadline:
         if lab.home.run(sys.executable, "-c", code, ROUTER_LAN).strip() == lab.plan.router_wan:
             return
-    log = (lab.workdir / "miniupnpd.log").read_text(errors="replace")[-2000:]
+    log = lab.miniupnpd_log()[-2000:]
     raise HarnessError(f"miniupnpd never reported {lab.plan.router_wan} over NAT-PMP: {log}")
 
 

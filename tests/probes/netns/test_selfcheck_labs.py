@@ -94,6 +94,16 @@ def test_upnp_igd_reports_the_same_wan_address(lab: Lab) -> None:
     assert address == lab.plan.router_wan
 
 
+def test_pcp_reports_the_same_wan_address_and_leaves_no_mapping(lab: Lab) -> None:
+    """The stdlib PCP client (ANNOUNCE, then a throwaway MAP deleted at once) reads miniupnpd's WAN address,
+    reserved ones too, and the router holds no mapping afterwards."""
+    code = "import sys\nfrom probes.listen_standalone import pcp_external_address as q\nprint(q(sys.argv[1]))"
+    assert lab.home.run(sys.executable, "-c", code, ROUTER_LAN).strip() == lab.plan.router_wan
+    log = lab.miniupnpd_log()
+    assert "PCP MAP: added mapping UDP" in log and "mapping removed" in log
+    assert "dnat" not in lab.router.run("nft", "list", "table", "inet", "miniupnpd")
+
+
 def test_miniupnpc_sanity(lab: Lab) -> None:
     """miniupnpc's upnpc, told to use the reserved address anyway (-i), reads the same WAN address."""
     if shutil.which("upnpc") is None:
