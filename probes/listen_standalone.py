@@ -416,34 +416,32 @@ def default_gateway() -> str | None:
 
 def natpmp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -> str | None:
     """Ask the gateway over NAT-PMP (RFC 6886 §3.2: version 0, opcode 0); None on silence or error."""
-    return _natpmp_ask(gateway, timeout, port)[0]
-
-
-def _natpmp_ask(gateway: str, timeout: float, port: int) -> tuple[str | None, bool]:
-    """(the external address or None, whether anything answered on the port at all)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout / 3)
         deadline = time.monotonic() + timeout
-        answered = False
         while time.monotonic() < deadline:
             try:
-                sock.sendto(b"\x00\x00", (gateway, port))
+                sock.sendto(_NATPMP_REQUEST, (gateway, port))
                 data, peer = sock.recvfrom(1100)
             except TimeoutError:
                 continue
             except OSError:
-                return None, answered
-            if peer[0] != gateway:
+                return None
+            if peer[0] != gateway or len(data) < 12 or data[:2] != b"\x00\x80":
                 continue
-            answered = True
-            if data[:1] == bytes([PCP_VERSION]):
-                return None, True  # a PCP-only router's UNSUPP_VERSION (RFC 6887 §9): ask it over PCP
-            if len(data) < 12 or data[:2] != b"\x00\x80":
-                continue
-            if struct.unpack("!H", data[2:4])[0] != 0:
-                return None, True  # result code: not authorised, network failure, ...
-            return socket.inet_ntoa(data[8:12]), True
-    return None, answered
+            return _natpmp_address(data)
+    return None
+
+
+_NATPMP_REQUEST = b"\x00\x00"  # version 0, opcode 0: the external address
+_NATPMP_UNSUPPORTED_VERSION = 1
+
+
+def _natpmp_address(data: bytes) -> str | None:
+    """The address in a NAT-PMP answer (12 bytes, opcode 128), or None for an error result."""
+    if struct.unpack("!H", data[2:4])[0] != 0:
+        return None  # result code: not authorised, network failure, ...
+    return socket.inet_ntoa(data[8:12])
 
 
 # PCP (RFC 6887) has no "what is my address" request: a MAP response carries the external address. So we ask
@@ -453,6 +451,7 @@ def _natpmp_ask(gateway: str, timeout: float, port: int) -> tuple[str | None, bo
 PCP_VERSION = 2
 _PCP_ANNOUNCE, _PCP_MAP = 0, 1
 _PCP_SUCCESS = 0
+_PCP_UNSUPP_VERSION = 1
 _PCP_LIFETIME = 120  # seconds; the RFC's suggested minimum, in case the delete below is lost
 _UDP = 17
 
@@ -501,26 +500,97 @@ def pcp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
             sock.connect((gateway, port))  # also picks the local address the router will see us from
-            client, internal_port = sock.getsockname()[:2]
+            client = sock.getsockname()[0]
         except OSError:
             return None
         started = time.monotonic()
         announced = _pcp_exchange(sock, _pcp_header(_PCP_ANNOUNCE, 0, client), _PCP_ANNOUNCE, timeout / 2)
         if announced is None or announced[3] != _PCP_SUCCESS:
             return None
-        nonce = secrets.token_bytes(12)
-        left = max(0.1, timeout - (time.monotonic() - started))
-        request = _pcp_header(_PCP_MAP, _PCP_LIFETIME, client) + _pcp_map(nonce, internal_port)
-        mapped = _pcp_exchange(sock, request, _PCP_MAP, left, nonce)
-        if mapped is None or mapped[3] != _PCP_SUCCESS or len(mapped) < 60:
-            return None
-        # Delete it (lifetime 0, same nonce, §15) and wait for the router to say so, briefly: should that be
-        # lost too, the router drops the mapping after its lifetime anyway.
-        delete = _pcp_header(_PCP_MAP, 0, client) + _pcp_map(nonce, internal_port)
-        _pcp_exchange(sock, delete, _PCP_MAP, min(0.5, timeout), nonce)
-        external = ipaddress.IPv6Address(mapped[44:60])
-        v4 = external.ipv4_mapped
-        return None if v4 is None else str(v4)
+        return _pcp_mapped_address(sock, max(0.1, timeout - (time.monotonic() - started)))
+
+
+def _pcp_mapped_address(sock: socket.socket, timeout: float) -> str | None:
+    """The external address from a throwaway MAP on the connected ``sock`` (see above), deleted at once."""
+    client, internal_port = sock.getsockname()[:2]
+    nonce = secrets.token_bytes(12)
+    request = _pcp_header(_PCP_MAP, _PCP_LIFETIME, client) + _pcp_map(nonce, internal_port)
+    mapped = _pcp_exchange(sock, request, _PCP_MAP, timeout, nonce)
+    if mapped is None or mapped[3] != _PCP_SUCCESS or len(mapped) < 60:
+        return None
+    # Delete it (lifetime 0, same nonce, §15) and wait for the router to say so, briefly: should that be lost
+    # too, the router drops the mapping after its lifetime anyway.
+    delete = _pcp_header(_PCP_MAP, 0, client) + _pcp_map(nonce, internal_port)
+    _pcp_exchange(sock, delete, _PCP_MAP, min(0.5, timeout), nonce)
+    v4 = ipaddress.IPv6Address(mapped[44:60]).ipv4_mapped
+    return None if v4 is None else str(v4)
+
+
+def port_control_address(
+    gateway: str, timeout: float = 1.0, port: int = 5351
+) -> tuple[str | None, str | None]:
+    """(WAN address, "nat-pmp" or "pcp") from the router's NAT-PMP/PCP port, or (None, None).
+
+    Both protocols share the port, and a router may speak either or both, so both are asked at once: a
+    NAT-PMP address request and a PCP ANNOUNCE, neither of which changes anything on the router. NAT-PMP's
+    address wins; only a router that speaks PCP but gave no NAT-PMP address gets the throwaway MAP. One wait
+    covers both, so a router that speaks neither costs no more than before PCP.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((gateway, port))
+            client = sock.getsockname()[0]
+        except OSError:
+            return None, None
+        announce = _pcp_header(_PCP_ANNOUNCE, 0, client)
+        started = time.monotonic()
+        deadline = started + timeout
+        resend = started
+        natpmp_done = False  # NAT-PMP answered without an address (or said the router speaks only PCP)
+        pcp_at: float | None = None  # when PCP's ANNOUNCE succeeded
+        pcp_dead = False
+        while (now := time.monotonic()) < deadline:
+            if pcp_at is not None and (natpmp_done or now - pcp_at >= timeout / 4):
+                break  # PCP, and NAT-PMP has had its chance to answer
+            if natpmp_done and (pcp_dead or now - started >= timeout / 2):
+                return None, None
+            if now >= resend:
+                try:
+                    if not natpmp_done:
+                        sock.send(_NATPMP_REQUEST)
+                    if pcp_at is None and not pcp_dead:
+                        sock.send(announce)
+                except ConnectionRefusedError:  # the ICMP port unreachable of a send before
+                    return None, None
+                except OSError:
+                    pass  # a full buffer, a network still coming up: the next round sends again
+                resend = now + timeout / 3
+            sock.settimeout(max(0.001, min(deadline, resend) - now))
+            try:
+                data = sock.recv(1100)
+            except TimeoutError:
+                continue
+            except OSError:
+                return None, None  # e.g. ICMP port unreachable: nothing listens on the port
+            if len(data) >= 4 and data[:2] == b"\x00\x80":
+                if struct.unpack("!H", data[2:4])[0] == _NATPMP_UNSUPPORTED_VERSION:
+                    pcp_dead = True  # only our PCP request can be "unsupported": a NAT-PMP-only router
+                    continue
+                address = _natpmp_address(data) if len(data) >= 12 else None
+                if address is not None and address != _UNSPECIFIED:
+                    return address, "nat-pmp"
+                natpmp_done = True
+            elif len(data) >= 24 and data[0] == PCP_VERSION and data[1] == 0x80 | _PCP_ANNOUNCE:
+                if data[3] == _PCP_SUCCESS:
+                    pcp_at = time.monotonic()
+                elif data[3] == _PCP_UNSUPP_VERSION:
+                    natpmp_done = True  # a PCP-only router's answer to the NAT-PMP request (§9)
+                else:
+                    pcp_dead = True
+        if pcp_at is None:
+            return None, None
+        address = _pcp_mapped_address(sock, max(0.1, deadline - time.monotonic()))
+        return (address, "pcp") if address is not None and address != _UNSPECIFIED else (None, None)
 
 
 _UNSPECIFIED = "0.0.0.0"  # noqa: S104 (what an unconnected IGD reports, not a bind)
@@ -618,15 +688,9 @@ def router_wan_address(
     """
     router = gateway or default_gateway()
     if router is not None:
-        address, answered = _natpmp_ask(router, timeout / 2, port)
-        if address is not None and address != _UNSPECIFIED:
-            return address, "nat-pmp"
-        # PCP shares NAT-PMP's port, and a PCP router answers a NAT-PMP request (RFC 6887 §9): silence there
-        # means neither, and costs no second wait.
-        if answered:
-            address = pcp_external_address(router, timeout=timeout / 2, port=port)
-            if address is not None and address != _UNSPECIFIED:
-                return address, "pcp"
+        address, source = port_control_address(router, timeout=timeout / 2, port=port)
+        if address is not None:
+            return address, source
     location = upnp_location(timeout=timeout / 2, target=gateway or "239.255.255.250")
     if location is not None:
         address = upnp_query(location) if upnp_query else upnp_external_address(location, timeout=timeout)

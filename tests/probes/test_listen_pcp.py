@@ -11,12 +11,13 @@ import ipaddress
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from probes.listen_standalone import describe, pcp_external_address, router_wan_address
+from probes.listen_standalone import describe, pcp_external_address, port_control_address, router_wan_address
 
 LOOPBACK = "127.0.0.1"
 ANNOUNCE, MAP = 0, 1
@@ -66,6 +67,8 @@ class Router:
     external: str = "203.0.113.20"
     pcp: bool = True
     natpmp: bool = False  # a NAT-PMP answer with an address, as miniupnpd gives
+    natpmp_result: int = SUCCESS  # with ``natpmp``: 3 is "network failure", as miniupnpd without an address
+    natpmp_silent: bool = False  # PCP only, and NAT-PMP requests dropped without an answer
     map_result: int = SUCCESS
     silent: bool = False
     seen: list[Request] = field(default_factory=list)
@@ -74,8 +77,11 @@ class Router:
         if self.silent:
             return None
         if request.version == 0:
+            if self.natpmp_silent:
+                return None
             if self.natpmp:
-                return struct.pack("!BBHI", 0, 128, 0, EPOCH) + socket.inet_aton(self.external)
+                address = self.external if self.natpmp_result == SUCCESS else "0.0.0.0"
+                return struct.pack("!BBHI", 0, 128, self.natpmp_result, EPOCH) + socket.inet_aton(address)
             # A PCP-only router: UNSUPP_VERSION, in PCP's format (RFC 6887 §9).
             return pcp_response(request.opcode, UNSUPP_VERSION)
         if not self.pcp:
@@ -171,26 +177,60 @@ def test_a_refused_map_is_none(running: Callable[[Router], int], result: int) ->
     assert [r.lifetime for r in router.seen if r.opcode == MAP] == [120]
 
 
+def maps(router: Router) -> list[Request]:
+    return [r for r in router.seen if r.version == 2 and r.opcode == MAP]
+
+
 def test_router_wan_address_falls_back_to_pcp(running: Callable[[Router], int]) -> None:
     """A PCP-only router answers NAT-PMP with UNSUPP_VERSION: the WAN address then comes over PCP."""
     router = Router(external="100.64.0.20")
-    port = running(router)
-    assert router_wan_address(LOOPBACK, timeout=1.0, port=port) == ("100.64.0.20", "pcp")
-    assert router.seen[0].version == 0
+    assert router_wan_address(LOOPBACK, timeout=1.0, port=running(router)) == ("100.64.0.20", "pcp")
 
 
-def test_router_wan_address_prefers_nat_pmp_which_maps_nothing(running: Callable[[Router], int]) -> None:
-    """A router that speaks both (miniupnpd) is asked over NAT-PMP, which creates no mapping at all."""
+def test_a_pcp_router_that_ignores_nat_pmp_is_asked_over_pcp(running: Callable[[Router], int]) -> None:
+    """NAT-PMP dropped without a word, PCP answering: the ANNOUNCE sent alongside finds PCP, and the MAP
+    follows after a short grace for NAT-PMP."""
+    router = Router(external="192.168.1.20", natpmp_silent=True)
+    assert port_control_address(LOOPBACK, timeout=1.0, port=running(router)) == ("192.168.1.20", "pcp")
+    assert [m.lifetime for m in maps(router)] == [120, 0]
+
+
+def test_nat_pmp_is_preferred_and_nothing_is_mapped(running: Callable[[Router], int]) -> None:
+    """A router that speaks both (miniupnpd) gives its address over NAT-PMP: no PCP mapping is asked for
+    (the ANNOUNCE sent alongside changes nothing on a router)."""
     router = Router(natpmp=True)
-    assert router_wan_address(LOOPBACK, timeout=1.0, port=running(router)) == ("203.0.113.20", "nat-pmp")
-    assert all(r.version == 0 for r in router.seen)
+    assert port_control_address(LOOPBACK, timeout=1.0, port=running(router)) == ("203.0.113.20", "nat-pmp")
+    assert maps(router) == []
 
 
-def test_silence_on_the_port_costs_no_pcp_wait(running: Callable[[Router], int]) -> None:
-    """Nothing answering NAT-PMP means nothing speaks PCP on that port either: no PCP request is sent."""
+def test_a_nat_pmp_only_router_without_an_address_is_left_alone(running: Callable[[Router], int]) -> None:
+    """NAT-PMP says "network failure" and PCP is "unsupported": no address, no mapping, well within the wait."""
+    router = Router(pcp=False, natpmp=True, natpmp_result=3)
+    port = running(router)
+    started = time.monotonic()
+    assert port_control_address(LOOPBACK, timeout=2.0, port=port) == (None, None)
+    assert time.monotonic() - started < 1.5
+    assert maps(router) == []
+
+
+def test_silence_is_one_wait_and_asks_for_no_mapping(running: Callable[[Router], int]) -> None:
+    """Nothing answering on the port: one wait for both protocols, and no mapping asked for."""
     router = Router(silent=True)
-    assert router_wan_address(LOOPBACK, timeout=0.4, port=running(router)) == (None, None)
-    assert router.seen and all(r.version == 0 for r in router.seen)
+    port = running(router)
+    started = time.monotonic()
+    assert port_control_address(LOOPBACK, timeout=0.6, port=port) == (None, None)
+    assert 0.55 <= time.monotonic() - started < 1.0
+    assert router.seen and maps(router) == []
+
+
+def test_nothing_listening_on_the_port_ends_at_once() -> None:
+    """No NAT-PMP/PCP service at all (the ICMP port unreachable reaches the connected socket): no wait."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as unused:
+        unused.bind((LOOPBACK, 0))
+        port = unused.getsockname()[1]
+    started = time.monotonic()
+    assert port_control_address(LOOPBACK, timeout=2.0, port=port) == (None, None)
+    assert time.monotonic() - started < 1.0
 
 
 def test_describe_says_the_wan_address_came_over_pcp() -> None:

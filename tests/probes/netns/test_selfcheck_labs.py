@@ -104,6 +104,28 @@ def test_pcp_reports_the_same_wan_address_and_leaves_no_mapping(lab: Lab) -> Non
     assert "dnat" not in lab.router.run("nft", "list", "table", "inet", "miniupnpd")
 
 
+# NAT-PMP's address request to the router's NAT-PMP/PCP port: 2 bytes of UDP payload, 30 bytes of IPv4 (PCP's
+# requests are 24 bytes and more).
+DROP_NATPMP = ["INPUT", "-i", "lan", "-p", "udp", "--dport", "5351", "-m", "length", "--length", "30"]
+
+
+def test_listen_learns_the_wan_address_over_pcp_when_nat_pmp_is_gone(lab: Lab) -> None:
+    """With the router dropping NAT-PMP (a PCP-only router), ``portbot listen`` gets the WAN address over PCP
+    and leaves no mapping behind."""
+    lab.router.run("iptables", "-I", *DROP_NATPMP, "-j", "DROP")
+    try:
+        link = lab.create_link(FORWARDED)
+        done = lab.listen(str(FORWARDED), "--link", link, "--json", "--timeout", "60")
+    finally:
+        lab.router.run("iptables", "-D", *DROP_NATPMP, "-j", "DROP")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    outcome = json.loads(done.stdout)
+    assert (outcome["wan_address"], outcome["wan_source"]) == (lab.plan.router_wan, "pcp")
+    _, _, verdict, _ = EXPECTED[lab.plan.name]
+    assert outcome["diagnosis"]["verdict"] == verdict
+    assert "dnat" not in lab.router.run("nft", "list", "table", "inet", "miniupnpd")
+
+
 def test_miniupnpc_sanity(lab: Lab) -> None:
     """miniupnpc's upnpc, told to use the reserved address anyway (-i), reads the same WAN address."""
     if shutil.which("upnpc") is None:
