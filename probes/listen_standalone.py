@@ -7,7 +7,7 @@ What a run does:
 
 1. binds exactly the ports asked (TCP, or UDP with ``--udp``); a port already in use is reported with the
    program holding it when this OS lets us see it, and is still tested (whatever answers there answers);
-2. asks the router for its WAN address (NAT-PMP, then PCP, then UPnP IGD), best effort, a second or two at
+2. asks the router for its WAN address (NAT-PMP and PCP at once, then UPnP IGD), best effort, a second or two at
    most;
 3. opens the link itself, as the visitor, with a fresh per-run secret ``listener=<secret>`` (and ``wan=``);
    the worker knocks on each port at our public address, and only this run can answer: the answer is an
