@@ -7,7 +7,8 @@ What a run does:
 
 1. binds exactly the ports asked (TCP, or UDP with ``--udp``); a port already in use is reported with the
    program holding it when this OS lets us see it, and is still tested (whatever answers there answers);
-2. asks the router for its WAN address (NAT-PMP, then UPnP IGD), best effort, a second or two at most;
+2. asks the router for its WAN address (NAT-PMP and PCP at once, then UPnP IGD), best effort, a second or two at
+   most;
 3. opens the link itself, as the visitor, with a fresh per-run secret ``listener=<secret>`` (and ``wan=``);
    the worker knocks on each port at our public address, and only this run can answer: the answer is an
    HMAC of the worker's challenge keyed with the secret, which travelled only over the HTTPS visit;
@@ -395,7 +396,7 @@ def _listdir(path: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------------------
-# The router's WAN address: NAT-PMP (RFC 6886) and UPnP IGD, both best effort
+# The router's WAN address: NAT-PMP (RFC 6886), PCP (RFC 6887) and UPnP IGD, all best effort
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -420,18 +421,176 @@ def natpmp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                sock.sendto(b"\x00\x00", (gateway, port))
-                data, peer = sock.recvfrom(64)
+                sock.sendto(_NATPMP_REQUEST, (gateway, port))
+                data, peer = sock.recvfrom(1100)
             except TimeoutError:
                 continue
             except OSError:
                 return None
             if peer[0] != gateway or len(data) < 12 or data[:2] != b"\x00\x80":
                 continue
-            if struct.unpack("!H", data[2:4])[0] != 0:
-                return None  # result code: not authorised, network failure, ...
-            return socket.inet_ntoa(data[8:12])
+            return _natpmp_address(data)
     return None
+
+
+_NATPMP_REQUEST = b"\x00\x00"  # version 0, opcode 0: the external address
+_NATPMP_UNSUPPORTED_VERSION = 1
+
+
+def _natpmp_address(data: bytes) -> str | None:
+    """The address in a NAT-PMP answer (12 bytes, opcode 128), or None for an error result."""
+    if struct.unpack("!H", data[2:4])[0] != 0:
+        return None  # result code: not authorised, network failure, ...
+    return socket.inet_ntoa(data[8:12])
+
+
+# PCP (RFC 6887) has no "what is my address" request: a MAP response carries the external address. So we ask
+# for a mapping nobody uses (UDP, from this query's own socket port, for the shortest time) and delete it at
+# once: never one of the ports being checked, which would make the forward under test look as if it worked.
+# An ANNOUNCE first (no side effect) makes sure the router speaks PCP before any mapping is asked for.
+PCP_VERSION = 2
+_PCP_ANNOUNCE, _PCP_MAP = 0, 1
+_PCP_SUCCESS = 0
+_PCP_UNSUPP_VERSION = 1
+_PCP_LIFETIME = 120  # seconds; the RFC's suggested minimum, in case the delete below is lost
+_UDP = 17
+
+
+def _pcp_header(opcode: int, lifetime: int, client: str) -> bytes:
+    """The 24-byte request header: version, R=0 and opcode, reserved, lifetime, client address (§7.1)."""
+    mapped = ipaddress.IPv6Address("::ffff:" + client).packed
+    return struct.pack("!BBHI", PCP_VERSION, opcode, 0, lifetime) + mapped
+
+
+def _pcp_map(nonce: bytes, internal_port: int) -> bytes:
+    """The MAP opcode's 36 bytes: nonce, protocol, reserved, internal port, any external port, any IPv4
+    external address (§11.1)."""
+    any_v4 = ipaddress.IPv6Address("::ffff:0.0.0.0").packed
+    return nonce + struct.pack("!B3xHH", _UDP, internal_port, 0) + any_v4
+
+
+def _pcp_exchange(
+    sock: socket.socket, request: bytes, opcode: int, timeout: float, nonce: bytes = b""
+) -> bytes | None:
+    """Send ``request`` until a response to it comes (returned whole, even a failure), or None on silence,
+    on a router that only speaks NAT-PMP, or on junk."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(min(left, timeout / 3))
+        try:
+            sock.send(request)
+            data = sock.recv(1100)
+        except TimeoutError:
+            continue
+        except OSError:
+            return None
+        if data[:1] == b"\x00":
+            return None  # NAT-PMP's answer to a version it doesn't know: no PCP here
+        if len(data) < 24 or data[0] != PCP_VERSION or data[1] != 0x80 | opcode:
+            continue
+        if opcode == _PCP_MAP and data[24:36] != nonce:
+            continue  # an answer to some other request
+        return data
+    return None
+
+
+def pcp_external_address(gateway: str, timeout: float = 1.0, port: int = 5351) -> str | None:
+    """Ask the gateway over PCP (RFC 6887): ANNOUNCE, then a throwaway MAP whose response carries the external
+    address, deleted at once; None on silence, a refusal or a router without PCP."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((gateway, port))  # also picks the local address the router will see us from
+            client = sock.getsockname()[0]
+        except OSError:
+            return None
+        started = time.monotonic()
+        announced = _pcp_exchange(sock, _pcp_header(_PCP_ANNOUNCE, 0, client), _PCP_ANNOUNCE, timeout / 2)
+        if announced is None or announced[3] != _PCP_SUCCESS:
+            return None
+        return _pcp_mapped_address(sock, max(0.1, timeout - (time.monotonic() - started)))
+
+
+def _pcp_mapped_address(sock: socket.socket, timeout: float) -> str | None:
+    """The external address from a throwaway MAP on the connected ``sock`` (see above), deleted at once."""
+    client, internal_port = sock.getsockname()[:2]
+    nonce = secrets.token_bytes(12)
+    request = _pcp_header(_PCP_MAP, _PCP_LIFETIME, client) + _pcp_map(nonce, internal_port)
+    mapped = _pcp_exchange(sock, request, _PCP_MAP, timeout, nonce)
+    if mapped is None or mapped[3] != _PCP_SUCCESS or len(mapped) < 60:
+        return None
+    # Delete it (lifetime 0, same nonce, §15) and wait for the router to say so, briefly: should that be lost
+    # too, the router drops the mapping after its lifetime anyway.
+    delete = _pcp_header(_PCP_MAP, 0, client) + _pcp_map(nonce, internal_port)
+    _pcp_exchange(sock, delete, _PCP_MAP, min(0.5, timeout), nonce)
+    v4 = ipaddress.IPv6Address(mapped[44:60]).ipv4_mapped
+    return None if v4 is None else str(v4)
+
+
+def port_control_address(
+    gateway: str, timeout: float = 1.0, port: int = 5351
+) -> tuple[str | None, str | None]:
+    """(WAN address, "nat-pmp" or "pcp") from the router's NAT-PMP/PCP port, or (None, None).
+
+    Both protocols share the port, and a router may speak either or both, so both are asked at once: a
+    NAT-PMP address request and a PCP ANNOUNCE, neither of which changes anything on the router. NAT-PMP's
+    address wins; only a router that speaks PCP but gave no NAT-PMP address gets the throwaway MAP. One wait
+    covers both, so a router that speaks neither costs no more than before PCP.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect((gateway, port))
+            client = sock.getsockname()[0]
+        except OSError:
+            return None, None
+        announce = _pcp_header(_PCP_ANNOUNCE, 0, client)
+        started = time.monotonic()
+        deadline = started + timeout
+        resend = started
+        natpmp_done = False  # NAT-PMP answered without an address (or said the router speaks only PCP)
+        pcp_at: float | None = None  # when PCP's ANNOUNCE succeeded
+        pcp_dead = False
+        while (now := time.monotonic()) < deadline:
+            if pcp_at is not None and (natpmp_done or now - pcp_at >= timeout / 4):
+                break  # PCP, and NAT-PMP has had its chance to answer
+            if natpmp_done and (pcp_dead or now - started >= timeout / 2):
+                return None, None
+            if now >= resend:
+                try:
+                    if not natpmp_done:
+                        sock.send(_NATPMP_REQUEST)
+                    if pcp_at is None and not pcp_dead:
+                        sock.send(announce)
+                except ConnectionRefusedError:  # the ICMP port unreachable of a send before
+                    return None, None
+                except OSError:
+                    pass  # a full buffer, a network still coming up: the next round sends again
+                resend = now + timeout / 3
+            sock.settimeout(max(0.001, min(deadline, resend) - now))
+            try:
+                data = sock.recv(1100)
+            except TimeoutError:
+                continue
+            except OSError:
+                return None, None  # e.g. ICMP port unreachable: nothing listens on the port
+            if len(data) >= 4 and data[:2] == b"\x00\x80":
+                if struct.unpack("!H", data[2:4])[0] == _NATPMP_UNSUPPORTED_VERSION:
+                    pcp_dead = True  # only our PCP request can be "unsupported": a NAT-PMP-only router
+                    continue
+                address = _natpmp_address(data) if len(data) >= 12 else None
+                if address is not None and address != _UNSPECIFIED:
+                    return address, "nat-pmp"
+                natpmp_done = True
+            elif len(data) >= 24 and data[0] == PCP_VERSION and data[1] == 0x80 | _PCP_ANNOUNCE:
+                if data[3] == _PCP_SUCCESS:
+                    pcp_at = time.monotonic()
+                elif data[3] == _PCP_UNSUPP_VERSION:
+                    natpmp_done = True  # a PCP-only router's answer to the NAT-PMP request (§9)
+                else:
+                    pcp_dead = True
+        if pcp_at is None:
+            return None, None
+        address = _pcp_mapped_address(sock, max(0.1, deadline - time.monotonic()))
+        return (address, "pcp") if address is not None and address != _UNSPECIFIED else (None, None)
 
 
 _UNSPECIFIED = "0.0.0.0"  # noqa: S104 (what an unconnected IGD reports, not a bind)
@@ -519,18 +678,19 @@ def router_wan_address(
     gateway: str | None = None,
     timeout: float = 2.0,
     upnp_query: Callable[[str], str | None] | None = None,
+    port: int = 5351,
 ) -> tuple[str | None, str | None]:
-    """(WAN address, how we learnt it: "nat-pmp" or "upnp"), or (None, None) when the router won't say.
+    """(WAN address, how we learnt it: "nat-pmp", "pcp" or "upnp"), or (None, None) when the router won't say.
 
-    ``gateway`` names the router to ask (NAT-PMP, then a unicast SSDP search); by default the default
-    gateway over NAT-PMP, then a multicast SSDP search on the LAN. ``upnp_query`` replaces the stdlib SOAP
-    client (``portbot listen`` passes async-upnp-client's when installed).
+    ``gateway`` names the router to ask (NAT-PMP, PCP, then a unicast SSDP search); by default the default
+    gateway over NAT-PMP and PCP, then a multicast SSDP search on the LAN. ``upnp_query`` replaces the stdlib
+    SOAP client (``portbot listen`` passes async-upnp-client's when installed). ``port``: NAT-PMP's and PCP's.
     """
     router = gateway or default_gateway()
     if router is not None:
-        address = natpmp_external_address(router, timeout=timeout / 2)
-        if address is not None and address != _UNSPECIFIED:
-            return address, "nat-pmp"
+        address, source = port_control_address(router, timeout=timeout / 2, port=port)
+        if address is not None:
+            return address, source
     location = upnp_location(timeout=timeout / 2, target=gateway or "239.255.255.250")
     if location is not None:
         address = upnp_query(location) if upnp_query else upnp_external_address(location, timeout=timeout)
@@ -645,7 +805,8 @@ def describe(report: dict[str, Any]) -> list[str]:
     if public:
         seen = f"Your public address: {public}."
         if wan:
-            source = {"nat-pmp": "over NAT-PMP", "upnp": "over UPnP"}.get(str(report.get("wan_source")), "")
+            sources = {"nat-pmp": "over NAT-PMP", "pcp": "over PCP", "upnp": "over UPnP"}
+            source = sources.get(str(report.get("wan_source")), "")
             seen += f" Your router's WAN address: {wan}" + (f" (it said so {source})." if source else ".")
         lines.append(seen)
     diagnosis = report.get("diagnosis")

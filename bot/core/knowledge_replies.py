@@ -16,6 +16,7 @@ from bot.core.budgets import (
     TOTAL_MAX,
 )
 from bot.core.reply import Action, ActionKind, Field, Reply, ReplyKind, Status
+from bot.core.selfcheck import LABEL as SELF_CHECK_LABEL
 from knowledge import (
     Answer,
     GuideAnswer,
@@ -193,7 +194,7 @@ def _service(answer: ServiceAnswer) -> Reply:
             actions.append(
                 Action(
                     ActionKind.SELF_CHECK,
-                    "Check my own server",
+                    SELF_CHECK_LABEL,
                     port=main.low,
                     protocol=_entry_protocol((main,)),
                     hint=service.id,
@@ -515,6 +516,19 @@ def _reply(
             budget -= size
     checks = [a for a in actions if a.kind is ActionKind.CHECK_PORT][: 1 + GAME_CHECKS]
     mine = [a for a in actions if a.kind is ActionKind.SELF_CHECK][:1]
+    if checks and not mine:
+        # Wherever "Check this port" opens its modal, "Check my own server" sits beside it: Discord's modals
+        # can't hold a button, and a member checking their own server shouldn't have to find its address.
+        first = checks[0]
+        mine = [
+            Action(
+                ActionKind.SELF_CHECK,
+                SELF_CHECK_LABEL,
+                port=first.port,
+                protocol=first.protocol,
+                hint=first.hint,
+            )
+        ]
     asks = list(dict.fromkeys(a for a in actions if a.kind is ActionKind.ASK))[:MAX_ASK]
     return Reply(title, summary, tuple(kept), status, (*checks, *mine, *asks), footer, kind)
 

@@ -31,7 +31,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
-from bot.core.intents import SelfCheck
+from bot.core.intents import ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Reply
@@ -292,6 +292,7 @@ class _Listeners:
         app.action(re.compile(ACTION_PATTERN.format(ACTION_SHARE)))(ack=self.ack, lazy=[self.share])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_RECHECK)))(ack=self.ack, lazy=[self.recheck])
         app.action(re.compile(ACTION_PATTERN.format(ACTION_SELF_CHECK)))(ack=self.ack, lazy=[self.self_check])
+        app.action(modals.SELF_CHECK_ACTION)(ack=self.ack, lazy=[self.self_check_from_modal])
         app.view(modals.CALLBACK_ID)(ack=self.ack_check_submission, lazy=[self.run_check_submission])
         self.home.register(app)
         app.error(self.on_error)
@@ -493,6 +494,28 @@ class _Listeners:
             # link and the verdict are each a new ephemeral message instead.
             await self._self_check(context, client, request, replace=False)
 
+    async def self_check_from_modal(
+        self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        """ "Check my own server" inside the Check modal: the link and then the verdict go where the modal's
+        result would (the channel the Check button was in, only to whoever pressed), and the modal says so."""
+        async with self._reporting(context, client, "modal:self") as client:
+            view = body.get("view") or {}
+            check = modals.CheckContext.from_metadata(view.get("private_metadata") or "")
+            requester = _requester(context, channel_id=check.channel_id)
+            protocol: ProtocolChoice = "auto" if check.protocol == "both" else check.protocol
+            started = await self.portbot.start_self_check(
+                SelfCheck((check.port,), protocol, hint=check.hint), requester
+            )
+            # An ephemeral message can't be edited: the verdict is a second one, to the same person.
+            await self._post_private(client, check, requester.user_id, self._message(started.reply))
+            # Without a link (no workers, a limit reached) the message sent says why: the plain "Done" fits.
+            sent = modals.link_sent_modal(check) if started.link is not None else None
+            await self._modal_done(client, view, check, sent)
+            verdict = await self.portbot.finish_self_check(started)
+            if verdict is not None:
+                await self._post_private(client, check, requester.user_id, self._message(verdict))
+
     async def _self_check(
         self, context: AsyncBoltContext, client: AsyncWebClient, request: SelfCheck, *, replace: bool
     ) -> None:
@@ -677,14 +700,19 @@ class _Listeners:
         await client.chat_postMessage(channel=user_id, **message, **_QUIET)
 
     async def _modal_done(
-        self, client: AsyncWebClient, view: dict[str, Any], check: modals.CheckContext
+        self,
+        client: AsyncWebClient,
+        view: dict[str, Any],
+        check: modals.CheckContext,
+        done: dict[str, Any] | None = None,
     ) -> None:
-        """Turn the modal's "Checking…" into "Done"; the member may have closed it already, which is fine."""
+        """Turn the modal's "Checking…" into "Done" (or ``done``); the member may have closed it already,
+        which is fine."""
         view_id = view.get("id")
         if not isinstance(view_id, str):
             return
         try:
-            await client.views_update(view_id=view_id, view=modals.done_modal(check))
+            await client.views_update(view_id=view_id, view=done or modals.done_modal(check))
         except SlackApiError as err:
             log.info("views.update after a check failed (%s); the modal was probably closed", err)
 

@@ -12,16 +12,31 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from bot.core.intents import clean
+from bot.core.selfcheck import LABEL
 from bot.slack.render import escape
 
 CALLBACK_ID = "portbot_check"
 HOST_BLOCK = "host"
 HOST_INPUT = "host"
+SELF_CHECK_BLOCK = "self_check"
+# Its own action_id, not render.ACTION_SELF_CHECK: a press inside a modal has no channel and no response_url,
+# so its answer travels the way the modal's own result does (the CheckContext in private_metadata).
+SELF_CHECK_ACTION = "portbot_modal_self_check"
 MAX_METADATA = 3000  # Slack's limit for private_metadata
 MAX_HOST = 253  # the longest DNS name; URLs and [v6]:port forms fit too
 
 ProtocolChoice = Literal["auto", "tcp", "udp", "both"]
 _HINT = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # a curated service id
+
+SELF_CHECK_LABEL = LABEL  # the same words as the button on answers
+SELF_CHECK_TEXT = (
+    "*Is it your own server, at home?* Don't look up your address: I'll send you a private one-time link "
+    "instead. Open it on the same network as your server and I'll check it from the internet."
+)
+LINK_SENT_TEXT = (
+    "I've sent you a private one-time link: close this window to find it (only you can see it). Open it on a "
+    "device on the same network as your server, and the result will follow it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +146,18 @@ def check_modal(context: CheckContext) -> dict[str, Any]:
                     "placeholder": {"type": "plain_text", "text": "mc.example.com"},
                 },
             },
+            # A button, not a checkbox: pressing it needs no address typed, and the input above stays required.
+            {
+                "type": "section",
+                "block_id": SELF_CHECK_BLOCK,
+                "text": {"type": "mrkdwn", "verbatim": True, "text": SELF_CHECK_TEXT},
+                "accessory": {
+                    "type": "button",
+                    "action_id": SELF_CHECK_ACTION,
+                    "text": {"type": "plain_text", "text": SELF_CHECK_LABEL},
+                    "value": str(context.port),
+                },
+            },
         ],
     }
 
@@ -147,6 +174,11 @@ def checking_modal(context: CheckContext) -> dict[str, Any]:
 def done_modal(context: CheckContext) -> dict[str, Any]:
     """What the modal shows once the result has been sent."""
     return _message_modal(context, DONE_TEXT)
+
+
+def link_sent_modal(context: CheckContext) -> dict[str, Any]:
+    """What the modal shows once "Check my own server" has sent the one-time link."""
+    return _message_modal(context, LINK_SENT_TEXT)
 
 
 def _message_modal(context: CheckContext, text: str) -> dict[str, Any]:

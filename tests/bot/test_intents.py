@@ -84,7 +84,7 @@ def test_control_characters_and_long_input_are_cleaned() -> None:
 @given(st.text())
 def test_parse_never_raises(text: str) -> None:
     """No string makes the parser raise."""
-    assert isinstance(parse(text), Lookup | Check | Help | Invalid)
+    assert isinstance(parse(text), Lookup | Check | SelfCheck | Help | Invalid)
 
 
 @given(

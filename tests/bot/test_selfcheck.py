@@ -296,3 +296,24 @@ def test_game_answers_carry_the_self_check_button(kb: KnowledgeBase) -> None:
         "udp",
         "valheim",
     )
+
+
+@pytest.mark.parametrize(
+    "query", ["22", "7777", "ssh", "kerberos", "valheim", "why can't my friends join my valheim server"]
+)
+def test_every_answer_with_a_check_button_offers_check_my_own_server(kb: KnowledgeBase, query: str) -> None:
+    """Wherever "Check this port" (and so its modal) is offered, "Check my own server" is too, for the first
+    check's port and entry (Discord's modal can't hold the button itself)."""
+    reply = Portbot(knowledge=kb).lookup(query)
+    checks = [a for a in reply.actions if a.kind is ActionKind.CHECK_PORT]
+    mine = [a for a in reply.actions if a.kind is ActionKind.SELF_CHECK]
+    assert checks, f"{query!r} offers no check"
+    assert [(a.label, a.port, a.hint) for a in mine] == [
+        ("Check my own server", checks[0].port, checks[0].hint)
+    ]
+
+
+def test_an_answer_without_a_check_offers_no_self_check(kb: KnowledgeBase) -> None:
+    """A concept answer has no port to check, so no "Check my own server" either."""
+    reply = Portbot(knowledge=kb).lookup("what is cgnat")
+    assert not [a for a in reply.actions if a.kind is ActionKind.SELF_CHECK]

@@ -7,6 +7,7 @@ Skips, saying why, when chromium or the playwright package is missing (``apt-get
 from __future__ import annotations
 
 import shutil
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,11 @@ async def test_the_result_page_fits_a_phone_and_is_accessible(
     link = await create_link(http, worker, ports=[port])
     page, response = await open_page(browser, link["url"])
     assert response.status == 200
-    await page.screenshot(path=str(tmp_path / "link-page.png"), full_page=True)
+    shot = await page.screenshot(path=str(tmp_path / "link-page.png"), full_page=True)
+    # The screenshot itself is phone-wide: a PNG's IHDR holds its width and height (bytes 16-24).
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", shot[16:24])
+    assert (width, height >= PHONE["height"]) == (PHONE["width"], True)
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert await page.get_by_text(f"Closed: 127.0.0.1:{port} refused the connection.").is_visible()
     assert await page.evaluate("document.documentElement.lang") == "en"

@@ -112,6 +112,9 @@ async def test_port_check_with_no_host_sends_a_link(bot: RunningBot) -> None:
     first = (await edits(bot.fake, sent.token, 1))[0]
     assert embed_of(first)["title"] == "Check your own server"
     assert "25565" in json.dumps(embed_of(first))
+    # Visited, so the bot's wait ends here rather than holding the teardown for the link's expiry.
+    assert (await visit(link_in(first))).status_code == 200
+    await edits(bot.fake, sent.token, 2)
 
 
 async def test_second_visit_is_refused_and_the_verdict_still_arrives(bot: RunningBot) -> None:
@@ -153,3 +156,31 @@ async def test_without_workers_the_member_hears_it_plainly(
     assert callback.ephemeral
     assert "this bot isn't set up for self-checks yet" in embed_of(first)["description"].lower()
     assert "PORTBOT_" not in json.dumps(first) and "worker" not in json.dumps(first).lower()
+
+
+@pytest.mark.parametrize("query", ["22", "7777", "kerberos", "why can't my friends join my valheim server"])
+async def test_every_message_with_check_this_port_also_offers_check_my_own_server(
+    bot: RunningBot, query: str
+) -> None:
+    """Discord's modal can't hold a button, so the message whose "Check this port" opens it carries "Check my
+    own server" too; clicking that very button sends the private link for the same port, then the verdict."""
+    sent = await bot.fake.push_interaction(payloads.slash("port", query=query))
+    message = (await bot.fake.wait_callback(sent.id)).message or {}
+    ids = payloads.custom_ids(message)
+    check = next(i for i in ids if i.startswith("portbot:check:"))
+    mine = next(i for i in ids if i.startswith("portbot:self:"))
+    port = check.split(":")[2]
+    assert mine.split(":")[2] == port
+    click = await bot.fake.push_interaction(payloads.button_click(message, mine))
+    callback = await bot.fake.wait_callback(click.id)
+    assert (callback.type, callback.ephemeral) == (5, True)
+    first = (await edits(bot.fake, click.token, 1))[0]
+    assert embed_of(first)["title"] == "Check your own server"
+    assert port in json.dumps(embed_of(first))
+    # The visit ends the bot's wait for it (a test that left it waiting would hold its teardown ~25 s).
+    url = link_in(first)
+    assert (await visit(url)).status_code == 200
+    verdict = (await edits(bot.fake, click.token, 2))[1]
+    assert embed_of(verdict)["title"].endswith("Your server, checked from the internet")
+    # The public answer is a guide that may itself say "127.0.0.1": what must never be public is this link.
+    assert all(url not in json.dumps(body) for body in public_bodies(bot.fake))

@@ -138,6 +138,45 @@ def view_submission(private_metadata: str, host: str | None, *, user: str = USER
     return urlencode({"payload": json.dumps(payload)})
 
 
+def modal_action(action_id: str, value: str, private_metadata: str, *, user: str = USER) -> str:
+    """A button pressed inside the open Check modal: no channel, no response_url, the view it sits in."""
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "alice", "name": "alice", "team_id": TEAM_ID},
+        "api_app_id": "A0PORTBOT",
+        "token": "deprecated-verification-token",
+        "container": {"type": "view", "view_id": "V0PORTBOT"},
+        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        "team": {"id": TEAM_ID, "domain": "portbot-test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {
+            "id": "V0PORTBOT",
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "callback_id": "portbot_check",
+            "private_metadata": private_metadata,
+            "state": {"values": {"host": {"host": {"type": "plain_text_input", "value": None}}}},
+            "hash": "156772938.1827394",
+            "root_view_id": "V0PORTBOT",
+            "previous_view_id": None,
+            "app_id": "A0PORTBOT",
+            "bot_id": "BPORT1",
+        },
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "self_check",
+                "text": {"type": "plain_text", "text": "button", "emoji": True},
+                "value": value,
+                "action_ts": "1700000001.000200",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 def event(inner: dict[str, Any]) -> str:
     """An Events API callback wrapping ``inner``, as JSON, with a fresh event_id."""
     return json.dumps(

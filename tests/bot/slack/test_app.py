@@ -13,7 +13,7 @@ from bot.core.commands import Portbot
 from bot.core.reply import Reply
 from bot.slack.app import CHECKING, FAILURE, SHARE_EXPIRED
 from bot.slack.home import WELCOME
-from bot.slack.modals import CheckContext, checking_modal
+from bot.slack.modals import SELF_CHECK_ACTION, CheckContext, checking_modal, done_modal
 from bot.slack.render import ACTION_ASK, ACTION_CHECK, ACTION_SHARE, encode_query, fallback_text
 from probes.errors import PortbotError, RateLimited, RefusedTarget
 from probes.models import ProbeRequest, Requester
@@ -284,6 +284,21 @@ async def test_modal_result_falls_back_to_a_dm_when_nothing_else_works(
     (dm,) = fake_slack.calls_to("chat.postMessage")
     assert dm.args["channel"] == payloads.USER
     assert header(dm.args) == ":large_green_circle: Port check: example.com"
+
+
+async def test_modal_self_check_without_workers_says_so_privately(
+    slack: Slack, fake_slack: FakeSlack, backend: ScriptedBackend
+) -> None:
+    """The modal's "Check my own server" on a bot with no link workers: a plain private sentence, nothing
+    probed, and the modal says done rather than "link sent"."""
+    check = CheckContext(port=25565, protocol="tcp", channel_id=payloads.CHANNEL)
+    await slack.send(payloads.modal_action(SELF_CHECK_ACTION, "25565", check.to_metadata()))
+    (call,) = fake_slack.calls_to("chat.postEphemeral")
+    assert call.args["user"] == payloads.USER
+    assert header(call.args) == ":warning: Self-checks aren't available here"
+    assert backend.calls == []
+    (update,) = fake_slack.calls_to("views.update")
+    assert update.args["view"] == done_modal(check)
 
 
 # -- mentions and DMs -------------------------------------------------------------------------------------------

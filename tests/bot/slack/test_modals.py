@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from bot.slack.modals import CheckContext, check_modal, host_problem, parse_check_value, submitted_host
+from bot.slack.modals import (
+    SELF_CHECK_ACTION,
+    CheckContext,
+    check_modal,
+    host_problem,
+    parse_check_value,
+    submitted_host,
+)
 from bot.slack.render import check_value
 
 
@@ -93,3 +100,14 @@ def test_submitted_host_is_cleaned() -> None:
     view = {"state": {"values": {"host": {"host": {"value": "\u200b mc.example.com\n"}}}}}
     assert submitted_host(view) == "mc.example.com"
     assert submitted_host({}) == ""
+
+
+def test_modal_self_check_button_fits_block_kit() -> None:
+    """The modal's "Check my own server" button keeps to Block Kit's limits and leaves the address required."""
+    view = check_modal(CheckContext(65535, "both", "C1", hint="ark-survival-evolved"))
+    (block,) = [b for b in view["blocks"] if "accessory" in b]
+    button = block["accessory"]
+    assert button["action_id"] == SELF_CHECK_ACTION and len(button["action_id"]) <= 255
+    assert len(button["text"]["text"]) <= 75 and len(block["text"]["text"]) <= 3000
+    assert all(b.get("optional") is not True for b in view["blocks"] if b["type"] == "input")
+    assert len(view["blocks"]) <= 100  # Slack's limit for a modal

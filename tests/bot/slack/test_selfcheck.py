@@ -15,6 +15,7 @@ import pytest
 
 from bot.core.commands import Portbot
 from bot.slack.app import MAKING_LINK
+from bot.slack.modals import SELF_CHECK_ACTION, CheckContext, link_sent_modal
 from bot.slack.render import ACTION_CHECK, ACTION_SELF_CHECK
 from tests.bot.selfcheck_worker import game_server, visit, worker_backend
 from tests.bot.slack import payloads
@@ -153,3 +154,65 @@ async def test_dm_link_message_is_updated_with_the_verdict(slack: Slack, fake_sl
     assert update.args["channel"] == payloads.DM
     shown = json.dumps(update.args)
     assert "checked from the internet" in shown and "127.0.x.x" in shown and LOOPBACK not in shown
+
+
+# -- inside the Check modal ------------------------------------------------------------------------------------
+
+
+async def test_the_check_modal_offers_check_my_own_server(slack: Slack, fake_slack: FakeSlack) -> None:
+    """The modal a "Check this port" press opens holds a "Check my own server" button beside the address box."""
+    await slack.press(ACTION_CHECK, "2456/udp/valheim")
+    (call,) = fake_slack.calls_to("views.open")
+    found = [b["accessory"] for b in call.args["view"]["blocks"] if "accessory" in b]
+    assert [(b["type"], b["action_id"], b["text"]["text"]) for b in found] == [
+        ("button", SELF_CHECK_ACTION, "Check my own server")
+    ]
+
+
+async def test_modal_button_sends_a_private_link_then_the_masked_verdict(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """The modal's button: the link to the presser only, in the Check button's channel and thread; the modal
+    says a link was sent; after a real visit the masked verdict follows, to the presser only."""
+    async with game_server() as port:
+        check = CheckContext(port, "tcp", channel_id=payloads.CHANNEL, thread_ts="1700000000.000001")
+        body = payloads.modal_action(SELF_CHECK_ACTION, str(port), check.to_metadata())
+        pressing = asyncio.create_task(slack.send(body))
+        first = (await fake_slack.wait_for_call("chat.postEphemeral")).args
+        where = (first["channel"], first["user"], first["thread_ts"])
+        assert where == (payloads.CHANNEL, payloads.USER, "1700000000.000001")
+        assert "Valid for 1 minute, once." in json.dumps(first) and f"{port} (TCP)" in json.dumps(first)
+        update = await fake_slack.wait_for_call("views.update")
+        assert (update.args["view_id"], update.args["view"]) == ("V0PORTBOT", link_sent_modal(check))
+        assert (await visit(link_in(first))).status_code == 200
+        response = await asyncio.wait_for(pressing, 10)
+    assert (response.status, response.body) == (200, "")
+    verdict = (await fake_slack.wait_for_call("chat.postEphemeral", count=2)).args
+    assert (verdict["channel"], verdict["user"]) == (payloads.CHANNEL, payloads.USER)
+    shown = json.dumps(verdict)
+    assert "Your server, checked from the internet" in shown and "reachable" in shown
+    assert "127.0.x.x" in shown and LOOPBACK not in shown
+    for public in everything_public(fake_slack):
+        assert "/l/" not in json.dumps(public) and LOOPBACK not in json.dumps(public)
+
+
+async def test_modal_button_outside_portbots_channels_answers_through_the_response_url(
+    slack: Slack, fake_slack: FakeSlack
+) -> None:
+    """Where Portbot is no member, the link and the verdict travel, ephemeral, through the Check button's
+    response_url, never replacing the (maybe public) answer it sat on."""
+    fake_slack.failures["chat.postEphemeral"] = "channel_not_found"
+    async with game_server() as port:
+        check = CheckContext(
+            port, "tcp", channel_id=payloads.CHANNEL, response_url=fake_slack.response_url("button")
+        )
+        sending = asyncio.create_task(
+            slack.send(payloads.modal_action(SELF_CHECK_ACTION, str(port), check.to_metadata()))
+        )
+        first = (await fake_slack.wait_for_post("button")).body
+        assert (first["response_type"], first["replace_original"]) == ("ephemeral", False)
+        assert (await visit(link_in(first))).status_code == 200
+        await asyncio.wait_for(sending, 10)
+    verdict = fake_slack.posted_to("button")[1].body
+    assert (verdict["response_type"], verdict["replace_original"]) == ("ephemeral", False)
+    assert "checked from the internet" in json.dumps(verdict) and LOOPBACK not in json.dumps(verdict)

@@ -7,8 +7,8 @@
     (the real probe     203.0.113.1/24      cgnat: ISP NAT          LAN 192.168.77.1/24     runs `portbot
      worker, :8471)                           203.0.113.30 outside  MASQUERADE, a forward     listen`
                                               100.64.0.1/10 inside    of FORWARDED to home
-                                            double: provider box    miniupnpd (UPnP IGD +
-                                              203.0.113.40 outside    NAT-PMP) on the LAN,
+                                            double: provider box    miniupnpd (UPnP IGD,
+                                              203.0.113.40 outside    NAT-PMP, PCP) on the LAN,
                                               192.168.1.1/24 inside   STUN responder on WAN
 
     lab      router WAN       public address (what the worker sees)
@@ -22,12 +22,19 @@ a STUN responder bound to the router's own WAN address makes it report exactly t
 (/work/shared/notes/miniupnpd-in-netns.md). The worker's and the home's OUTPUT are counted off-net, as the
 main topology does for the prober: the tests assert nothing left the lab. Names carry the pid, as in
 topology.py, and everything is removed afterwards.
+
+For timing, a lab can add latency with tun delay lines (tests/probes/netns/_delayline.py): ``delay`` holds
+every packet the worker sends towards the homes (203.0.113.0/24) that long, "the internet" between them, so
+the ISP's time-exceeded comes back as late as the router's own answers would; ``slow_lan`` holds the
+router's forwarded TCP to the home machine's FORWARDED port that much longer again, a server on a slower LAN
+segment than the device that opens the link. The home router drops pings (WAN input policy DROP).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +53,7 @@ from tests.probes.netns.topology import (
     Namespace,
     NetnsUnavailable,
     ServerProcess,
+    _delay_line,
     _delete_namespace,
     _link,
     _prober_rules,
@@ -63,6 +71,7 @@ HOME = "192.168.77.10"
 FORWARDED = 25565  # the router forwards it to the home machine
 NOT_FORWARDED = 25566  # no forward anywhere
 SSDP = "239.255.255.250"
+HOMES = "203.0.113.0/24"  # every lab's public side, behind ``delay`` when a lab has one
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,10 @@ class Lab:
     home: Namespace
     workdir: Path
     secret: str = "lab-secret-for-selfcheck"
+    delay: float | None = None  # one-way, worker → homes (see the module docstring)
+    slow_lan: float | None = None  # one-way, router → home machine, for TCP to FORWARDED only
+    engine: dict[str, object] | None = None  # the worker's EngineConfig fields; None: _lab_worker's FAST
+    _worker: ServerProcess | None = None
     _servers: list[ServerProcess] = field(default_factory=list)
     _daemons: list[subprocess.Popen[str]] = field(default_factory=list)
 
@@ -134,6 +147,63 @@ class Lab:
         out = self.worker.run(sys.executable, "-c", code, self.secret, self.worker_url, *map(str, ports))
         return out.strip()
 
+    def create_link_data(self, *ports: int) -> dict[str, object]:
+        """Like :meth:`create_link`, the whole link (``id``, ``url``, …) as the worker returned it."""
+        code = (
+            "import json, sys, uuid, httpx\n"
+            "from probes.auth import sign\n"
+            "body = json.dumps({'ports': [int(p) for p in sys.argv[3:]], 'protocol': 'tcp',"
+            " 'requester': {'platform': 'discord', 'user_id': '1'}, 'request_id': uuid.uuid4().hex}).encode()\n"
+            "r = httpx.post(sys.argv[2] + '/v1/links', content=body, headers=sign(sys.argv[1], body), timeout=10)\n"
+            "r.raise_for_status(); print(json.dumps(r.json()))\n"
+        )
+        out = self.worker.run(sys.executable, "-c", code, self.secret, self.worker_url, *map(str, ports))
+        return dict(json.loads(out))
+
+    def visit(self, url: str) -> tuple[int, float]:
+        """Open ``url`` from the home machine as a browser would: (HTTP status, seconds until the page came)."""
+        code = (
+            "import sys, time, urllib.request, urllib.error\n"
+            "t = time.perf_counter()\n"
+            "try:\n    status = urllib.request.urlopen(sys.argv[1], timeout=30).status\n"
+            "except urllib.error.HTTPError as err:\n    status = err.code\n"
+            "print(status, time.perf_counter() - t)\n"
+        )
+        status, seconds = self.home.run(sys.executable, "-c", code, url).split()
+        return int(status), float(seconds)
+
+    def link_result(self, link_id: str) -> dict[str, object]:
+        """The worker's result for a visited link (its signed status API, asked from the worker namespace)."""
+        code = (
+            "import json, sys, uuid, httpx\n"
+            "from probes.auth import sign\n"
+            "path = f'/v1/links/{sys.argv[3]}?wait=0&n={uuid.uuid4().hex}'\n"
+            "r = httpx.get(sys.argv[2] + path, headers=sign(sys.argv[1], path.encode()), timeout=10)\n"
+            "r.raise_for_status(); print(json.dumps(r.json()))\n"
+        )
+        out = self.worker.run(sys.executable, "-c", code, self.secret, self.worker_url, link_id)
+        return dict(json.loads(out))
+
+    def restart_worker(self, engine: dict[str, object] | None = None) -> None:
+        """Start the worker afresh (nothing remembered), with ``engine`` as its EngineConfig fields."""
+        self.engine = engine
+        if self._worker is not None:
+            self._worker.stop()
+            self._servers.remove(self._worker)
+        command = [
+            sys.executable,
+            "-m",
+            "tests.probes.netns._lab_worker",
+            self.secret,
+            WORKER,
+            str(WORKER_PORT),
+        ]
+        if engine is not None:
+            command.append(json.dumps(engine))
+        self._worker = ServerProcess(self.worker, command)
+        self._servers.append(self._worker)
+        self._worker.wait_ready()
+
     def listen(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """``portbot listen ARGS`` on the home machine."""
         return subprocess.run(
@@ -145,6 +215,10 @@ class Lab:
             cwd=Path(__file__).resolve().parents[3],
             env={k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))},
         )
+
+    def miniupnpd_log(self) -> str:
+        """What miniupnpd wrote so far (it logs each NAT-PMP and PCP request, and each mapping)."""
+        return (self.workdir / "miniupnpd.log").read_text(errors="replace")
 
     def offnet_packets(self) -> int:
         """Packets the worker or the home machine sent outside the lab's ranges (should stay 0)."""
@@ -241,6 +315,8 @@ def _miniupnpd_conf(lab: Lab) -> str:
             "ext_perform_stun=yes",
             f"ext_stun_host={wan}",
             "ext_stun_port=3478",
+            "upnp_table_name=miniupnpd",
+            "upnp_nat_table_name=miniupnpd",
             f"minissdpdsocket={lab.workdir / 'minissdpd.sock'}",
             "uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b",
             "allow 1024-65535 192.168.77.0/24 1024-65535",
@@ -248,6 +324,21 @@ def _miniupnpd_conf(lab: Lab) -> str:
             "",
         ]
     )
+
+
+# miniupnpd's nftables backend adds its port mappings (a PCP MAP's, a UPnP AddPortMapping's) to chains it
+# expects to exist (Debian's /etc/miniupnpd/nft_init.sh makes them). Here they sit in a table of their own
+# whose base chains accept: the lab's iptables rules above still decide what passes.
+_MINIUPNPD_NFT = """
+table inet miniupnpd {
+    chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
+    chain miniupnpd { }
+    chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
+    chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
+    chain prerouting_miniupnpd { }
+    chain postrouting_miniupnpd { }
+}
+"""
 
 
 def _build(lab: Lab) -> None:
@@ -307,6 +398,7 @@ def _build(lab: Lab) -> None:
     lab.router.run("iptables-restore", input=_nat_rules("wan", forward=(FORWARDED, f"{HOME}:{FORWARDED}")))
     if lab.front is not None:
         lab.front.run("iptables-restore", input=_nat_rules("out0", forward=None))
+    lab.router.run("nft", "-f", "-", input=_MINIUPNPD_NFT)
     lab.worker.run("iptables-restore", input=_prober_rules(4))
     lab.home.run("iptables-restore", input=_home_rules())
 
@@ -315,13 +407,9 @@ def _start(lab: Lab) -> None:
     plan = lab.plan
     stun = ServerProcess(lab.router, [sys.executable, "-m", "tests.probes.netns._stun", plan.router_wan])
     lab._servers.append(stun)
-    worker = ServerProcess(
-        lab.worker,
-        [sys.executable, "-m", "tests.probes.netns._lab_worker", lab.secret, WORKER, str(WORKER_PORT)],
-    )
-    lab._servers.append(worker)
     stun.wait_ready()
-    worker.wait_ready()
+    _start_delay_lines(lab)
+    lab.restart_worker(lab.engine)
     conf = lab.workdir / "miniupnpd.conf"
     conf.write_text(_miniupnpd_conf(lab), encoding="ascii")
     log = (lab.workdir / "miniupnpd.log").open("w")
@@ -336,6 +424,52 @@ def _start(lab: Lab) -> None:
     _wait_for_natpmp(lab)
 
 
+def _start_delay_lines(lab: Lab) -> None:
+    if lab.delay is not None:
+        isp_mac = _run(["ip", "-n", lab.isp.name, "-br", "link", "show", "down0"]).split()[2]
+        line = ServerProcess(lab.worker, _delay_line("late", "eth0", isp_mac, lab.delay))
+        lab._servers.append(line)
+        line.wait_ready()
+        # The homes' answers come straight back on eth0, not through the tun the worker's packets left by.
+        for key in ("all", "default", "eth0"):
+            lab.worker.sysctl(f"net.ipv4.conf.{key}.rp_filter", 0)
+        _run(
+            ["ip", "-n", lab.worker.name, "-batch", "-"],
+            input=f"link set late up\nroute add {HOMES} dev late src {WORKER}\n",
+        )
+    if lab.slow_lan is not None:
+        home_mac = _run(["ip", "-n", lab.home.name, "-br", "link", "show", "eth0"]).split()[2]
+        line = ServerProcess(lab.router, _delay_line("slowlan", "lan", home_mac, lab.slow_lan))
+        lab._servers.append(line)
+        line.wait_ready()
+        # After the forward's DNAT, TCP to FORWARDED takes the delay line; its answers come back on lan.
+        for key in ("all", "default", "lan"):
+            lab.router.sysctl(f"net.ipv4.conf.{key}.rp_filter", 0)
+        _run(
+            ["ip", "-n", lab.router.name, "-batch", "-"],
+            input=(
+                "link set slowlan up\n"
+                f"route add {HOME}/32 dev slowlan table 100\n"
+                f"rule add to {HOME}/32 ipproto tcp dport {FORWARDED} lookup 100\n"
+            ),
+        )
+        lab.router.run(
+            "iptables",
+            "-A",
+            "FORWARD",
+            "-i",
+            "wan",
+            "-o",
+            "slowlan",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "DNAT",
+            "-j",
+            "ACCEPT",
+        )
+
+
 def _wait_for_natpmp(lab: Lab, timeout: float = 20.0) -> None:
     # miniupnpd answers NAT-PMP only after its STUN round (about 3 s): ask until it reports the WAN address.
     code = (
@@ -346,7 +480,7 @@ def _wait_for_natpmp(lab: Lab, timeout: float = 20.0) -> None:
     while time.monotonic() < deadline:
         if lab.home.run(sys.executable, "-c", code, ROUTER_LAN).strip() == lab.plan.router_wan:
             return
-    log = (lab.workdir / "miniupnpd.log").read_text(errors="replace")[-2000:]
+    log = lab.miniupnpd_log()[-2000:]
     raise HarnessError(f"miniupnpd never reported {lab.plan.router_wan} over NAT-PMP: {log}")
 
 
@@ -354,8 +488,16 @@ _counter = itertools.count()
 
 
 @contextlib.contextmanager
-def build_lab(name: str) -> Iterator[Lab]:
-    """Build one lab (see PLANS), yield it, and always remove every namespace and process it made."""
+def build_lab(
+    name: str,
+    *,
+    delay: float | None = None,
+    slow_lan: float | None = None,
+    engine: dict[str, object] | None = None,
+) -> Iterator[Lab]:
+    """Build one lab (see PLANS), yield it, and always remove every namespace and process it made.
+
+    ``delay``, ``slow_lan`` and ``engine``: see :class:`Lab` and the module docstring."""
     reason = lab_unavailable_reason()
     if reason:
         raise NetnsUnavailable(reason)
@@ -376,6 +518,9 @@ def build_lab(name: str) -> Iterator[Lab]:
         router=ns("router"),
         home=ns("home"),
         workdir=Path(tempfile.mkdtemp(prefix="portbot-lab-")),
+        delay=delay,
+        slow_lan=slow_lan,
+        engine=engine,
     )
     try:
         _build(lab)
