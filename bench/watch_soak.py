@@ -26,3 +26,486 @@ The script:
 It reports checks/s, the p99 lateness of checks (claim time minus due time), PostgreSQL's load
 (pg_stat_database: transactions, rows, and the server processes' CPU) in bench/results/watch_soak.md.
 """
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import load_average, machine, percentile  # noqa: E402
+from _netns import require_netns  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "watch_soak.md"
+CLAIMED = re.compile(r"claimed watch (\d+) slot ([\d.]+) token \d+ late ([-\d.]+)")
+RECORDED = re.compile(r"recorded watch (\d+) slot ([\d.]+) token \d+")
+PORTS = tuple(range(30000, 30005))  # five open ports on every target host
+FIRST_HOST = 10  # targets are 198.51.100.10 and up; 198.51.100.1 is this host's end of the veth pair
+SECRET = "soak-" + uuid.uuid4().hex
+
+TARGET_SERVER = """
+import asyncio, sys
+async def main():
+    async def bye(r, w):
+        w.close()
+    servers = [await asyncio.start_server(bye, "0.0.0.0", p, backlog=1024) for p in map(int, sys.argv[1:])]
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def run(*argv: str) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(argv)}` failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the targets: a namespace of hosts in 198.51.100.0/24 ------------------------------------------------
+
+
+@dataclass
+class Targets:
+    namespace: str
+    hosts: list[str]
+    server: subprocess.Popen[str]
+
+    def watches(self) -> list[tuple[str, int]]:
+        return [(host, port) for host in self.hosts for port in PORTS]
+
+    def refuse(self, hosts: list[str], on: bool) -> None:
+        """Make ``hosts``' ports answer RST (a closed port, so the watch goes DOWN), or stop doing so."""
+        rule = [
+            "INPUT", "-p", "tcp", "-m", "iprange", "--dst-range", f"{hosts[0]}-{hosts[-1]}",
+            "-j", "REJECT", "--reject-with", "tcp-reset",
+        ]  # fmt: skip
+        run("ip", "netns", "exec", self.namespace, "iptables", "-A" if on else "-D", *rule)
+
+
+@contextmanager
+def targets(count: int) -> Iterator[Targets]:
+    pid = os.getpid()
+    namespace, outside, inside = f"pb-{pid}-soak", f"pbsk{pid}a", f"pbsk{pid}b"
+    hosts = [f"198.51.100.{FIRST_HOST + n}" for n in range(count)]
+    if FIRST_HOST + count > 254:
+        raise SystemExit(f"at most {254 - FIRST_HOST} target hosts fit in 198.51.100.0/24")
+    run("ip", "netns", "add", namespace)
+    server: subprocess.Popen[str] | None = None
+    try:
+        run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
+        run("ip", "link", "set", inside, "netns", namespace)
+        run("ip", "addr", "add", "198.51.100.1/24", "dev", outside)
+        run("ip", "link", "set", outside, "up")
+        batch = "".join(f"addr add {host}/24 dev {inside}\n" for host in hosts)
+        subprocess.run(["ip", "-n", namespace, "-batch", "-"], input=batch, text=True, check=True)
+        run("ip", "-n", namespace, "link", "set", "lo", "up")
+        run("ip", "-n", namespace, "link", "set", inside, "up")
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", TARGET_SERVER, *map(str, PORTS)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != "ready":
+            raise RuntimeError("the target server did not start")
+        yield Targets(namespace, hosts, server)
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "link", "del", outside], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, check=False)
+
+
+# --- what the bench serves on loopback: the webhook and a fake Slack Web API ---------------------------------
+
+
+@dataclass
+class Inbox:
+    """Every alert the webhook was told: (watch id, seq) -> how often, and what it said."""
+
+    told: Counter[tuple[int, int]] = field(default_factory=Counter)
+    after: dict[tuple[int, int], str] = field(default_factory=dict)
+    posts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, body: dict[str, object]) -> None:
+        watch = body["watch"]
+        assert isinstance(watch, dict)
+        changes = [body, *body.get("earlier", [])]  # type: ignore[list-item]
+        with self.lock:
+            self.posts += 1
+            for change in changes:
+                assert isinstance(change, dict)
+                key = (int(watch["id"]), int(change["seq"]))
+                self.told[key] += 1
+                self.after[key] = str(change["after"])
+
+
+def serve(inbox: Inbox) -> tuple[ThreadingHTTPServer, int]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/hook"):
+                inbox.take(json.loads(body))
+                answer = b"{}"
+            else:  # the fake Slack Web API: every method succeeds
+                answer = json.dumps(
+                    {"ok": True, "ts": f"{time.time():.6f}", "channel": "C1", "team_id": "T1", "user_id": "U1",
+                     "bot_id": "B1", "user": {"id": "U1", "is_admin": True}}
+                ).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, int(server.server_address[1])
+
+
+# --- the processes ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Proc:
+    kind: str
+    argv: list[str]
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def wait_for_port(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+# --- the database: watches in, load out ---------------------------------------------------------------------
+
+
+async def add_watches(
+    url: str, data_dir: Path, pairs: list[tuple[str, int]], every: float, hook: str
+) -> None:
+    from bot.store import database_url_for, open_store
+    from bot.watch.models import NewWatch, Platform
+    from bot.watch.repository import WatchRepository
+
+    store = await open_store(database_url_for(url, data_dir))
+    repo = WatchRepository(store)
+    for n, (host, port) in enumerate(pairs):
+        # Spread over the first interval, as watches added over time are, so checks are not all due at once.
+        await repo.add(
+            NewWatch(Platform.CLI, "cli", "soak", host, port, "tcp", every=every, notify_url=hook),
+            first_check_in=every * n / len(pairs),
+        )
+    await store.close()
+
+
+async def pg_stats(url: str) -> dict[str, float]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, tup_updated, "
+            "tup_deleted, blks_hit, blks_read FROM pg_stat_database WHERE datname = current_database()"
+        )
+        stats = {key: float(value) for key, value in dict(row).items()}
+        stats["connections"] = float(
+            await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        )
+        return stats
+    finally:
+        await conn.close()
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every process named postgres (the cluster's server processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--watches", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--every", type=float, default=60.0, help="seconds between a watch's checks")
+    args = parser.parse_args()
+    require_netns()
+    from tests._postgres import create_database, start_postgres
+
+    hosts = max(1, args.watches // len(PORTS))
+    run_for = args.minutes * 60
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="portbot-soak-")))
+        net = stack.enter_context(targets(hosts))
+        cluster = stack.enter_context(start_postgres(max_connections=400))
+        url = create_database(cluster, "soak")
+        redis_url = stack.enter_context(start_redis(tmp))
+        inbox = Inbox()
+        http, http_port = serve(inbox)
+        stack.callback(http.shutdown)
+        hook = f"http://127.0.0.1:{http_port}/hook"
+        asyncio.run(add_watches(url, tmp, net.watches(), args.every, hook))
+
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("PORTBOT_", "DISCORD_", "SLACK_"))}
+        base.update(
+            PYTHONUNBUFFERED="1",
+            PORTBOT_WORKER_SECRET=SECRET,
+            PORTBOT_REDIS_URL=redis_url,
+            PORTBOT_ALLOW_NETWORKS="198.51.100.0/24",
+            PORTBOT_DATABASE_URL=url,
+            PORTBOT_WATCH_MIN_INTERVAL=f"{args.every:g}",
+            PORTBOT_PROBE_ICMP_RTT="false",
+            PORTBOT_PROBE_TTL_RTT="false",
+        )
+        procs: list[Proc] = []
+        worker_ports = [free_port() for _ in range(3)]
+        for n, port in enumerate(worker_ports):
+            env = {**base, "PORTBOT_DATA_DIR": str(tmp / f"worker{n}"), "PORTBOT_WORKER_REGION": f"soak-{n}"}
+            procs.append(
+                Proc(
+                    "worker",
+                    [sys.executable, "-m", "bot", "worker", "--port", str(port)],
+                    env,
+                    tmp / f"worker{n}.log",
+                )
+            )
+        chat = {
+            **base,
+            "PORTBOT_WORKERS": ",".join(f"http://127.0.0.1:{p}" for p in worker_ports),
+            "PORTBOT_LOG_LEVEL": "DEBUG",
+        }
+        for n in range(2):
+            env = {**chat, "PORTBOT_DATA_DIR": str(tmp / f"scheduler{n}")}
+            procs.append(
+                Proc(
+                    "scheduler", [sys.executable, "-m", "bot", "watch", "run"], env, tmp / f"scheduler{n}.log"
+                )
+            )
+        for n in range(2):
+            env = {
+                **chat,
+                "PORTBOT_DATA_DIR": str(tmp / f"bot{n}"),
+                "SLACK_BOT_TOKEN": "xoxb-soak",
+                "SLACK_SIGNING_SECRET": "soak-signing-secret",
+                "SLACK_API_URL": f"http://127.0.0.1:{http_port}/api/",
+                "SLACK_PORT": str(free_port()),
+            }
+            procs.append(
+                Proc("bot", [sys.executable, "-m", "bot", "slack", "--http"], env, tmp / f"bot{n}.log")
+            )
+        for proc in procs:
+            proc.start()
+            stack.callback(proc.stop)
+        for port in worker_ports:
+            wait_for_port(port)
+
+        stats_before, cpu_before, load_before = (
+            asyncio.run(pg_stats(url)),
+            postgres_cpu_seconds(),
+            load_average(),
+        )
+        started = time.time()
+        down = net.hosts[: max(1, hosts // 10)]
+        timeline = [
+            (0.1 * run_for, "close 10 % of the ports", lambda: net.refuse(down, True)),
+            (0.3 * run_for, "SIGKILL one worker, one scheduler and one bot", lambda: kill(procs)),
+            (0.3 * run_for + 20, "restart them", lambda: restart(procs)),
+            (0.6 * run_for, "open them again", lambda: net.refuse(down, False)),
+        ]
+        for at, what, action in timeline:
+            time.sleep(max(0.0, started + at - time.time()))
+            print(f"{time.time() - started:6.0f} s  {what}", flush=True)
+            action()
+        time.sleep(max(0.0, started + run_for - time.time()))
+        wall = time.time() - started
+        stats_after, cpu_after = asyncio.run(pg_stats(url)), postgres_cpu_seconds()
+        # Let the last confirmed changes' alerts go out, then stop everything: a watch alerts at most once per
+        # SchedulerConfig.alert_gap (5 min), so the "up" alert can wait that long after the "down" one.
+        settle = time.time() + 300 + 3 * args.every
+        expected = {(w, s) for w in down_watch_ids(url, tmp, down) for s in (1, 2)}
+        while time.time() < settle and not expected <= set(inbox.told):
+            time.sleep(1)
+        for proc in procs:
+            proc.stop()
+        report = summarise(
+            args, procs, inbox, expected, wall, stats_before, stats_after, cpu_after - cpu_before, load_before
+        )
+        RESULTS.write_text(report)
+        print(report)
+
+
+def kill(procs: list[Proc]) -> None:
+    for kind in ("worker", "scheduler", "bot"):
+        next(p for p in procs if p.kind == kind).kill()
+
+
+def restart(procs: list[Proc]) -> None:
+    for kind in ("worker", "scheduler", "bot"):
+        next(p for p in procs if p.kind == kind).start()
+
+
+def down_watch_ids(url: str, tmp: Path, hosts: list[str]) -> list[int]:
+    async def ids() -> list[int]:
+        from sqlalchemy import select
+
+        from bot.store import database_url_for, open_store
+        from bot.store.tables import watches
+
+        store = await open_store(database_url_for(url, tmp))
+        async with store.connect() as conn:
+            rows = await conn.execute(select(watches.c.id).where(watches.c.host.in_(hosts)))
+            found = [int(r[0]) for r in rows]
+        await store.close()
+        return found
+
+    return asyncio.run(ids())
+
+
+@contextmanager
+def start_redis(directory: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def summarise(
+    args: argparse.Namespace,
+    procs: list[Proc],
+    inbox: Inbox,
+    expected: set[tuple[int, int]],
+    wall: float,
+    before: dict[str, float],
+    after: dict[str, float],
+    pg_cpu: float,
+    load_before: str,
+) -> str:
+    lateness: list[float] = []
+    recorded: Counter[tuple[str, str]] = Counter()
+    by_kind: defaultdict[str, int] = defaultdict(int)
+    for proc in procs:
+        for line in proc.log.read_text(errors="replace").splitlines():
+            if m := CLAIMED.search(line):
+                lateness.append(float(m[3]) * 1000)
+            if m := RECORDED.search(line):
+                recorded[(m[1], m[2])] += 1
+                by_kind[proc.kind] += 1
+    total = sum(recorded.values())
+    twice = sum(1 for count in recorded.values() if count > 1)
+    told = set(inbox.told)
+    repeated = sum(1 for count in inbox.told.values() if count > 1)
+    missing = expected - told
+    unexpected = told - expected
+    exact = not missing and not unexpected and not repeated
+    delta = {key: after[key] - before[key] for key in before if key != "connections"}
+    rows = [
+        ("processes", "2 bots (`portbot slack --http`), 2 `portbot watch run`, 3 `portbot worker`, PostgreSQL, Redis"),
+        ("watches", f"{args.watches:,} TCP, every {args.every:g} s, alerting a webhook on loopback"),
+        ("targets", f"{args.watches // len(PORTS)} hosts × {len(PORTS)} ports in a network namespace (198.51.100.0/24)"),
+        ("run", f"{wall / 60:.1f} min; a worker, a scheduler and a bot SIGKILLed at 30 % and restarted 20 s later"),
+        ("checks recorded", f"{total:,} ({total / wall:.1f}/s; offered {args.watches / args.every:.1f}/s)"),
+        ("checks by the bots / the schedulers", f"{by_kind['bot']:,} / {by_kind['scheduler']:,}"),
+        ("checks recorded twice", str(twice)),
+        ("claim lateness p50 / p99 / max", f"{percentile(lateness, 0.5):.0f} / {percentile(lateness, 0.99):.0f} / {max(lateness):.0f} ms" if lateness else "n/a"),
+        ("changes made / alerts expected", f"{len(expected) // 2} watches down then up / {len(expected)}"),
+        ("alerts told (distinct), repeated, missing, unexpected", f"{len(told)}, {repeated}, {len(missing)}, {len(unexpected)}"),
+        ("exactly one alert per change", "yes" if exact else "NO"),
+        ("webhook POSTs", f"{inbox.posts:,}"),
+        ("PostgreSQL commits / rollbacks", f"{delta['xact_commit'] / wall:.1f}/s / {delta['xact_rollback'] / wall:.2f}/s"),
+        ("PostgreSQL rows returned / fetched / inserted / updated", " / ".join(f"{delta[k] / wall:,.0f}/s" for k in ("tup_returned", "tup_fetched", "tup_inserted", "tup_updated"))),
+        ("PostgreSQL CPU", f"{pg_cpu:.1f} s over the run ({pg_cpu / wall * 100:.1f} % of one CPU); {after['connections']:.0f} connections at the end"),
+        ("load average before / after", f"{load_before} / {load_average()}"),
+    ]  # fmt: skip
+    width = max(len(name) for name, _ in rows)
+    table = "\n".join(f"| {name.ljust(width)} | {value} |" for name, value in rows)
+    return (
+        "# Watch soak bench\n\n"
+        "Written by `bench/watch_soak.py` (issue 10's soak); rerun it as root to refresh.\n\n"
+        f"Machine: {machine()}.\n\n"
+        f"| {'measure'.ljust(width)} | value |\n| {'-' * width} | ----- |\n{table}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

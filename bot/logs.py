@@ -46,3 +46,7 @@ def configure(level: str, fmt: str) -> None:
     logging.basicConfig(level=level, handlers=[handler])
     # Portbot never joins voice channels; discord.py's start-up notes about voice libraries are noise.
     logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT" not in record.getMessage())
+    # httpx logs every request at INFO: one line per probe sent to a worker and per webhook, which would bury
+    # Portbot's own lines (a watch deployment sends thousands an hour). Its warnings still show.
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
