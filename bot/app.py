@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -19,6 +20,7 @@ from bot.core.commands import Portbot
 if TYPE_CHECKING:
     from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
     from bot.settings import Settings
+    from bot.store import Database
     from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
@@ -125,12 +127,17 @@ def worker_limits(settings: Settings) -> ConnectionLimits:
     )
 
 
-def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) -> ServiceBackend:
+def build_probe_backend(
+    settings: Settings, *, persistent_limits: bool = False, database: Database | None = None
+) -> ServiceBackend:
     """Workers when PORTBOT_WORKERS is set, else the in-process engine (with a caveat in every reply).
 
     ``persistent_limits`` is for processes that come and go (``portbot probe``, ``ask``, the terminal chat):
     without Redis, their rate-limit counters live in ``$PORTBOT_DATA_DIR/ratelimits.sqlite3``, so a shell loop
-    starts each run where the last one stopped. A long-running bot keeps them in memory."""
+    starts each run where the last one stopped. A long-running bot keeps them in memory.
+
+    With ``database`` (the bots' store) the audit log goes there; without one (the one-shot commands, which
+    must not load a database library) to the audit file."""
     from probes.audit import AuditLog
     from probes.ratelimit import ProbeRateLimiter
     from probes.service import ProbeService
@@ -140,7 +147,12 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
     limiter = ProbeRateLimiter(
         _rate_limits(settings), storage_url=settings.portbot.redis_url, store_path=store
     )
-    audit = AuditLog(settings.portbot.audit_path)
+    if database is not None:
+        from bot.store.audit import StoreAuditSink
+
+        audit = AuditLog(settings.portbot.audit_path, sink=StoreAuditSink(database))
+    else:
+        audit = AuditLog(settings.portbot.audit_path)
     if settings.portbot.workers:
         from probes.client import WorkerClient
 
@@ -155,12 +167,14 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
     return ServiceBackend(service, audit.close, limiter.aclose)
 
 
-def build_portbot(settings: Settings, *, persistent_limits: bool = False) -> Portbot:
+def build_portbot(
+    settings: Settings, *, persistent_limits: bool = False, database: Database | None = None
+) -> Portbot:
     """The command core with real knowledge (cached in the data directory) and a probe backend built on first
-    use."""
+    use (auditing to ``database`` when given)."""
     return Portbot(
         knowledge=lambda: load_knowledge(settings),
-        probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits),
+        probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits, database=database),
     )
 
 
@@ -174,6 +188,8 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
 def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
     """``portbot worker``: serve the signed probe API until SIGTERM."""
     from bot.settings import SettingsError
+    from bot.store import store_for
+    from bot.store.audit import StoreAuditSink
     from probes.worker import WorkerConfig, serve
 
     try:
@@ -201,7 +217,18 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         trusted_proxies=settings.portbot.trusted_proxies,
     )
     _logging(settings)
-    asyncio.run(serve(config))
+    database = store_for(settings)
+
+    async def main() -> None:
+        try:
+            await (
+                database.get()
+            )  # a bad PORTBOT_DATABASE_URL stops the worker now, not at its first audit row
+            await serve(dataclasses.replace(config, audit_sink=StoreAuditSink(database)))
+        finally:
+            await database.close()
+
+    asyncio.run(main())
     return 0
 
 
@@ -210,9 +237,12 @@ def run_platforms(
 ) -> int:
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
+    from bot.store import store_for
 
     _logging(settings)
-    portbot = build_portbot(settings)
+    # One store for the process: the adapters' settings, saved servers, shares and installations, and the audit log.
+    database = store_for(settings)
+    portbot = build_portbot(settings, database=database)
 
     async def main() -> None:
         # SIGTERM (a platform stopping the dyno, honcho, systemd) cancels like Ctrl-C, so adapters close cleanly.
@@ -231,11 +261,11 @@ def run_platforms(
         if discord:
             from bot import discord as discord_adapter
 
-            runs.append(discord_adapter.run(settings, portbot, sync=sync))
+            runs.append(discord_adapter.run(settings, portbot, sync=sync, database=database))
         if slack and not sync:
             from bot import slack as slack_adapter
 
-            runs.append(slack_adapter.run(settings, portbot, http=http))
+            runs.append(slack_adapter.run(settings, portbot, http=http, database=database))
         try:
             await asyncio.gather(*runs)
         except asyncio.CancelledError:
@@ -244,6 +274,7 @@ def run_platforms(
                 raise  # Ctrl-C: asyncio.run turns this into KeyboardInterrupt, exit status 130
         finally:
             await portbot.aclose()
+            await database.close()
 
     import aiohttp
 

@@ -13,33 +13,47 @@ import discord
 from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
-from bot.discord.responder import Responder
+from bot.discord.responder import SHARE_TTL, Responder
 from bot.discord.saved_servers import SavedServerStore
 from bot.settings import WHERE, SettingsError
+from bot.store import store_for
+from bot.store.shares import StoredShares
 
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
     from bot.settings import Settings
+    from bot.store import LazyStore
 
 __all__ = ["PortbotClient", "run"]
 
 log = logging.getLogger(__name__)
 
-SETTINGS_DB = "discord.sqlite3"
 
-
-async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> None:
+async def run(
+    settings: Settings, portbot: Portbot, *, sync: bool = False, database: LazyStore | None = None
+) -> None:
     """Run the Discord bot until cancelled, or with ``sync`` publish the command schema and exit.
 
-    Cancelling the task (Ctrl-C under ``asyncio.run``) closes the gateway, HTTP session and settings store
-    cleanly. Raises SettingsError when the token is missing or Discord rejects it.
+    Settings, saved servers and shares live in ``database`` (the process's store; without one, the store the
+    settings name, opened here). Cancelling the task (Ctrl-C under ``asyncio.run``) closes the gateway, HTTP
+    session and the store it opened cleanly. Raises SettingsError when the token is missing or Discord rejects
+    it.
     """
     settings.require("DISCORD_TOKEN")
     token = settings.discord.token.get_secret_value() if settings.discord.token else ""
-    store = GuildSettingsStore(settings.portbot.data_dir / SETTINGS_DB)
-    saved = SavedServerStore(settings.portbot.data_dir / SETTINGS_DB)
-    client = PortbotClient(Responder(portbot, store, saved=saved), dev_guild_id=settings.discord.dev_guild_id)
+    owned = None
+    if database is None:
+        owned = database = store_for(settings)
+    responder = Responder(
+        portbot,
+        GuildSettingsStore(database),
+        shares=StoredShares(database, ttl=SHARE_TTL),
+        saved=SavedServerStore(database),
+    )
+    client = PortbotClient(responder, dev_guild_id=settings.discord.dev_guild_id)
     try:
+        if not sync:
+            await database.get()  # open and upgrade now, not inside the first member's 3-second window
         with pointed_at(settings.discord.api_base, settings.discord.gateway_url) as endpoints:
             async with client:
                 try:
@@ -56,8 +70,8 @@ async def run(settings: Settings, portbot: Portbot, *, sync: bool = False) -> No
                     endpoints.set_gateway(await gateway_from_api(client))
                 await client.connect()
     finally:
-        store.close()
-        saved.close()
+        if owned is not None:
+            await owned.close()
 
 
 def _sync_summary(synced: list[discord.app_commands.AppCommand], guild_id: int | None) -> str:

@@ -25,8 +25,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
-from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import visibility
@@ -35,7 +35,7 @@ from bot.core.intents import SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import RecheckStore
 from bot.core.reply import ActionKind, Reply
-from bot.core.shares import ShareStore
+from bot.core.shares import Shares
 from bot.settings import Settings
 from bot.slack import _clients, modals
 from bot.slack._lazy import SharedCopyListenerRunner, TrackedLazyRunner
@@ -51,8 +51,9 @@ from bot.slack.render import (
     decode_query,
     render,
 )
-from bot.slack.workspace import FILENAME as WORKSPACE_DB
 from bot.slack.workspace import WorkspaceStore
+from bot.store import LazyStore, store_for
+from bot.store.shares import StoredShares
 from probes.models import Requester
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ FAILURE = INTERNAL_ERROR
 SHARE_EXPIRED = problem(
     "That result can't be shared any more",
     (
-        "I share a check's result once, for whoever ran it, within 30 minutes and only until I restart. "
+        "I share a check's result once, for whoever ran it, within 30 minutes. "
         "Run the check again and share the new result."
     ),
 )
@@ -98,8 +99,12 @@ def build_app(
     http: bool,
     client: AsyncWebClient | None = None,
     session: aiohttp.ClientSession | None = None,
+    database: LazyStore | None = None,
 ) -> AsyncApp:
     """The Bolt app for Socket Mode (``http=False``) or HTTP, single- or multi-workspace.
+
+    Workspace settings, welcomes, shares and (with OAuth) installations live in ``database``, the process's
+    store, opened on first use; without one, the store the settings name.
 
     Raises SettingsError naming each missing variable. ``client`` replaces the Web API client (tests);
     otherwise ``SLACK_API_URL``, when set, is where every Web API call goes. ``session``, when given, carries
@@ -122,8 +127,10 @@ def build_app(
         "process_before_response": True,
         "user_facing_authorize_error_message": AUTHORIZE_FAILED,
     }
+    if database is None:
+        database = store_for(settings)
     if oauth:
-        options["oauth_settings"] = _oauth_settings(settings)
+        options["oauth_settings"] = _oauth_settings(settings, database)
     with _bolt_env_ignored():
         app = AsyncApp(**options)
     if oauth:
@@ -132,8 +139,8 @@ def build_app(
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
     app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
-    store = WorkspaceStore(settings.portbot.data_dir / WORKSPACE_DB)
-    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store).register(app)
+    shares = StoredShares(database, ttl=SHARE_TTL)
+    _Listeners(portbot, shares, session, WorkspaceStore(database)).register(app)
     return app
 
 
@@ -169,19 +176,28 @@ def _base_url(api_url: str | None) -> str:
     return api_url if api_url.endswith("/") else api_url + "/"
 
 
-def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
+def _oauth_settings(settings: Settings, database: LazyStore) -> AsyncOAuthSettings:
     slack = settings.slack
     assert slack.client_id and slack.client_secret
-    data_dir = settings.portbot.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    database = str(data_dir / "slack-installations.sqlite3")
     return AsyncOAuthSettings(
         client_id=slack.client_id,
         client_secret=slack.client_secret.get_secret_value(),
         scopes=list(BOT_SCOPES),
         user_scopes=[],
-        installation_store=SQLite3InstallationStore(database=database, client_id=slack.client_id),
-        state_store=SQLite3OAuthStateStore(database=database, expiration_seconds=600),
+        # slack_sdk's SQLAlchemy stores on the store's tables (created by our revision 0003, bot/store/tables.py),
+        # so every Slack process sees every install and an OAuth round trip may start and end on different
+        # processes. They only call ``engine.begin()``/``engine.connect()``, which the lazily opened store
+        # provides with the same meaning (slack_sdk 3.x; tests/bot/slack/test_oauth.py drives them).
+        installation_store=AsyncSQLAlchemyInstallationStore(
+            client_id=slack.client_id,
+            engine=database,  # type: ignore[arg-type]
+            logger=logging.getLogger("portbot.slack.oauth"),
+        ),
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=600,
+            engine=database,  # type: ignore[arg-type]
+            logger=logging.getLogger("portbot.slack.oauth"),
+        ),
     )
 
 
@@ -228,7 +244,7 @@ class _Listeners:
     def __init__(
         self,
         portbot: Portbot,
-        shares: ShareStore,
+        shares: Shares,
         session: aiohttp.ClientSession | None,
         store: WorkspaceStore,
     ) -> None:
@@ -240,9 +256,9 @@ class _Listeners:
         self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
 
-    def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
+    async def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
         """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
-        return self.store.get(workspace_of(context))
+        return await self.store.get(workspace_of(context))
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -268,7 +284,7 @@ class _Listeners:
         # An empty in_channel ack makes Slack show the asker's "/port …" above the public answer: only for a
         # knowledge question that holds no address or host name, since Slack repeats the text as typed.
         text = command.get("text") or ""
-        if not visibility.decide(text, None, self.preferences(context)):
+        if not visibility.decide(text, None, await self.preferences(context)):
             await ack(response_type="in_channel")
         elif self.portbot.self_check_intent(text) is not None:
             await ack(text=MAKING_LINK, response_type="ephemeral")
@@ -297,7 +313,7 @@ class _Listeners:
                 await self._self_check(context, client, mine, replace=True)
                 return
             reply = await self.portbot.handle(text, _requester(context))
-            public = not visibility.decide(text, reply, self.preferences(context))
+            public = not visibility.decide(text, reply, await self.preferences(context))
             # A probe's ack said "Checking…": the result takes its place.
             await self._respond(context, client, reply, public=public, replace=self.portbot.is_probe(text))
 
@@ -314,10 +330,10 @@ class _Listeners:
                 # An ephemeral message can't be edited: the verdict is a second one, to the asker only.
                 started = await self.portbot.start_self_check(mine, _requester(context))
                 where = {"channel": channel, "user": event["user"], "thread_ts": thread_ts}
-                await client.chat_postEphemeral(**where, **self._message(started.reply))
+                await client.chat_postEphemeral(**where, **await self._message(started.reply))
                 verdict = await self.portbot.finish_self_check(started)
                 if verdict is not None:
-                    await client.chat_postEphemeral(**where, **self._message(verdict))
+                    await client.chat_postEphemeral(**where, **await self._message(verdict))
                 return
             if self.portbot.is_probe(text):
                 # An ephemeral message can be neither edited nor deleted: the result follows it.
@@ -325,16 +341,16 @@ class _Listeners:
                     channel=channel, user=event["user"], thread_ts=thread_ts, text=CHECKING
                 )
             reply = await self.portbot.handle(text, _requester(context))
-            if visibility.decide(text, reply, self.preferences(context)):
+            if visibility.decide(text, reply, await self.preferences(context)):
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=event["user"],
                     thread_ts=thread_ts,
-                    **self._message(reply, owner=event["user"]),
+                    **await self._message(reply, owner=event["user"]),
                 )
             else:
                 await client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts, **self._message(reply), **_QUIET
+                    channel=channel, thread_ts=thread_ts, **await self._message(reply), **_QUIET
                 )
 
     async def answer_dm(
@@ -359,7 +375,7 @@ class _Listeners:
                 )
             reply = await self.portbot.handle(text, _requester(context))
             # A DM is already private: nothing to share, nowhere to share it to; checking again still helps.
-            message = self._message(reply, owner=event.get("user"), shareable=False)
+            message = await self._message(reply, owner=event.get("user"), shareable=False)
             if checking is not None and checking.get("ts"):
                 await client.chat_update(
                     channel=event["channel"], ts=checking["ts"], parse="none", link_names=False, **message
@@ -409,13 +425,13 @@ class _Listeners:
             requester = _requester(context, channel_id=check.channel_id)
             reply = await self.portbot.check(host, (check.port,), check.protocol, requester, check.hint)
             await self._post_private(
-                client, check, requester.user_id, self._message(reply, owner=requester.user_id)
+                client, check, requester.user_id, await self._message(reply, owner=requester.user_id)
             )
             await self._modal_done(client, view, check)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         async with self._reporting(context, client, "button:share") as client:
-            masked = self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
+            masked = await self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
             if masked is None:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
                 return
@@ -467,17 +483,21 @@ class _Listeners:
         started = await self.portbot.start_self_check(request, _requester(context))
         channel = event["channel"]
         posted = await client.chat_postMessage(
-            channel=channel, thread_ts=event.get("thread_ts"), **self._message(started.reply), **_QUIET
+            channel=channel, thread_ts=event.get("thread_ts"), **await self._message(started.reply), **_QUIET
         )
         verdict = await self.portbot.finish_self_check(started)
         if verdict is None:
             return
         if posted.get("ts"):
             await client.chat_update(
-                channel=channel, ts=posted["ts"], parse="none", link_names=False, **self._message(verdict)
+                channel=channel,
+                ts=posted["ts"],
+                parse="none",
+                link_names=False,
+                **await self._message(verdict),
             )
         else:
-            await client.chat_postMessage(channel=channel, **self._message(verdict), **_QUIET)
+            await client.chat_postMessage(channel=channel, **await self._message(verdict), **_QUIET)
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),
@@ -550,13 +570,17 @@ class _Listeners:
 
     # -- delivery -------------------------------------------------------------------------------------------
 
-    def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
+    async def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
         """Render ``reply``; with an ``owner``, a private result gets a Share button backed by a masked copy."""
         line = _LINE.get()
         if line is not None:
             line.answered(reply)
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = self.shares.put(reply, owner) if owner and shareable and reply.private and has_share else None
+        token = (
+            await self.shares.put(reply, owner)
+            if owner and shareable and reply.private and has_share
+            else None
+        )
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
         recheck = self.rechecks.put(again, owner) if owner and reply.private and again else None
         return render(reply, share_token=token, recheck_token=recheck)
@@ -574,7 +598,7 @@ class _Listeners:
         """Answer through the request's response_url; a button press adds a message instead of replacing, and
         ``replace`` takes the place of the "Checking…" ack. When the response_url fails (expired after 30
         minutes, used 5 times, Slack having a bad moment), the same message goes through the Web API."""
-        message = self._message(reply, owner=None if public else context.user_id)
+        message = await self._message(reply, owner=None if public else context.user_id)
         if context.response_url:
             body: dict[str, Any] = {
                 "response_type": "in_channel" if public else "ephemeral",

@@ -17,6 +17,7 @@ from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
 from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, require_settings
+from bot.store import LazyStore, store_for
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +25,25 @@ HEALTH_PATH = "/health"
 SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before stopping
 
 
-async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
-    """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
+async def run(
+    settings: Settings, portbot: Portbot, *, http: bool = False, database: LazyStore | None = None
+) -> None:
+    """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere.
+
+    State lives in ``database`` (the process's store; without one, the store the settings name, opened here)."""
     require_settings(settings, http=http)
-    # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
-    async with aiohttp.ClientSession() as session:
-        app = build_app(settings, portbot, http=http, session=session)
-        await _serve(app, settings, portbot, http=http)
+    owned = None
+    if database is None:
+        owned = database = store_for(settings)
+    try:
+        await database.get()  # open and upgrade now, not inside the first request's 3-second window
+        # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
+        async with aiohttp.ClientSession() as session:
+            app = build_app(settings, portbot, http=http, session=session, database=database)
+            await _serve(app, settings, portbot, http=http)
+    finally:
+        if owned is not None:
+            await owned.close()
 
 
 async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool) -> None:
