@@ -226,10 +226,14 @@ def _installations(path: Path) -> _Rows:
         )
         if found is not None:
             i = found.to_dict()
+            if isinstance(found.bot_scopes, str):
+                # slack_sdk's SQLite store copies the bot row's scopes in as a string, which to_dict() would
+                # join letter by letter.
+                i["bot_scopes"] = found.bot_scopes
             i["client_id"] = client_id
             for name in ("installed_at", "bot_token_expires_at", "user_token_expires_at"):
                 i[name] = normalize_datetime_for_db(i.get(name))
-            install_rows.append({k: v for k, v in i.items() if k in columns_i})
+            install_rows.append(_no_empty_ids({k: v for k, v in i.items() if k in columns_i}))
     for client_id, enterprise_id, team_id, enterprise_install in bots:
         old = SQLite3InstallationStore(database=str(path), client_id=client_id)
         bot = old.find_bot(
@@ -242,5 +246,14 @@ def _installations(path: Path) -> _Rows:
             b["client_id"] = client_id
             for name in ("installed_at", "bot_token_expires_at"):
                 b[name] = normalize_datetime_for_db(b.get(name))
-            bot_rows.append({k: v for k, v in b.items() if k in columns_b})
+            bot_rows.append(_no_empty_ids({k: v for k, v in b.items() if k in columns_b}))
     return _Rows([(slack_installations, install_rows, False), (slack_bots, bot_rows, False)])
+
+
+def _no_empty_ids(row: dict[str, Any]) -> dict[str, Any]:
+    # The SQLite store writes "" for "no organisation" (and for an org-wide install's team); the SQLAlchemy store
+    # writes and looks up NULL.
+    for name in ("enterprise_id", "team_id"):
+        if row.get(name) == "":
+            row[name] = None
+    return row
