@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from probes.policy import SafetyPolicy
     from probes.ratelimit import RateLimits
     from probes.service import ProbeService
-    from probes.worker import ConnectionLimits
+    from probes.worker import ConnectionLimits, WorkerConfig
 
 log = logging.getLogger(__name__)
 
@@ -185,21 +185,13 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase.load(settings.portbot.data_dir)
 
 
-def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
-    """``portbot worker``: serve the signed probe API until SIGTERM."""
-    from bot.settings import SettingsError
-    from bot.store import store_for
-    from bot.store.audit import StoreAuditSink
-    from probes.worker import WorkerConfig, serve
+def worker_config(settings: Settings, *, host: str, port: int | None) -> WorkerConfig:
+    """The worker's configuration from the settings (PORTBOT_WORKER_SECRET must be set)."""
+    from probes.worker import WorkerConfig
 
-    try:
-        settings.require("PORTBOT_WORKER_SECRET")
-    except SettingsError as err:
-        print(f"portbot: {err}")
-        return err.exit_code
     secret = settings.portbot.worker_secret
     assert secret is not None
-    config = WorkerConfig(
+    return WorkerConfig(
         secret=secret.get_secret_value(),
         host=host,
         port=port if port is not None else settings.portbot.port or DEFAULT_WORKER_PORT,
@@ -216,14 +208,28 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         link_ttl=settings.portbot.link_ttl,
         trusted_proxies=settings.portbot.trusted_proxies,
     )
+
+
+def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
+    """``portbot worker``: serve the signed probe API until SIGTERM, auditing into the store."""
+    from bot.settings import SettingsError
+    from bot.store import store_for
+    from bot.store.audit import StoreAuditSink
+    from probes.worker import serve
+
+    try:
+        settings.require("PORTBOT_WORKER_SECRET")
+    except SettingsError as err:
+        print(f"portbot: {err}")
+        return err.exit_code
+    config = worker_config(settings, host=host, port=port)
     _logging(settings)
     database = store_for(settings)
 
     async def main() -> None:
         try:
-            await (
-                database.get()
-            )  # a bad PORTBOT_DATABASE_URL stops the worker now, not at its first audit row
+            # A bad PORTBOT_DATABASE_URL stops the worker now, not at its first audit row.
+            await database.get()
             await serve(dataclasses.replace(config, audit_sink=StoreAuditSink(database)))
         finally:
             await database.close()
