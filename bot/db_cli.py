@@ -138,7 +138,6 @@ def _print_status(status: Status) -> None:
 def _reason(err: BaseException) -> str:
     if isinstance(err, TimeoutError):
         return f"no answer within {CONNECT_TIMEOUT:.0f} seconds"
-    # SQLAlchemy wraps the driver's error and appends a link and the statement; the driver's own first line says it.
-    original = getattr(err, "orig", None) or err
-    text = str(original).strip().splitlines()[0] if str(original).strip() else ""
-    return f"{type(original).__name__}: {text}" if text else type(original).__name__
+    from bot.store._shared import reason
+
+    return reason(err)

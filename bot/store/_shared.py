@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.store._engine import Store, open_store
+from bot.store._engine import Store, open_store, redacted
+from probes.errors import OperatorError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -32,6 +33,21 @@ CACHE_TTL = 5.0
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+class DatabaseUnavailable(OperatorError):
+    """The database can't be opened or upgraded (unreachable, wrong password, no such database)."""
+
+
+def reason(err: BaseException) -> str:
+    """One line for why ``err`` happened: the driver's own first line (SQLAlchemy wraps it and appends a link
+    and the statement), never a password (drivers don't repeat the URL's)."""
+    if isinstance(err, TimeoutError):
+        return "no answer in time"
+    original = getattr(err, "orig", None) or err
+    text = str(original).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(original).__name__}: {first}" if first else type(original).__name__
 
 
 class Database(Protocol):
@@ -67,17 +83,26 @@ class LazyStore:
             self._opening = asyncio.Lock()
         async with self._opening:
             if self._store is None:
-                store = await open_store(self.url)
-                if self._legacy_dir is not None:
-                    from bot.store.legacy import import_legacy
-
-                    try:
-                        await import_legacy(store, self._legacy_dir, audit_path=self._audit_path)
-                    except BaseException:
-                        await store.close()
-                        raise
-                self._store = store
+                try:
+                    self._store = await self._open()
+                except Exception as err:  # any driver's "no": one sentence for the operator, no traceback
+                    raise DatabaseUnavailable(
+                        f"Cannot open the database {redacted(self.url)} ({reason(err)}). Check "
+                        "PORTBOT_DATABASE_URL and that the database is up; `portbot doctor` checks it."
+                    ) from err
         return self._store
+
+    async def _open(self) -> Store:
+        store = await open_store(self.url)
+        if self._legacy_dir is not None:
+            from bot.store.legacy import import_legacy
+
+            try:
+                await import_legacy(store, self._legacy_dir, audit_path=self._audit_path)
+            except BaseException:
+                await store.close()
+                raise
+        return store
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[Any]:

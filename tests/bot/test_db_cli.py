@@ -124,3 +124,19 @@ def test_doctor_names_a_bad_database_url(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[0].startswith(
         "✘ PORTBOT_DATABASE_URL: 'mysql://db/x' is not a database URL"
     )
+
+
+def test_a_worker_that_cannot_open_the_database_says_so_and_stops(tmp_path: Path) -> None:
+    """`portbot worker` with a database nobody answers at: exit 1 and one sentence naming it (no password) and
+    what to check, before it serves anything; no traceback."""
+    url = f"postgresql://portbot:hunter2@127.0.0.1:{closed_port()}/portbot"
+    env = {"PORTBOT_DATA_DIR": str(tmp_path), "PORTBOT_DATABASE_URL": url, "PORTBOT_WORKER_SECRET": "s" * 40}
+    result = portbot("worker", "--port", "0", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"portbot: Cannot open the database {shown(url, tmp_path)} (ConnectionRefusedError: "
+    )
+    assert result.stderr.rstrip().endswith(
+        "Check PORTBOT_DATABASE_URL and that the database is up; `portbot doctor` checks it."
+    )
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
