@@ -69,8 +69,9 @@ async def check(settings: Settings) -> Status:
                 imported: tuple[str, ...] = ()
                 if revision is not None and revision >= "0003":
                     async with store.connect() as conn:
-                        query = select(legacy_imports.c.source).order_by(legacy_imports.c.source)
-                        imported = tuple((await conn.scalars(query)).all())
+                        sources = (await conn.scalars(select(legacy_imports.c.source))).all()
+                        # "audit.sqlite3:<mark>" per machine's audit log: shown by file name.
+                        imported = tuple(sorted({source.split(":")[0] for source in sources}))
             finally:
                 await store.close()
     except Exception as err:  # any driver's way of saying "no": shown as one line, never a traceback

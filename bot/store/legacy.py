@@ -1,7 +1,7 @@
 """Upgrade in place from the per-file SQLite databases older Portbots kept in PORTBOT_DATA_DIR.
 
 On the first start with the store (or ``portbot db upgrade``), each old file's rows are copied in, once: a row in
-``legacy_imports`` per file, written in the same transaction as the rows it records, so a crash imports nothing
+``legacy_imports`` per file (per audit log: each machine kept its own), written in the same transaction as the rows it records, so a crash imports nothing
 and a second process starting at the same moment waits for the first and then skips (PostgreSQL's unique key, or
 SQLite's write lock). The old files are left where they are, untouched (opened read-only), so going back to the
 old version loses nothing it had.
@@ -17,6 +17,7 @@ old version loses nothing it had.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import sqlite3
 import time
@@ -57,9 +58,11 @@ _CHUNK = 1000  # audit rows per INSERT: a big old log goes in without one huge s
 class _Rows:
     """What one old file holds, per table of the store."""
 
-    tables: list[tuple[Table, list[dict[str, Any]], bool]] = field(
-        default_factory=list
-    )  # (table, rows, keyed)
+    # (table, rows, keyed): keyed rows already in the store (changed since) are kept, not overwritten.
+    tables: list[tuple[Table, list[dict[str, Any]], bool]] = field(default_factory=list)
+    # Tells apart files of the same name on different machines (each worker kept its own audit.sqlite3), so
+    # each is imported once; the same file seen again (a restart, a second process) has the same mark.
+    mark: str = ""
 
     @property
     def count(self) -> int:
@@ -81,7 +84,7 @@ async def import_legacy(
         if not path.is_file():
             continue
         rows = await asyncio.to_thread(read, path)
-        if await _import(database, source, rows):
+        if await _import(database, f"{source}:{rows.mark}" if rows.mark else source, rows):
             imported[source] = rows.count
     if imported:
         url = getattr(database, "url", "")
@@ -184,7 +187,10 @@ def _audit(path: Path) -> _Rows:
         found = db.execute(f"SELECT {_AUDIT_COLUMNS} FROM probes ORDER BY id").fetchall()  # noqa: S608 - ours
     finally:
         db.close()
-    return _Rows([(audit_log, [dict(zip(COLUMNS, row, strict=True)) for row in found], False)])
+    # The first row identifies the log: every bot and worker machine had its own, and the rows are not keyed,
+    # so only the once-per-file mark keeps a second start from copying them again.
+    mark = hashlib.sha1(repr(found[:1]).encode(), usedforsecurity=False).hexdigest()
+    return _Rows([(audit_log, [dict(zip(COLUMNS, row, strict=True)) for row in found], False)], mark=mark)
 
 
 def _installations(path: Path) -> _Rows:

@@ -223,3 +223,22 @@ async def test_an_audit_file_set_by_portbot_audit_db_is_found(state_db: Store, t
     assert await import_legacy(state_db, tmp_path / "data", audit_path=elsewhere) == {"audit.sqlite3": 1}
     [row] = await StoreAuditSink(state_db).read(10)
     assert (row.user_id, row.outcome) == ("U9", "refused")
+
+
+async def test_each_machines_old_audit_log_is_imported_once(state_db: Store, tmp_path: Path) -> None:
+    """Two workers' data dirs each had an audit.sqlite3: both logs land, and each only once."""
+    first, second = tmp_path / "fra", tmp_path / "nyc"
+    for data, user in ((first, "a"), (second, "b")):
+        data.mkdir()
+        with sqlite3.connect(data / "audit.sqlite3") as db:
+            db.executescript(OLD_AUDIT)
+            db.execute(
+                "INSERT INTO probes (time, platform, user_id, target, addresses, ports, protocol, outcome, "
+                "verdicts, vantage) VALUES ('2026-11-01T10:00:00+00:00', 'discord', ?, 'a.example', '[]', '[22]', "
+                "'tcp', 'probed', '[]', ?)",
+                (user, data.name),
+            )
+    for data in (first, second, first, second):
+        await import_legacy(state_db, data)
+    rows = await StoreAuditSink(state_db).read(10)
+    assert sorted((r.user_id, r.vantage) for r in rows) == [("a", "fra"), ("b", "nyc")]
