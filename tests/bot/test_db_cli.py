@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.store._engine import head_revision
 from tests.store.test_legacy import old_files
 
@@ -126,13 +128,24 @@ def test_doctor_names_a_bad_database_url(tmp_path: Path) -> None:
     )
 
 
-def test_a_worker_that_cannot_open_the_database_says_so_and_stops(tmp_path: Path) -> None:
-    """`portbot worker` with a database nobody answers at: exit 1 and one sentence naming it (no password) and
-    what to check, before it serves anything; no traceback."""
+@pytest.mark.parametrize(
+    ("command", "needs"),
+    [
+        (("worker", "--port", "0"), {"PORTBOT_WORKER_SECRET": "s" * 40}),
+        (("discord",), {"DISCORD_TOKEN": "fake-token", "DISCORD_API_BASE": "http://127.0.0.1:9"}),
+        (("slack",), {"SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_APP_TOKEN": "xapp-fake"}),
+    ],
+    ids=["worker", "discord", "slack"],
+)
+def test_a_process_that_cannot_open_the_database_says_so_and_stops(
+    tmp_path: Path, command: tuple[str, ...], needs: dict[str, str]
+) -> None:
+    """A worker or bot with a database nobody answers at: exit 1 and one sentence naming it (no password) and
+    what to check, before it serves or connects to anything; no traceback."""
     url = f"postgresql://portbot:hunter2@127.0.0.1:{closed_port()}/portbot"
-    env = {"PORTBOT_DATA_DIR": str(tmp_path), "PORTBOT_DATABASE_URL": url, "PORTBOT_WORKER_SECRET": "s" * 40}
-    result = portbot("worker", "--port", "0", env=env)
-    assert result.returncode == 1
+    env = {"PORTBOT_DATA_DIR": str(tmp_path), "PORTBOT_DATABASE_URL": url, **needs}
+    result = portbot(*command, env=env)
+    assert result.returncode == 1, result.stderr
     assert result.stderr.startswith(
         f"portbot: Cannot open the database {shown(url, tmp_path)} (ConnectionRefusedError: "
     )
