@@ -41,7 +41,7 @@ class DatabaseUnavailable(OperatorError):
 
 def reason(err: BaseException) -> str:
     """One line for why ``err`` happened: the driver's own first line (SQLAlchemy wraps it and appends a link
-    and the statement), never a password (drivers don't repeat the URL's)."""
+    and the statement). asyncpg's and sqlite3's messages name a host, a user or a file, not the URL itself."""
     if isinstance(err, TimeoutError):
         return "no answer in time"
     original = getattr(err, "orig", None) or err

@@ -1,10 +1,12 @@
 """Upgrade in place from the per-file SQLite databases older Portbots kept in PORTBOT_DATA_DIR.
 
 On the first start with the store (or ``portbot db upgrade``), each old file's rows are copied in, once: a row in
-``legacy_imports`` per file (per audit log: each machine kept its own), written in the same transaction as the rows it records, so a crash imports nothing
-and a second process starting at the same moment waits for the first and then skips (PostgreSQL's unique key, or
-SQLite's write lock). The old files are left where they are, untouched (opened read-only), so going back to the
-old version loses nothing it had.
+``legacy_imports`` per file (per audit log, as each machine kept its own), written in the same transaction as the
+rows it records, so a crash imports nothing and a second process starting at the same moment waits for the first
+and then skips (PostgreSQL's unique key, or SQLite's write lock). The old files are left where they are,
+untouched (opened read-only), so going back to the old version loses nothing it had. The rows of one file are
+read into memory at once: fine for the sizes these files reach (bench/results/state.md: 50,000 audit rows in
+about 3 s).
 
 | old file (PORTBOT_DATA_DIR)   | old tables                               | now                            |
 | ----------------------------- | ---------------------------------------- | ------------------------------ |
