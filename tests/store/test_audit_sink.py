@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store, database_url_for, open_store
 from bot.store.audit import StoreAuditSink
 from probes.audit import PROBED, REFUSED, AuditEntry, AuditLog
@@ -98,3 +100,32 @@ async def test_a_worker_audits_into_the_store(state_db: Store) -> None:
     assert [(r.platform, r.user_id, r.target, r.outcome, r.vantage) for r in rows] == [
         ("slack", "U1", "198.51.100.7", "probed", "Frankfurt")
     ]
+
+
+async def test_a_bots_probe_backend_audits_into_the_store(
+    state_db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bots' probe backend (bot/app.py, given the process's store) writes its rows to audit_log, not to the
+    audit file."""
+    import socket
+
+    from bot.app import build_probe_backend
+    from bot.settings import Settings
+    from probes.models import ProbeRequest, Requester
+
+    monkeypatch.setenv("PORTBOT_ALLOW_NETWORKS", "127.0.0.0/8")
+    settings = Settings.load(env_file=None)
+    backend = build_probe_backend(settings, database=state_db)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        try:
+            await backend.probe(
+                ProbeRequest("127.0.0.1", (port,), "tcp"), Requester("discord", "7", "g", "c")
+            )
+        finally:
+            await backend.aclose()  # flushes the audit log
+    [row] = await StoreAuditSink(state_db).read(10)
+    assert (row.platform, row.user_id, row.target, row.outcome) == ("discord", "7", "127.0.0.1", "probed")
+    assert not settings.portbot.audit_path.exists()
