@@ -64,3 +64,40 @@ async def test_admins_changing_different_settings_at_once_keep_both(state_db: St
     assert await b.update(9, probes_private=True) == GuildSettings(
         probes_private=True, knowledge_private=True
     )
+
+
+async def test_a_change_made_by_another_os_process_is_seen_here(postgres_url: str, tmp_path: Path) -> None:
+    """A second Python process changes a server's setting on the shared PostgreSQL database; this process,
+    which had read (and cached) the old value, reads the new one once its copy is older than the bound."""
+    import subprocess
+    import sys
+
+    clock = Clock()
+    url = database_url_for(postgres_url, tmp_path)
+    here = await open_store(url)
+    try:
+        store = GuildSettingsStore(here, cache_ttl=5.0, clock=clock)
+        assert (await store.get(5)).knowledge_private is False
+        code = (
+            "import asyncio\n"
+            "from bot.discord.guild_settings import GuildSettingsStore\n"
+            "from bot.store import open_store\n"
+            "async def main():\n"
+            f"    store = await open_store({url!r})\n"
+            "    await GuildSettingsStore(store).update(5, knowledge_private=True)\n"
+            "    await store.close()\n"
+            "asyncio.run(main())\n"
+        )
+        other = subprocess.run(
+            [sys.executable, "-W", "ignore::DeprecationWarning", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert other.returncode == 0, other.stderr
+        assert (await store.get(5)).knowledge_private is False  # still within the bound
+        clock.now += 5.0
+        assert (await store.get(5)).knowledge_private is True
+    finally:
+        await here.close()
