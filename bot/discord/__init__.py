@@ -17,6 +17,7 @@ from bot.discord.responder import SHARE_TTL, Responder
 from bot.discord.saved_servers import SavedServerStore
 from bot.settings import WHERE, SettingsError
 from bot.store import store_for
+from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ async def run(
         GuildSettingsStore(database),
         shares=StoredShares(database, ttl=SHARE_TTL),
         saved=SavedServerStore(database),
+        rechecks=StoredRechecks(database, ttl=SHARE_TTL),
     )
     client = PortbotClient(responder, dev_guild_id=settings.discord.dev_guild_id)
     try:

@@ -23,7 +23,7 @@ from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import Check, CheckProtocol, ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
-from bot.core.rechecks import RecheckStore
+from bot.core.rechecks import Rechecks, RecheckStore
 from bot.core.reply import ActionKind, Field, Reply, ReplyKind
 from bot.core.shares import Shares, ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
@@ -65,8 +65,8 @@ COMMAND_OUTDATED = problem(
 )
 RECHECK_EXPIRED = problem(
     "That check can't be run again from here",
-    'I keep a check for its "Check again" button for 15 minutes, for whoever ran it, and only until I '
-    "restart. Run the check again with `/portcheck`.",
+    'I keep a check for its "Check again" button for 15 minutes, for whoever ran it. '
+    "Run the check again with `/portcheck`.",
 )
 BAD_OPTION = problem(
     "I couldn't use those options",
@@ -124,13 +124,13 @@ class Responder:
         store: GuildSettingsStore,
         shares: Shares | None = None,
         saved: SavedServerStore | None = None,
-        rechecks: RecheckStore | None = None,
+        rechecks: Rechecks | None = None,
     ) -> None:
         self.portbot = portbot
         self.store = store
         self.shares: Shares = shares if shares is not None else ShareStore(ttl=SHARE_TTL)
         self.saved = saved if saved is not None else SavedServerStore(None)
-        self.rechecks = rechecks or RecheckStore(ttl=SHARE_TTL)
+        self.rechecks: Rechecks = rechecks if rechecks is not None else RecheckStore(ttl=SHARE_TTL)
         self._lines: dict[int, LogLine] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
 
@@ -315,7 +315,7 @@ class Responder:
     async def recheck(self, interaction: Interaction, key: str) -> None:
         """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
         async with self._handling(interaction, "button:again"):
-            check = self.rechecks.get(key, str(interaction.user.id))
+            check = await self.rechecks.get(key, str(interaction.user.id))
             if check is None:
                 await self._respond(interaction, RECHECK_EXPIRED, public=False)
                 return
@@ -405,7 +405,7 @@ class Responder:
             share_key = await self.shares.put(reply, owner)
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
         if not public and again is not None:
-            recheck_key = self.rechecks.put(again, owner)
+            recheck_key = await self.rechecks.put(again, owner)
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
         return embed, build_view(reply.actions, share_key, recheck_key)
 

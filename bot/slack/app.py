@@ -33,7 +33,7 @@ from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
-from bot.core.rechecks import RecheckStore
+from bot.core.rechecks import Rechecks
 from bot.core.reply import ActionKind, Reply
 from bot.core.shares import Shares
 from bot.settings import Settings
@@ -53,6 +53,7 @@ from bot.slack.render import (
 )
 from bot.slack.workspace import WorkspaceStore
 from bot.store import LazyStore, store_for
+from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
 from probes.models import Requester
 
@@ -74,8 +75,8 @@ SHARE_EXPIRED = problem(
 RECHECK_EXPIRED = problem(
     "That check can't be run again from here",
     (
-        'I keep a check for its "Check again" button for 30 minutes, for whoever ran it, and only until I '
-        "restart. Run the check again with `/port check <host> <port>`."
+        'I keep a check for its "Check again" button for 30 minutes, for whoever ran it. '
+        "Run the check again with `/port check <host> <port>`."
     ),
 )
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
@@ -140,7 +141,8 @@ def build_app(
     app.listener_runner.lazy_listener_runner = runner
     app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
     shares = StoredShares(database, ttl=SHARE_TTL)
-    _Listeners(portbot, shares, session, WorkspaceStore(database)).register(app)
+    rechecks = StoredRechecks(database, ttl=SHARE_TTL)
+    _Listeners(portbot, shares, session, WorkspaceStore(database), rechecks).register(app)
     return app
 
 
@@ -247,10 +249,11 @@ class _Listeners:
         shares: Shares,
         session: aiohttp.ClientSession | None,
         store: WorkspaceStore,
+        rechecks: Rechecks,
     ) -> None:
         self.portbot = portbot
         self.shares = shares
-        self.rechecks = RecheckStore(ttl=SHARE_TTL)
+        self.rechecks = rechecks
         self.session = session
         self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
         self.home = Home(store, self._shared)
@@ -440,7 +443,7 @@ class _Listeners:
     async def recheck(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
         async with self._reporting(context, client, "button:again") as client:
-            check = self.rechecks.get(str(body["actions"][0]["value"]), context.user_id or "")
+            check = await self.rechecks.get(str(body["actions"][0]["value"]), context.user_id or "")
             if check is None:
                 await self._respond(context, client, RECHECK_EXPIRED, public=False, follow_up=True)
                 return
@@ -582,7 +585,7 @@ class _Listeners:
             else None
         )
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
-        recheck = self.rechecks.put(again, owner) if owner and reply.private and again else None
+        recheck = await self.rechecks.put(again, owner) if owner and reply.private and again else None
         return render(reply, share_token=token, recheck_token=recheck)
 
     async def _respond(

@@ -88,6 +88,17 @@ shares = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+# "Check again" buttons' checks (bot/core/rechecks.py): owner-bound and short-lived, like shares. A check names
+# a host, so it is kept only as long as its button works.
+rechecks = Table(
+    "rechecks",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
 # Watches (bot/watch): one row per watched target, with the scheduler's lease and the confirmed state. Only the
 # process holding a watch's lease (lease_owner, lease_until, fenced by lease_token) may record its result.
 watches = Table(
@@ -218,6 +229,7 @@ __all__ = [
     "guild_settings",
     "legacy_imports",
     "metadata",
+    "rechecks",
     "saved_servers",
     "shares",
     "slack_bots",

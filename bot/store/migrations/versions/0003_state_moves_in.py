@@ -1,4 +1,5 @@
-"""Everything else moves in: the record of imported old SQLite files, and Slack installations and OAuth states.
+"""Everything else moves in: the record of imported old SQLite files, "Check again" checks, and Slack installations
+and OAuth states.
 
 Revision ID: 0003
 Revises: 0002
@@ -23,6 +24,14 @@ def upgrade() -> None:
         sa.Column("imported_at", sa.Float, nullable=False),
         sa.Column("rows", sa.Integer, nullable=False),
     )
+    op.create_table(
+        "rechecks",
+        sa.Column("token", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(128), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("expires_at", sa.Float, nullable=False),
+    )
+    op.create_index("ix_rechecks_expires_at", "rechecks", ["expires_at"])
     op.create_table(
         "slack_installations",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -85,5 +94,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("slack_oauth_states", "slack_bots", "slack_installations", "legacy_imports"):
+    for table in ("slack_oauth_states", "slack_bots", "slack_installations", "rechecks", "legacy_imports"):
         op.drop_table(table)
