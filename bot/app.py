@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -20,14 +21,14 @@ if TYPE_CHECKING:
     from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
     from bot.core.watch_desk import WatchDesk
     from bot.settings import Settings
-    from bot.store import Store
+    from bot.store import Database, Store
     from knowledge import KnowledgeBase
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
     from probes.policy import SafetyPolicy
     from probes.ratelimit import RateLimits
     from probes.service import ProbeService
-    from probes.worker import ConnectionLimits
+    from probes.worker import ConnectionLimits, WorkerConfig
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +82,16 @@ class ServiceBackend:
             await close()
 
 
-async def open_watch_store(settings: Settings) -> Store:
-    """The store watches are kept in: ``PORTBOT_DATABASE_URL``, else SQLite in the data directory."""
-    from bot.settings import SettingsError
-    from bot.store import database_url_for, open_store, redacted
+async def open_watch_store(settings: Settings, database: Database | None = None) -> Store:
+    """The open store watches are kept in: ``database`` (the process's :func:`bot.store.store_for`, shared with
+    everything else it keeps) or a new one from the settings. Raises DatabaseUnavailable, one sentence, when it
+    cannot be opened."""
+    from bot.store import LazyStore, Store, store_for
 
-    url = database_url_for(settings.portbot.database_url, settings.portbot.data_dir)
-    try:
-        return await open_store(url)
-    except (
-        Exception
-    ) as err:  # refused, bad password, no such database, not a database: one line, no traceback
-        detail = f"{type(err).__name__}: {err}".splitlines()[0]
-        raise SettingsError(
-            f"PORTBOT_DATABASE_URL: I couldn't open the database at {redacted(url)} ({detail})."
-        ) from None
+    if isinstance(database, Store):
+        return database
+    lazy = database if isinstance(database, LazyStore) else store_for(settings)
+    return await lazy.get()
 
 
 def watch_desk(
@@ -205,12 +201,17 @@ def worker_limits(settings: Settings) -> ConnectionLimits:
     )
 
 
-def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) -> ServiceBackend:
+def build_probe_backend(
+    settings: Settings, *, persistent_limits: bool = False, database: Database | None = None
+) -> ServiceBackend:
     """Workers when PORTBOT_WORKERS is set, else the in-process engine (with a caveat in every reply).
 
     ``persistent_limits`` is for processes that come and go (``portbot probe``, ``ask``, the terminal chat):
     without Redis, their rate-limit counters live in ``$PORTBOT_DATA_DIR/ratelimits.sqlite3``, so a shell loop
-    starts each run where the last one stopped. A long-running bot keeps them in memory."""
+    starts each run where the last one stopped. A long-running bot keeps them in memory.
+
+    With ``database`` (the bots' store) the audit log goes there; without one (the one-shot commands, which
+    must not load a database library) to the audit file."""
     from probes.audit import AuditLog
     from probes.ratelimit import ProbeRateLimiter
     from probes.service import ProbeService
@@ -220,7 +221,12 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
     limiter = ProbeRateLimiter(
         _rate_limits(settings), storage_url=settings.portbot.redis_url, store_path=store
     )
-    audit = AuditLog(settings.portbot.audit_path)
+    if database is not None:
+        from bot.store.audit import StoreAuditSink
+
+        audit = AuditLog(settings.portbot.audit_path, sink=StoreAuditSink(database))
+    else:
+        audit = AuditLog(settings.portbot.audit_path)
     if settings.portbot.workers:
         from probes.client import WorkerClient
 
@@ -235,12 +241,14 @@ def build_probe_backend(settings: Settings, *, persistent_limits: bool = False) 
     return ServiceBackend(service, audit.close, limiter.aclose)
 
 
-def build_portbot(settings: Settings, *, persistent_limits: bool = False) -> Portbot:
+def build_portbot(
+    settings: Settings, *, persistent_limits: bool = False, database: Database | None = None
+) -> Portbot:
     """The command core with real knowledge (cached in the data directory) and a probe backend built on first
-    use."""
+    use (auditing to ``database`` when given)."""
     return Portbot(
         knowledge=lambda: load_knowledge(settings),
-        probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits),
+        probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits, database=database),
     )
 
 
@@ -251,19 +259,13 @@ def load_knowledge(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase.load(settings.portbot.data_dir)
 
 
-def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
-    """``portbot worker``: serve the signed probe API until SIGTERM."""
-    from bot.settings import SettingsError
-    from probes.worker import WorkerConfig, serve
+def worker_config(settings: Settings, *, host: str, port: int | None) -> WorkerConfig:
+    """The worker's configuration from the settings (PORTBOT_WORKER_SECRET must be set)."""
+    from probes.worker import WorkerConfig
 
-    try:
-        settings.require("PORTBOT_WORKER_SECRET")
-    except SettingsError as err:
-        print(f"portbot: {err}")
-        return err.exit_code
     secret = settings.portbot.worker_secret
     assert secret is not None
-    config = WorkerConfig(
+    return WorkerConfig(
         secret=secret.get_secret_value(),
         host=host,
         port=port if port is not None else settings.portbot.port or DEFAULT_WORKER_PORT,
@@ -280,8 +282,33 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         link_ttl=settings.portbot.link_ttl,
         trusted_proxies=settings.portbot.trusted_proxies,
     )
+
+
+def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
+    """``portbot worker``: serve the signed probe API until SIGTERM, auditing into the store."""
+    from bot.settings import SettingsError
+    from bot.store import store_for
+    from bot.store.audit import StoreAuditSink
+    from probes.worker import serve
+
+    try:
+        settings.require("PORTBOT_WORKER_SECRET")
+    except SettingsError as err:
+        print(f"portbot: {err}")
+        return err.exit_code
+    config = worker_config(settings, host=host, port=port)
     _logging(settings)
-    asyncio.run(serve(config))
+    database = store_for(settings)
+
+    async def main() -> None:
+        try:
+            # A bad PORTBOT_DATABASE_URL stops the worker now, not at its first audit row.
+            await database.get()
+            await serve(dataclasses.replace(config, audit_sink=StoreAuditSink(database)))
+        finally:
+            await database.close()
+
+    asyncio.run(main())
     return 0
 
 
@@ -296,9 +323,12 @@ def run_platforms(
 ) -> int:
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
     from bot.settings import SettingsError
+    from bot.store import store_for
 
     _logging(settings)
-    portbot = build_portbot(settings)
+    # One store for the process: the adapters' settings, saved servers, shares and installations, and the audit log.
+    database = store_for(settings)
+    portbot = build_portbot(settings, database=database)
 
     async def main() -> None:
         # SIGTERM (a platform stopping the dyno, honcho, systemd) cancels like Ctrl-C, so adapters close cleanly.
@@ -320,13 +350,18 @@ def run_platforms(
             shard_ids, shard_count = shards
             runs.append(
                 discord_adapter.run(
-                    settings, portbot, sync=sync, shard_ids=shard_ids, shard_count=shard_count
+                    settings,
+                    portbot,
+                    sync=sync,
+                    database=database,
+                    shard_ids=shard_ids,
+                    shard_count=shard_count,
                 )
             )
         if slack and not sync:
             from bot import slack as slack_adapter
 
-            runs.append(slack_adapter.run(settings, portbot, http=http))
+            runs.append(slack_adapter.run(settings, portbot, http=http, database=database))
         try:
             await asyncio.gather(*runs)
         except asyncio.CancelledError:
@@ -335,6 +370,7 @@ def run_platforms(
                 raise  # Ctrl-C: asyncio.run turns this into KeyboardInterrupt, exit status 130
         finally:
             await portbot.aclose()
+            await database.close()
 
     import aiohttp
 

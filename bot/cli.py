@@ -15,7 +15,8 @@ first and stops with exit status 2 and one line per bad variable.
     portbot discord [--sync]        run the Discord bot (or sync its commands and exit);
                                     --shard-ids 0,1 --shard-count 4 runs only those shards
     portbot slack [--http]          run the Slack app (Socket Mode, or HTTP with OAuth)
-    portbot doctor                  check settings, knowledge data and workers
+    portbot doctor                  check settings, knowledge data, workers and the database
+    portbot db upgrade|status       upgrade the database in place (and import old files) / show its revision
     portbot knowledge update|build  refresh the IANA registries / rebuild the index
 """
 
@@ -98,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help="serve HTTP with OAuth instead of Socket Mode")
 
     sub.add_parser("doctor", help="check the set-up and say what to fix")
+
+    from bot import db_cli
+
+    db_cli.add_parser(sub)
 
     knowledge = sub.add_parser("knowledge", help="manage the knowledge data")
     ksub = knowledge.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -186,6 +191,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return knowledge_cli.run(args.action, data_dir, args.source, args.ipv4, args.ipv6)
         return knowledge_cli.run(args.action, data_dir)
 
+    if command == "db":
+        from bot import db_cli
+
+        return db_cli.run(settings, args.action)
     if command == "probe":
         from bot import probe_cli
 

@@ -43,6 +43,7 @@ def run(settings: Settings) -> int:
     findings += _knowledge(settings)
     findings += _address_policy(settings)
     findings += _data_dir(settings)
+    findings += _database(settings)
     findings += _chat(settings)
     findings += asyncio.run(_workers(settings))
     findings += _worker_limits(settings)
@@ -130,6 +131,48 @@ def _data_dir(settings: Settings) -> list[Finding]:
             f"Data directory {path} is writable (audit log, settings, Slack installations, command-line rate limits)",
         )
     ]
+
+
+def _database(settings: Settings) -> list[Finding]:
+    from bot import db_cli
+
+    status = asyncio.run(db_cli.check(settings))
+    if status.error is not None:
+        return [
+            Finding(
+                False,
+                f"Database {status.url}: not reachable ({status.error})",
+                "Check PORTBOT_DATABASE_URL (host, port, user, password, database name) and that the server "
+                "is up.",
+            )
+        ]
+    if status.revision is None:
+        return [
+            Finding(
+                True,
+                f"Database {status.url}: reachable, empty (the tables are made when a bot or worker first "
+                "starts, or by `portbot db upgrade`)",
+            )
+        ]
+    if status.revision > status.head:  # revision ids are zero-padded numbers: 0003 < 0004
+        return [
+            Finding(
+                False,
+                f"Database {status.url}: at revision {status.revision}, newer than this version's "
+                f"{status.head}",
+                "A newer Portbot upgraded it: run that version, or restore the database from before the upgrade.",
+            )
+        ]
+    if not status.current:
+        return [
+            Finding(
+                True,
+                f"Database {status.url}: reachable, at revision {status.revision}; this version upgrades it to "
+                f"{status.head} when it starts",
+                "Or run `portbot db upgrade` now.",
+            )
+        ]
+    return [Finding(True, f"Database {status.url}: reachable, at revision {status.revision} (up to date)")]
 
 
 def _chat(settings: Settings) -> list[Finding]:

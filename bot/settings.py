@@ -380,8 +380,10 @@ def _database_url(value: str) -> str:
     sqlite = parts.scheme == "sqlite" and text.startswith("sqlite:///") and len(text) > len("sqlite:///")
     postgres = parts.scheme in ("postgresql", "postgres") and bool(parts.hostname or parts.path.strip("/"))
     if not (sqlite or postgres):
+        # The message ends up in logs and terminals: a password in the URL is shown as ***.
+        shown = text.replace(f":{parts.password}@", ":***@", 1) if parts.password else text
         raise ValueError(
-            f"{text!r} is not a database URL; use sqlite:///path/to/portbot.sqlite3 or "
+            f"{shown!r} is not a database URL; use sqlite:///path/to/portbot.sqlite3 or "
             "postgresql://user@host:5432/portbot"
         )
     import importlib.util

@@ -91,10 +91,10 @@ async def _with_store(settings: Settings, action: Any, args: argparse.Namespace)
         await store.close()
 
 
-async def open_watch_store(settings: Settings) -> Store:
+async def open_watch_store(settings: Settings, database: Any = None) -> Store:
     from bot.app import open_watch_store as open_store
 
-    return await open_store(settings)
+    return await open_store(settings, database)
 
 
 # --- add ----------------------------------------------------------------------------------------------------
@@ -389,12 +389,14 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
     import signal
     import time
 
+    from bot.store import store_for
     from bot.watch.checker import Checker
     from bot.watch.models import Platform
     from bot.watch.scheduler import Scheduler, SchedulerConfig, owner_name
     from bot.watch.webhook import WebhookNotifier
 
-    store = await open_watch_store(settings)
+    database = store_for(settings)  # the process's one store: watches, and Slack's installs for their tokens
+    store = await open_watch_store(settings, database)
     services = _services(settings)
     config = SchedulerConfig(
         lease=args.lease or default_lease(settings), min_every=settings.portbot.watch_min_interval
@@ -405,9 +407,9 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(store.close)
+        stack.push_async_callback(database.close)
         stack.push_async_callback(backend.aclose)
-        notifiers = await chat_notifiers(settings, stack)
+        notifiers = await chat_notifiers(settings, stack, database)
         webhooks = WebhookNotifier()
         stack.push_async_callback(webhooks.aclose)
         notifiers[Platform.CLI] = webhooks
@@ -426,7 +428,9 @@ async def _schedule(settings: Settings, args: argparse.Namespace, backend: Any) 
             await scheduler.run(stop)
 
 
-async def chat_notifiers(settings: Settings, stack: contextlib.AsyncExitStack) -> dict[Any, Any]:
+async def chat_notifiers(
+    settings: Settings, stack: contextlib.AsyncExitStack, database: Any = None
+) -> dict[Any, Any]:
     """The Discord and Slack notifiers this process can build from its settings (a platform whose tokens are
     not set is left to the bots), entered on ``stack`` so they close with it."""
     from bot.watch.models import Platform
@@ -439,7 +443,7 @@ async def chat_notifiers(settings: Settings, stack: contextlib.AsyncExitStack) -
     if settings.slack.bot_token or settings.slack.client_id:
         from bot.slack.app import notifier_from_settings as slack_notifier
 
-        notifiers[Platform.SLACK] = slack_notifier(settings)
+        notifiers[Platform.SLACK] = slack_notifier(settings, database)
     return notifiers
 
 

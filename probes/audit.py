@@ -1,8 +1,11 @@
-"""The audit log: one SQLite row per probe request, including refusals and rate-limit hits.
+"""The audit log: one row per probe request, including refusals and rate-limit hits.
 
-Operators need to answer "who aimed the bot at what, and when". Writes go through a small batching queue that
-flushes on a worker thread (``asyncio.to_thread``), so the event loop never waits for the disk and a busy
-worker writes many rows per transaction.
+Operators need to answer "who aimed the bot at what, and when". Writes go through a small batching queue, so
+a busy worker writes many rows per transaction and the event loop never waits for each one.
+
+Where the rows go is an :class:`AuditSink`: a SQLite file by default (:class:`SqliteAuditFile`, what the
+one-shot ``portbot probe`` uses, with no database library to load), or the shared store, whose sink lives in
+``bot/store/audit.py`` and is handed in by the bot and worker commands (``probes`` imports nothing of ``bot``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from probes.models import ProbeReport
 
@@ -49,10 +52,23 @@ CREATE TABLE IF NOT EXISTS probes (
 CREATE INDEX IF NOT EXISTS probes_time ON probes (time);
 CREATE INDEX IF NOT EXISTS probes_user ON probes (platform, user_id);
 """
-_COLUMNS = (
-    "time, platform, user_id, guild_id, channel_id, target, addresses, ports, protocol, outcome, category, "
-    "verdicts, vantage, detail"
+COLUMNS = (
+    "time",
+    "platform",
+    "user_id",
+    "guild_id",
+    "channel_id",
+    "target",
+    "addresses",
+    "ports",
+    "protocol",
+    "outcome",
+    "category",
+    "verdicts",
+    "vantage",
+    "detail",
 )
+_COLUMNS = ", ".join(COLUMNS)
 
 
 def default_audit_path() -> Path:
@@ -95,15 +111,67 @@ class AuditEntry:
         )
 
 
-class AuditLog:
-    """Appends :class:`AuditEntry` rows to a SQLite file. Call :meth:`flush` to wait for pending rows and
-    :meth:`close` when done."""
+def row_of(entry: AuditEntry) -> tuple[Any, ...]:
+    """``entry`` as stored, in :data:`COLUMNS` order (lists as JSON text)."""
+    e = entry
+    return (
+        e.time.isoformat(),
+        e.platform,
+        e.user_id,
+        e.guild_id,
+        e.channel_id,
+        e.target,
+        json.dumps(list(e.addresses)),
+        json.dumps(list(e.ports)),
+        e.protocol,
+        e.outcome,
+        e.category,
+        json.dumps(list(e.verdicts)),
+        e.vantage,
+        e.detail,
+    )
 
-    def __init__(self, path: Path | str | None = None, *, linger: float = 0.05) -> None:
+
+def entry_of(r: Any) -> AuditEntry:
+    """An entry from a stored row in :data:`COLUMNS` order."""
+    return AuditEntry(
+        time=datetime.fromisoformat(r[0]),
+        platform=r[1],
+        user_id=r[2],
+        guild_id=r[3],
+        channel_id=r[4],
+        target=r[5],
+        addresses=tuple(json.loads(r[6])),
+        ports=tuple(json.loads(r[7])),
+        protocol=r[8],
+        outcome=r[9],
+        category=r[10],
+        verdicts=tuple(json.loads(r[11])),
+        vantage=r[12],
+        detail=r[13],
+    )
+
+
+class AuditSink(Protocol):
+    """Where audit rows go: a batch at a time, newest-first reads for operators and tests."""
+
+    async def write(self, batch: list[AuditEntry]) -> None: ...
+
+    async def read(self, limit: int) -> list[AuditEntry]: ...
+
+    async def close(self) -> None: ...
+
+
+class AuditLog:
+    """Appends :class:`AuditEntry` rows to a sink (a SQLite file at ``path`` unless ``sink`` is given). Call
+    :meth:`flush` to wait for pending rows and :meth:`close` when done."""
+
+    def __init__(
+        self, path: Path | str | None = None, *, sink: AuditSink | None = None, linger: float = 0.05
+    ) -> None:
         self.path = Path(path) if path is not None else default_audit_path()
         self.linger = linger  # seconds a new row waits for company before a write, so busy workers batch
-        self._db: sqlite3.Connection | None = None
-        self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
+        self.sink: AuditSink = sink if sink is not None else SqliteAuditFile(self.path)
         self._pending: list[AuditEntry] = []
         self._writer: asyncio.Task[None] | None = None
         self._lingering = False  # the writer has not taken its batch from _pending yet (it waits for company)
@@ -116,7 +184,7 @@ class AuditLog:
             self._writer = asyncio.create_task(self._drain(self.linger))
 
     async def flush(self) -> None:
-        """Wait until every recorded entry is on disk."""
+        """Wait until every recorded entry is written."""
         if self._writer is not None and self._lingering:
             # Someone is waiting for the rows now: company would only delay them (a one-shot `portbot probe`
             # would sit out the whole linger before exiting).
@@ -130,14 +198,11 @@ class AuditLog:
 
     async def recent(self, limit: int = 50) -> list[AuditEntry]:
         """The newest ``limit`` entries, newest first (written ones only: call :meth:`flush` first)."""
-        return await asyncio.to_thread(self._read, limit)
+        return await self.sink.read(limit)
 
     async def close(self) -> None:
         await self.flush()
-        with self._db_lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        await self.sink.close()
 
     async def _drain(self, linger: float) -> None:
         if linger:
@@ -145,7 +210,29 @@ class AuditLog:
             self._lingering = False
         while self._pending:
             batch, self._pending = self._pending, []
-            await asyncio.to_thread(self._write, batch)
+            await self.sink.write(batch)
+
+
+class SqliteAuditFile:
+    """The audit log in its own SQLite file, written on a worker thread (``asyncio.to_thread``) so the event
+    loop never waits for the disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._db_lock = threading.Lock()  # one connection, used from to_thread workers one at a time
+
+    async def write(self, batch: list[AuditEntry]) -> None:
+        await asyncio.to_thread(self._write, batch)
+
+    async def read(self, limit: int) -> list[AuditEntry]:
+        return await asyncio.to_thread(self._read, limit)
+
+    async def close(self) -> None:
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
@@ -168,25 +255,7 @@ class AuditLog:
         return self._db
 
     def _write(self, batch: list[AuditEntry]) -> None:
-        rows = [
-            (
-                e.time.isoformat(),
-                e.platform,
-                e.user_id,
-                e.guild_id,
-                e.channel_id,
-                e.target,
-                json.dumps(list(e.addresses)),
-                json.dumps(list(e.ports)),
-                e.protocol,
-                e.outcome,
-                e.category,
-                json.dumps(list(e.verdicts)),
-                e.vantage,
-                e.detail,
-            )
-            for e in batch
-        ]
+        rows = [row_of(e) for e in batch]
         with self._db_lock:
             db = self._connect()
             with db:
@@ -196,22 +265,4 @@ class AuditLog:
         with self._db_lock:
             db = self._connect()
             rows = db.execute(f"SELECT {_COLUMNS} FROM probes ORDER BY id DESC LIMIT ?", (limit,)).fetchall()  # noqa: S608
-        return [
-            AuditEntry(
-                time=datetime.fromisoformat(r[0]),
-                platform=r[1],
-                user_id=r[2],
-                guild_id=r[3],
-                channel_id=r[4],
-                target=r[5],
-                addresses=tuple(json.loads(r[6])),
-                ports=tuple(json.loads(r[7])),
-                protocol=r[8],
-                outcome=r[9],
-                category=r[10],
-                verdicts=tuple(json.loads(r[11])),
-                vantage=r[12],
-                detail=r[13],
-            )
-            for r in rows
-        ]
+        return [entry_of(r) for r in rows]

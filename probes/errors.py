@@ -14,6 +14,7 @@ reaches a chat.
           ├── ProbeError           the probe could not run on this side (no socket, the check ran out of time)
           │    └── WorkerError     no worker answered, or a worker refused us (bad signature, overloaded)
           ├── StoreUnavailable     the rate-limit counters (Redis, the SQLite file) can't be read or written
+          ├── bot.store.DatabaseUnavailable     the database (PORTBOT_DATABASE_URL) can't be opened
           ├── bot.settings.SettingsError        a setting is missing or malformed           exit 2
           └── knowledge.errors.KnowledgeError   a knowledge data file or an IANA update      exit 2
                ├── DataError                    is malformed

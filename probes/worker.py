@@ -43,7 +43,7 @@ from probes._http import (
     since,
 )
 from probes._metrics import WorkerMetrics
-from probes.audit import AuditLog
+from probes.audit import AuditLog, AuditSink
 from probes.auth import AuthError, RedisReplayGuard, ReplayCheckUnavailable, ReplayGuard, Replays, verify
 from probes.errors import InputError, PortbotError, RateLimited, RefusedTarget, ResolveError
 from probes.links import Links, LinkStore, RedisLinkStore
@@ -90,6 +90,9 @@ class WorkerConfig:
     redis_url: str | None = None  # PORTBOT_REDIS_URL: share rate limits between workers
     audit: bool = True
     audit_path: Path | None = None  # None: $PORTBOT_DATA_DIR/audit.sqlite3
+    # Where audit rows go instead of that file: `portbot worker` hands in the shared store's sink
+    # (bot/store/audit.py), so every worker and bot writes one log.
+    audit_sink: AuditSink | None = None
     shutdown_grace: float = 10.0  # seconds in-flight probes get to finish on SIGTERM
     max_body_bytes: int = 16 * 1024
     replay_memory: int = 100_000  # signatures remembered against replays (without Redis)
@@ -135,7 +138,7 @@ def create_app(config: WorkerConfig, prober: Prober | None = None) -> web.Applic
 
         prober = ProbeEngine(config.policy, config.engine or EngineConfig())
     limiter = ProbeRateLimiter(config.rate_limits, storage_url=config.redis_url)
-    audit = AuditLog(config.audit_path) if config.audit else None
+    audit = AuditLog(config.audit_path, sink=config.audit_sink) if config.audit else None
     service = ProbeService(prober, limiter, audit, policy=config.policy, vantage=config.region, local=False)
     metrics = WorkerMetrics()
     guard: Replays = (

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 # On CI the property tests draw the same examples each run, so a red build always reproduces; on developers'
 # machines they keep exploring new ones (and remember failures in .hypothesis/).
@@ -59,3 +63,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'portbot.sqlite3'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def state_db(database_url: str, tmp_path: Path) -> AsyncIterator[Store]:
+    """An open store at head on each engine (SQLite file, then PostgreSQL), closed after the test."""
+    from bot.store import database_url_for, open_store
+
+    store = await open_store(database_url_for(database_url, tmp_path))
+    try:
+        yield store
+    finally:
+        await store.close()

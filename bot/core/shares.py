@@ -2,15 +2,19 @@
 
 A result cannot ride in a button (Discord's ``custom_id`` holds 100 characters, and Slack does not send an
 ephemeral message back when its button is pressed), so the button carries a random key instead. Only the
-masked copy is kept, so memory never holds more of someone's address than the channel may see; only the
-person who ran the check can share it, once, until it expires. In memory, per process: after a restart the
-button answers that the result can no longer be shared.
+masked copy is kept, so nothing holds more of someone's address than the channel may see; only the person who
+ran the check can share it, once, until it expires.
+
+Two keepers behind one interface (:class:`Shares`): :class:`ShareStore`, in this process's memory (tests, and
+tools without a database), and ``bot.store.shares.StoredShares``, in the store, which the bots use so a click
+handled by another bot process (or after a restart) still finds its result.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from bot.core._keyed import OwnedStore
 from bot.core.reply import Reply
@@ -18,19 +22,33 @@ from bot.core.reply import Reply
 CAPACITY = 2000  # enough for a busy hour on a big server; the oldest go first beyond it
 
 
+class Shares(Protocol):
+    """Where the Share buttons' masked results wait."""
+
+    async def put(self, reply: Reply, owner: str) -> str:
+        """Keep ``reply.masked()`` for ``owner`` and return the key for the button."""
+        ...
+
+    async def take(self, key: str, owner: str) -> Reply | None:
+        """The masked reply behind ``key``, once, for its owner; None when unknown, expired or someone else's.
+
+        Someone else's click does not use the share up."""
+        ...
+
+
 class ShareStore:
-    """A bounded, expiring map from a random key to a masked reply and the one user who may share it."""
+    """A bounded, expiring map in memory from a random key to a masked reply and the one user who may share it."""
 
     def __init__(
         self, ttl: float, capacity: int = CAPACITY, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._store: OwnedStore[Reply] = OwnedStore(ttl, capacity, clock)
 
-    def put(self, reply: Reply, owner: str) -> str:
+    async def put(self, reply: Reply, owner: str) -> str:
         """Keep ``reply.masked()`` for ``owner`` and return the key for the button."""
         return self._store.put(reply.masked(), owner)
 
-    def take(self, key: str, owner: str) -> Reply | None:
+    async def take(self, key: str, owner: str) -> Reply | None:
         """The masked reply behind ``key``, once, for its owner; None when unknown, expired or someone else's.
 
         Someone else's click does not use the share up."""

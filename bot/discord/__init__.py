@@ -15,20 +15,21 @@ from bot.app import open_watch_store, watch_desk
 from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
-from bot.discord.responder import Responder
+from bot.discord.responder import SHARE_TTL, Responder
 from bot.discord.saved_servers import SavedServerStore
 from bot.settings import WHERE, SettingsError
+from bot.store import store_for
+from bot.store.rechecks import StoredRechecks
+from bot.store.shares import StoredShares
 
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
     from bot.settings import Settings
-    from bot.store import Store
+    from bot.store import LazyStore, Store
 
 __all__ = ["PortbotClient", "run"]
 
 log = logging.getLogger(__name__)
-
-SETTINGS_DB = "discord.sqlite3"
 
 
 async def run(
@@ -36,36 +37,48 @@ async def run(
     portbot: Portbot,
     *,
     sync: bool = False,
+    database: LazyStore | None = None,
     shard_ids: list[int] | None = None,
     shard_count: int | None = None,
 ) -> None:
     """Run the Discord bot until cancelled, or with ``sync`` publish the command schema and exit.
 
-    ``shard_ids`` of ``shard_count`` (see :func:`parse_shards`) runs only those shards in this process.
-    Cancelling the task (Ctrl-C under ``asyncio.run``) closes the gateway, HTTP session and settings store
-    cleanly. Raises SettingsError when the token is missing or Discord rejects it.
+    Settings, saved servers, shares and watches live in ``database`` (the process's store; without one, the
+    store the settings name, opened here). ``shard_ids`` of ``shard_count`` (see :func:`parse_shards`) runs only
+    those shards in this process. Cancelling the task (Ctrl-C under ``asyncio.run``) closes the gateway, HTTP
+    session and the store it opened cleanly. Raises SettingsError when the token is missing or Discord rejects
+    it, DatabaseUnavailable when the store cannot be opened.
     """
     settings.require("DISCORD_TOKEN")
     token = settings.discord.token.get_secret_value() if settings.discord.token else ""
-    store = GuildSettingsStore(settings.portbot.data_dir / SETTINGS_DB)
-    saved = SavedServerStore(settings.portbot.data_dir / SETTINGS_DB)
+    owned = None
+    if database is None:
+        owned = database = store_for(settings)
     if settings.discord.gateway_url and shard_count is None:
         # Only GET /gateway/bot advises a shard count, and it names Discord's own gateway: with a gateway of
         # its own (a proxy that shards for us) the bot connects once, as before it was sharded.
         shard_count = 1
-    watch_store = None if sync else await open_watch_store(settings)
     stop = asyncio.Event()
     watching: asyncio.Task[None] | None = None
-    client = PortbotClient(
-        Responder(portbot, store, saved=saved),
-        dev_guild_id=settings.discord.dev_guild_id,
-        watches=None
-        if watch_store is None
-        else watch_desk(settings, watch_store, command="/portbot watch", portbot=portbot),
-        shard_ids=shard_ids,
-        shard_count=shard_count,
-    )
     try:
+        # Open and upgrade now, not inside the first member's 3-second window.
+        watch_store = None if sync else await open_watch_store(settings, database)
+        responder = Responder(
+            portbot,
+            GuildSettingsStore(database),
+            shares=StoredShares(database, ttl=SHARE_TTL),
+            saved=SavedServerStore(database),
+            rechecks=StoredRechecks(database, ttl=SHARE_TTL),
+        )
+        client = PortbotClient(
+            responder,
+            dev_guild_id=settings.discord.dev_guild_id,
+            watches=None
+            if watch_store is None
+            else watch_desk(settings, watch_store, command="/portbot watch", portbot=portbot),
+            shard_ids=shard_ids,
+            shard_count=shard_count,
+        )
         with pointed_at(settings.discord.api_base, settings.discord.gateway_url) as endpoints:
             async with client:
                 try:
@@ -88,10 +101,8 @@ async def run(
         stop.set()
         if watching is not None:
             await watching
-        store.close()
-        saved.close()
-        if watch_store is not None:
-            await watch_store.close()
+        if owned is not None:
+            await owned.close()
 
 
 async def _watch(

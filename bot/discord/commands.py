@@ -81,7 +81,7 @@ def build_commands(responder: Responder, watches: WatchCommands | None = None) -
         value = protocol.value if protocol else "auto"
         chosen: ProtocolChoice = "tcp" if value == "tcp" else "udp" if value == "udp" else "auto"
         if remember:
-            responder.remember(interaction, host)
+            await responder.remember(interaction, host)
         await responder.portcheck(interaction, host, port, chosen)
 
     @app_commands.command(name="help", description="What Portbot can do, with examples")

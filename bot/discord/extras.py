@@ -7,7 +7,7 @@ Probes go through :meth:`Responder.portcheck`, so they are deferred and private 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -135,13 +135,13 @@ class Extras:
     async def _my_server(self, interaction: Interaction, host: str | None, forget: bool) -> None:
         user = interaction.user.id
         if forget:
-            self.saved.save_user(user, None)
+            await self.saved.save_user(user, None)
             await self.responder.send_private(interaction, saved_reply("Forgot your server", None, mine=True))
             return
         if host is not None:
             await self._save(interaction, host, lambda value: self.saved.save_user(user, value), mine=True)
             return
-        current = self.saved.user(user)
+        current = await self.saved.user(user)
         title = "Your saved server" if current else "You have no saved server"
         await self.responder.send_private(interaction, saved_reply(title, current, mine=True))
 
@@ -161,19 +161,19 @@ class Extras:
             await self.responder.send_private(interaction, SERVER_REFUSED)
             return
         if forget:
-            self.saved.save_guild(guild, None)
+            await self.saved.save_guild(guild, None)
             reply = saved_reply("Removed this server's default", None, mine=False)
             await self.responder.send_private(interaction, reply)
             return
         if host is not None:
             await self._save(interaction, host, lambda value: self.saved.save_guild(guild, value), mine=False)
             return
-        current = self.saved.guild(guild)
+        current = await self.saved.guild(guild)
         title = "This server's default" if current else "This server has no default server"
         await self.responder.send_private(interaction, saved_reply(title, current, mine=False))
 
     async def _save(
-        self, interaction: Interaction, host: str, save: Callable[[str], None], *, mine: bool
+        self, interaction: Interaction, host: str, save: Callable[[str], Awaitable[None]], *, mine: bool
     ) -> None:
         value = saveable(host)
         if value is None:
@@ -183,7 +183,7 @@ class Extras:
                 "`203.0.113.7`. Home-network addresses (`192.168.…`, `10.…`) can't be checked from the internet.",
             )
         else:
-            save(value)
+            await save(value)
             reply = saved_reply(
                 "Saved your server" if mine else "Saved this server's default", value, mine=mine
             )

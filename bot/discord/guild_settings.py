@@ -1,23 +1,20 @@
-"""Per-server choices made by a server's admins with ``/portbot settings``, kept in a small SQLite file.
+"""Per-server choices made by a server's admins with ``/portbot settings``, kept in the store (bot/store).
 
-Reads happen on every interaction, so they come from an in-memory copy; the file is only touched when an admin
-changes something (and once per server on first read).
+Reads happen on every interaction, so each process trusts what it read for a few seconds
+(:data:`bot.store.CACHE_TTL`): a change made through another bot process shows here within that bound, and a
+change made through this one shows at once.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from dataclasses import dataclass, replace
-from pathlib import Path
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS guild_settings (
-    guild_id TEXT PRIMARY KEY,
-    probes_private INTEGER NOT NULL,
-    knowledge_private INTEGER NOT NULL
-)
-"""
+from sqlalchemy import select
+
+from bot.store import CACHE_TTL, Database, ReadCache, upsert
+from bot.store.tables import guild_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,18 +31,15 @@ DEFAULTS = GuildSettings()
 
 
 class GuildSettingsStore:
-    """SQLite-backed settings per Discord server. DMs and unknown servers get :data:`DEFAULTS`."""
+    """Settings per Discord server, in the store. DMs and unknown servers get :data:`DEFAULTS`."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._cache: dict[str, GuildSettings] = {}
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+    def __init__(
+        self, database: Database, *, cache_ttl: float = CACHE_TTL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._db = database
+        self._cache: ReadCache[str, GuildSettings] = ReadCache(cache_ttl, clock)
 
-    def get(self, guild_id: int | str | None) -> GuildSettings:
+    async def get(self, guild_id: int | str | None) -> GuildSettings:
         """The settings for ``guild_id`` (the defaults outside servers)."""
         if guild_id is None:
             return DEFAULTS
@@ -53,15 +47,19 @@ class GuildSettingsStore:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        with self._lock:
-            row = self._db.execute(
-                "SELECT probes_private, knowledge_private FROM guild_settings WHERE guild_id = ?", (key,)
-            ).fetchone()
+        async with self._db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(guild_settings.c.probes_private, guild_settings.c.knowledge_private).where(
+                        guild_settings.c.guild_id == key
+                    )
+                )
+            ).first()
         found = DEFAULTS if row is None else GuildSettings(bool(row[0]), bool(row[1]))
-        self._cache[key] = found
+        self._cache.put(key, found)
         return found
 
-    def update(
+    async def update(
         self,
         guild_id: int | str,
         *,
@@ -70,22 +68,32 @@ class GuildSettingsStore:
     ) -> GuildSettings:
         """Change some settings for one server and return the result. ``None`` leaves a setting as it is."""
         key = str(guild_id)
-        current = self.get(key)
-        changed = replace(
-            current,
-            probes_private=current.probes_private if probes_private is None else probes_private,
-            knowledge_private=current.knowledge_private if knowledge_private is None else knowledge_private,
-        )
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO guild_settings (guild_id, probes_private, knowledge_private) VALUES (?, ?, ?) "
-                "ON CONFLICT(guild_id) DO UPDATE SET probes_private = excluded.probes_private, "
-                "knowledge_private = excluded.knowledge_private",
-                (key, int(changed.probes_private), int(changed.knowledge_private)),
-            )
-        self._cache[key] = changed
+        changes: dict[str, bool] = {}
+        if probes_private is not None:
+            changes["probes_private"] = probes_private
+        if knowledge_private is not None:
+            changes["knowledge_private"] = knowledge_private
+        # One statement, so two admins changing different settings at once (through two bot processes) each
+        # keep their change: only the columns given are overwritten.
+        fresh = {
+            "guild_id": key,
+            "probes_private": changes.get("probes_private", DEFAULTS.probes_private),
+            "knowledge_private": changes.get("knowledge_private", DEFAULTS.knowledge_private),
+        }
+        statement = upsert(self._db, guild_settings).values(**fresh)
+        if changes:
+            statement = statement.on_conflict_do_update(index_elements=["guild_id"], set_=changes)
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=["guild_id"])
+        async with self._db.begin() as conn:
+            await conn.execute(statement)
+            row = (
+                await conn.execute(
+                    select(guild_settings.c.probes_private, guild_settings.c.knowledge_private).where(
+                        guild_settings.c.guild_id == key
+                    )
+                )
+            ).one()
+        changed = GuildSettings(bool(row[0]), bool(row[1]))
+        self._cache.put(key, changed)
         return changed
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -23,9 +23,9 @@ from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import Check, CheckProtocol, ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
-from bot.core.rechecks import RecheckStore
+from bot.core.rechecks import Rechecks, RecheckStore
 from bot.core.reply import ActionKind, Field, Reply, ReplyKind
-from bot.core.shares import ShareStore
+from bot.core.shares import Shares, ShareStore
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
 from bot.discord.saved_servers import SavedServerStore, saveable
@@ -65,8 +65,8 @@ COMMAND_OUTDATED = problem(
 )
 RECHECK_EXPIRED = problem(
     "That check can't be run again from here",
-    'I keep a check for its "Check again" button for 15 minutes, for whoever ran it, and only until I '
-    "restart. Run the check again with `/portcheck`.",
+    'I keep a check for its "Check again" button for 15 minutes, for whoever ran it. '
+    "Run the check again with `/portcheck`.",
 )
 BAD_OPTION = problem(
     "I couldn't use those options",
@@ -122,15 +122,15 @@ class Responder:
         self,
         portbot: Portbot,
         store: GuildSettingsStore,
-        shares: ShareStore | None = None,
+        shares: Shares | None = None,
         saved: SavedServerStore | None = None,
-        rechecks: RecheckStore | None = None,
+        rechecks: Rechecks | None = None,
     ) -> None:
         self.portbot = portbot
         self.store = store
-        self.shares = shares or ShareStore(ttl=SHARE_TTL)
+        self.shares: Shares = shares if shares is not None else ShareStore(ttl=SHARE_TTL)
         self.saved = saved if saved is not None else SavedServerStore(None)
-        self.rechecks = rechecks or RecheckStore(ttl=SHARE_TTL)
+        self.rechecks: Rechecks = rechecks if rechecks is not None else RecheckStore(ttl=SHARE_TTL)
         self._lines: dict[int, LogLine] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
 
@@ -188,7 +188,7 @@ class Responder:
             await self._port(interaction, query)
 
     async def _port(self, interaction: Interaction, query: str) -> None:
-        settings = self.store.get(interaction.guild_id)
+        settings = await self.store.get(interaction.guild_id)
         if (mine := self.portbot.self_check_intent(query)) is not None:
             await self._self_check(interaction, mine)
             return
@@ -232,13 +232,13 @@ class Responder:
         # them public is not stored; the reply says why.
         changed = probes_private is not None or knowledge_private is not None
         if changed:
-            current = self.store.update(
+            current = await self.store.update(
                 interaction.guild_id,
                 probes_private=None if probes_private is None else True,
                 knowledge_private=knowledge_private,
             )
         else:
-            current = self.store.get(interaction.guild_id)
+            current = await self.store.get(interaction.guild_id)
         await self._respond(interaction, settings_reply(current, changed=changed), public=False)
 
     def choices(self, current: str) -> list[app_commands.Choice[str]]:
@@ -283,7 +283,7 @@ class Responder:
     ) -> None:
         async with self._handling(interaction, "button:check"):
             # A modal is seen only by whoever clicked: the saved address may start it (bot.discord.saved_servers).
-            default = self.saved.default_for(interaction.user.id, interaction.guild_id)
+            default = await self.saved.default_for(interaction.user.id, interaction.guild_id)
             await interaction.response.send_modal(CheckModal(port, protocol, hint, default=default))
 
     async def check_from_modal(
@@ -299,7 +299,9 @@ class Responder:
             else "auto"
         )
         async with self._handling(interaction, "modal:check"):
-            self.remember(interaction, host)  # the modal asks for "your server" and says it is kept for you
+            await self.remember(
+                interaction, host
+            )  # the modal asks for "your server" and says it is kept for you
             await self._probe(interaction, Check(host, (port,), chosen, hint=hint))
 
     async def self_check(
@@ -313,22 +315,22 @@ class Responder:
     async def recheck(self, interaction: Interaction, key: str) -> None:
         """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
         async with self._handling(interaction, "button:again"):
-            check = self.rechecks.get(key, str(interaction.user.id))
+            check = await self.rechecks.get(key, str(interaction.user.id))
             if check is None:
                 await self._respond(interaction, RECHECK_EXPIRED, public=False)
                 return
             await self._probe(interaction, check)
 
-    def remember(self, interaction: Interaction, host: str) -> None:
+    async def remember(self, interaction: Interaction, host: str) -> None:
         """Save ``host`` as the asker's own server, if it is one (see bot.discord.saved_servers)."""
         value = saveable(host)
         if value is not None:
-            self.saved.save_user(interaction.user.id, value)
+            await self.saved.save_user(interaction.user.id, value)
 
     async def share(self, interaction: Interaction, key: str) -> None:
         """Post a private probe result publicly, masked. Only its owner can, once, within 15 minutes."""
         async with self._handling(interaction, "button:share"):
-            reply = self.shares.take(key, str(interaction.user.id))
+            reply = await self.shares.take(key, str(interaction.user.id))
             if reply is None:
                 await self._respond(interaction, SHARE_EXPIRED, public=False)
                 return
@@ -388,10 +390,10 @@ class Responder:
 
     async def _edit_private(self, interaction: Interaction, reply: Reply) -> None:
         """Replace the deferred (ephemeral) response with ``reply``."""
-        embed, view = self._message(interaction, reply, public=False)
+        embed, view = await self._message(interaction, reply, public=False)
         await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
 
-    def _message(
+    async def _message(
         self, interaction: Interaction, reply: Reply, *, public: bool
     ) -> tuple[discord.Embed, discord.ui.View | None]:
         if public and (reply.private or reply.sensitive):
@@ -400,10 +402,10 @@ class Responder:
         share_key = recheck_key = None
         owner = str(interaction.user.id)
         if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
-            share_key = self.shares.put(reply, owner)
+            share_key = await self.shares.put(reply, owner)
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
         if not public and again is not None:
-            recheck_key = self.rechecks.put(again, owner)
+            recheck_key = await self.rechecks.put(again, owner)
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
         return embed, build_view(reply.actions, share_key, recheck_key)
 
@@ -420,7 +422,7 @@ class Responder:
         await self._follow_up(interaction, reply, public=False)
 
     async def _respond(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
-        embed, view = self._message(interaction, reply, public=public)
+        embed, view = await self._message(interaction, reply, public=public)
         await interaction.response.send_message(
             embed=embed,
             view=view if view is not None else discord.utils.MISSING,
@@ -429,7 +431,7 @@ class Responder:
         )
 
     async def _follow_up(self, interaction: Interaction, reply: Reply, *, public: bool) -> None:
-        embed, view = self._message(interaction, reply, public=public)
+        embed, view = await self._message(interaction, reply, public=public)
         await interaction.followup.send(
             embed=embed,
             view=view if view is not None else discord.utils.MISSING,

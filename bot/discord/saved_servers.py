@@ -1,4 +1,4 @@
-"""Saved servers: the host a member checks most (theirs) and a server's default, kept in a small SQLite file.
+"""Saved servers: the host a member checks most (theirs) and a server's default, kept in the store (bot/store).
 
 They fill in the Check modal so a member need not retype their address. A host is someone's address: it is
 only ever shown back to the member who saved it (or, for a server's default, in the modal of that server's
@@ -15,68 +15,82 @@ are as often used on a friend's server as on one's own.
 from __future__ import annotations
 
 import ipaddress
-import sqlite3
-import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS user_servers (user_id TEXT PRIMARY KEY, host TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS guild_servers (guild_id TEXT PRIMARY KEY, host TEXT NOT NULL)",
-)
+if TYPE_CHECKING:
+    from bot.store import Database
+
+USER = "user"
+GUILD = "guild"
 
 
 class SavedServerStore:
     """One saved host per Discord user and one default per Discord server."""
 
-    def __init__(self, path: Path | None) -> None:
-        """Keep the servers in the SQLite file at ``path`` (None: in memory, for a bot without a data dir)."""
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None)
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
+    def __init__(self, database: Database | None) -> None:
+        """Keep the servers in the store (None: in this process's memory, for a Responder built without one)."""
+        self._db = database
+        self._memory: dict[tuple[str, str], str] = {}
 
-    def user(self, user_id: int | str) -> str | None:
-        return self._get("user_servers", "user_id", user_id)
+    async def user(self, user_id: int | str) -> str | None:
+        return await self._get(USER, user_id)
 
-    def guild(self, guild_id: int | str | None) -> str | None:
-        return None if guild_id is None else self._get("guild_servers", "guild_id", guild_id)
+    async def guild(self, guild_id: int | str | None) -> str | None:
+        return None if guild_id is None else await self._get(GUILD, guild_id)
 
-    def default_for(self, user_id: int | str, guild_id: int | str | None) -> str | None:
+    async def default_for(self, user_id: int | str, guild_id: int | str | None) -> str | None:
         """What the Check modal starts with: the member's own server, else their Discord server's default."""
-        return self.user(user_id) or self.guild(guild_id)
+        return await self.user(user_id) or await self.guild(guild_id)
 
-    def save_user(self, user_id: int | str, host: str | None) -> None:
+    async def save_user(self, user_id: int | str, host: str | None) -> None:
         """Save (or with None, forget) a member's server."""
-        self._put("user_servers", "user_id", user_id, host)
+        await self._put(USER, user_id, host)
 
-    def save_guild(self, guild_id: int | str, host: str | None) -> None:
+    async def save_guild(self, guild_id: int | str, host: str | None) -> None:
         """Save (or with None, forget) a Discord server's default."""
-        self._put("guild_servers", "guild_id", guild_id, host)
+        await self._put(GUILD, guild_id, host)
 
-    def _get(self, table: str, column: str, key: int | str) -> str | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT host FROM {table} WHERE {column} = ?", (str(key),)).fetchone()  # noqa: S608 - table and column are ours
-        return None if row is None else str(row[0])
+    # Never cached: read when a member opens the Check modal or asks, not on every interaction.
+    async def _get(self, scope: str, key: int | str) -> str | None:
+        if self._db is None:
+            return self._memory.get((scope, str(key)))
+        from sqlalchemy import select
 
-    def _put(self, table: str, column: str, key: int | str, host: str | None) -> None:
-        with self._lock:
-            if host is None:
-                self._db.execute(f"DELETE FROM {table} WHERE {column} = ?", (str(key),))  # noqa: S608 - ours
-            else:
-                self._db.execute(
-                    f"INSERT INTO {table} ({column}, host) VALUES (?, ?) "  # noqa: S608 - table and column are ours
-                    f"ON CONFLICT({column}) DO UPDATE SET host = excluded.host",
-                    (str(key), host),
+        from bot.store.tables import saved_servers
+
+        async with self._db.connect() as conn:
+            host = await conn.scalar(
+                select(saved_servers.c.host).where(
+                    saved_servers.c.scope == scope, saved_servers.c.owner_id == str(key)
                 )
+            )
+        return None if host is None else str(host)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    async def _put(self, scope: str, key: int | str, host: str | None) -> None:
+        if self._db is None:
+            if host is None:
+                self._memory.pop((scope, str(key)), None)
+            else:
+                self._memory[(scope, str(key))] = host
+            return
+        from sqlalchemy import delete
+
+        from bot.store import upsert
+        from bot.store.tables import saved_servers
+
+        async with self._db.begin() as conn:
+            if host is None:
+                await conn.execute(
+                    delete(saved_servers).where(
+                        saved_servers.c.scope == scope, saved_servers.c.owner_id == str(key)
+                    )
+                )
+            else:
+                await conn.execute(
+                    upsert(self._db, saved_servers)
+                    .values(scope=scope, owner_id=str(key), host=host)
+                    .on_conflict_do_update(index_elements=["scope", "owner_id"], set_={"host": host})
+                )
 
 
 #: Addresses that only work inside a home or on the machine itself: checks from the internet refuse them, so

@@ -25,17 +25,17 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
-from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import visibility
 from bot.core.commands import INTERNAL_ERROR, Portbot, problem
 from bot.core.intents import ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
-from bot.core.rechecks import RecheckStore
+from bot.core.rechecks import Rechecks
 from bot.core.reply import ActionKind, Reply
-from bot.core.shares import ShareStore
+from bot.core.shares import Shares
 from bot.core.watch_desk import WatchDesk
 from bot.settings import Settings
 from bot.slack import _clients, modals
@@ -54,8 +54,10 @@ from bot.slack.render import (
     render,
 )
 from bot.slack.watches import SlackWatches, is_watch_command
-from bot.slack.workspace import FILENAME as WORKSPACE_DB
 from bot.slack.workspace import WorkspaceStore
+from bot.store import LazyStore, store_for
+from bot.store.rechecks import StoredRechecks
+from bot.store.shares import StoredShares
 from probes.models import Requester
 
 log = logging.getLogger(__name__)
@@ -70,15 +72,15 @@ FAILURE = INTERNAL_ERROR
 SHARE_EXPIRED = problem(
     "That result can't be shared any more",
     (
-        "I share a check's result once, for whoever ran it, within 30 minutes and only until I restart. "
+        "I share a check's result once, for whoever ran it, within 30 minutes. "
         "Run the check again and share the new result."
     ),
 )
 RECHECK_EXPIRED = problem(
     "That check can't be run again from here",
     (
-        'I keep a check for its "Check again" button for 30 minutes, for whoever ran it, and only until I '
-        "restart. Run the check again with `/port check <host> <port>`."
+        'I keep a check for its "Check again" button for 30 minutes, for whoever ran it. '
+        "Run the check again with `/port check <host> <port>`."
     ),
 )
 AUTHORIZE_FAILED = "Portbot isn't connected to this workspace properly right now. Please ask a workspace admin to reinstall it."
@@ -103,8 +105,12 @@ def build_app(
     client: AsyncWebClient | None = None,
     session: aiohttp.ClientSession | None = None,
     watches: WatchDesk | None = None,
+    database: LazyStore | None = None,
 ) -> AsyncApp:
     """The Bolt app for Socket Mode (``http=False``) or HTTP, single- or multi-workspace.
+
+    Workspace settings, welcomes, shares and (with OAuth) installations live in ``database``, the process's
+    store, opened on first use; without one, the store the settings name.
 
     Raises SettingsError naming each missing variable. ``client`` replaces the Web API client (tests);
     otherwise ``SLACK_API_URL``, when set, is where every Web API call goes. ``session``, when given, carries
@@ -128,8 +134,10 @@ def build_app(
         "process_before_response": True,
         "user_facing_authorize_error_message": AUTHORIZE_FAILED,
     }
+    if database is None:
+        database = store_for(settings)
     if oauth:
-        options["oauth_settings"] = _oauth_settings(settings)
+        options["oauth_settings"] = _oauth_settings(settings, database)
     with _bolt_env_ignored():
         app = AsyncApp(**options)
     if oauth:
@@ -138,9 +146,10 @@ def build_app(
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
     app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
-    store = WorkspaceStore(settings.portbot.data_dir / WORKSPACE_DB)
+    shares = StoredShares(database, ttl=SHARE_TTL)
+    rechecks = StoredRechecks(database, ttl=SHARE_TTL)
     watching = SlackWatches(watches, notifier_for(app, settings, http=http))
-    _Listeners(portbot, ShareStore(ttl=SHARE_TTL), session, store, watching).register(app)
+    _Listeners(portbot, shares, session, WorkspaceStore(database), rechecks, watching).register(app)
     return app
 
 
@@ -155,16 +164,17 @@ def notifier_for(app: AsyncApp, settings: Settings, *, http: bool) -> SlackNotif
     )
 
 
-def notifier_from_settings(settings: Settings) -> SlackNotifier:
+def notifier_from_settings(settings: Settings, database: LazyStore | None = None) -> SlackNotifier:
     """For ``portbot watch run`` (no Bolt app): with ``SLACK_CLIENT_ID`` each workspace's token from the OAuth
-    installs in the data directory, else ``SLACK_BOT_TOKEN``; the Web API at ``SLACK_API_URL`` when set.
-    Raises SettingsError when neither is configured."""
+    installs in the store (``database``, else the one the settings name), else ``SLACK_BOT_TOKEN``; the Web API
+    at ``SLACK_API_URL`` when set. Raises SettingsError when neither is configured."""
     slack = settings.slack
     client = _clients.web_client(None, _base_url(slack.api_url))
     if slack.client_id:
-        settings.portbot.data_dir.mkdir(parents=True, exist_ok=True)
-        installs = SQLite3InstallationStore(
-            database=str(settings.portbot.data_dir / INSTALLATIONS_DB), client_id=slack.client_id
+        installs = AsyncSQLAlchemyInstallationStore(
+            client_id=slack.client_id,
+            engine=database or store_for(settings),  # type: ignore[arg-type]
+            logger=logging.getLogger("portbot.slack.oauth"),
         )
         return SlackNotifier(client, installation_tokens(installs))
     settings.require("SLACK_BOT_TOKEN")
@@ -204,19 +214,28 @@ def _base_url(api_url: str | None) -> str:
     return api_url if api_url.endswith("/") else api_url + "/"
 
 
-def _oauth_settings(settings: Settings) -> AsyncOAuthSettings:
+def _oauth_settings(settings: Settings, database: LazyStore) -> AsyncOAuthSettings:
     slack = settings.slack
     assert slack.client_id and slack.client_secret
-    data_dir = settings.portbot.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    database = str(data_dir / INSTALLATIONS_DB)
     return AsyncOAuthSettings(
         client_id=slack.client_id,
         client_secret=slack.client_secret.get_secret_value(),
         scopes=list(BOT_SCOPES),
         user_scopes=[],
-        installation_store=SQLite3InstallationStore(database=database, client_id=slack.client_id),
-        state_store=SQLite3OAuthStateStore(database=database, expiration_seconds=600),
+        # slack_sdk's SQLAlchemy stores on the store's tables (created by our revision 0003, bot/store/tables.py),
+        # so every Slack process sees every install and an OAuth round trip may start and end on different
+        # processes. They only call ``engine.begin()``/``engine.connect()``, which the lazily opened store
+        # provides with the same meaning (slack_sdk 3.x; tests/bot/slack/test_oauth.py drives them).
+        installation_store=AsyncSQLAlchemyInstallationStore(
+            client_id=slack.client_id,
+            engine=database,  # type: ignore[arg-type]
+            logger=logging.getLogger("portbot.slack.oauth"),
+        ),
+        state_store=AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=600,
+            engine=database,  # type: ignore[arg-type]
+            logger=logging.getLogger("portbot.slack.oauth"),
+        ),
     )
 
 
@@ -263,23 +282,24 @@ class _Listeners:
     def __init__(
         self,
         portbot: Portbot,
-        shares: ShareStore,
+        shares: Shares,
         session: aiohttp.ClientSession | None,
         store: WorkspaceStore,
+        rechecks: Rechecks,
         watches: SlackWatches,
     ) -> None:
         self.portbot = portbot
         self.watches = watches
         self.shares = shares
-        self.rechecks = RecheckStore(ttl=SHARE_TTL)
+        self.rechecks = rechecks
         self.session = session
         self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
         self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
 
-    def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
+    async def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
         """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
-        return self.store.get(workspace_of(context))
+        return await self.store.get(workspace_of(context))
 
     def register(self, app: AsyncApp) -> None:
         app.command("/port")(ack=self.ack_command, lazy=[self.answer_command])
@@ -308,7 +328,7 @@ class _Listeners:
         text = command.get("text") or ""
         if is_watch_command(text):
             await ack()  # answered privately: the command names a host, and only admins may run it
-        elif not visibility.decide(text, None, self.preferences(context)):
+        elif not visibility.decide(text, None, await self.preferences(context)):
             await ack(response_type="in_channel")
         elif self.portbot.self_check_intent(text) is not None:
             await ack(text=MAKING_LINK, response_type="ephemeral")
@@ -344,7 +364,7 @@ class _Listeners:
                 await self._self_check(context, client, mine, replace=True)
                 return
             reply = await self.portbot.handle(text, _requester(context))
-            public = not visibility.decide(text, reply, self.preferences(context))
+            public = not visibility.decide(text, reply, await self.preferences(context))
             # A probe's ack said "Checking…": the result takes its place.
             await self._respond(context, client, reply, public=public, replace=self.portbot.is_probe(text))
 
@@ -361,10 +381,10 @@ class _Listeners:
                 # An ephemeral message can't be edited: the verdict is a second one, to the asker only.
                 started = await self.portbot.start_self_check(mine, _requester(context))
                 where = {"channel": channel, "user": event["user"], "thread_ts": thread_ts}
-                await client.chat_postEphemeral(**where, **self._message(started.reply))
+                await client.chat_postEphemeral(**where, **await self._message(started.reply))
                 verdict = await self.portbot.finish_self_check(started)
                 if verdict is not None:
-                    await client.chat_postEphemeral(**where, **self._message(verdict))
+                    await client.chat_postEphemeral(**where, **await self._message(verdict))
                 return
             if self.portbot.is_probe(text):
                 # An ephemeral message can be neither edited nor deleted: the result follows it.
@@ -372,16 +392,16 @@ class _Listeners:
                     channel=channel, user=event["user"], thread_ts=thread_ts, text=CHECKING
                 )
             reply = await self.portbot.handle(text, _requester(context))
-            if visibility.decide(text, reply, self.preferences(context)):
+            if visibility.decide(text, reply, await self.preferences(context)):
                 await client.chat_postEphemeral(
                     channel=channel,
                     user=event["user"],
                     thread_ts=thread_ts,
-                    **self._message(reply, owner=event["user"]),
+                    **await self._message(reply, owner=event["user"]),
                 )
             else:
                 await client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts, **self._message(reply), **_QUIET
+                    channel=channel, thread_ts=thread_ts, **await self._message(reply), **_QUIET
                 )
 
     async def answer_dm(
@@ -406,7 +426,7 @@ class _Listeners:
                 )
             reply = await self.portbot.handle(text, _requester(context))
             # A DM is already private: nothing to share, nowhere to share it to; checking again still helps.
-            message = self._message(reply, owner=event.get("user"), shareable=False)
+            message = await self._message(reply, owner=event.get("user"), shareable=False)
             if checking is not None and checking.get("ts"):
                 await client.chat_update(
                     channel=event["channel"], ts=checking["ts"], parse="none", link_names=False, **message
@@ -456,13 +476,13 @@ class _Listeners:
             requester = _requester(context, channel_id=check.channel_id)
             reply = await self.portbot.check(host, (check.port,), check.protocol, requester, check.hint)
             await self._post_private(
-                client, check, requester.user_id, self._message(reply, owner=requester.user_id)
+                client, check, requester.user_id, await self._message(reply, owner=requester.user_id)
             )
             await self._modal_done(client, view, check)
 
     async def share(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         async with self._reporting(context, client, "button:share") as client:
-            masked = self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
+            masked = await self.shares.take(str(body["actions"][0]["value"]), context.user_id or "")
             if masked is None:
                 await self._respond(context, client, SHARE_EXPIRED, public=False, follow_up=True)
                 return
@@ -471,7 +491,7 @@ class _Listeners:
     async def recheck(self, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """ "Check again": the same check for whoever ran it, as privately, through the same rate limits."""
         async with self._reporting(context, client, "button:again") as client:
-            check = self.rechecks.get(str(body["actions"][0]["value"]), context.user_id or "")
+            check = await self.rechecks.get(str(body["actions"][0]["value"]), context.user_id or "")
             if check is None:
                 await self._respond(context, client, RECHECK_EXPIRED, public=False, follow_up=True)
                 return
@@ -508,13 +528,13 @@ class _Listeners:
                 SelfCheck((check.port,), protocol, hint=check.hint), requester
             )
             # An ephemeral message can't be edited: the verdict is a second one, to the same person.
-            await self._post_private(client, check, requester.user_id, self._message(started.reply))
+            await self._post_private(client, check, requester.user_id, await self._message(started.reply))
             # Without a link (no workers, a limit reached) the message sent says why: the plain "Done" fits.
             sent = modals.link_sent_modal(check) if started.link is not None else None
             await self._modal_done(client, view, check, sent)
             verdict = await self.portbot.finish_self_check(started)
             if verdict is not None:
-                await self._post_private(client, check, requester.user_id, self._message(verdict))
+                await self._post_private(client, check, requester.user_id, await self._message(verdict))
 
     async def _self_check(
         self, context: AsyncBoltContext, client: AsyncWebClient, request: SelfCheck, *, replace: bool
@@ -536,17 +556,21 @@ class _Listeners:
         started = await self.portbot.start_self_check(request, _requester(context))
         channel = event["channel"]
         posted = await client.chat_postMessage(
-            channel=channel, thread_ts=event.get("thread_ts"), **self._message(started.reply), **_QUIET
+            channel=channel, thread_ts=event.get("thread_ts"), **await self._message(started.reply), **_QUIET
         )
         verdict = await self.portbot.finish_self_check(started)
         if verdict is None:
             return
         if posted.get("ts"):
             await client.chat_update(
-                channel=channel, ts=posted["ts"], parse="none", link_names=False, **self._message(verdict)
+                channel=channel,
+                ts=posted["ts"],
+                parse="none",
+                link_names=False,
+                **await self._message(verdict),
             )
         else:
-            await client.chat_postMessage(channel=channel, **self._message(verdict), **_QUIET)
+            await client.chat_postMessage(channel=channel, **await self._message(verdict), **_QUIET)
 
     def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),
@@ -619,15 +643,19 @@ class _Listeners:
 
     # -- delivery -------------------------------------------------------------------------------------------
 
-    def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
+    async def _message(self, reply: Reply, *, owner: str | None = None, shareable: bool = True) -> Message:
         """Render ``reply``; with an ``owner``, a private result gets a Share button backed by a masked copy."""
         line = _LINE.get()
         if line is not None:
             line.answered(reply)
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = self.shares.put(reply, owner) if owner and shareable and reply.private and has_share else None
+        token = (
+            await self.shares.put(reply, owner)
+            if owner and shareable and reply.private and has_share
+            else None
+        )
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
-        recheck = self.rechecks.put(again, owner) if owner and reply.private and again else None
+        recheck = await self.rechecks.put(again, owner) if owner and reply.private and again else None
         return render(reply, share_token=token, recheck_token=recheck)
 
     async def _respond(
@@ -643,7 +671,7 @@ class _Listeners:
         """Answer through the request's response_url; a button press adds a message instead of replacing, and
         ``replace`` takes the place of the "Checking…" ack. When the response_url fails (expired after 30
         minutes, used 5 times, Slack having a bad moment), the same message goes through the Web API."""
-        message = self._message(reply, owner=None if public else context.user_id)
+        message = await self._message(reply, owner=None if public else context.user_id)
         if context.response_url:
             body: dict[str, Any] = {
                 "response_type": "in_channel" if public else "ephemeral",

@@ -158,7 +158,7 @@ class Home:
             if not await is_admin(client, user):
                 await self.publish(client, workspace_of(context), user, admin=False, notice=NOT_ALLOWED)
                 return
-            self.store.update(workspace_of(context), knowledge_private=value == PRIVATE)
+            await self.store.update(workspace_of(context), knowledge_private=value == PRIVATE)
             log.info("workspace settings changed by an admin: knowledge answers %s", value)
             await self.publish(client, workspace_of(context), user, admin=True, notice=SAVED)
         except Exception:
@@ -175,12 +175,12 @@ class Home:
     ) -> None:
         if admin is None:
             admin = await is_admin(client, user)
-        view = home_view(self.store.get(team_id), admin=admin, notice=notice)
+        view = home_view(await self.store.get(team_id), admin=admin, notice=notice)
         await client.views_publish(user_id=user, view=view)
 
     async def welcome(self, client: AsyncWebClient, team_id: str | None, user: str, channel: str) -> None:
         """Post the welcome in ``channel`` (the member's DM with Portbot) if this member never had it."""
-        if not self.store.first_welcome(team_id, user):
+        if not await self.store.first_welcome(team_id, user):
             return
         try:
             await client.chat_postMessage(

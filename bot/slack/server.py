@@ -18,6 +18,7 @@ from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
 from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, notifier_for, require_settings
+from bot.store import LazyStore, store_for
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -28,17 +29,25 @@ HEALTH_PATH = "/health"
 SHUTDOWN_GRACE = 10.0  # seconds to let answers in flight reach Slack before stopping
 
 
-async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> None:
-    """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere."""
+async def run(
+    settings: Settings, portbot: Portbot, *, http: bool = False, database: LazyStore | None = None
+) -> None:
+    """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere.
+
+    State lives in ``database`` (the process's store; without one, the store the settings name, opened here)."""
     require_settings(settings, http=http)
     from bot.app import open_watch_store, watch_desk
 
-    store = await open_watch_store(settings)
+    owned = None
+    if database is None:
+        owned = database = store_for(settings)
     try:
+        # Open and upgrade now, not inside the first request's 3-second window.
+        store = await open_watch_store(settings, database)
         # One HTTP session for the answers (response_url posts, Web API calls): connections and TLS are reused.
         async with aiohttp.ClientSession() as session:
             desk = watch_desk(settings, store, command="/port watch", portbot=portbot)
-            app = build_app(settings, portbot, http=http, session=session, watches=desk)
+            app = build_app(settings, portbot, http=http, session=session, watches=desk, database=database)
             # The watch scheduler runs beside the app on the same store: Slack news through the app's Web API
             # client with each workspace's token, command-line watches' through their webhooks.
             stop = asyncio.Event()
@@ -51,7 +60,8 @@ async def run(settings: Settings, portbot: Portbot, *, http: bool = False) -> No
                 stop.set()
                 await watching
     finally:
-        await store.close()
+        if owned is not None:
+            await owned.close()
 
 
 async def _watch(

@@ -1,34 +1,22 @@
-"""What Portbot remembers per Slack workspace, in a small SQLite file in PORTBOT_DATA_DIR: the workspace admins'
-privacy choice, and which members have had the welcome message.
+"""What Portbot remembers per Slack workspace, in the store (bot/store): the workspace admins' privacy choice,
+and which members have had the welcome message.
 
-Reads happen on every answer, so settings come from an in-memory copy; the file is touched when an admin changes
-something, once per workspace on first read, and once per member for the welcome.
+Reads happen on every answer, so each process trusts a setting it read for a few seconds
+(:data:`bot.store.CACHE_TTL`); a change made through another process shows within that bound. The welcome
+record is written once per member and is never cached: the database decides who was first.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-FILENAME = "slack.sqlite3"
+from sqlalchemy import select
 
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS workspace_settings (
-        team_id TEXT PRIMARY KEY,
-        knowledge_private INTEGER NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS welcomed (
-        team_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        PRIMARY KEY (team_id, user_id)
-    )
-    """,
-)
+from bot.store import CACHE_TTL, Database, ReadCache, upsert
+from bot.store.tables import slack_welcomed, slack_workspaces
+
 # Slack's DMs and Enterprise Grid installs can come without a team; they share one row rather than none.
 _NO_TEAM = "-"
 
@@ -48,54 +36,49 @@ DEFAULTS = WorkspaceSettings()
 
 
 class WorkspaceStore:
-    """SQLite-backed workspace settings and welcome records. Unknown workspaces get :data:`DEFAULTS`."""
+    """Workspace settings and welcome records, in the store. Unknown workspaces get :data:`DEFAULTS`."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._cache: dict[str, WorkspaceSettings] = {}
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
+    def __init__(
+        self, database: Database, *, cache_ttl: float = CACHE_TTL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._db = database
+        self._cache: ReadCache[str, WorkspaceSettings] = ReadCache(cache_ttl, clock)
 
-    def get(self, team_id: str | None) -> WorkspaceSettings:
+    async def get(self, team_id: str | None) -> WorkspaceSettings:
         """The settings for ``team_id`` (the defaults when it has none)."""
         key = team_id or _NO_TEAM
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        with self._lock:
-            row = self._db.execute(
-                "SELECT knowledge_private FROM workspace_settings WHERE team_id = ?", (key,)
-            ).fetchone()
-        found = DEFAULTS if row is None else WorkspaceSettings(knowledge_private=bool(row[0]))
-        self._cache[key] = found
+        async with self._db.connect() as conn:
+            value = await conn.scalar(
+                select(slack_workspaces.c.knowledge_private).where(slack_workspaces.c.team_id == key)
+            )
+        found = DEFAULTS if value is None else WorkspaceSettings(knowledge_private=bool(value))
+        self._cache.put(key, found)
         return found
 
-    def update(self, team_id: str | None, *, knowledge_private: bool) -> WorkspaceSettings:
+    async def update(self, team_id: str | None, *, knowledge_private: bool) -> WorkspaceSettings:
         """Change one workspace's settings and return them."""
         key = team_id or _NO_TEAM
         changed = WorkspaceSettings(knowledge_private=knowledge_private)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO workspace_settings (team_id, knowledge_private) VALUES (?, ?) "
-                "ON CONFLICT(team_id) DO UPDATE SET knowledge_private = excluded.knowledge_private",
-                (key, int(changed.knowledge_private)),
+        async with self._db.begin() as conn:
+            await conn.execute(
+                upsert(self._db, slack_workspaces)
+                .values(team_id=key, knowledge_private=knowledge_private)
+                .on_conflict_do_update(
+                    index_elements=["team_id"], set_={"knowledge_private": knowledge_private}
+                )
             )
-        self._cache[key] = changed
+        self._cache.put(key, changed)
         return changed
 
-    def first_welcome(self, team_id: str | None, user_id: str) -> bool:
-        """True exactly once per member of a workspace, ever: the time to welcome them."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO welcomed (team_id, user_id) VALUES (?, ?)",
-                (team_id or _NO_TEAM, user_id),
+    async def first_welcome(self, team_id: str | None, user_id: str) -> bool:
+        """True exactly once per member of a workspace, ever, across processes: the time to welcome them."""
+        async with self._db.begin() as conn:
+            result = await conn.execute(
+                upsert(self._db, slack_welcomed)
+                .values(team_id=team_id or _NO_TEAM, user_id=user_id)
+                .on_conflict_do_nothing(index_elements=["team_id", "user_id"])
             )
-        return cursor.rowcount == 1
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        return bool(result.rowcount == 1)

@@ -12,5 +12,26 @@ keep state (the bots, the worker, ``portbot watch``, ``portbot db``), never on t
 from __future__ import annotations
 
 from bot.store._engine import Store, database_url_for, open_store, redacted
+from bot.store._shared import (
+    CACHE_TTL,
+    Database,
+    DatabaseUnavailable,
+    LazyStore,
+    ReadCache,
+    store_for,
+    upsert,
+)
 
-__all__ = ["Store", "database_url_for", "open_store", "redacted"]
+__all__ = [
+    "CACHE_TTL",
+    "Database",
+    "DatabaseUnavailable",
+    "LazyStore",
+    "ReadCache",
+    "Store",
+    "database_url_for",
+    "open_store",
+    "redacted",
+    "store_for",
+    "upsert",
+]

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 log = logging.getLogger("portbot.store")
+# Alembic's own INFO lines ("setup plugin …" as it loads, "Context impl …", "Running upgrade …") would open every
+# bot's and worker's log on each start; upgrade() says what changed in one line of ours instead.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 # Any fixed number works; it names "the schema upgrade" among PostgreSQL advisory locks taken by this database's
 # users. (The bytes of "portbot" read as an integer.)
@@ -140,8 +143,13 @@ async def upgrade(store: Store, revision: str = "head") -> None:
             await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
             await conn.commit()
         try:
+            before = await conn.run_sync(_current)
             await conn.run_sync(_run_alembic, "upgrade", revision)
             await conn.commit()
+            after = await conn.run_sync(_current)
+            if before is not None and before != after:
+                # One line for an operator (Alembic's own are silenced below); a new database is no news.
+                log.info("upgraded the database schema in place from revision %s to %s", before, after)
         finally:
             if store.is_postgresql:
                 await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
@@ -188,5 +196,4 @@ def _run_alembic(sync_conn: Connection, action: str, revision: str) -> None:
 
     config = _alembic_config()
     config.attributes["connection"] = sync_conn
-    # Alembic's own INFO lines ("Running upgrade ...") go to our logger's level, not to stderr unasked.
     getattr(command, action)(config, revision)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -87,6 +88,17 @@ shares = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+# "Check again" buttons' checks (bot/core/rechecks.py): owner-bound and short-lived, like shares. A check names
+# a host, so it is kept only as long as its button works.
+rechecks = Table(
+    "rechecks",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    Column("owner", String(128), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
 # Watches (bot/watch): one row per watched target, with the scheduler's lease and the confirmed state. Only the
 # process holding a watch's lease (lease_owner, lease_until, fenced by lease_token) may record its result.
 watches = Table(
@@ -139,12 +151,90 @@ watch_alerts = Table(
     Index("watch_alerts_pending", "delivered_at"),
 )
 
+# Old per-file SQLite databases already copied in (bot/store/legacy.py): one row per source, so the import runs
+# once however many processes start on the upgraded version at the same time.
+legacy_imports = Table(
+    "legacy_imports",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("imported_at", Float, nullable=False),
+    Column("rows", Integer, nullable=False),
+)
+
+# Slack installations and OAuth states (bot/slack/app.py), read and written by slack_sdk's
+# AsyncSQLAlchemyInstallationStore / AsyncSQLAlchemyOAuthStateStore on the store's engine. Their columns copy
+# slack_sdk 3.x's own table builders (tests/store/test_slack_tables.py fails if a slack_sdk upgrade changes
+# them); we create them through our revisions rather than slack_sdk's create_all so one history owns the schema.
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("enterprise_url", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    Column("bot_token", String(200)),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", String(1000)),
+    Column("bot_refresh_token", String(200)),
+    Column("bot_token_expires_at", DateTime),
+    Column("user_id", String(32), nullable=False),
+    Column("user_token", String(200)),
+    Column("user_scopes", String(1000)),
+    Column("user_refresh_token", String(200)),
+    Column("user_token_expires_at", DateTime),
+    Column("incoming_webhook_url", String(200)),
+    Column("incoming_webhook_channel", String(200)),
+    Column("incoming_webhook_channel_id", String(200)),
+    Column("incoming_webhook_configuration_url", String(200)),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("token_type", String(32)),
+    Column("installed_at", DateTime, nullable=False),
+    Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+)
+slack_bots = Table(
+    "slack_bots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", String(32), nullable=False),
+    Column("app_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("enterprise_name", String(200)),
+    Column("team_id", String(32)),
+    Column("team_name", String(200)),
+    Column("bot_token", String(200)),
+    Column("bot_id", String(32)),
+    Column("bot_user_id", String(32)),
+    Column("bot_scopes", String(1000)),
+    Column("bot_refresh_token", String(200)),
+    Column("bot_token_expires_at", DateTime),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("installed_at", DateTime, nullable=False),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+slack_oauth_states = Table(
+    "slack_oauth_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    Column("expire_at", DateTime, nullable=False),
+)
+
 __all__ = [
     "audit_log",
     "guild_settings",
+    "legacy_imports",
     "metadata",
+    "rechecks",
     "saved_servers",
     "shares",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
     "slack_welcomed",
     "slack_workspaces",
     "watch_alerts",

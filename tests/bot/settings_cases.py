@@ -131,6 +131,12 @@ BAD = [
         "postgresql://user@host:5432/portbot",
     ),
     (
+        "PORTBOT_DATABASE_URL",
+        "mysql://portbot:hunter2@db.example.net/portbot",
+        "'mysql://portbot:***@db.example.net/portbot' is not a database URL; use sqlite:///path/to/portbot.sqlite3 "
+        "or postgresql://user@host:5432/portbot",
+    ),
+    (
         "PORTBOT_ALLOW_NETWORKS",
         "nonsense",
         "'nonsense' is not a network; use comma-separated CIDRs such as 203.0.113.0/24 or 2001:db8::/32",

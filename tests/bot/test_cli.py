@@ -457,6 +457,9 @@ def test_the_worker_takes_port_and_log_format_from_dotenv(tmp_path: Path) -> Non
 #: workers set), the settings libraries it used to load (~330 ms), a resolver and IDNA (nothing to look up), and
 #: what only an identified game needs.
 NOT_FOR_A_LOCAL_PROBE = (
+    "sqlalchemy",  # a one-shot probe audits to its file; the store is for the long-running commands
+    "alembic",
+    "bot.store",
     "pydantic",
     "pydantic_settings",
     "dotenv",

@@ -57,7 +57,8 @@ class RunningBot:
 
     @property
     def db(self) -> Path:
-        return self.data_dir / "discord.sqlite3"
+        """The store's default SQLite file, which the bot uses when no PORTBOT_DATABASE_URL is set."""
+        return self.data_dir / "portbot.sqlite3"
 
 
 @contextlib.asynccontextmanager

@@ -269,15 +269,16 @@ async def test_the_server_default_is_refused_in_a_dm(bot: RunningBot) -> None:
 
 
 async def test_saved_servers_survive_a_restart(bot: RunningBot) -> None:
-    """What /myserver saves is in the SQLite file under PORTBOT_DATA_DIR."""
+    """What /myserver saves is in the store (by default the SQLite database under PORTBOT_DATA_DIR)."""
     from bot.discord.saved_servers import SavedServerStore
+    from bot.store import database_url_for, open_store
 
     await private_answer(bot, payloads.slash("myserver", host="home.example.net"))
-    store = SavedServerStore(bot.db)
+    store = await open_store(database_url_for(None, bot.data_dir))
     try:
-        assert store.user(payloads.USER_ID) == "home.example.net"
+        assert await SavedServerStore(store).user(payloads.USER_ID) == "home.example.net"
     finally:
-        store.close()
+        await store.close()
 
 
 # -- autocomplete ----------------------------------------------------------------------------------------------

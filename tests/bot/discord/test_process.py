@@ -43,7 +43,7 @@ async def test_portbot_discord_answers_port_25565_end_to_end(
     assert (callback.type, callback.ephemeral) == (4, False)
     assert callback.data["allowed_mentions"] == {"parse": []}
     assert "25565" in callback.data["embeds"][0]["title"]
-    assert (tmp_path / "data" / "discord.sqlite3").exists()
+    assert (tmp_path / "data" / "portbot.sqlite3").exists()  # the store, in the data dir by default
     output_text = log.read_text(errors="replace")
     assert code == 130, output_text
     assert "Traceback" not in output_text

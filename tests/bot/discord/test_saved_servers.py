@@ -1,4 +1,4 @@
-"""The saved-server store: one host per user and one default per Discord server, in SQLite."""
+"""The saved-server store: one host per user and one default per Discord server, in the store."""
 
 from __future__ import annotations
 
@@ -7,63 +7,53 @@ from pathlib import Path
 import pytest
 
 from bot.discord.saved_servers import SavedServerStore, saveable
+from bot.store import Store, database_url_for, open_store
 
 
-def test_a_users_server_wins_over_the_guild_default(tmp_path: Path) -> None:
+async def test_a_users_server_wins_over_the_guild_default(state_db: Store) -> None:
     """The modal starts with the member's own server, else the Discord server's default, else nothing."""
-    store = SavedServerStore(tmp_path / "discord.sqlite3")
-    try:
-        assert store.default_for(1, 10) is None
-        store.save_guild(10, "mc.example.com")
-        assert store.default_for(1, 10) == "mc.example.com"
-        assert store.default_for(1, None) is None  # a DM has no server default
-        store.save_user(1, "home.example.net")
-        assert store.default_for(1, 10) == "home.example.net"
-        assert store.default_for(2, 10) == "mc.example.com"
-    finally:
-        store.close()
+    store = SavedServerStore(state_db)
+    assert await store.default_for(1, 10) is None
+    await store.save_guild(10, "mc.example.com")
+    assert await store.default_for(1, 10) == "mc.example.com"
+    assert await store.default_for(1, None) is None  # a DM has no server default
+    await store.save_user(1, "home.example.net")
+    assert await store.default_for(1, 10) == "home.example.net"
+    assert await store.default_for(2, 10) == "mc.example.com"
 
 
-def test_forgetting_removes_only_that_entry(tmp_path: Path) -> None:
+async def test_forgetting_removes_only_that_entry(state_db: Store) -> None:
     """Saving None forgets a user's server or a guild's default, and nothing else."""
-    store = SavedServerStore(tmp_path / "discord.sqlite3")
+    store = SavedServerStore(state_db)
+    await store.save_user(1, "a.example.com")
+    await store.save_user(2, "b.example.com")
+    await store.save_guild(10, "c.example.com")
+    await store.save_user(1, None)
+    await store.save_guild(10, None)
+    assert (await store.user(1), await store.user(2), await store.guild(10)) == (None, "b.example.com", None)
+
+
+async def test_a_save_in_one_process_is_read_by_another(database_url: str, tmp_path: Path) -> None:
+    """Two bot processes on one database: what one saves, the other reads at once (saved servers are not
+    cached), and a re-save replaces rather than duplicates."""
+    url = database_url_for(database_url, tmp_path)
+    a_db, b_db = await open_store(url), await open_store(url)
     try:
-        store.save_user(1, "a.example.com")
-        store.save_user(2, "b.example.com")
-        store.save_guild(10, "c.example.com")
-        store.save_user(1, None)
-        store.save_guild(10, None)
-        assert (store.user(1), store.user(2), store.guild(10)) == (None, "b.example.com", None)
+        await SavedServerStore(a_db).save_user("1", "home.example.net")
+        await SavedServerStore(b_db).save_user("1", "mc.example.net")
+        assert await SavedServerStore(a_db).user(1) == "mc.example.net"
     finally:
-        store.close()
+        await a_db.close()
+        await b_db.close()
 
 
-def test_saved_servers_survive_a_restart_next_to_the_guild_settings(tmp_path: Path) -> None:
-    """A fresh store on the same file (the one guild settings use) reads what the last one saved."""
-    from bot.discord.guild_settings import GuildSettingsStore
-
-    path = tmp_path / "nested" / "discord.sqlite3"
-    settings = GuildSettingsStore(path)
-    first = SavedServerStore(path)
-    first.save_user("1", "home.example.net")
-    settings.update(10, knowledge_private=True)
-    first.close()
-    settings.close()
-    second = SavedServerStore(path)
-    try:
-        assert second.user(1) == "home.example.net"
-    finally:
-        second.close()
-
-
-def test_without_a_path_the_store_lives_in_memory() -> None:
+async def test_without_a_database_the_store_lives_in_memory() -> None:
     """A Responder built without a store (tests, tools) still works; nothing is written to disk."""
     store = SavedServerStore(None)
-    try:
-        store.save_user(1, "home.example.net")
-        assert store.user(1) == "home.example.net"
-    finally:
-        store.close()
+    await store.save_user(1, "home.example.net")
+    assert await store.user(1) == "home.example.net"
+    await store.save_user(1, None)
+    assert await store.user(1) is None
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.core.commands import Portbot
 from bot.discord.responder import KNOWLEDGE_WITH_ADDRESS, PROBES_ALWAYS_PRIVATE
 from tests.bot.discord import payloads
-from tests.bot.discord.conftest import RunningBot
+from tests.bot.discord.conftest import RunningBot, running
+from tests.bot.discord.fake_discord import FakeDiscord
 from tests.bot.discord.test_interactions import embed_of
+from tests.store.test_legacy import old_files
 
 
 async def settings(
@@ -89,3 +95,18 @@ async def test_settings_are_per_server(bot: RunningBot) -> None:
     await settings(bot, payloads.ADMIN_PERMISSIONS, knowledge_answers="private")
     sent = await bot.fake.push_interaction(payloads.slash("port", guild=False, query="25565"))
     assert not (await bot.fake.wait_callback(sent.id)).ephemeral
+
+
+async def test_an_upgraded_bot_keeps_a_servers_choice_from_the_old_file(
+    fake_discord: FakeDiscord, portbot: Portbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """First start on the store with an old discord.sqlite3 in the data dir: the server's private-knowledge
+    choice is imported and /port answers privately there, the old file still in place."""
+    data = tmp_path / "data"
+    old_files(data)  # guild 111 chose private knowledge answers, in the old file's schema
+    monkeypatch.setattr(payloads, "GUILD_ID", 111)
+    async with running(fake_discord, portbot, monkeypatch, data) as bot:
+        sent = await bot.fake.push_interaction(payloads.slash("port", query="25565"))
+        callback = await bot.fake.wait_callback(sent.id)
+    assert (callback.type, callback.ephemeral) == (4, True)
+    assert (data / "discord.sqlite3").is_file()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,6 @@ import pytest
 
 from bot.core.commands import Portbot
 from bot.core.watch_replies import alert_reply, status_reply
-from bot.discord import run
 from bot.discord._endpoints import pointed_at
 from bot.discord.notifier import notifier_from_settings, rest_notifier
 from bot.discord.render import render_embed
@@ -417,21 +415,3 @@ async def test_a_channel_the_bot_cannot_post_in_keeps_the_watch_and_says_what_to
     async with watches_of(bot) as repository:
         (watch,) = await repository.list(Platform.DISCORD, str(payloads.GUILD_ID))
     assert watch.status_message_id is None
-
-
-async def test_an_unreachable_database_stops_the_bot_with_one_line(
-    fake_discord: FakeDiscord, portbot: Portbot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """PostgreSQL refusing connections: a settings error naming PORTBOT_DATABASE_URL (password hidden)."""
-    with socket.socket() as closed:  # a loopback port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    monkeypatch.setenv("DISCORD_TOKEN", fake_discord.token)
-    monkeypatch.setenv("DISCORD_API_BASE", fake_discord.api_base)
-    monkeypatch.setenv("PORTBOT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("PORTBOT_DATABASE_URL", f"postgresql://portbot:s3cret@127.0.0.1:{port}/portbot")
-    with pytest.raises(SettingsError) as stopped:
-        await run(Settings.load(env_file=None), portbot)
-    text = str(stopped.value)
-    assert text.startswith("PORTBOT_DATABASE_URL: I couldn't open the database at postgresql")
-    assert "s3cret" not in text and "\n" not in text

@@ -179,13 +179,13 @@ async def test_share_works_once(slack: Slack, fake_slack: FakeSlack) -> None:
 
 
 async def test_unknown_share_token_is_explained_privately(slack: Slack, fake_slack: FakeSlack) -> None:
-    """After a restart (or 30 minutes) the user learns why nothing was shared."""
+    """After 30 minutes (or a second press) the user learns why nothing was shared."""
     await slack.press(ACTION_SHARE, "no-such-token", ephemeral=True)
     (posted,) = fake_slack.posted_to("press")
     assert posted.body["response_type"] == "ephemeral"
     assert posted.body["text"] == (
         "That result can't be shared any more: I share a check's result once, for whoever ran it, "
-        "within 30 minutes and only until I restart. Run the check again and share the new result."
+        "within 30 minutes. Run the check again and share the new result."
     )
 
 

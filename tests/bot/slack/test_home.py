@@ -156,7 +156,7 @@ async def test_settings_are_per_workspace(slack: Slack, fake_slack: FakeSlack) -
 async def test_settings_survive_a_restart(
     slack: Slack, fake_slack: FakeSlack, settings: Settings, portbot: Portbot
 ) -> None:
-    """Kept in SQLite in PORTBOT_DATA_DIR: a new app (a restart) answers privately too."""
+    """Kept in the store (by default a SQLite file in PORTBOT_DATA_DIR): a new app (a restart) answers privately too."""
     await make_private(slack, fake_slack)
     async with aiohttp.ClientSession() as session:
         again = build_app(settings, portbot, http=True, session=session)
@@ -164,7 +164,7 @@ async def test_settings_survive_a_restart(
         await lazy_runner(again).drain()
     assert response.body == ""
     assert fake_slack.posted_to("after")[0].body["response_type"] == "ephemeral"
-    assert (settings.portbot.data_dir / "slack.sqlite3").is_file()
+    assert (settings.portbot.data_dir / "portbot.sqlite3").is_file()
 
 
 # -- the welcome ------------------------------------------------------------------------------------------------

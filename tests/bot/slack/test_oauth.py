@@ -14,6 +14,7 @@ from slack_bolt.app.async_app import AsyncApp
 
 from bot.settings import Settings
 from bot.slack import EVENTS_PATH, build_app, lazy_runner, start_http
+from bot.store import store_for
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import TEAM_ID, FakeSlack
 from tests.bot.slack.portbots import real_portbot
@@ -71,17 +72,59 @@ async def test_install_page_asks_slack_for_portbots_scopes(web: httpx.AsyncClien
     assert "scope=commands,chat:write,app_mentions:read,im:history,users:read&" in link
 
 
-async def test_oauth_redirect_stores_the_installation_in_sqlite(
+async def test_oauth_redirect_stores_the_installation_in_the_store(
     web: httpx.AsyncClient, fake_slack: FakeSlack, data_dir: Path
 ) -> None:
-    """Slack's redirect exchanges the code and keeps the workspace's bot token under PORTBOT_DATA_DIR."""
+    """Slack's redirect exchanges the code and keeps the workspace's bot token in the store (by default the
+    SQLite file under PORTBOT_DATA_DIR)."""
     response = await install(web)
     assert response.status_code == 200
     (exchange,) = fake_slack.calls_to("oauth.v2.access")
     assert exchange.args["code"] == "one-time-code"
-    with sqlite3.connect(data_dir / "slack-installations.sqlite3") as db:
+    with sqlite3.connect(data_dir / "portbot.sqlite3") as db:
         rows = db.execute("select client_id, team_id, bot_token from slack_bots").fetchall()
     assert rows == [(CLIENT_ID, TEAM_ID, "xoxb-installed-token")]
+
+
+async def test_an_install_started_on_one_process_finishes_on_another(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """Two Slack processes on one database (SQLite, then PostgreSQL): the install page of one and the redirect
+    on the other complete the install (the OAuth state is shared), and the first then answers the workspace
+    with the stored token."""
+    monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", payloads.SIGNING_SECRET)
+    monkeypatch.setenv("SLACK_API_URL", fake_slack.api_url)
+    monkeypatch.setenv("PORTBOT_DATABASE_URL", database_url)
+    settings = Settings.load(env_file=None)
+    stores = [store_for(settings), store_for(settings)]
+    apps = [build_app(settings, real_portbot(), http=True, database=store) for store in stores]
+    runners = [await start_http(app, port=0, host="127.0.0.1") for app in apps]
+    try:
+        first, second = (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{runner.addresses[0][1]}") for runner in runners
+        )
+        async with first, second:
+            page = await first.get("/slack/install")
+            link = html.unescape(re.search(r'<a href="([^"]+)"', page.text)[1])  # type: ignore[index]
+            state = re.search(r"state=([^&]+)", link)[1]  # type: ignore[index]
+            cookie = page.headers["set-cookie"].split(";")[0]
+            redirect = await second.get(
+                f"/slack/oauth_redirect?code=one-time-code&state={state}", headers={"cookie": cookie}
+            )
+            assert redirect.status_code == 200
+            body = payloads.command("25565", fake_slack.response_url("cmd"))
+            response = await first.post(EVENTS_PATH, content=body, headers=payloads.signature_headers(body))
+            assert response.status_code == 200
+            await fake_slack.wait_for_post("cmd")
+            await lazy_runner(apps[0]).drain()
+        assert {c.token for c in fake_slack.calls_to("auth.test")} == {"xoxb-installed-token"}
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        for store in stores:
+            await store.close()
 
 
 async def test_forged_redirect_without_state_is_refused(

@@ -1,0 +1,131 @@
+"""The audit log in the store: every bot and worker process writes one log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store, database_url_for, open_store
+from bot.store.audit import StoreAuditSink
+from probes.audit import PROBED, REFUSED, AuditEntry, AuditLog
+from probes.models import PortResult, ProbeReport, State
+
+
+def entry(**changes: object) -> AuditEntry:
+    base: dict[str, object] = {
+        "platform": "discord",
+        "user_id": "42",
+        "guild_id": "g1",
+        "channel_id": "c1",
+        "target": "mc.example.org",
+        "ports": (25565,),
+        "protocol": "auto",
+        "outcome": PROBED,
+        "vantage": "Frankfurt",
+    }
+    base.update(changes)
+    return AuditEntry(**base)  # type: ignore[arg-type]
+
+
+async def test_entries_round_trip(state_db: Store) -> None:
+    """A recorded entry comes back field for field from the store."""
+    log = AuditLog(sink=StoreAuditSink(state_db))
+    report = ProbeReport(
+        target="mc.example.org",
+        host="mc.example.org",
+        vantage="Frankfurt",
+        results=(PortResult("198.51.100.7", 25565, "tcp", State.OPEN, "syn-ack", 12.0),),
+    )
+    written = entry(addresses=("198.51.100.7",), verdicts=AuditEntry.verdicts_of(report))
+    refused = entry(outcome=REFUSED, category="loopback", detail="127.0.0.1 is a loopback address")
+    await log.record(written)
+    await log.record(refused)
+    await log.flush()
+    assert await log.recent() == [refused, written]
+    await log.close()
+
+
+async def test_two_processes_write_one_log(database_url: str, tmp_path: Path) -> None:
+    """A bot and a worker (two stores on one database) each audit; either reads both rows, newest first."""
+    url = database_url_for(database_url, tmp_path)
+    bot_db, worker_db = await open_store(url), await open_store(url)
+    try:
+        bot_log = AuditLog(sink=StoreAuditSink(bot_db))
+        worker_log = AuditLog(sink=StoreAuditSink(worker_db))
+        for i in range(50):
+            await (bot_log if i % 2 else worker_log).record(entry(user_id=str(i)))
+            await (bot_log if i % 2 else worker_log).flush()
+        await bot_log.close()
+        await worker_log.close()
+        rows = await AuditLog(sink=StoreAuditSink(bot_db)).recent(limit=100)
+        assert [r.user_id for r in rows] == [str(i) for i in reversed(range(50))]
+    finally:
+        await bot_db.close()
+        await worker_db.close()
+
+
+async def test_a_worker_audits_into_the_store(state_db: Store) -> None:
+    """A signed probe request to a real worker built with the store's sink (as `portbot worker` wires it)
+    leaves its row in audit_log once the worker stops."""
+    from aiohttp import web
+
+    from probes.client import WorkerClient
+    from probes.models import ProbeRequest, Requester
+    from probes.policy import SafetyPolicy
+    from probes.worker import WorkerConfig, create_app
+    from tests.probes._probers import StaticProber
+
+    config = WorkerConfig(
+        secret="s" * 40,
+        region="Frankfurt",
+        policy=SafetyPolicy.from_strings(allow=["198.51.100.0/24"]),
+        audit_sink=StoreAuditSink(state_db),
+    )
+    runner = web.AppRunner(create_app(config, StaticProber()))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        client = WorkerClient([f"http://127.0.0.1:{runner.addresses[0][1]}"], "s" * 40)
+        try:
+            await client.probe(
+                ProbeRequest(target="198.51.100.7", ports=(25565,)),
+                requester=Requester("slack", "U1", "T1", "C1"),
+            )
+        finally:
+            await client.aclose()
+    finally:
+        await runner.cleanup()  # flushes the audit log
+    rows = await StoreAuditSink(state_db).read(10)
+    assert [(r.platform, r.user_id, r.target, r.outcome, r.vantage) for r in rows] == [
+        ("slack", "U1", "198.51.100.7", "probed", "Frankfurt")
+    ]
+
+
+async def test_a_bots_probe_backend_audits_into_the_store(
+    state_db: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bots' probe backend (bot/app.py, given the process's store) writes its rows to audit_log, not to the
+    audit file."""
+    import socket
+
+    from bot.app import build_probe_backend
+    from bot.settings import Settings
+    from probes.models import ProbeRequest, Requester
+
+    monkeypatch.setenv("PORTBOT_ALLOW_NETWORKS", "127.0.0.0/8")
+    settings = Settings.load(env_file=None)
+    backend = build_probe_backend(settings, database=state_db)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        try:
+            await backend.probe(
+                ProbeRequest("127.0.0.1", (port,), "tcp"), Requester("discord", "7", "g", "c")
+            )
+        finally:
+            await backend.aclose()  # flushes the audit log
+    [row] = await StoreAuditSink(state_db).read(10)
+    assert (row.platform, row.user_id, row.target, row.outcome) == ("discord", "7", "127.0.0.1", "probed")
+    assert not settings.portbot.audit_path.exists()
