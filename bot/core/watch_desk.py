@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.core.reply import Field, Reply, ReplyKind, Status
 from bot.core.watch_replies import watch_name, where
-from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError, WatchQuotaReached
+from bot.watch.models import NewWatch, Platform, Protocol, Watch, WatchError, WatchNotFound, WatchQuotaReached
 from probes.errors import InputError, PortbotError, RefusedTarget, ResolveError
 from probes.targets import parse_target
 
@@ -113,8 +113,18 @@ class WatchDesk:
         """The removed watch, or a private reply saying there is no such watch here."""
         try:
             return await self.repository.remove(platform, scope_id, watch_id)
+        except WatchNotFound:
+            # The repository's sentence names the command line's spelling; say this platform's.
+            missing = WatchNotFound(
+                f"There is no watch #{watch_id} here. `{self.command} list` shows this {self._where(platform)}'s."
+            )
+            return refusal(missing, None)
         except WatchError as err:
             return refusal(err, None)
+
+    @staticmethod
+    def _where(platform: Platform) -> str:
+        return "workspace" if platform is Platform.SLACK else "server"
 
     def _validated(self, request: WatchRequest) -> NewWatch:
         target = parse_target(request.host)  # InputError, in the probe's own words

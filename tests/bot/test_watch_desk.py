@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.reply import Status
+from bot.core.reply import Reply, Status
 from bot.core.watch_desk import Added, CheckTarget, WatchDesk, WatchRequest
 from bot.store import Store, database_url_for, open_store
 from bot.watch.models import Platform
@@ -83,3 +83,28 @@ async def test_address_literals_are_refused_without_a_check_target(store: Store,
     assert refused.title == "I won't watch that address"
     assert refused.private and host in refused.sensitive
     assert await desk.repository.list(Platform.DISCORD, "guild-1") == []
+
+
+@pytest.mark.parametrize(
+    ("platform", "command", "expected"),
+    [
+        (
+            Platform.DISCORD,
+            "/portbot watch",
+            "There is no watch #7 here. `/portbot watch list` shows this server's.",
+        ),
+        (
+            Platform.SLACK,
+            "/port watch",
+            "There is no watch #7 here. `/port watch list` shows this workspace's.",
+        ),
+    ],
+)
+async def test_removing_an_unknown_watch_names_this_platforms_command(
+    store: Store, platform: Platform, command: str, expected: str
+) -> None:
+    """A wrong number gets a private sentence naming the list command as this platform spells it."""
+    desk = WatchDesk(WatchRepository(store), POLICY, quota=10, min_interval=60, command=command)
+    answer = await desk.remove(platform, "guild-1", 7)
+    assert isinstance(answer, Reply)
+    assert answer.private and expected in answer.summary
