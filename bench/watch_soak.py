@@ -109,8 +109,19 @@ class Targets:
         run("ip", "netns", "exec", self.namespace, "iptables", "-A" if on else "-D", *rule)
 
 
+def remove_stale() -> None:
+    """Remove what a soak run that was killed left behind (its namespace and veth pair), if its process is gone:
+    a second 198.51.100.0/24 on this host would take this run's probes."""
+    for name in run("ip", "netns", "list").split():
+        found = re.fullmatch(r"pb-(\d+)-soak", name)
+        if found and not Path(f"/proc/{found[1]}").exists():
+            subprocess.run(["ip", "link", "del", f"pbsk{found[1]}a"], capture_output=True, check=False)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
+
+
 @contextmanager
 def targets(count: int) -> Iterator[Targets]:
+    remove_stale()
     pid = os.getpid()
     namespace, outside, inside = f"pb-{pid}-soak", f"pbsk{pid}a", f"pbsk{pid}b"
     hosts = [f"198.51.100.{FIRST_HOST + n}" for n in range(count)]
@@ -304,6 +315,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="copy every process's log into this directory")
     args = parser.parse_args()
     require_netns()
+    # SIGTERM (a timeout, a kill) unwinds like Ctrl-C, so the namespace, the cluster and the processes go too.
+    signal.signal(signal.SIGTERM, _interrupted)
     from tests._postgres import create_database, start_postgres
 
     hosts = max(1, args.watches // len(PORTS))
@@ -410,6 +423,10 @@ def main() -> None:
                 (args.keep / proc.log.name).write_bytes(proc.log.read_bytes())
         RESULTS.write_text(report)
         print(report)
+
+
+def _interrupted(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def kill(procs: list[Proc]) -> None:

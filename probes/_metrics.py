@@ -36,6 +36,7 @@ CONNECTION_OUTCOMES = (
     "evicted_idle",
     "header_timeout",
     "body_timeout",
+    "body_reset",  # the client went away before its request body ended
     "idle_timeout",
     "accept_error",
 )

@@ -239,6 +239,11 @@ async def _read_body(request: web.Request, state: _State) -> bytes | web.Respons
     except TimeoutError:
         state.metrics.connection("body_timeout")
         return _closing(_error(408, "timeout", "The request body took too long to arrive."))
+    except ConnectionResetError:
+        # The client went away mid-body (a bot stopped, a scheduler killed): nothing to answer and nothing
+        # wrong here; aiohttp would log a traceback at ERROR for each one.
+        state.metrics.connection("body_reset")
+        return _closing(_error(400, "invalid", "The connection was lost before the request ended."))
 
 
 async def _probe(request: web.Request) -> web.Response:

@@ -21,8 +21,8 @@ def processes() -> dict[str, str]:
 
 
 def test_procfile_has_the_documented_processes() -> None:
-    """discord, slack, web (Slack HTTP mode) and worker, as the README says."""
-    assert set(processes()) == {"discord", "slack", "web", "worker"}
+    """discord, slack, web (Slack HTTP mode), worker and watches, as the README says."""
+    assert set(processes()) == {"discord", "slack", "web", "worker", "watches"}
 
 
 def test_honcho_accepts_the_procfile() -> None:
@@ -39,4 +39,4 @@ def test_every_process_is_a_portbot_command(name: str, command: str) -> None:
     program, *args = shlex.split(command)
     assert program == "portbot"
     parsed = _parser().parse_args(args)
-    assert parsed.command in {"discord", "slack", "worker"}
+    assert parsed.command in {"discord", "slack", "worker", "watch"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import resource
 import time
@@ -509,3 +510,27 @@ def test_throttle_lets_one_event_through_per_interval_and_counts_the_rest() -> N
     now[0] = 110.5
     assert throttle.allow() == 4
     assert throttle.allow() is None
+
+
+async def test_a_client_gone_mid_body_is_not_an_error(
+    start_worker: StartWorker,
+    conns: list[Conn],
+    no_loop_errors: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A client that drops its connection halfway through a body (a bot stopped, a scheduler killed) is counted
+    as body_reset, and nothing is logged as an error: it is the client's doing, not the worker's."""
+    prober = StaticProber()
+    worker = await start_worker(prober, body_timeout=5.0)
+    conn = await opened(worker, conns)
+    await conn.send(head("POST", "/v1/probe", b"Content-Length: 200") + b'{"target": ')
+    await asyncio.sleep(0.1)  # the handler is now waiting for the rest of the body
+    conn.writer.transport.abort()  # RST, as a killed process's kernel sends
+    await asyncio.sleep(0.2)
+    assert await healthz(worker, conns) == 200
+    metrics = await opened(worker, conns)
+    await metrics.send(head("GET", "/metrics"))
+    _, _, text = await metrics.answer()
+    assert b'portbot_worker_connections_total{outcome="body_reset"} 1.0' in text
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert prober.calls == []

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from bot.app import ServiceBackend
-from bot.store import Store, database_url_for, open_store
+from bot.store import Store
 from bot.watch.checker import Checker
 from bot.watch.models import Platform
 from bot.watch.notify import Notifier
@@ -43,12 +42,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def store(database_url: str, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await open_store(database_url_for(database_url, tmp_path))
-    try:
-        yield opened
-    finally:
-        await opened.close()
+def store(state_db: Store) -> Store:
+    """The shared store fixture (tests/conftest.py: SQLite, then PostgreSQL) under the name these tests use."""
+    return state_db
 
 
 @pytest.fixture
