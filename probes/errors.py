@@ -9,12 +9,18 @@ reaches a chat.
      │    ├── InputError           bad port, bad host, bad option
      │    ├── RefusedTarget        the safety policy will not probe this address (private, loopback, ...)
      │    ├── RateLimited          too many checks from this user / server / to this target: wait
-     │    └── ResolveError         the name does not resolve (NXDOMAIN, no A/AAAA, resolver timeout)
+     │    ├── ResolveError         the name does not resolve (NXDOMAIN, no A/AAAA, resolver timeout)
+     │    └── bot.watch.models.WatchError   a watch request the person can change
+     │         ├── WatchQuotaReached        this server / workspace / the command line has PORTBOT_WATCH_QUOTA
+     │         ├── WatchNotFound            no watch with that number here
+     │         ├── DuplicateWatch           that host, port and protocol are watched here already
+     │         ├── IntervalTooShort         `every` below PORTBOT_WATCH_MIN_INTERVAL (bot.core.watch_desk)
+     │         └── UnknownGame              a game the knowledge base doesn't know (bot.core.watch_desk)
      └── OperatorError             exit 1: the people running the bot can fix it
           ├── ProbeError           the probe could not run on this side (no socket, the check ran out of time)
           │    └── WorkerError     no worker answered, or a worker refused us (bad signature, overloaded)
           ├── StoreUnavailable     the rate-limit counters (Redis, the SQLite file) can't be read or written
-          ├── bot.store.DatabaseUnavailable     the database (PORTBOT_DATABASE_URL) can't be opened
+          ├── DatabaseUnavailable           the database (PORTBOT_DATABASE_URL) can't be opened (bot.store)
           ├── bot.settings.SettingsError        a setting is missing or malformed           exit 2
           └── knowledge.errors.KnowledgeError   a knowledge data file or an IANA update      exit 2
                ├── DataError                    is malformed

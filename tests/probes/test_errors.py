@@ -7,7 +7,10 @@ import re
 
 import pytest
 
+import bot.core.watch_desk
 import bot.settings
+import bot.store
+import bot.watch.models
 import knowledge.errors
 from probes import errors
 from probes.errors import OperatorError, PortbotError, UserError
