@@ -7,6 +7,7 @@ reaches a chat.
     PortbotError                   exit 1
      ├── UserError                 exit 2: the person asking can fix the request
      │    ├── InputError           bad port, bad host, bad option
+     │    │    └── WatchLimit      `portbot watch add` past PORTBOT_WATCH_QUOTA (bot.watch_cli)
      │    ├── RefusedTarget        the safety policy will not probe this address (private, loopback, ...)
      │    ├── RateLimited          too many checks from this user / server / to this target: wait
      │    ├── ResolveError         the name does not resolve (NXDOMAIN, no A/AAAA, resolver timeout)
