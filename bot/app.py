@@ -136,23 +136,33 @@ def target_checker(
 async def run_watches(
     settings: Settings,
     store: Store,
-    backend: Any,
-    notifiers: dict[Any, Any],
+    portbot: Portbot,
+    platform: Any,
+    notifier: Any,
     *,
     stop: asyncio.Event,
-    services: Callable[[str], Any] | None = None,
 ) -> None:
-    """The watch scheduler of ``portbot discord``, ``portbot slack`` and ``portbot watch run``: checks the
-    watches whose news one of ``notifiers`` delivers (command-line watches' webhooks everywhere), until ``stop``.
-    A failure here is logged and never takes the bot down with it."""
+    """The watch scheduler inside ``portbot discord`` and ``portbot slack``: the watches of ``platform`` (news
+    through ``notifier``) and the command line's (through their webhooks), checked with the bot's own probe
+    backend until ``stop``. A failure here is logged and never takes the bot down with it."""
+    from bot.watch.models import Platform
     from bot.watch.scheduler import SchedulerConfig, run_scheduler
+    from bot.watch.webhook import WebhookNotifier
     from bot.watch_cli import default_lease
 
+    if portbot.probes is None:
+        return
     config = SchedulerConfig(lease=default_lease(settings), min_every=settings.portbot.watch_min_interval)
+    webhooks = WebhookNotifier()
     try:
-        await run_scheduler(store, backend, notifiers, stop=stop, config=config, services=services)
+        notifiers = {platform: notifier, Platform.CLI: webhooks}
+        await run_scheduler(
+            store, portbot.probes, notifiers, stop=stop, config=config, services=portbot.knowledge.service
+        )
     except Exception:
         log.exception("the watch scheduler stopped; watches here are not checked until a restart")
+    finally:
+        await webhooks.aclose()
 
 
 def _policy(settings: Settings) -> SafetyPolicy:

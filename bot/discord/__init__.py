@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.app import open_watch_store, watch_desk
+from bot.app import open_watch_store, run_watches, watch_desk
 from bot.discord._endpoints import gateway_from_api, pointed_at
 from bot.discord.client import PortbotClient
 from bot.discord.guild_settings import GuildSettingsStore
@@ -21,11 +21,12 @@ from bot.settings import WHERE, SettingsError
 from bot.store import store_for
 from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
+from bot.watch.models import Platform
 
 if TYPE_CHECKING:
     from bot.core.commands import Portbot
     from bot.settings import Settings
-    from bot.store import LazyStore, Store
+    from bot.store import LazyStore
 
 __all__ = ["PortbotClient", "run"]
 
@@ -95,7 +96,12 @@ async def run(
                     endpoints.set_gateway(await gateway_from_api(client))
                 # The watch scheduler runs beside the gateway on the same store; its Discord news goes through
                 # this client's REST session, command-line watches' through their webhooks.
-                watching = asyncio.create_task(_watch(settings, watch_store, portbot, client, stop))
+                if watch_store is not None:
+                    watching = asyncio.create_task(
+                        run_watches(
+                            settings, watch_store, portbot, Platform.DISCORD, client.notifier, stop=stop
+                        )
+                    )
                 await client.connect()
     finally:
         stop.set()
@@ -103,25 +109,6 @@ async def run(
             await watching
         if owned is not None:
             await owned.close()
-
-
-async def _watch(
-    settings: Settings, store: Store | None, portbot: Portbot, client: PortbotClient, stop: asyncio.Event
-) -> None:
-    from bot.app import run_watches
-    from bot.watch.models import Platform
-    from bot.watch.webhook import WebhookNotifier
-
-    if store is None or portbot.probes is None:
-        return
-    webhooks = WebhookNotifier()
-    try:
-        notifiers = {Platform.DISCORD: client.notifier, Platform.CLI: webhooks}
-        await run_watches(
-            settings, store, portbot.probes, notifiers, stop=stop, services=portbot.knowledge.service
-        )
-    finally:
-        await webhooks.aclose()
 
 
 def parse_shards(ids: str | None, count: int | None) -> tuple[list[int] | None, int | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -21,7 +21,7 @@ from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, notifier_for, req
 from bot.store import LazyStore, store_for
 
 if TYPE_CHECKING:
-    from bot.store import Store
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ async def run(
 
     State lives in ``database`` (the process's store; without one, the store the settings name, opened here)."""
     require_settings(settings, http=http)
-    from bot.app import open_watch_store, watch_desk
+    from bot.app import open_watch_store, run_watches, watch_desk
+    from bot.watch.models import Platform
 
     owned = None
     if database is None:
@@ -52,7 +53,14 @@ async def run(
             # client with each workspace's token, command-line watches' through their webhooks.
             stop = asyncio.Event()
             watching = asyncio.create_task(
-                _watch(settings, store, portbot, notifier_for(app, settings, http=http), stop)
+                run_watches(
+                    settings,
+                    store,
+                    portbot,
+                    Platform.SLACK,
+                    notifier_for(app, settings, http=http),
+                    stop=stop,
+                )
             )
             try:
                 await _serve(app, settings, portbot, http=http)
@@ -62,25 +70,6 @@ async def run(
     finally:
         if owned is not None:
             await owned.close()
-
-
-async def _watch(
-    settings: Settings, store: Store, portbot: Portbot, notifier: Any, stop: asyncio.Event
-) -> None:
-    from bot.app import run_watches
-    from bot.watch.models import Platform
-    from bot.watch.webhook import WebhookNotifier
-
-    if portbot.probes is None:
-        return
-    webhooks = WebhookNotifier()
-    try:
-        notifiers = {Platform.SLACK: notifier, Platform.CLI: webhooks}
-        await run_watches(
-            settings, store, portbot.probes, notifiers, stop=stop, services=portbot.knowledge.service
-        )
-    finally:
-        await webhooks.aclose()
 
 
 async def _serve(app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool) -> None:

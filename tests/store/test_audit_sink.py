@@ -8,24 +8,9 @@ import pytest
 
 from bot.store import Store, database_url_for, open_store
 from bot.store.audit import StoreAuditSink
-from probes.audit import PROBED, REFUSED, AuditEntry, AuditLog
+from probes.audit import REFUSED, AuditEntry, AuditLog
 from probes.models import PortResult, ProbeReport, State
-
-
-def entry(**changes: object) -> AuditEntry:
-    base: dict[str, object] = {
-        "platform": "discord",
-        "user_id": "42",
-        "guild_id": "g1",
-        "channel_id": "c1",
-        "target": "mc.example.org",
-        "ports": (25565,),
-        "protocol": "auto",
-        "outcome": PROBED,
-        "vantage": "Frankfurt",
-    }
-    base.update(changes)
-    return AuditEntry(**base)  # type: ignore[arg-type]
+from tests.probes.test_audit import entry
 
 
 async def test_entries_round_trip(state_db: Store) -> None:
