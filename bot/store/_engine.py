@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -26,6 +26,8 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 # users. (The bytes of "portbot" read as an integer.)
 _MIGRATION_LOCK = 0x706F7274626F74
 _SQLITE_BUSY_MS = 30_000
+# Execution option that marks Store.connect()'s connections as readers (SQLite begins them DEFERRED).
+_READ_ONLY = "portbot_read_only"
 
 
 def database_url_for(setting: str | None, data_dir: Path) -> str:
@@ -75,8 +77,11 @@ class Store:
         return self.engine.begin()
 
     def connect(self) -> Any:
-        """A connection for reads: ``async with store.connect() as conn: ...``."""
-        return self.engine.connect()
+        """A connection for reads: ``async with store.connect() as conn: ...``.
+
+        On SQLite its transactions don't take the write lock (see :func:`_sqlite_begin`); write through
+        :meth:`begin`."""
+        return self.engine.execution_options(**{_READ_ONLY: True}).connect()
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -100,16 +105,22 @@ def _engine(url: str, *, pool_size: int) -> AsyncEngine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection per use: SQLite connections are cheap, and a pool would hold the file's write lock
-        # across awaits in ways that are hard to see. busy_timeout makes a second process wait for the writer
-        # instead of failing with "database is locked".
+        # A few pooled connections, as for PostgreSQL. Opening one per use (a new aiosqlite thread, the file
+        # opened and four PRAGMAs each time) cost 5-10 ms a statement and put that thread churn on every
+        # interaction's path. A pooled connection holds no lock between uses: the pool rolls back whatever is
+        # left when it is returned, and every transaction is an explicit BEGIN (below). busy_timeout makes a
+        # second process wait for the writer instead of failing with "database is locked".
         engine = create_async_engine(
-            url, poolclass=NullPool, connect_args={"timeout": _SQLITE_BUSY_MS / 1000}
+            url,
+            poolclass=AsyncAdaptedQueuePool,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"timeout": _SQLITE_BUSY_MS / 1000},
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling starts transactions late (and never for SELECT); BEGIN IMMEDIATE
         # takes the write lock up front, so a read-then-write (a lease claim) cannot interleave with another
-        # process's.
+        # process's. Reads (Store.connect) begin DEFERRED: in WAL mode they never wait for a writer.
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -126,7 +137,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    reading = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 # Alembic runs env.py and each revision as module code inside SQLAlchemy's greenlet; two upgrades interleaved on
