@@ -130,13 +130,15 @@ CASES = (
 NOTES = (
     "Notes: path RTT is an ICMP echo's median (bench/_ping.py); where pings are dropped, the echo of the "
     "same router over the same link (plus the delay line's delay on the 20 ms and 200 ms paths). A lone "
-    "silent TCP port is called filtered 2·RTT + 100 ms + 4·RTT + 250 ms after its SYN once the engine knows "
+    "silent TCP port is called filtered 2·RTT + 100 ms + min(4·RTT + 250 ms, RTT + 300 ms) after its SYN once "
+    "the engine knows "
     "the RTT (probes/tcp.py): from an ICMP echo to the same address (one echo, sent when the port is still "
     "silent after 50 ms; nmap -Pn sends none), from another port of the request that answers, from "
     "`rtt_reference_port`, or, when pings are dropped, from four TTL-limited SYNs sent at the same moment "
     "(TTL 1, 2, 4, 8; the ISP hop's time-exceeded), then never before 0.8 s. nmap's ~2 s is its 1 s initial "
-    "retransmission timeout plus one retry. On a 200 ms path the rule costs ~1.55 s whichever way the RTT "
-    "was learnt: slower than half of nmap, the price of never calling a slow but open port filtered. nc "
+    "retransmission timeout plus one retry. On a 200 ms path the rule costs ~1.0 s whichever way the RTT "
+    "was learnt (it was 6·RTT + 350 ms, ~1.55 s, until 2026-12-02), and a first SYN lost there still ends "
+    "open (tests/probes/netns/test_hops.py). nc "
     'cannot tell a UDP service from a firewall ("succeeded" only means no ICMP error came back) nor an ICMP '
     '"administratively prohibited" from a dead host.'
 )

@@ -36,13 +36,14 @@ DELAYS = (0.02, 0.05, 0.15)
 SLOW_LAN = 0.2
 BASE: dict[str, object] = {"timeout": 3.0, "identify": False, "icmp_rtt": True}
 NOTES = """\
-Reading: with an RTT R the engine calls a silent port filtered 6·R + 350 ms after its first SYN (probes/tcp.py);
+Reading: with an RTT R the engine calls a silent port filtered 2·R + 100 ms + min(4·R + 250 ms, R + 300 ms) after
+its first SYN (probes/tcp.py);
 the page adds its own round trips. With nothing else to learn R from (pings dropped, no time-exceeded), the
 visit's TCP_INFO RTT turns the 3 s timeout into that schedule: 0.2-0.5x. With the deployed defaults, the ISP
 hop's time-exceeded already gives about the same R (here it sits right in front of the router, behind the whole
 path delay) but never a verdict before 0.8 s: the visit's RTT then gains only on short paths (under ~75 ms RTT),
 and on longer ones both give the same. The visit's RTT never made a verdict slower here; the slow server
-stayed open (its SYN-ACK came within the 4·R + 250 ms after the second SYN)."""
+stayed open (its SYN-ACK came well before that schedule gave up)."""
 ENGINES = {"no other RTT": {**BASE, "ttl_rtt": False}, "deployed defaults": {**BASE, "ttl_rtt": True}}
 
 

@@ -91,7 +91,7 @@ async def test_late_handshake_is_still_open() -> None:
 
 async def test_our_own_second_syn_rescues_a_lost_first_one() -> None:
     """With a known RTT the probe sends its own second SYN before giving up, so one lost SYN stays open."""
-    tracker = RttTracker(rtt=0.2)  # second SYN at 0.5 s, give up at 1.55 s: before the kernel's retry at 1 s
+    tracker = RttTracker(rtt=0.2)  # second SYN at 0.5 s, before the kernel's retry at 1 s; give up at 1.0 s
     async with serve("tcp-backlog") as server:
         asyncio.get_running_loop().call_later(0.1, server.release)
         result = await probe_tcp(ipaddress.ip_address("127.0.0.1"), server.port, max_wait=5, tracker=tracker)
@@ -100,8 +100,8 @@ async def test_our_own_second_syn_rescues_a_lost_first_one() -> None:
 
 
 async def test_rtt_learned_late_still_gives_the_second_syn_its_time() -> None:
-    """An RTT that arrives after the second SYN was due (a late echo) sends it then and waits 4·RTT + 250 ms
-    for its answer, rather than giving up on the spot."""
+    """An RTT that arrives after the second SYN was due (a late echo) sends it then and waits its whole W
+    (4·RTT + 250 ms here) for its answer, rather than giving up on the spot."""
     tracker = RttTracker()
     loop = asyncio.get_running_loop()
     async with serve("tcp-backlog") as server:
@@ -167,7 +167,7 @@ def test_tracker_keeps_an_rtt_it_was_given_over_routers() -> None:
 
 async def test_silent_port_with_a_routers_rtt_waits_for_the_floor() -> None:
     """With only a router's RTT (1 ms), a silent port is called filtered at the 0.8 s floor, not at the
-    echo's 6·RTT + 350 ms."""
+    echo's schedule (filtered 350 ms after the first SYN)."""
     tracker = RttTracker()
     tracker.record_hop(0.001)
     async with serve("tcp-backlog") as server:
@@ -194,14 +194,18 @@ async def test_cancelled_probe_leaves_no_socket_behind() -> None:
     [
         (None, 3.0, (None, 3.0)),
         (0.01, 3.0, (0.12, 0.41)),
-        (0.05, 3.0, (0.2, 0.65)),
-        (0.5, 3.0, (1.1, 3.0)),
+        (0.015, 3.0, (0.13, 0.44)),  # 4·RTT + 250 ms and RTT + 300 ms meet at about 17 ms
+        (0.03, 3.0, (0.16, 0.49)),
+        (0.05, 3.0, (0.2, 0.55)),
+        (0.2, 3.0, (0.5, 1.0)),  # a 200 ms path: RTT + 300 ms after the second SYN, not 4·RTT + 250 ms
+        (0.5, 3.0, (1.1, 1.9)),
         (2.0, 3.0, (None, 3.0)),
         (0.01, 0.3, (0.12, 0.3)),
     ],
 )
 def test_schedule(rtt: float | None, max_wait: float, expected: tuple[float | None, float]) -> None:
-    """Second SYN at 2·RTT + 100 ms, give up 4·RTT + 250 ms later, never past max_wait."""
+    """Second SYN at 2·RTT + 100 ms, give up the smaller of 4·RTT + 250 ms and RTT + 300 ms later, never
+    past max_wait."""
     assert schedule(rtt, max_wait) == pytest.approx(expected)
 
 
@@ -210,7 +214,7 @@ def test_schedule(rtt: float | None, max_wait: float, expected: tuple[float | No
     [
         (0.001, 0.8, (0.102, 0.8)),  # a near router: the floor decides
         (0.02, 0.8, (0.14, 0.8)),
-        (0.2, 0.8, (0.5, 1.55)),  # a far router: the RTT decides, as for an echo
+        (0.2, 0.8, (0.5, 1.0)),  # a far router: the RTT decides, as for an echo
         (None, 0.8, (None, 3.0)),
         (0.001, 5.0, (0.102, 3.0)),  # never past max_wait
     ],

@@ -16,7 +16,7 @@ import pytest
 
 from probes._hops import HOP_TTLS
 from probes.models import State
-from probes.tcp import HOP_FLOOR
+from probes.tcp import HOP_FLOOR, schedule
 from tests.probes.netns.conftest import SKIP_REASON
 from tests.probes.netns.prober import Prober
 from tests.probes.netns.topology import (
@@ -62,11 +62,12 @@ def test_lone_dropped_port_is_filtered_at_the_floor_when_pings_are_dropped(
 
 def test_far_dropped_port_waits_for_the_isp_hops_200_ms(prober: Prober) -> None:
     """200 ms away, the ISP hop's time-exceeded takes 200 ms too: the schedule scales with it
-    (6·RTT + 350 ms), still well before a longer timeout."""
+    (3·RTT + 400 ms there), still well before a longer timeout."""
     timeout = 6.0
     outcome = prober.probe(ROUTER_WAN_FAR200, TCP_DROP, identify=False, timeout=timeout)
     assert (outcome.result.state, outcome.result.reason) == (State.FILTERED, "timeout")
-    assert 6 * FAR_PATHS[ROUTER_WAN_FAR200] <= outcome.elapsed < timeout * 2 / 3
+    predicted = schedule(FAR_PATHS[ROUTER_WAN_FAR200], timeout, HOP_FLOOR)[1]
+    assert predicted <= outcome.elapsed < timeout * 2 / 3
 
 
 @pytest.mark.parametrize("address", [ROUTER_WAN_FAR20, ROUTER_WAN_FAR200])
@@ -75,6 +76,36 @@ def test_open_port_on_a_far_path_is_open(prober: Prober, address: str) -> None:
     result = prober.probe(address, TCP_OPEN, identify=False, timeout=TIMEOUT).result
     assert (result.state, result.reason) == (State.OPEN, "syn-ack")
     assert result.rtt_ms is not None and result.rtt_ms >= FAR_PATHS[address] * 1000 * 0.9
+
+
+LOST_SYN = "lostsyn"
+
+
+def test_open_port_on_a_200_ms_path_stays_open_when_its_first_syn_is_lost(
+    prober: Prober, internet: Internet
+) -> None:
+    """The home router drops the first full-TTL SYN it gets (not the TTL-limited ones): our own second SYN,
+    2·RTT + 100 ms later, still gets its answer back before the shorter 200 ms-path schedule gives up."""
+    rule = (
+        f"PREROUTING -d {ROUTER_WAN_FAR200} -p tcp --syn --dport {TCP_OPEN} -m ttl --ttl-gt 16 "
+        f"-m statistic --mode nth --every 2 --packet 0 -m comment --comment {LOST_SYN} -j DROP"
+    ).split()
+    internet.router.run("iptables", "-t", "raw", "-I", *rule)
+    try:
+        outcome = prober.probe(ROUTER_WAN_FAR200, TCP_OPEN, identify=False, timeout=TIMEOUT)
+        dropped = internet.router.run("iptables", "-t", "raw", "-L", "PREROUTING", "-v", "-n", "-x")
+    finally:
+        internet.router.run("iptables", "-t", "raw", "-D", *rule)
+    assert (outcome.result.state, outcome.result.reason) == (State.OPEN, "syn-ack"), dropped
+    retry_at = schedule(FAR_PATHS[ROUTER_WAN_FAR200], TIMEOUT, HOP_FLOOR)[0]
+    assert retry_at is not None and outcome.elapsed >= retry_at + FAR_PATHS[ROUTER_WAN_FAR200]
+    assert LOST_SYN in dropped and _packets(dropped, LOST_SYN) == 1, dropped
+
+
+def _packets(listing: str, comment: str) -> int:
+    """The packet count on the line of ``iptables -L -v -x`` carrying ``comment``."""
+    (line,) = [line for line in listing.splitlines() if comment in line]
+    return int(line.split()[0])
 
 
 def test_open_port_is_open_when_tcp_lags_200_ms_behind_the_routers(
@@ -89,10 +120,10 @@ def test_open_port_is_open_when_tcp_lags_200_ms_behind_the_routers(
 
 def test_routers_answer_fast_where_tcp_is_slow(prober: Prober, internet: Internet) -> None:
     """The test above is meaningful: on that address the routers' RTT is tiny, so a dropped port is called
-    filtered at the floor, long before 6·200 ms + 350 ms."""
+    filtered at the floor, before a 200 ms RTT's schedule would give up."""
     outcome = prober.probe(ROUTER_WAN_NOPING_SLOW, TCP_DROP, identify=False, timeout=TIMEOUT)
     assert (outcome.result.state, outcome.result.reason) == (State.FILTERED, "timeout")
-    assert HOP_FLOOR <= outcome.elapsed < 6 * internet.latency + 0.35
+    assert HOP_FLOOR <= outcome.elapsed < schedule(internet.latency, TIMEOUT, HOP_FLOOR)[1]
 
 
 def test_closed_port_is_closed_with_pings_dropped(prober: Prober) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from probes.tcp import schedule
 from tests.probes.netns.selfcheck_lab import (
     FORWARDED,
     HOME,
@@ -183,8 +184,8 @@ def test_a_filtered_verdict_comes_fast_from_the_visits_rtt(far_home: Lab) -> Non
     fast, fast_seconds = checked(far_home, LEARNS, NOT_FORWARDED)
     assert (slow["state"], fast["state"]) == ("filtered", "filtered")
     assert slow_seconds >= 3.0
-    # Never sooner than the schedule for the path's RTT (6·RTT + 350 ms): the RTT did come from the visit.
-    assert 6 * DELAY + 0.35 <= fast_seconds < 0.6 * slow_seconds, (fast_seconds, slow_seconds)
+    # Never sooner than the schedule for the path's RTT: the RTT did come from the visit.
+    assert schedule(DELAY, 3.0)[1] <= fast_seconds < 0.6 * slow_seconds, (fast_seconds, slow_seconds)
 
 
 def test_a_slow_but_open_port_is_open_despite_a_faster_visit(far_home: Lab) -> None:

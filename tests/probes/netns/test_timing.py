@@ -1,7 +1,8 @@
 """When the engine decides: early for silence once the path is known, never early for a slow but open port.
 
 The numbers asserted are generous on purpose (a loaded 2-core machine runs these); the schedule itself is
-described in probes/tcp.py: second SYN at 2·RTT + 100 ms, give up 4·RTT + 250 ms later. The path's RTT comes
+described in probes/tcp.py (``schedule``): second SYN at 2·RTT + 100 ms, give up the smaller of 4·RTT + 250 ms
+and RTT + 300 ms later. The path's RTT comes
 from another port's answer, ``rtt_reference_port`` or an ICMP echo to the same address (``icmp_rtt``); the
 prober pings through an unprivileged ICMP datagram socket (topology.py sets its ping_group_range).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from probes.models import State
+from probes.tcp import schedule
 from tests.probes.netns.prober import Prober
 from tests.probes.netns.topology import (
     GHOST,
@@ -90,10 +92,10 @@ def test_open_port_behind_a_slow_path_is_open(prober: Prober, internet: Internet
 def test_slow_path_lone_filtered_port_waits_for_the_pings_rtt(prober: Prober, internet: Internet) -> None:
     """On a 200 ms path a lone dropped port is decided from the echo's 200 ms: later than on a fast path,
     still before the timeout."""
-    timeout = 6.0  # the schedule predicts ~1.6 s after the echo's reply
+    timeout = 6.0  # the schedule predicts ~1.0 s after the echo's reply
     outcome = prober.probe(ROUTER_WAN_SLOW, TCP_DROP, identify=False, timeout=timeout)
     assert (outcome.result.state, outcome.result.reason) == (State.FILTERED, "timeout")
-    assert 6 * internet.latency <= outcome.elapsed < timeout * 2 / 3
+    assert schedule(internet.latency, timeout)[1] <= outcome.elapsed < timeout * 2 / 3
 
 
 def test_open_port_is_open_when_pings_answer_far_sooner_than_tcp(prober: Prober, internet: Internet) -> None:
@@ -114,13 +116,12 @@ def test_pings_answer_fast_where_tcp_is_slow(prober: Prober) -> None:
 
 def test_slow_path_filtered_port_waits_for_its_own_rtt(prober: Prober, internet: Internet) -> None:
     """On a 200 ms path the early filtered verdict scales with the RTT: later than on a fast path, still early."""
-    timeout = 6.0  # the schedule predicts ~1.6 s; a long timeout leaves room for a loaded machine
+    timeout = 6.0  # the schedule predicts ~1.0 s; a long timeout leaves room for a loaded machine
     outcome = prober.probe(ROUTER_WAN_SLOW, TCP_OPEN, TCP_DROP, identify=False, timeout=timeout)
     assert outcome.report is not None
     states = {r.port: r.state for r in outcome.report.results}
     assert states == {TCP_OPEN: State.OPEN, TCP_DROP: State.FILTERED}
-    rtt = internet.latency
-    assert 6 * rtt <= outcome.elapsed < timeout * 2 / 3
+    assert schedule(internet.latency, timeout)[1] <= outcome.elapsed < timeout * 2 / 3
 
 
 def test_forward_to_a_switched_off_lan_device_is_unreachable_after_the_routers_arp(prober: Prober) -> None:
