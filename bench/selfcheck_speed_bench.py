@@ -39,7 +39,7 @@ NOTES = """\
 Reading: with an RTT R the engine calls a silent port filtered 2·R + 100 ms + min(4·R + 250 ms, R + 300 ms) after
 its first SYN (probes/tcp.py);
 the page adds its own round trips. With nothing else to learn R from (pings dropped, no time-exceeded), the
-visit's TCP_INFO RTT turns the 3 s timeout into that schedule: 0.2-0.5x. With the deployed defaults, the ISP
+visit's TCP_INFO RTT turns the 3 s timeout into that schedule: 0.17-0.35x. With the deployed defaults, the ISP
 hop's time-exceeded already gives about the same R (here it sits right in front of the router, behind the whole
 path delay) but never a verdict before 0.8 s: the visit's RTT then gains only on short paths (under ~75 ms RTT),
 and on longer ones both give the same. The visit's RTT never made a verdict slower here; the slow server
