@@ -177,18 +177,18 @@ def _plain_probe(argv: list[str]) -> ProbeArgs | None:
     rest, via = argv[1:], None
     if "--via" in rest:
         at = rest.index("--via")
-        if at + 1 >= len(rest) or rest[at + 1] not in ("local", "workers") or rest.count("--via") > 1:
+        if rest.count("--via") > 1 or at + 1 >= len(rest) or rest[at + 1] not in ("local", "workers"):
             return None
-        via, rest = rest[at + 1], rest[:at] + rest[at + 2 :]
-    positions = [i for i, arg in enumerate(rest) if not arg.startswith("-")]
-    flags = {arg for arg in rest if arg.startswith("-")}
-    if not flags <= {"--tcp", "--json"} or not positions:
-        return None
-    if positions[-1] - positions[0] + 1 != len(positions):
+        via = rest[at + 1]
+    values = [
+        i for i, arg in enumerate(rest) if not arg.startswith("-") and (i == 0 or rest[i - 1] != "--via")
+    ]
+    flags = {arg for arg in rest if arg.startswith("-")} - {"--via"}
+    if not flags <= {"--tcp", "--json"} or not values or values[-1] - values[0] + 1 != len(values):
         return None
     from bot.probe_cli import ProbeArgs
 
-    words = [rest[i] for i in positions]
+    words = [rest[i] for i in values]
     return ProbeArgs(words[0], words[1:], tcp="--tcp" in flags, json="--json" in flags, via=via)
 
 
