@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import math
 import os
 import select
 import socket
@@ -171,10 +172,12 @@ def connect_all(address: IPAddress, ports: tuple[int, ...], window: float) -> tu
                     sock.close()
         deadline = time.monotonic() + window
         while pending:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            # Polled at least once even past the deadline: answers that came while this process waited for a
+            # busy CPU still count.
+            events = poller.poll(max(0, math.ceil((deadline - time.monotonic()) * 1000)))
+            if not events and time.monotonic() >= deadline:
                 return None
-            for fd, _event in poller.poll(max(1, round(left * 1000))):
+            for fd, _event in events:
                 index, sock, started = pending.pop(fd)
                 poller.unregister(fd)
                 rtt_ms = _ms(started)
