@@ -181,11 +181,12 @@ def connect_all(address: IPAddress, ports: tuple[int, ...], window: float) -> tu
                 index, sock, started = pending.pop(fd)
                 poller.unregister(fd)
                 rtt_ms = _ms(started)
-                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                results[index] = tcp_verdict(
-                    _error(code) if code else None, sock, address, ports[index], rtt_ms
-                )
-                sock.close()
+                try:
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    error = _error(code) if code else None
+                    results[index] = tcp_verdict(error, sock, address, ports[index], rtt_ms)
+                finally:
+                    sock.close()
         return tuple(r for r in results if r is not None)
     finally:
         for _, sock, _ in pending.values():
