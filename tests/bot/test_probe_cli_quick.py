@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from bot.cli import _parser, _plain_probe
 from bot.probe_cli import ProbeArgs
+from tests.probes._windows import start_inside_one_window
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACKS = {"127.0.0.1": "127.0.0.0/8", "::1": "::1/128"}
@@ -179,6 +180,7 @@ def test_an_open_port_is_still_identified(ssh_server: int) -> None:
 def test_a_silent_port_goes_to_the_engine_charged_once_and_audited_once(silent_port: int) -> None:
     """A port that never answers: filtered by the engine, one audit row, and the limit of one probe an hour
     counted once (the next run is refused)."""
+    start_inside_one_window(3600, needed=60)
     env = {
         "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8",
         "PORTBOT_LIMIT_USER": "1/hour",

@@ -58,6 +58,12 @@ def listener(host: str) -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
+@pytest.fixture
+def one_hour() -> None:
+    """Tests that count to an hour's limit start with a minute of the window ahead (tests/probes/_windows.py)."""
+    start_inside_one_window(3600, needed=60)
+
+
 def quick(
     tmp_path: Path, policy: SafetyPolicy = ALLOW_LOOPBACK, *, limits: RateLimits = DEFAULT_LIMITS
 ) -> QuickProbe:
@@ -173,6 +179,7 @@ def test_the_allow_list_opens_loopback(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.usefixtures("one_hour")
 def test_each_probe_is_charged_once(
     tmp_path: Path, limits: dict[str, str], spellings: tuple[str, ...], message: str
 ) -> None:
@@ -192,6 +199,7 @@ def test_each_probe_is_charged_once(
     assert [o for o, _ in audit_rows(tmp_path)] == ["rate-limited", "probed", "probed"]
 
 
+@pytest.mark.usefixtures("one_hour")
 async def test_a_silent_port_is_handed_over_charged_and_unaudited(tmp_path: Path) -> None:
     """A port that never answers: the quick path gives up after its window with the limits charged and no row
     written; the engine then judges it filtered without charging again, and writes the only row."""
@@ -226,6 +234,7 @@ async def test_a_silent_port_is_handed_over_charged_and_unaudited(tmp_path: Path
     ],
     ids=["name", "udp-auto", "both-auto", "udp", "hint", "no-port", "six-ports", "bad-target"],
 )
+@pytest.mark.usefixtures("one_hour")
 def test_other_requests_are_left_to_the_engine_untouched(tmp_path: Path, request_: ProbeRequest) -> None:
     """Names, UDP, hints and requests the engine path will refuse are not the quick path's: nothing is
     probed, charged or written."""
