@@ -22,6 +22,7 @@ from probes.policy import SafetyPolicy
 from probes.quick import IDENTIFY_TIMEOUT, WINDOW, QuickProbe, QuickResult
 from probes.ratelimit import ProbeRateLimiter, RateLimits
 from probes.service import ProbeService
+from tests.probes._windows import start_inside_one_window
 from tests.probes.servers import serve
 
 pytestmark = pytest.mark.usefixtures("no_loop_errors")
