@@ -6,18 +6,18 @@ plain arguments and never read the environment.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import logging
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.core.commands import Portbot
-
 if TYPE_CHECKING:
+    # asyncio, logging and the command core load where they are used: `portbot probe`'s quick path uses none.
+    import asyncio
+    import logging
+
+    from bot.core.commands import Portbot
     from bot.core.selfcheck import LinkProtocol, SelfCheckLink, SelfCheckResult
     from bot.core.watch_desk import WatchDesk
     from bot.settings import Settings
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from probes.engine import EngineConfig
     from probes.models import ProbeReport, ProbeRequest, Requester
     from probes.policy import SafetyPolicy
+    from probes.quick import QuickProbe
     from probes.ratelimit import RateLimits
     from probes.service import ProbeService
     from probes.worker import ConnectionLimits, WorkerConfig
 
-log = logging.getLogger(__name__)
 
 RATE_LIMIT_FILE = "ratelimits.sqlite3"  # in PORTBOT_DATA_DIR, for the command-line processes
 #: `portbot worker`'s port when neither --port nor $PORT says.
@@ -160,7 +160,7 @@ async def run_watches(
             store, portbot.probes, notifiers, stop=stop, config=config, services=portbot.knowledge.service
         )
     except Exception:
-        log.exception("the watch scheduler stopped; watches here are not checked until a restart")
+        _log().exception("the watch scheduler stopped; watches here are not checked until a restart")
     finally:
         await webhooks.aclose()
 
@@ -251,11 +251,27 @@ def build_probe_backend(
     return ServiceBackend(service, audit.close, limiter.aclose)
 
 
+def quick_probe(settings: Settings) -> QuickProbe | None:
+    """``portbot probe``'s synchronous first try (probes/quick.py), with the same policy, persistent rate-limit
+    file and audit file as :func:`build_probe_backend` with ``persistent_limits``; None with workers or Redis
+    (their clients need an event loop: the normal path then runs alone)."""
+    if settings.portbot.workers or settings.portbot.redis_url:
+        return None
+    from probes._audit_file import AuditFile
+    from probes.quick import QuickProbe
+    from probes.ratelimit import ProbeRateLimiter
+
+    limiter = ProbeRateLimiter(_rate_limits(settings), store_path=settings.portbot.data_dir / RATE_LIMIT_FILE)
+    return QuickProbe(_policy(settings), limiter, AuditFile(settings.portbot.audit_path))
+
+
 def build_portbot(
     settings: Settings, *, persistent_limits: bool = False, database: Database | None = None
 ) -> Portbot:
     """The command core with real knowledge (cached in the data directory) and a probe backend built on first
     use (auditing to ``database`` when given)."""
+    from bot.core.commands import Portbot
+
     return Portbot(
         knowledge=lambda: load_knowledge(settings),
         probes=lambda: build_probe_backend(settings, persistent_limits=persistent_limits, database=database),
@@ -306,6 +322,8 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
     except SettingsError as err:
         print(f"portbot: {err}")
         return err.exit_code
+    import asyncio
+
     config = worker_config(settings, host=host, port=port)
     _logging(settings)
     database = store_for(settings)
@@ -332,6 +350,9 @@ def run_platforms(
     shards: tuple[list[int] | None, int | None] = (None, None),
 ) -> int:
     """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
+    import asyncio
+    import signal
+
     from bot.settings import SettingsError
     from bot.store import store_for
 
@@ -375,7 +396,7 @@ def run_platforms(
         try:
             await asyncio.gather(*runs)
         except asyncio.CancelledError:
-            log.info("stopping")
+            _log().info("stopping")
             if not terminated.is_set():
                 raise  # Ctrl-C: asyncio.run turns this into KeyboardInterrupt, exit status 130
         finally:
@@ -394,6 +415,12 @@ def run_platforms(
         print(f"portbot: could not reach the chat service: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _log() -> logging.Logger:
+    import logging  # on first use: `portbot probe` imports this module, and logging costs ~10 ms
+
+    return logging.getLogger(__name__)
 
 
 def _logging(settings: Settings) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from bot.app import ServiceBackend
     from bot.core.commands import Portbot
     from bot.core.reply import Reply
+    from bot.probe_cli import ProbeArgs
     from knowledge import KnowledgeBase
     from probes.errors import PortbotError
 
@@ -123,10 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     quick = _plain_ask(argv)
+    probe = _plain_probe(argv)
     try:
         if quick is not None:
             text, as_json = quick
             return _ask(text, as_json=as_json)
+        if probe is not None:
+            return _probe(probe)
         return _dispatch(_parser().parse_args(argv))
     except PortbotError as err:
         return _explain(err)
@@ -162,6 +166,39 @@ def _plain_ask(argv: list[str]) -> tuple[str, bool] | None:
     if not positions or positions[-1] - positions[0] + 1 != len(positions):
         return None
     return " ".join(rest[i] for i in positions), len(positions) < len(rest)
+
+
+def _plain_probe(argv: list[str]) -> ProbeArgs | None:
+    """``probe HOST [PORT...] [--tcp] [--json] [--via local|workers]`` read without argparse (its set-up and the
+    other commands' parsers cost more than a quick probe), in the shape argparse reads the same way: the
+    positionals in one run, only these options. Anything else (help, --udp, typos) goes to the full parser."""
+    if not argv or argv[0] != "probe":
+        return None
+    rest, via = argv[1:], None
+    if "--via" in rest:
+        at = rest.index("--via")
+        if rest.count("--via") > 1 or at + 1 >= len(rest) or rest[at + 1] not in ("local", "workers"):
+            return None
+        via = rest[at + 1]
+    values = [
+        i for i, arg in enumerate(rest) if not arg.startswith("-") and (i == 0 or rest[i - 1] != "--via")
+    ]
+    flags = {arg for arg in rest if arg.startswith("-")} - {"--via"}
+    if not flags <= {"--tcp", "--json"} or not values or values[-1] - values[0] + 1 != len(values):
+        return None
+    from bot.probe_cli import ProbeArgs
+
+    words = [rest[i] for i in values]
+    return ProbeArgs(words[0], words[1:], tcp="--tcp" in flags, json="--json" in flags, via=via)
+
+
+def _probe(args: ProbeArgs) -> int:
+    from bot import probe_cli
+    from bot.settings import Settings
+
+    return probe_cli.run(
+        Settings.load(), args
+    )  # a bad setting raises SettingsError: main() says which, exit 2
 
 
 def _dispatch(args: argparse.Namespace) -> int:

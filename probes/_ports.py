@@ -65,6 +65,14 @@ def auto_protocols(port: int, hint: str | None = None) -> tuple[Protocol, ...]:
     return _protocols.REGISTRY.transports(port) or ("tcp",)
 
 
+def protocols_for(requested: str, port: int, hint: str | None = None) -> tuple[Protocol, ...]:
+    """The protocols the engine probes ``port`` with for a request's protocol (``auto``, ``tcp`` or ``udp``);
+    probes/quick.py asks the same question to know whether a request is TCP only."""
+    if requested == "auto":
+        return auto_protocols(port, hint)
+    return ("udp",) if requested == "udp" else ("tcp",)
+
+
 def udp_kind(port: int, hint: str | None = None) -> str:
     """Which UDP request to send to ``port``."""
     kind = hint_kind(hint)

@@ -223,9 +223,7 @@ class ProbeEngine:
         return [first[v] for v in (4, 6) if v in first]
 
     def _protocols(self, request: ProbeRequest, port: int, hint: str | None) -> tuple[Protocol, ...]:
-        if request.protocol == "auto":
-            return _ports.auto_protocols(port, hint)
-        return (request.protocol,)
+        return _ports.protocols_for(request.protocol, port, hint)
 
     async def _one(
         self,

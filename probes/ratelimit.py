@@ -85,19 +85,18 @@ class ProbeRateLimiter:
         else:
             self._local = WindowCounters()
 
+    @property
+    def synchronous(self) -> bool:
+        """Whether the counters are this process's or a file's, so :meth:`hit_now` can count without an event
+        loop (not Redis)."""
+        return self._local is not None
+
     async def hit(self, keys: list[tuple[str, str]], *, platform: str = "") -> None:
         """Count one probe against every ``(scope, key)`` in order; raise :class:`RateLimited` at the first
         limit used up (later keys are not charged, so list the user first). ``platform`` only picks the
         wording ("server" or "workspace")."""
-        local = self._local
-        if local is not None:
-            try:
-                for scope, key in keys:
-                    item = self._items[scope]
-                    if item is not None and not local.hit(item, scope, key):
-                        raise _limited(scope, item, local.reset_after(item, scope, key), platform)
-            except CounterStoreError as err:
-                raise StoreUnavailable(_STORE_DOWN) from err
+        if self._local is not None:
+            self.hit_now(keys, platform=platform)
             return
         from limits.errors import StorageError
 
@@ -111,11 +110,33 @@ class ProbeRateLimiter:
         except StorageError as err:
             raise StoreUnavailable(_STORE_DOWN) from err
 
+    def hit_now(self, keys: list[tuple[str, str]], *, platform: str = "") -> None:
+        """:meth:`hit` without an event loop, for the memory and SQLite counters (``portbot probe``'s quick path,
+        probes/quick.py); TypeError with Redis (see :attr:`synchronous`)."""
+        local = self._local
+        if local is None:
+            raise TypeError("Redis counters are counted with hit()")
+        try:
+            for scope, key in keys:
+                item = self._items[scope]
+                if item is not None and not local.hit(item, scope, key):
+                    raise _limited(scope, item, local.reset_after(item, scope, key), platform)
+        except CounterStoreError as err:
+            raise StoreUnavailable(_STORE_DOWN) from err
+
     async def admit(self, addresses: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:
         """Charge the per-target limit once for a probe about to be sent to ``addresses`` (one count per
         distinct :func:`target_key`); raise :class:`RateLimited` if any of them is used up."""
-        keys = dict.fromkeys(target_key(address) for address in addresses)
-        await self.hit([(TARGET, key) for key in keys])
+        await self.hit(target_keys(addresses))
+
+    def admit_now(self, addresses: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> None:
+        """:meth:`admit` without an event loop (see :meth:`hit_now`)."""
+        self.hit_now(target_keys(addresses))
+
+    def close_now(self) -> None:
+        """Close the SQLite file, for a caller without an event loop (Redis is never opened by one)."""
+        if isinstance(self._local, SqliteWindowCounters):
+            self._local.close()
 
     async def allowed(self, scope: str, key: str) -> bool:
         """Whether one more probe would fit under ``scope``'s limit for ``key`` (counts nothing)."""
@@ -136,8 +157,7 @@ class ProbeRateLimiter:
 
     async def aclose(self) -> None:
         """Close the SQLite file or the Redis connection pool, if any (memory storage holds nothing to close)."""
-        if isinstance(self._local, SqliteWindowCounters):
-            self._local.close()
+        self.close_now()
         # limits exposes no close(); its redis-py bridge keeps the client as ``bridge.storage``.
         client = getattr(getattr(self._storage, "bridge", None), "storage", None)
         close = getattr(client, "aclose", None)
@@ -148,6 +168,11 @@ class ProbeRateLimiter:
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")
 _COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def target_keys(addresses: Iterable[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> list[tuple[str, str]]:
+    """The per-target counters a probe to ``addresses`` is charged to, once each."""
+    return [(TARGET, key) for key in dict.fromkeys(target_key(address) for address in addresses)]
 
 
 def target_key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

@@ -15,13 +15,17 @@ per-target limit is left to each worker, which runs this same service around its
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from probes.audit import FAILED, INVALID, PROBED, RATE_LIMITED, REFUSED, AuditEntry, AuditLog
+# The synchronous core of the audit log: probes/quick.py runs this module's checks in a process without asyncio.
+from probes._audit_file import FAILED, INVALID, PROBED, RATE_LIMITED, REFUSED, AuditEntry
 from probes.errors import InputError, RateLimited, RefusedTarget
 from probes.models import ProbeReport, ProbeRequest, Requester
 from probes.policy import IPAddress, SafetyPolicy, parse_ip_literal
 from probes.ratelimit import GUILD, USER, ProbeRateLimiter
+
+if TYPE_CHECKING:
+    from probes.audit import AuditLog
 
 LOCAL_VANTAGE = "this bot's own network"
 
@@ -79,29 +83,33 @@ class ProbeService:
         self.vantage = vantage or (LOCAL_VANTAGE if prober is not None else "workers")
         self.local = local
 
-    async def run(self, request: ProbeRequest, requester: Requester) -> ProbeReport:
-        """Probe ``request`` from this service's own vantage point (needs an engine)."""
+    async def run(self, request: ProbeRequest, requester: Requester, *, charged: bool = False) -> ProbeReport:
+        """Probe ``request`` from this service's own vantage point (needs an engine); ``charged`` as in
+        :meth:`run_all`."""
         prober = self._prober
         if prober is None:
             raise TypeError("run() needs a prober; use run_all() with a source")
 
-        admit = self.admit if self._limiter is not None else None
+        admit = self.admit if self._limiter is not None and not charged else None
 
         async def call() -> list[ProbeReport]:
             return [await prober.probe(request, vantage=self.vantage, local=self.local, admit=admit)]
 
-        return (await self._guarded(request, requester, call))[0]
+        return (await self._guarded(request, requester, call, charged=charged))[0]
 
-    async def run_all(self, request: ProbeRequest, requester: Requester) -> list[ProbeReport]:
-        """Probe ``request`` from every vantage point: the source's, or this service's own."""
+    async def run_all(
+        self, request: ProbeRequest, requester: Requester, *, charged: bool = False
+    ) -> list[ProbeReport]:
+        """Probe ``request`` from every vantage point: the source's, or this service's own. ``charged``: the
+        rate limits were already charged for this request (probes/quick.py handed it over), so none is again."""
         source = self._source
         if source is None:
-            return [await self.run(request, requester)]
+            return [await self.run(request, requester, charged=charged)]
 
         async def call() -> list[ProbeReport]:
             return await source.probe(request, requester=requester)
 
-        return await self._guarded(request, requester, call)
+        return await self._guarded(request, requester, call, charged=charged)
 
     async def admit(self, addresses: Sequence[IPAddress]) -> None:
         """Charge the per-target limit for a probe about to be sent to ``addresses`` (the engine calls this
@@ -114,10 +122,13 @@ class ProbeService:
         request: ProbeRequest,
         requester: Requester,
         call: Callable[[], Awaitable[list[ProbeReport]]],
+        *,
+        charged: bool = False,
     ) -> list[ProbeReport]:
         try:
-            self._check_input(request)
-            await self._rate_limit(requester)
+            check_input(self._policy, request)
+            if not charged:
+                await self._rate_limit(requester)
             reports = await call()
         except Exception as err:
             await self._audit_error(request, requester, err)
@@ -125,91 +136,108 @@ class ProbeService:
         await self._after(request, requester, reports)
         return reports
 
-    def _check_input(self, request: ProbeRequest) -> None:
-        if not request.target.strip():
-            raise InputError("Tell me which address or host name to check, e.g. `check example.com 25565`.")
-        if request.protocol not in ("auto", "tcp", "udp"):
-            raise InputError(f"{request.protocol!r} is not a protocol I check: use tcp or udp.")
-        self._policy.check_ports(request.ports)
-        address = parse_ip_literal(request.target)
-        if address is not None:
-            self._policy.check_address(address)
-
     async def _rate_limit(self, requester: Requester) -> None:
         """The requester's own limits, charged up front (the target's is charged by :meth:`admit`)."""
         if self._limiter is None:
             return
-        keys = [(USER, f"{requester.platform}:{requester.user_id}")]
-        if requester.guild_id:
-            keys.append((GUILD, f"{requester.platform}:{requester.guild_id}"))
-        await self._limiter.hit(keys, platform=requester.platform)
+        await self._limiter.hit(requester_keys(requester), platform=requester.platform)
 
     async def _after(self, request: ProbeRequest, requester: Requester, reports: list[ProbeReport]) -> None:
         if self._audit is None:
             return
         for report in reports:
-            await self._audit.record(
-                self._entry(
-                    request,
-                    requester,
-                    outcome=PROBED if report.error is None else FAILED,
-                    vantage=report.vantage,
-                    addresses=tuple(dict.fromkeys(r.address for r in report.results)),
-                    verdicts=AuditEntry.verdicts_of(report),
-                    detail=report.error,
-                )
-            )
+            await self._audit.record(report_entry(request, requester, report))
 
     async def _audit_error(self, request: ProbeRequest, requester: Requester, err: Exception) -> None:
-        if self._audit is None:
-            return
-        category: str | None = None
-        addresses: tuple[str, ...] = ()
-        if isinstance(err, RefusedTarget):
-            outcome, category = REFUSED, err.category
-            addresses = (err.address,) if err.address else ()
-        elif isinstance(err, RateLimited):
-            outcome, category = RATE_LIMITED, err.scope
-        elif isinstance(err, InputError):
-            outcome = INVALID
-        else:
-            outcome, category = FAILED, type(err).__name__
-        await self._audit.record(
-            self._entry(
-                request,
-                requester,
-                outcome=outcome,
-                vantage=self.vantage,
-                addresses=addresses,
-                category=category,
-                detail=str(err),
-            )
-        )
+        if self._audit is not None:
+            await self._audit.record(error_entry(request, requester, err, self.vantage))
 
-    def _entry(
-        self,
-        request: ProbeRequest,
-        requester: Requester,
-        *,
-        outcome: str,
-        vantage: str,
-        addresses: tuple[str, ...] = (),
-        verdicts: tuple[dict[str, Any], ...] = (),
-        category: str | None = None,
-        detail: str | None = None,
-    ) -> AuditEntry:
-        return AuditEntry(
-            platform=requester.platform,
-            user_id=requester.user_id,
-            guild_id=requester.guild_id,
-            channel_id=requester.channel_id,
-            target=request.target,
-            ports=tuple(request.ports),
-            protocol=request.protocol,
-            outcome=outcome,
-            vantage=vantage,
-            addresses=addresses,
-            verdicts=verdicts,
-            category=category,
-            detail=detail,
-        )
+
+# The checks and audit rows of one request, as plain functions: ProbeService runs them around the engine or the
+# workers, and probes/quick.py around its synchronous connects, so the two paths can't drift apart.
+
+
+def check_input(policy: SafetyPolicy, request: ProbeRequest) -> None:
+    """Refuse a request before anything is counted: no target, an unknown protocol, bad ports, or an address
+    literal the policy refuses (InputError, RefusedTarget)."""
+    if not request.target.strip():
+        raise InputError("Tell me which address or host name to check, e.g. `check example.com 25565`.")
+    if request.protocol not in ("auto", "tcp", "udp"):
+        raise InputError(f"{request.protocol!r} is not a protocol I check: use tcp or udp.")
+    policy.check_ports(request.ports)
+    address = parse_ip_literal(request.target)
+    if address is not None:
+        policy.check_address(address)
+
+
+def requester_keys(requester: Requester) -> list[tuple[str, str]]:
+    """The requester's own rate-limit counters, user first (the target's is charged by ``admit``)."""
+    keys = [(USER, f"{requester.platform}:{requester.user_id}")]
+    if requester.guild_id:
+        keys.append((GUILD, f"{requester.platform}:{requester.guild_id}"))
+    return keys
+
+
+def report_entry(request: ProbeRequest, requester: Requester, report: ProbeReport) -> AuditEntry:
+    """The audit row of one vantage point's report."""
+    return _entry(
+        request,
+        requester,
+        outcome=PROBED if report.error is None else FAILED,
+        vantage=report.vantage,
+        addresses=tuple(dict.fromkeys(r.address for r in report.results)),
+        verdicts=AuditEntry.verdicts_of(report),
+        detail=report.error,
+    )
+
+
+def error_entry(request: ProbeRequest, requester: Requester, err: Exception, vantage: str) -> AuditEntry:
+    """The audit row of a request that stopped with ``err`` (refused, rate-limited, invalid or failed)."""
+    category: str | None = None
+    addresses: tuple[str, ...] = ()
+    if isinstance(err, RefusedTarget):
+        outcome, category = REFUSED, err.category
+        addresses = (err.address,) if err.address else ()
+    elif isinstance(err, RateLimited):
+        outcome, category = RATE_LIMITED, err.scope
+    elif isinstance(err, InputError):
+        outcome = INVALID
+    else:
+        outcome, category = FAILED, type(err).__name__
+    return _entry(
+        request,
+        requester,
+        outcome=outcome,
+        vantage=vantage,
+        addresses=addresses,
+        category=category,
+        detail=str(err),
+    )
+
+
+def _entry(
+    request: ProbeRequest,
+    requester: Requester,
+    *,
+    outcome: str,
+    vantage: str,
+    addresses: tuple[str, ...] = (),
+    verdicts: tuple[dict[str, Any], ...] = (),
+    category: str | None = None,
+    detail: str | None = None,
+) -> AuditEntry:
+    return AuditEntry(
+        platform=requester.platform,
+        user_id=requester.user_id,
+        guild_id=requester.guild_id,
+        channel_id=requester.channel_id,
+        target=request.target,
+        ports=tuple(request.ports),
+        protocol=request.protocol,
+        outcome=outcome,
+        vantage=vantage,
+        addresses=addresses,
+        verdicts=verdicts,
+        category=category,
+        detail=detail,
+    )

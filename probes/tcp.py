@@ -93,9 +93,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from probes import _ping
+from probes._connect import FROM_TARGET, tcp_verdict
+from probes._connect import new_socket as new_socket  # probes/udp.py's, kept here
 from probes._hops import HopAsker
-from probes._icmp import classify, enable_error_queue
-from probes.errors import ProbeError
+from probes._icmp import enable_error_queue
 from probes.models import PortResult, State
 from probes.policy import IPAddress
 
@@ -285,7 +286,7 @@ async def probe_tcp(
                 for attempt in attempts:
                     if attempt.task.done():
                         result = _outcome(attempt, address, port, loop.time())
-                        if result.rtt_ms is not None and result.reason in _FROM_TARGET:
+                        if result.rtt_ms is not None and result.reason in FROM_TARGET:
                             tracker.record(result.rtt_ms / 1000)
                         return result
         return PortResult(str(address), port, "tcp", State.FILTERED, "timeout")
@@ -307,10 +308,6 @@ async def _close(attempts: list[_Attempt]) -> None:
             attempt.sock.close()
 
 
-# Answers that come from the target itself, so their time is a round trip to it.
-_FROM_TARGET = frozenset({"syn-ack", "rst"})
-
-
 def _connect(address: IPAddress, port: int, loop: asyncio.AbstractEventLoop) -> _Attempt:
     sock = new_socket(address, socket.SOCK_STREAM)
     try:
@@ -323,27 +320,6 @@ def _connect(address: IPAddress, port: int, loop: asyncio.AbstractEventLoop) -> 
     return _Attempt(sock, task, loop.time())
 
 
-def new_socket(address: IPAddress, kind: socket.SocketKind) -> socket.socket:
-    """A socket for ``address``'s family; running out of them is this machine's problem, said plainly."""
-    try:
-        return socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET, kind)
-    except OSError as err:
-        raise ProbeError(f"This bot couldn't open a network socket ({err.strerror or err}).") from err
-
-
 def _outcome(attempt: _Attempt, address: IPAddress, port: int, now: float) -> PortResult:
     rtt_ms = round((now - attempt.started) * 1000, 3)
-    err = attempt.task.exception()
-    if err is None:
-        return PortResult(str(address), port, "tcp", State.OPEN, "syn-ack", rtt_ms)
-    if not isinstance(err, OSError):
-        raise err
-    verdict = classify(err, attempt.sock, "tcp")
-    if verdict is None:
-        raise ProbeError(
-            f"The check of port {port} failed on this bot's side ({err.strerror or err})."
-        ) from err
-    state, reason = verdict
-    # An error our own machine raised straight away (no route here) has no round trip to report.
-    local = reason in ("no-route", "local-firewall")
-    return PortResult(str(address), port, "tcp", state, reason, None if local else rtt_ms)
+    return tcp_verdict(attempt.task.exception(), attempt.sock, address, port, rtt_ms)

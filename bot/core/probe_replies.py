@@ -6,7 +6,6 @@ given and every address so :meth:`Reply.masked` can hide them when the user shar
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -47,7 +46,6 @@ MIXED_ADVICE = (
 )
 SHARE = Action(ActionKind.SHARE, "Share in channel")
 
-log = logging.getLogger(__name__)
 
 # What only the people who run the bot can act on (a setting's name, a shared secret, a worker's clock or
 # HTTP status): the log gets it, users get NOT_CHECKED / WORKERS_DOWN.
@@ -172,7 +170,9 @@ def _for_users(text: str, instead: str | None = None) -> str:
     (who find the detail in the log)."""
     if not _OPERATOR_DETAIL.search(text):
         return text
-    log.warning("a check could not run: %s", text)
+    import logging  # here: `portbot probe` loads this module on every run, and logging costs ~10 ms
+
+    logging.getLogger(__name__).warning("a check could not run: %s", text)
     return instead or NOT_CHECKED
 
 

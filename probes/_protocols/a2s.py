@@ -7,8 +7,6 @@ identification time box, from python-a2s' ``ainfo``, which does the challenge ha
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from probes._protocols._base import UdpProtocol
@@ -18,7 +16,6 @@ from probes.models import ServiceInfo
 if TYPE_CHECKING:
     from probes.policy import IPAddress
 
-log = logging.getLogger(__name__)
 
 INFO_REQUEST = b"\xff\xff\xff\xffTSource Engine Query\x00"
 HINTS = (
@@ -43,6 +40,8 @@ def parse(data: bytes, rtt_ms: float | None) -> ServiceInfo | None:
 async def identify_a2s(address: IPAddress, port: int, time_box: float = 2.0) -> ServiceInfo | None:
     """The Source query's server details (name, game, map, players) via python-a2s, which also does the
     challenge handshake current servers require. None on any failure."""
+    import asyncio  # here, not at the top: `portbot probe`'s quick path loads this table without asyncio
+
     import a2s
 
     try:
@@ -50,7 +49,11 @@ async def identify_a2s(address: IPAddress, port: int, time_box: float = 2.0) -> 
         async with asyncio.timeout(time_box + 0.5):
             info = await a2s.ainfo((str(address), port), timeout=time_box / 2)
     except Exception:  # best effort, as all identification: it never changes the verdict
-        log.debug("A2S identification of %s port %s failed", address, port, exc_info=True)
+        import logging  # only on a failure: the port table that imports this module runs on every probe
+
+        logging.getLogger(__name__).debug(
+            "A2S identification of %s port %s failed", address, port, exc_info=True
+        )
         return None
     name = clean(str(info.server_name))
     game = clean(str(info.game))
