@@ -21,6 +21,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,17 @@ PROCESS_HEADER = "X-Portbot-Process"
 RESTART_DELAY = 1.0  # seconds before a child that exited on its own is started again
 
 
+def child_command(index: int) -> list[str]:
+    """How the first process starts process ``index``: the same command, told which one it is."""
+    return [sys.executable, "-m", "bot", "slack", "--http", "--process-index", str(index)]
+
+
 class Children:
     """The processes after the first: started, restarted when one exits on its own, stopped together."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, argv: Callable[[int], list[str]] = child_command) -> None:
         self._count = count
+        self._argv = argv
         self._processes: dict[int, asyncio.subprocess.Process] = {}
         self._keeping: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -44,10 +51,7 @@ class Children:
 
     async def _keep(self, index: int) -> None:
         while not self._stopping:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "slack", "--http", "--process-index", str(index),
-                stdin=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+            process = await asyncio.create_subprocess_exec(*self._argv(index), stdin=asyncio.subprocess.PIPE)
             self._processes[index] = process
             status = await process.wait()
             if self._stopping:

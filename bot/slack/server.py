@@ -19,7 +19,7 @@ from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack._lazy import TrackedLazyRunner
 from bot.slack.app import EVENTS_PATH, build_app, lazy_runner, notifier_for, require_settings
-from bot.slack.processes import PROCESS_HEADER, Children, parent_gone
+from bot.slack.processes import PROCESS_HEADER, Children, child_command, parent_gone
 from bot.store import LazyStore, store_for
 
 if TYPE_CHECKING:
@@ -38,12 +38,14 @@ async def run(
     http: bool = False,
     database: LazyStore | None = None,
     process_index: int = 0,
+    child_argv: Callable[[int], list[str]] = child_command,
 ) -> None:
     """Serve Slack until cancelled. Raises SettingsError (one line a problem) before connecting anywhere.
 
     State lives in ``database`` (the process's store; without one, the store the settings name, opened here).
     Over HTTP with ``PORTBOT_SLACK_PROCESSES`` above 1, the first process (``process_index`` 0) starts the others
-    (bot/slack/processes.py); a later one serves until cancelled or until the first is gone."""
+    (bot/slack/processes.py), each with ``child_argv(index)`` (a bench swaps it); a later one serves until
+    cancelled or until the first is gone."""
     require_settings(settings, http=http)
     from bot.app import open_watch_store, run_watches, watch_desk
     from bot.watch.models import Platform
@@ -75,7 +77,9 @@ async def run(
                     )
                 )
             try:
-                await _serve(app, settings, portbot, http=http, process_index=process_index)
+                await _serve(
+                    app, settings, portbot, http=http, process_index=process_index, child_argv=child_argv
+                )
             finally:
                 stop.set()
                 if watching is not None:
@@ -86,7 +90,13 @@ async def run(
 
 
 async def _serve(
-    app: AsyncApp, settings: Settings, portbot: Portbot, *, http: bool, process_index: int = 0
+    app: AsyncApp,
+    settings: Settings,
+    portbot: Portbot,
+    *,
+    http: bool,
+    process_index: int = 0,
+    child_argv: Callable[[int], list[str]] = child_command,
 ) -> None:
     await _warm(portbot)
     children = None
@@ -110,7 +120,7 @@ async def _serve(
                 else:
                     if count > 1:
                         # Started only now: the store is upgraded and the port is ours, so they find both ready.
-                        children = Children(count)
+                        children = Children(count, child_argv)
                         await children.start()
                     await asyncio.Event().wait()
             finally:

@@ -36,8 +36,8 @@ class GroupCommit:
             self._sweeps[table] = max(sweep_before, self._sweeps.get(table, sweep_before))
         if self._writing is None:
             self._writing = loop.create_task(self._write())
-        # A cancelled caller does not cancel the batch: other callers' rows ride in it.
-        await asyncio.shield(done)
+        # A cancelled caller cancels only its own future: its row still rides in the batch with the others'.
+        await done
 
     async def _write(self) -> None:
         try:
