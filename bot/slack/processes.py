@@ -51,7 +51,11 @@ class Children:
 
     async def _keep(self, index: int) -> None:
         while not self._stopping:
-            process = await asyncio.create_subprocess_exec(*self._argv(index), stdin=asyncio.subprocess.PIPE)
+            # A session of its own: Ctrl-C in a terminal reaches the first process only, which stops the rest
+            # itself (else a child hit by the same SIGINT would exit first and be started again).
+            process = await asyncio.create_subprocess_exec(
+                *self._argv(index), stdin=asyncio.subprocess.PIPE, start_new_session=True
+            )
             self._processes[index] = process
             status = await process.wait()
             if self._stopping:

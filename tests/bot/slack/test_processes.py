@@ -39,6 +39,20 @@ class Served:
         return response.headers[PROCESS_HEADER], hook
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture
 async def two_processes(fake_slack: FakeSlack, tmp_path: Path, listening: int) -> AsyncIterator[Served]:
     port = free_port()
@@ -58,6 +72,7 @@ async def two_processes(fake_slack: FakeSlack, tmp_path: Path, listening: int) -
         sys.executable, "-m", "bot", "slack", "--http",
         env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, for Ctrl-C as a terminal sends it
     )  # fmt: skip
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -138,3 +153,29 @@ async def test_a_killed_first_process_leaves_no_orphan(two_processes: Served, fa
         await two_processes.process.communicate()  # the output pipes close only when the child is gone too
         while not await port_closed(two_processes.port):
             await asyncio.sleep(0.05)
+
+
+async def test_ctrl_c_in_a_terminal_stops_every_process_quietly(
+    two_processes: Served, fake_slack: FakeSlack
+) -> None:
+    """SIGINT to the whole process group (Ctrl-C): exit status 130, no child started again, no traceback."""
+    await meet_both(two_processes, fake_slack)
+    os.killpg(two_processes.process.pid, signal.SIGINT)
+    async with asyncio.timeout(30):
+        _, err = await two_processes.process.communicate()
+    assert two_processes.process.returncode == 130
+    assert b"starting it again" not in err
+    assert b"Traceback" not in err
+    assert await port_closed(two_processes.port)
+
+
+async def test_a_child_that_dies_is_started_again(two_processes: Served, fake_slack: FakeSlack) -> None:
+    """SIGKILL on the second process: the first starts a new one, which answers on the same port."""
+    await meet_both(two_processes, fake_slack)
+    (child,) = children_of(two_processes.process.pid)
+    os.kill(child, signal.SIGKILL)
+    async with asyncio.timeout(60):
+        while children_of(two_processes.process.pid) in ([], [child]):
+            await asyncio.sleep(0.05)
+    await meet_both(two_processes, fake_slack)
+    assert children_of(two_processes.process.pid) != [child]
