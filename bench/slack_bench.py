@@ -17,7 +17,11 @@ Scenarios:
 - ``/port check example.com 443``: N at once with a probe backend that waits 1 s (no network: this benches
   the adapter), showing the acks stay quick while N probes are in flight in lazy listeners.
 
-    .venv/bin/python bench/slack_bench.py [--concurrency 200] [--sequential 200]
+    .venv/bin/python bench/slack_bench.py [--concurrency 200] [--sequential 200] [--processes N]
+
+``--processes N`` serves from N processes on one port, as ``PORTBOT_SLACK_PROCESSES=N`` does (the first starts
+the others; each has the 1-second backend). **app CPU** is the CPU time (user + system, every thread) of all
+the app's processes over a scenario, per request, read from /proc.
 
 (``--serve`` is the child's mode: it reads its settings from the environment the parent sets.)
 
@@ -47,6 +51,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
+from bot import runtime  # noqa: E402
 from bot.core.commands import Portbot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.slack import EVENTS_PATH, HEALTH_PATH, run  # noqa: E402
@@ -77,6 +82,30 @@ class Row:
     n: int
     ack_ms: list[float]
     answer_ms: list[float]
+    cpu_ms: float = float("nan")  # the app processes' CPU per request
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used so far by ``pid`` and its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    parent: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parent[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    tree = {pid}
+    grew = True
+    while grew:
+        found = {p for p, pp in parent.items() if pp in tree} - tree
+        tree |= found
+        grew = bool(found)
+    return sum(used.get(p, 0.0) for p in tree)
 
 
 async def one(
@@ -94,14 +123,24 @@ async def one(
 
 
 async def scenario(
-    client: aiohttp.ClientSession, url: str, fake: FakeSlack, name: str, text: str, n: int, *, burst: bool
+    client: aiohttp.ClientSession,
+    url: str,
+    fake: FakeSlack,
+    name: str,
+    text: str,
+    n: int,
+    *,
+    burst: bool,
+    app_pid: int | None = None,
 ) -> Row:
     prefix = f"s{len(fake.posted)}"  # unique response_url names per scenario
+    cpu = tree_cpu(app_pid) if app_pid is not None else 0.0
     if burst:
         timings = await asyncio.gather(*(one(client, url, fake, text, f"{prefix}-{i}") for i in range(n)))
     else:
         timings = [await one(client, url, fake, text, f"{prefix}-{i}") for i in range(n)]
-    return Row(name, n, [a for a, _ in timings], [b for _, b in timings])
+    cpu_ms = (tree_cpu(app_pid) - cpu) * 1000 / n if app_pid is not None else float("nan")
+    return Row(name, n, [a for a, _ in timings], [b for _, b in timings], cpu_ms)
 
 
 def free_port() -> int:
@@ -124,7 +163,18 @@ async def wait_until_up(client: aiohttp.ClientSession, base: str, child: asyncio
             await asyncio.sleep(0.05)
 
 
-async def main(concurrency: int, sequential: int) -> list[Row]:
+async def all_up(client: aiohttp.ClientSession, url: str, fake: FakeSlack, processes: int) -> None:
+    """Send /port 25565 on new connections until every process has answered one (the later ones start later)."""
+    seen: set[str] = set()
+    async with asyncio.timeout(120):
+        while len(seen) < processes:
+            async with aiohttp.ClientSession() as fresh:  # a new connection each time
+                body = payloads.command("25565", fake.response_url(f"up{len(fake.posted)}"))
+                async with fresh.post(url, data=body.encode(), headers=payloads.signature_headers(body)) as r:
+                    seen.add(r.headers.get("X-Portbot-Process", "0"))
+
+
+async def main(concurrency: int, sequential: int, processes: int = 1) -> list[Row]:
     fake = await FakeSlack().start()
     port = free_port()
     env = {
@@ -135,7 +185,11 @@ async def main(concurrency: int, sequential: int) -> list[Row]:
         "SLACK_PORT": str(port),
         "PORTBOT_DATA_DIR": tempfile.mkdtemp(prefix="portbot-bench-"),
     }
-    child = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", env=env)
+    if processes > 1:
+        env["PORTBOT_SLACK_PROCESSES"] = str(processes)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", "--processes", str(processes), env=env
+    )
     base = f"http://127.0.0.1:{port}"
     url = base + EVENTS_PATH
     rows: list[Row] = []
@@ -143,6 +197,8 @@ async def main(concurrency: int, sequential: int) -> list[Row]:
     try:
         async with aiohttp.ClientSession(connector=connector) as client:
             await wait_until_up(client, base, child)
+            if processes > 1:
+                await all_up(client, url, fake, processes)
             await scenario(client, url, fake, "warm-up", "25565", 20, burst=False)
             rows.append(
                 await scenario(
@@ -151,7 +207,14 @@ async def main(concurrency: int, sequential: int) -> list[Row]:
             )
             rows.append(
                 await scenario(
-                    client, url, fake, f"/port 25565, {concurrency} at once", "25565", concurrency, burst=True
+                    client,
+                    url,
+                    fake,
+                    f"/port 25565, {concurrency} at once",
+                    "25565",
+                    concurrency,
+                    burst=True,
+                    app_pid=child.pid,
                 )
             )
             rows.append(
@@ -163,6 +226,7 @@ async def main(concurrency: int, sequential: int) -> list[Row]:
                     "check example.com 443",
                     concurrency,
                     burst=True,
+                    app_pid=child.pid,
                 )
             )
     finally:
@@ -178,35 +242,57 @@ async def main(concurrency: int, sequential: int) -> list[Row]:
     return rows
 
 
-def serve() -> None:
+def serve(process_index: int, processes: int) -> None:
     """The child: the Slack app as ``portbot slack --http`` runs it, with the 1-second probe backend."""
+    runtime.long_running()  # as `portbot slack` declares: the collector is tuned once the app has started
     portbot = Portbot(knowledge=KnowledgeBase.load(), probes=SlowBackend())
+    settings = Settings.load(env_file=None)
+    if processes > 1:  # the others run this file too, so they get the same backend
+        running = run(
+            settings,
+            portbot,
+            http=True,
+            process_index=process_index,
+            child_argv=lambda i: [
+                sys.executable,
+                __file__,
+                "--serve",
+                "--processes",
+                str(processes),
+                "--process-index",
+                str(i),
+            ],
+        )
+    else:
+        running = run(settings, portbot, http=True)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(Settings.load(env_file=None), portbot, http=True))
+        asyncio.run(running)
 
 
 def table(rows: list[Row]) -> str:
     lines = [
-        "| scenario | n | ack p50 | ack p99 | ack max | answer p50 | answer p99 | answer max |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | n | ack p50 | ack p99 | ack max | answer p50 | answer p99 | answer max | app CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.scenario} | {r.n} | {statistics.median(r.ack_ms):.1f} | {percentile(r.ack_ms, 0.99):.1f} | "
             f"{max(r.ack_ms):.1f} | {statistics.median(r.answer_ms):.1f} | {percentile(r.answer_ms, 0.99):.1f} | "
-            f"{max(r.answer_ms):.1f} |"
+            f"{max(r.answer_ms):.1f} | {'' if r.cpu_ms != r.cpu_ms else f'{r.cpu_ms:.2f}'} |"
         )
     return "\n".join(lines)
 
 
-def report(rows: list[Row]) -> str:
+def report(rows: list[Row], processes: int = 1) -> str:
     worst_ack = max(percentile(r.ack_ms, 0.99) for r in rows)
     verdict = "meets" if worst_ack <= TARGET_ACK_P99_MS else "MISSES"
     return (
         "# Slack adapter latency\n\n"
         "Written by `bench/slack_bench.py`; rerun it to refresh. Times in milliseconds, measured from just before "
         "the signed POST is sent. **ack** is Bolt's HTTP 200 (Slack's limit: 3000 ms); **answer** is the reply "
-        "arriving at the fake response_url. The app runs in its own process as `portbot slack --http` runs it; "
+        "arriving at the fake response_url; **app CPU** is the app processes' CPU time per request (ms). The "
+        f"app runs in {'its own process' if processes == 1 else f'{processes} processes on one port'} as "
+        "`portbot slack --http` runs it; "
         "the fake Slack and the load generator run in another. Probe scenario: a scripted backend that takes "
         f"{PROBE_SECONDS:.0f} s, no network.\n\n"
         f"{table(rows)}\n\n"
@@ -228,14 +314,19 @@ if __name__ == "__main__":
         "--concurrency", type=int, default=200, help="requests in flight at once (default 200)"
     )
     parser.add_argument("--sequential", type=int, default=200, help="one-at-a-time requests (default 200)")
+    parser.add_argument("--processes", type=int, default=1, help="app processes on the port (default 1)")
+    parser.add_argument("--no-write", action="store_true", help="print the table only (paired runs)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve(args.process_index, args.processes)
         sys.exit(0)
-    results = asyncio.run(main(args.concurrency, args.sequential))
-    text = report(results)
+    results = asyncio.run(main(args.concurrency, args.sequential, args.processes))
+    text = report(results, args.processes)
     print(text)
+    if args.no_write:
+        sys.exit(0)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(f"wrote {RESULTS.relative_to(REPO_ROOT)}")

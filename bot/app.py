@@ -348,8 +348,11 @@ def run_platforms(
     sync: bool = False,
     http: bool = False,
     shards: tuple[list[int] | None, int | None] = (None, None),
+    slack_process: int = 0,
 ) -> int:
-    """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM)."""
+    """Run the chat platforms asked for, side by side, until interrupted (Ctrl-C or SIGTERM).
+
+    ``slack_process`` is which of ``PORTBOT_SLACK_PROCESSES`` HTTP processes this is (bot/slack/processes.py)."""
     import asyncio
     import signal
 
@@ -359,7 +362,10 @@ def run_platforms(
     _logging(settings)
     # One store for the process: the adapters' settings, saved servers, shares and installations, and the audit log.
     database = store_for(settings)
-    portbot = build_portbot(settings, database=database)
+    # Several Slack processes must share their rate-limit counters: without Redis, in the SQLite counter file
+    # the command-line processes use (a counter in each process's memory would multiply every limit by N).
+    shared_limits = slack and http and settings.portbot.slack_processes > 1
+    portbot = build_portbot(settings, database=database, persistent_limits=shared_limits)
 
     async def main() -> None:
         # SIGTERM (a platform stopping the dyno, honcho, systemd) cancels like Ctrl-C, so adapters close cleanly.
@@ -392,7 +398,11 @@ def run_platforms(
         if slack and not sync:
             from bot import slack as slack_adapter
 
-            runs.append(slack_adapter.run(settings, portbot, http=http, database=database))
+            runs.append(
+                slack_adapter.run(
+                    settings, portbot, http=http, database=database, process_index=slack_process
+                )
+            )
         try:
             await asyncio.gather(*runs)
         except asyncio.CancelledError:

@@ -98,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
     slack = sub.add_parser("slack", help="run the Slack app")
     slack.add_argument("--http", action="store_true", help="serve HTTP with OAuth instead of Socket Mode")
+    # Set by the first `slack --http` process on the others it starts (PORTBOT_SLACK_PROCESSES), not by people.
+    slack.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)
 
     sub.add_parser("doctor", help="check the set-up and say what to fix")
 
@@ -266,7 +268,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot import app
 
         runtime.long_running()
-        return app.run_platforms(settings, slack=True, http=args.http)
+        return app.run_platforms(settings, slack=True, http=args.http, slack_process=args.process_index)
     if command is None and (settings.has_discord or settings.has_slack):
         from bot import app
 

@@ -45,6 +45,7 @@ def run(settings: Settings) -> int:
     findings += _data_dir(settings)
     findings += _database(settings)
     findings += _chat(settings)
+    findings += _slack_processes(settings)
     findings += asyncio.run(_workers(settings))
     findings += _worker_limits(settings)
     findings += _links(settings)
@@ -206,6 +207,48 @@ def _chat(settings: Settings) -> list[Finding]:
         found.append(Finding(True, "Slack: tokens are set"))
     if not found:
         found.append(Finding(True, "No chat tokens: `portbot` opens the terminal chat"))
+    return found
+
+
+def _slack_processes(settings: Settings) -> list[Finding]:
+    """How many processes `portbot slack --http` serves from, and where they share their rate limits."""
+    import os
+    import socket
+
+    count = settings.portbot.slack_processes
+    if count == 1:
+        return []
+    if not hasattr(socket, "SO_REUSEPORT"):
+        return [
+            Finding(
+                False,
+                f"PORTBOT_SLACK_PROCESSES={count}, but this system can't share a port between processes "
+                "(no SO_REUSEPORT)",
+                "Set PORTBOT_SLACK_PROCESSES=1, or run the processes behind a load balancer on separate ports.",
+            )
+        ]
+    limits = (
+        "Redis (PORTBOT_REDIS_URL)"
+        if settings.portbot.redis_url
+        else str(settings.portbot.data_dir / "ratelimits.sqlite3")
+    )
+    found = [
+        Finding(
+            True,
+            f"Slack HTTP: `portbot slack --http` serves port {settings.slack.port} from {count} processes, "
+            f"sharing rate limits in {limits}; the first runs the watch scheduler",
+        )
+    ]
+    cpus = os.cpu_count() or 1
+    if count > cpus:
+        found.append(
+            Finding(
+                True,
+                f"PORTBOT_SLACK_PROCESSES={count} is more than this machine's {cpus} CPUs: the extra processes "
+                "add memory, not speed",
+                f"Set it to {cpus} or fewer.",
+            )
+        )
     return found
 
 

@@ -149,6 +149,10 @@ def _connections(value: str) -> int:
     return _integer(value, low=1, high=1_000_000, what="a connection count", example="1024")
 
 
+def _processes(value: str) -> int:
+    return _integer(value, low=1, high=64, what="a process count", example="2")
+
+
 def _per_source(value: str) -> int:
     return _integer(
         value, low=0, high=1_000_000, what="a connection count (0 turns the cap off)", example="128"
@@ -592,6 +596,9 @@ class PortbotSettings(_Section):
     # and the shortest interval one may ask for.
     watch_quota: int = setting(default=10, parse=_watch_quota)
     watch_min_interval: float = setting(default=60.0, parse=_watch_min_interval)
+    # `portbot slack --http` serves from this many processes on one port (SO_REUSEPORT): a burst of Slack
+    # requests is spread over the machine's cores instead of queueing in one event loop.
+    slack_processes: int = setting(default=1, parse=_processes)
 
     @property
     def audit_path(self) -> Path:

@@ -12,8 +12,9 @@ handled by another bot process (or after a restart) still finds its result.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.core._keyed import OwnedStore
@@ -56,3 +57,14 @@ class ShareStore:
 
     def __len__(self) -> int:
         return len(self._store)
+
+
+async def button_keys(
+    share: Awaitable[str] | None, recheck: Awaitable[str] | None
+) -> tuple[str | None, str | None]:
+    """The keys of a private answer's Share and "Check again" buttons (None for a button it lacks). Both puts
+    run at once when there are two, so the store writes both rows in one transaction."""
+    if share is not None and recheck is not None:
+        share_key, recheck_key = await asyncio.gather(share, recheck)
+        return share_key, recheck_key
+    return (await share if share is not None else None), (await recheck if recheck is not None else None)

@@ -18,7 +18,7 @@ from bot.discord.guild_settings import GuildSettingsStore
 from bot.discord.responder import SHARE_TTL, Responder
 from bot.discord.saved_servers import SavedServerStore
 from bot.settings import WHERE, SettingsError
-from bot.store import store_for
+from bot.store import GroupCommit, store_for
 from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
 from bot.watch.models import Platform
@@ -64,12 +64,13 @@ async def run(
     try:
         # Open and upgrade now, not inside the first member's 3-second window.
         watch_store = None if sync else await open_watch_store(settings, database)
+        writes = GroupCommit(database)  # an answer's Share and Check-again rows in one transaction
         responder = Responder(
             portbot,
             GuildSettingsStore(database),
-            shares=StoredShares(database, ttl=SHARE_TTL),
+            shares=StoredShares(database, ttl=SHARE_TTL, writes=writes),
             saved=SavedServerStore(database),
-            rechecks=StoredRechecks(database, ttl=SHARE_TTL),
+            rechecks=StoredRechecks(database, ttl=SHARE_TTL, writes=writes),
         )
         client = PortbotClient(
             responder,

@@ -25,7 +25,7 @@ from bot.core.intents import Check, CheckProtocol, ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import Rechecks, RecheckStore
 from bot.core.reply import ActionKind, Field, Reply, ReplyKind
-from bot.core.shares import Shares, ShareStore
+from bot.core.shares import Shares, ShareStore, button_keys
 from bot.discord.guild_settings import GuildSettings, GuildSettingsStore
 from bot.discord.render import clip, plain, render_embed
 from bot.discord.saved_servers import SavedServerStore, saveable
@@ -399,13 +399,13 @@ class Responder:
         if public and (reply.private or reply.sensitive):
             reply = reply.masked()  # nothing posted where others can read it shows an address
         self._noted(interaction, reply)
-        share_key = recheck_key = None
         owner = str(interaction.user.id)
-        if not public and any(action.kind is ActionKind.SHARE for action in reply.actions):
-            share_key = await self.shares.put(reply, owner)
+        shared = not public and any(action.kind is ActionKind.SHARE for action in reply.actions)
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
-        if not public and again is not None:
-            recheck_key = await self.rechecks.put(again, owner)
+        share_key, recheck_key = await button_keys(
+            self.shares.put(reply, owner) if shared else None,
+            self.rechecks.put(again, owner) if not public and again is not None else None,
+        )
         embed = render_embed(reply) if reply.kind == "probe" else _shared_embed(reply)
         return embed, build_view(reply.actions, share_key, recheck_key)
 

@@ -5,6 +5,16 @@ run(settings, portbot, http=False)                                serve until ca
 """
 
 from bot.slack.app import BOT_SCOPES, EVENTS_PATH, build_app, lazy_runner
+from bot.slack.processes import PROCESS_HEADER
 from bot.slack.server import HEALTH_PATH, run, start_http
 
-__all__ = ["BOT_SCOPES", "EVENTS_PATH", "HEALTH_PATH", "build_app", "lazy_runner", "run", "start_http"]
+__all__ = [
+    "BOT_SCOPES",
+    "EVENTS_PATH",
+    "HEALTH_PATH",
+    "PROCESS_HEADER",
+    "build_app",
+    "lazy_runner",
+    "run",
+    "start_http",
+]

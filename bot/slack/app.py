@@ -35,7 +35,7 @@ from bot.core.intents import ProtocolChoice, SelfCheck
 from bot.core.interaction_log import Interaction as LogLine
 from bot.core.rechecks import Rechecks
 from bot.core.reply import ActionKind, Reply
-from bot.core.shares import Shares
+from bot.core.shares import Shares, button_keys
 from bot.core.watch_desk import WatchDesk
 from bot.settings import Settings
 from bot.slack import _clients, modals
@@ -55,7 +55,7 @@ from bot.slack.render import (
 )
 from bot.slack.watches import SlackWatches, is_watch_command
 from bot.slack.workspace import WorkspaceStore
-from bot.store import LazyStore, store_for
+from bot.store import GroupCommit, LazyStore, store_for
 from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
 from probes.models import Requester
@@ -146,8 +146,9 @@ def build_app(
     runner = TrackedLazyRunner(app.logger)
     app.listener_runner.lazy_listener_runner = runner
     app.listener_runner.__class__ = SharedCopyListenerRunner  # same runner, lazy requests without a deep copy
-    shares = StoredShares(database, ttl=SHARE_TTL)
-    rechecks = StoredRechecks(database, ttl=SHARE_TTL)
+    writes = GroupCommit(database)  # an answer's Share and Check-again rows in one transaction
+    shares = StoredShares(database, ttl=SHARE_TTL, writes=writes)
+    rechecks = StoredRechecks(database, ttl=SHARE_TTL, writes=writes)
     watching = SlackWatches(watches, notifier_for(app, settings, http=http))
     _Listeners(portbot, shares, session, WorkspaceStore(database), rechecks, watching).register(app)
     return app
@@ -649,13 +650,11 @@ class _Listeners:
         if line is not None:
             line.answered(reply)
         has_share = any(a.kind is ActionKind.SHARE for a in reply.actions)
-        token = (
-            await self.shares.put(reply, owner)
-            if owner and shareable and reply.private and has_share
-            else None
-        )
         again = next((a.check for a in reply.actions if a.kind is ActionKind.RECHECK and a.check), None)
-        recheck = await self.rechecks.put(again, owner) if owner and reply.private and again else None
+        token, recheck = await button_keys(
+            self.shares.put(reply, owner) if owner and shareable and reply.private and has_share else None,
+            self.rechecks.put(again, owner) if owner and reply.private and again else None,
+        )
         return render(reply, share_token=token, recheck_token=recheck)
 
     async def _respond(

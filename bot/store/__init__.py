@@ -11,6 +11,7 @@ keep state (the bots, the worker, ``portbot watch``, ``portbot db``), never on t
 
 from __future__ import annotations
 
+from bot.store._batch import GroupCommit
 from bot.store._engine import Store, database_url_for, open_store, redacted
 from bot.store._shared import (
     CACHE_TTL,
@@ -26,6 +27,7 @@ __all__ = [
     "CACHE_TTL",
     "Database",
     "DatabaseUnavailable",
+    "GroupCommit",
     "LazyStore",
     "ReadCache",
     "Store",

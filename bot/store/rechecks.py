@@ -7,9 +7,10 @@ import secrets
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from bot.core.intents import Check
+from bot.store._batch import GroupCommit
 from bot.store._shared import Database
 from bot.store.tables import rechecks
 
@@ -17,13 +18,21 @@ _SWEEP_EVERY = 50  # as for shares (bot/store/shares.py): expired rows go on one
 
 
 class StoredRechecks:
-    """Satisfies :class:`bot.core.rechecks.Rechecks` on the ``rechecks`` table, with wall-clock expiry."""
+    """Satisfies :class:`bot.core.rechecks.Rechecks` on the ``rechecks`` table, with wall-clock expiry; rows are
+    written through ``writes`` (see :class:`~bot.store.shares.StoredShares`)."""
 
-    def __init__(self, database: Database, ttl: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        database: Database,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        writes: GroupCommit | None = None,
+    ) -> None:
         self._db = database
         self._ttl = ttl
         self._clock = clock
         self._puts = 0
+        self._writes = writes or GroupCommit(database)
 
     async def put(self, check: Check, owner: str) -> str:
         """Keep ``check`` for ``owner`` and return the key for the button."""
@@ -37,14 +46,8 @@ class StoredRechecks:
             "game": check.game,
             "hint": check.hint,
         }
-        async with self._db.begin() as conn:
-            if self._puts % _SWEEP_EVERY == 1:
-                await conn.execute(delete(rechecks).where(rechecks.c.expires_at <= now))
-            await conn.execute(
-                insert(rechecks).values(
-                    token=key, owner=owner, payload=json.dumps(payload), expires_at=now + self._ttl
-                )
-            )
+        row = {"token": key, "owner": owner, "payload": json.dumps(payload), "expires_at": now + self._ttl}
+        await self._writes.insert(rechecks, row, sweep_before=now if self._puts % _SWEEP_EVERY == 1 else None)
         return key
 
     async def get(self, key: str, owner: str) -> Check | None:

@@ -23,6 +23,11 @@ BAD = [
     ("PORT", "http", "'http' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
     ("SLACK_PORT", "0", "'0' is not a port; use a whole number from 1 to 65535, e.g. 8471"),
     (
+        "PORTBOT_SLACK_PROCESSES",
+        "0",
+        "'0' is not a process count; use a whole number from 1 to 64, e.g. 2",
+    ),
+    (
         "PORTBOT_WORKER_MAX_CONNECTIONS",
         "0",
         "'0' is not a connection count; use a whole number from 1 to 1000000, e.g. 1024",

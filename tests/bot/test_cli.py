@@ -541,6 +541,16 @@ def test_doctor_names_the_watch_limits() -> None:
     ) in result.stdout
 
 
+def test_doctor_names_the_slack_processes_and_where_they_share_limits() -> None:
+    """With PORTBOT_SLACK_PROCESSES=2 and no Redis, doctor names the port, the count and the counter file."""
+    result = portbot("doctor", env={"PORTBOT_SLACK_PROCESSES": "2", "SLACK_PORT": "3100"})
+    counters = Path(os.environ["PORTBOT_DATA_DIR"]) / "ratelimits.sqlite3"
+    assert (
+        "✔ Slack HTTP: `portbot slack --http` serves port 3100 from 2 processes, sharing rate limits in "
+        f"{counters}; the first runs the watch scheduler"
+    ) in result.stdout
+
+
 def test_doctor_says_when_the_open_file_limit_is_too_low_for_the_worker() -> None:
     """With a hard limit of 1,024 descriptors, doctor says the worker's connection cap won't fit."""
     import resource

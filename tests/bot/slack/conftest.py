@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 from bot.core.commands import Portbot
 from bot.settings import Settings
 from bot.slack import build_app, lazy_runner
+from bot.store import store_for
 from tests.bot.slack import payloads
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.bot.slack.portbots import ScriptedBackend, real_portbot
@@ -55,11 +56,16 @@ def portbot(backend: ScriptedBackend) -> Portbot:
 
 @pytest.fixture
 async def app(settings: Settings, portbot: Portbot) -> AsyncIterator[AsyncApp]:
-    """The app as run() builds it: answers travel on one shared HTTP session."""
-    async with aiohttp.ClientSession() as session:
-        app = build_app(settings, portbot, http=True, session=session)
-        yield app
-        await lazy_runner(app).drain()
+    """The app as run() builds it: answers travel on one shared HTTP session; its store is closed after (its
+    pooled connections would otherwise be left to the garbage collector)."""
+    database = store_for(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            app = build_app(settings, portbot, http=True, session=session, database=database)
+            yield app
+            await lazy_runner(app).drain()
+    finally:
+        await database.close()
 
 
 @dataclass
