@@ -5,8 +5,33 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+from bot.store import _engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@pytest.fixture(autouse=True)
+async def _dispose_engines(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Every database engine a test opens (a bot or app built without a store of the test's own opens one)
+    is disposed at the test's end, on its event loop: a pooled SQLite connection left to the garbage collector
+    warns, and its thread may find the loop already closed."""
+    opened: list[AsyncEngine] = []
+    make = _engine._engine
+
+    def recording(url: str, *, pool_size: int) -> AsyncEngine:
+        engine = make(url, pool_size=pool_size)
+        opened.append(engine)
+        return engine
+
+    monkeypatch.setattr(_engine, "_engine", recording)
+    yield
+    for engine in opened:
+        await engine.dispose()
 
 
 @pytest.fixture
