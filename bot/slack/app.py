@@ -56,6 +56,8 @@ from bot.slack.render import (
 from bot.slack.watches import SlackWatches, is_watch_command
 from bot.slack.workspace import WorkspaceStore
 from bot.store import GroupCommit, LazyStore, store_for
+from bot.store._shared import reason
+from bot.store.events import StoredEvents
 from bot.store.rechecks import StoredRechecks
 from bot.store.shares import StoredShares
 from probes.models import Requester
@@ -150,7 +152,10 @@ def build_app(
     shares = StoredShares(database, ttl=SHARE_TTL, writes=writes)
     rechecks = StoredRechecks(database, ttl=SHARE_TTL, writes=writes)
     watching = SlackWatches(watches, notifier_for(app, settings, http=http))
-    _Listeners(portbot, shares, session, WorkspaceStore(database), rechecks, watching).register(app)
+    delivered = StoredEvents(database)
+    _Listeners(portbot, shares, session, WorkspaceStore(database), rechecks, watching, delivered).register(
+        app
+    )
     return app
 
 
@@ -288,6 +293,7 @@ class _Listeners:
         store: WorkspaceStore,
         rechecks: Rechecks,
         watches: SlackWatches,
+        delivered: StoredEvents,
     ) -> None:
         self.portbot = portbot
         self.watches = watches
@@ -297,6 +303,7 @@ class _Listeners:
         self.store = store  # each workspace's privacy choice, made by its admins in the Home tab
         self.home = Home(store, self._shared)
         self._events: OrderedDict[str, None] = OrderedDict()
+        self.delivered = delivered  # across processes and hosts on the database, behind this process's memory
 
     async def preferences(self, context: AsyncBoltContext) -> visibility.Preferences:
         """The workspace's choice, for visibility.decide (which lets it only make answers more private)."""
@@ -372,7 +379,7 @@ class _Listeners:
     async def answer_mention(
         self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
-        if not self._first_delivery(body):
+        if not await self._first_delivery(body):
             return
         async with self._reporting(context, client, "mention") as client:
             text = strip_mentions(event.get("text") or "", context.bot_user_id)
@@ -411,7 +418,7 @@ class _Listeners:
         # Only what a person typed into a DM with Portbot; edits, joins, bots and channel messages are skipped.
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        if not self._first_delivery(body):
+        if not await self._first_delivery(body):
             return
         async with self._reporting(context, client, "dm") as client:
             if event.get("user"):
@@ -573,9 +580,9 @@ class _Listeners:
         else:
             await client.chat_postMessage(channel=channel, **await self._message(verdict), **_QUIET)
 
-    def _first_delivery(self, body: dict[str, Any]) -> bool:
+    async def _first_delivery(self, body: dict[str, Any]) -> bool:
         """False for an event Slack delivers again (it retries when an ack was late, e.g. during a restart),
-        so a question is answered once."""
+        so a question is answered once, whichever process or host the retry reaches."""
         event_id = body.get("event_id")
         if not isinstance(event_id, str):
             return True
@@ -584,7 +591,13 @@ class _Listeners:
         self._events[event_id] = None
         while len(self._events) > _EVENTS_REMEMBERED:
             self._events.popitem(last=False)
-        return True
+        try:
+            return await self.delivered.first(event_id)
+        except Exception as err:  # any driver's failure: answering twice beats not answering at all
+            log.warning(
+                "could not record Slack event %s as answered (%s); answering it", event_id, reason(err)
+            )
+            return True
 
     # -- errors ---------------------------------------------------------------------------------------------
 

@@ -101,6 +101,15 @@ rechecks = Table(
 
 # Watches (bot/watch): one row per watched target, with the scheduler's lease and the confirmed state. Only the
 # process holding a watch's lease (lease_owner, lease_until, fenced by lease_token) may record its result.
+#: Slack events already answered, by ``event_id``: Slack delivers an event again when its ack was late, and with
+#: several processes (PORTBOT_SLACK_PROCESSES, or hosts on one database) the retry may reach another one.
+slack_events = Table(
+    "slack_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("seen_at", Float, nullable=False, index=True),
+)
+
 watches = Table(
     "watches",
     metadata,

@@ -7,14 +7,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 import pytest
+from sqlalchemy import text
 
 from bot.core.commands import Portbot
 from bot.core.reply import Reply
+from bot.settings import Settings
+from bot.slack import build_app
 from bot.slack.app import CHECKING, FAILURE, SHARE_EXPIRED
 from bot.slack.home import WELCOME
 from bot.slack.modals import SELF_CHECK_ACTION, CheckContext, checking_modal, done_modal
 from bot.slack.render import ACTION_ASK, ACTION_CHECK, ACTION_SHARE, encode_query, fallback_text
+from bot.store import store_for
 from probes.errors import PortbotError, RateLimited, RefusedTarget
 from probes.models import ProbeRequest, Requester
 from tests.bot.slack import payloads
@@ -361,6 +366,40 @@ async def test_a_redelivered_event_is_answered_once(slack: Slack, fake_slack: Fa
     await slack.event(body)
     await slack.event(body)
     assert len(fake_slack.messages) == 1
+
+
+async def test_a_redelivery_to_another_process_is_not_answered_again(
+    slack: Slack, fake_slack: FakeSlack, settings: Settings, portbot: Portbot
+) -> None:
+    """Two processes on one database (PORTBOT_SLACK_PROCESSES, or two hosts): the retry of an event the first
+    answered reaches the second, which stays quiet."""
+    body = payloads.mention(f"<@{BOT_USER_ID}> 25565")
+    await slack.event(body)
+    database = store_for(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            other = Slack(
+                build_app(settings, portbot, http=True, session=session, database=database), fake_slack
+            )
+            await other.event(body)
+            await other.event(payloads.mention(f"<@{BOT_USER_ID}> 443"))  # a new event: answered
+    finally:
+        await database.close()
+    assert len(fake_slack.messages) == 2
+
+
+async def test_an_event_is_answered_when_its_delivery_cannot_be_recorded(
+    slack: Slack, fake_slack: FakeSlack, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store failing to record an event (here its table is gone) answers it anyway, once, and says why in
+    the log: answering twice beats not answering."""
+    async with store_for(settings).begin() as conn:
+        await conn.execute(text("DROP TABLE slack_events"))
+    body = payloads.mention(f"<@{BOT_USER_ID}> 25565")
+    await slack.event(body)
+    await slack.event(body)  # this process still remembers it
+    assert len(fake_slack.messages) == 1
+    assert any("could not record Slack event" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(
