@@ -225,6 +225,10 @@ class WorkerClient:
             "protocol": request.protocol,
             "service_hint": request.service_hint,
             "requester": requester.to_dict() if requester else None,
+            # The service calling us (probes/service.py) charged the requester's limits before asking any
+            # worker; the workers charge only the target's (shared Redis would otherwise count one check 1 + N
+            # times against the user).
+            "requester_charged": requester is not None,
         }
         failure: PortbotError = WorkerError(f"{worker.label} did not answer.")
         for attempt in range(self.attempts):

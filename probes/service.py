@@ -83,9 +83,17 @@ class ProbeService:
         self.vantage = vantage or (LOCAL_VANTAGE if prober is not None else "workers")
         self.local = local
 
-    async def run(self, request: ProbeRequest, requester: Requester, *, charged: bool = False) -> ProbeReport:
+    async def run(
+        self,
+        request: ProbeRequest,
+        requester: Requester,
+        *,
+        charged: bool = False,
+        requester_charged: bool = False,
+    ) -> ProbeReport:
         """Probe ``request`` from this service's own vantage point (needs an engine); ``charged`` as in
-        :meth:`run_all`."""
+        :meth:`run_all`. ``requester_charged``: the caller (a bot's service, see probes/client.py) already
+        charged the requester's own limits, so only the target's is charged here."""
         prober = self._prober
         if prober is None:
             raise TypeError("run() needs a prober; use run_all() with a source")
@@ -95,7 +103,8 @@ class ProbeService:
         async def call() -> list[ProbeReport]:
             return [await prober.probe(request, vantage=self.vantage, local=self.local, admit=admit)]
 
-        return (await self._guarded(request, requester, call, charged=charged))[0]
+        skip_requester = charged or requester_charged
+        return (await self._guarded(request, requester, call, charged=skip_requester))[0]
 
     async def run_all(
         self, request: ProbeRequest, requester: Requester, *, charged: bool = False

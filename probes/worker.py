@@ -1,6 +1,7 @@
 """The probe worker: a small signed HTTP service that probes from where it runs (``portbot worker``).
 
-    POST /v1/probe   JSON {target, ports, protocol?, service_hint?, requester?, request_id?} → a ProbeReport
+    POST /v1/probe   JSON {target, ports, protocol?, service_hint?, requester?, requester_charged?, request_id?}
+                     → a ProbeReport
     POST /v1/links   JSON {ports, protocol?, hint?, requester?, ttl?, listener?} → a one-time link (signed)
     GET  /v1/links/{id}?wait=SECONDS  → {state: pending|done|expired, result} (signed over the path)
     GET  /l/{token}  the link's page: probes the visitor's own address once (probes/_links_http.py)
@@ -8,8 +9,10 @@
     GET  /healthz    liveness and load
     GET  /metrics    Prometheus text format
 
-Every probe request must be signed (see :mod:`probes.auth`). The worker trusts nothing its caller says: it
-applies its own safety policy and rate limits, and audits every request. Status codes: 400 bad input, 401 bad
+Every probe request must be signed (see :mod:`probes.auth`). The worker applies its own safety policy and rate
+limits and audits every request; the one thing it takes a signed caller's word for is ``requester_charged``, that
+the caller's service already charged its user's and server's limits (a bot's probes/client.py does), which leaves
+the target's limit to charge here (anyone holding the secret could name any user anyway). Status codes: 400 bad input, 401 bad
 or missing signature, 408 headers or body too slow, 413 body too large, 415 compressed body, 422 refused or
 unresolvable target, 429 rate limited, 503 over capacity or shutting down, 504 deadline passed. Errors are
 JSON: ``{"error": code, "message": text, ...}``.
@@ -277,7 +280,7 @@ async def _probe(request: web.Request) -> web.Response:
         metrics.count("overloaded")
         return _error(503, "overloaded", "This worker is busy; try again in a moment.", retry_after=1)
     try:
-        probe_request, requester = _parse(body, request.remote)
+        probe_request, requester, charged = _parse(body, request.remote)
     except InputError as err:
         metrics.count("invalid")
         return _error(400, "invalid", str(err), hint=err.hint)
@@ -286,7 +289,9 @@ async def _probe(request: web.Request) -> web.Response:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(state.config.request_deadline):
-            report = await state.service.run(probe_request, requester)
+            # A request the calling service already charged to its user and server (probes/client.py says so in
+            # the signed body) is charged here only to its target: counted once, not once per worker as well.
+            report = await state.service.run(probe_request, requester, requester_charged=charged)
     except TimeoutError:
         metrics.count("deadline")
         return _error(504, "deadline", "The probe took too long and was stopped.")
@@ -360,7 +365,8 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
+def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester, bool]:
+    """The request, who asked, and whether the calling service already charged that requester's limits."""
     data = json_object(body)
     target = data.get("target")
     if not isinstance(target, str) or not target.strip() or len(target) > _MAX_TARGET_LENGTH:
@@ -383,7 +389,14 @@ def _parse(body: bytes, remote: str | None) -> tuple[ProbeRequest, Requester]:
         if who
         else Requester(platform="api", user_id=f"caller:{remote or 'unknown'}")
     )
-    return ProbeRequest(target=target, ports=tuple(ports), protocol=protocol, service_hint=hint), requester
+    charged = data.get("requester_charged", False)
+    if type(charged) is not bool:
+        raise InputError("`requester_charged` must be true or false.")
+    return (
+        ProbeRequest(target=target, ports=tuple(ports), protocol=protocol, service_hint=hint),
+        requester,
+        charged,
+    )
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -197,6 +197,40 @@ async def test_rate_limited_gets_429_with_retry_after(
     assert 1 <= int(response.headers["Retry-After"]) <= 60
 
 
+async def test_a_caller_that_charged_the_requester_is_charged_only_the_target(
+    start_worker: StartWorker, http: httpx.AsyncClient
+) -> None:
+    """A signed request saying its service already charged the user (as probes/client.py's do) is not charged
+    to that user again here, so one check through N workers on shared counters costs the user one; the target's
+    limit still applies."""
+    worker = await start_worker(
+        StaticProber(), rate_limits=RateLimits(per_user="1/minute", per_target="2/minute")
+    )
+    requester = {"platform": "discord", "user_id": "42", "guild_id": "g", "channel_id": "c"}
+    statuses = [
+        (await post(http, worker, body(requester=requester, requester_charged=True))).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    third = await post(http, worker, body(requester=requester, requester_charged=True))
+    assert third.json()["scope"] == "target"
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, []])
+async def test_requester_charged_must_be_true_or_false(
+    start_worker: StartWorker, http: httpx.AsyncClient, value: object
+) -> None:
+    """Anything but a JSON boolean in ``requester_charged`` is a 400, before anything is probed or charged."""
+    prober = StaticProber()
+    worker = await start_worker(prober)
+    response = await post(http, worker, body(requester_charged=value))
+    assert (response.status_code, response.json()["message"]) == (
+        400,
+        "`requester_charged` must be true or false.",
+    )
+    assert prober.calls == []
+
+
 async def test_over_capacity_gets_503_at_once(start_worker: StartWorker, http: httpx.AsyncClient) -> None:
     """With every slot busy, a new request is turned away immediately instead of queueing."""
     prober = BlockingProber()

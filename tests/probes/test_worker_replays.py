@@ -1,4 +1,5 @@
-"""The replay guard: in Redis it is shared by every worker and survives restarts; in memory it does not."""
+"""What workers share through Redis: the replay guard (shared by every worker, surviving restarts; in memory it
+is not), and rate-limit counters a bot and its workers charge once per check."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import httpx
 import pytest
 
 from probes.auth import RedisReplayGuard, Signed, sign
+from probes.client import WorkerClient
+from probes.errors import RateLimited
+from probes.models import ProbeRequest, Requester
+from probes.ratelimit import ProbeRateLimiter, RateLimits
+from probes.service import ProbeService
 from probes.worker import RunningWorker, WorkerConfig, start
 from tests.probes._probers import StaticProber
 from tests.probes._redis import redis_server
@@ -121,3 +127,26 @@ async def test_unreachable_redis_refuses_requests_with_503(
         "message": "This worker can't check requests right now; try another.",
         "retry_after": 1,
     }
+
+
+async def test_one_check_through_two_workers_costs_its_user_one(
+    start_worker: StartWorker, http: httpx.AsyncClient, redis: tuple[str, Any]
+) -> None:
+    """A bot's service and two workers on one Redis, 2 checks a minute per user: the user gets both checks
+    (each charged once, by the bot) and the third is refused by the bot. Counted again by every worker, the
+    first check alone would have used three."""
+    limits = RateLimits(per_user="2/minute")
+    workers = [await start_worker(redis_url=redis[0], rate_limits=limits) for _ in range(2)]
+    limiter = ProbeRateLimiter(limits, storage_url=redis[0])
+    client = WorkerClient([w.url for w in workers], SECRET, http, attempts=1)
+    service = ProbeService(limiter=limiter, source=client, policy=DOCS)
+    user = Requester(platform="discord", user_id="42", guild_id="g")
+    try:
+        for _ in range(2):
+            reports = await service.run_all(ProbeRequest(target="198.51.100.7", ports=(25565,)), user)
+            assert [r.error for r in reports] == [None, None]
+        with pytest.raises(RateLimited) as refused:
+            await service.run_all(ProbeRequest(target="198.51.100.7", ports=(25565,)), user)
+    finally:
+        await limiter.aclose()
+    assert refused.value.scope == "user"
