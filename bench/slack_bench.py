@@ -143,6 +143,41 @@ async def scenario(
     return Row(name, n, [a for a, _ in timings], [b for _, b in timings], cpu_ms)
 
 
+async def ab_burst(url: str, fake: FakeSlack, name: str, text: str, n: int, app_pid: int) -> Row:
+    """``n`` identical signed requests at once from ApacheBench (C, one thread), so the load generator's own
+    Python doesn't queue them: ack times are ab's (its percentiles), answers are the fake's arrival times."""
+    hook = f"ab{len(fake.posted)}"
+    body = payloads.command(text, fake.response_url(hook))
+    headers = payloads.signature_headers(body)  # one timestamp: Slack accepts a signature for 5 minutes
+    with tempfile.NamedTemporaryFile("w", suffix=".form", delete=False) as file:
+        file.write(body)
+    cpu = tree_cpu(app_pid)
+    start = time.perf_counter()
+    ab = await asyncio.create_subprocess_exec(
+        "ab", "-q", "-n", str(n), "-c", str(n), "-p", file.name, "-T", headers["content-type"],
+        "-H", f"X-Slack-Request-Timestamp: {headers['x-slack-request-timestamp']}",
+        "-H", f"X-Slack-Signature: {headers['x-slack-signature']}",
+        url,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await ab.communicate()
+    await fake.wait_for_post(hook, count=n, timeout=60)
+    cpu_ms = (tree_cpu(app_pid) - cpu) * 1000 / n
+    os.unlink(file.name)
+    text_out = out.decode()
+    if "Non-2xx responses" in text_out or "Failed requests:        0" not in text_out:
+        sys.exit(f"ab saw failures:\n{text_out}")
+    # ab prints "  50%    123" … "  99%    456" "100%    789 (longest request)": whole milliseconds.
+    shares = {
+        int(line.split("%")[0]): float(line.split()[1])
+        for line in text_out.splitlines()
+        if line.strip()[:1].isdigit() and "%" in line
+    }
+    acks = [shares[50]] * (n // 2) + [shares[99]] * (n - n // 2 - 1) + [shares[100]]
+    answers = [(p.at - start) * 1000 for p in fake.posted_to(hook)]
+    return Row(name + " (ab)", n, acks, answers, cpu_ms)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -174,7 +209,7 @@ async def all_up(client: aiohttp.ClientSession, url: str, fake: FakeSlack, proce
                     seen.add(r.headers.get("X-Portbot-Process", "0"))
 
 
-async def main(concurrency: int, sequential: int, processes: int = 1) -> list[Row]:
+async def main(concurrency: int, sequential: int, processes: int = 1, ab: bool = False) -> list[Row]:
     fake = await FakeSlack().start()
     port = free_port()
     env = {
@@ -217,6 +252,12 @@ async def main(concurrency: int, sequential: int, processes: int = 1) -> list[Ro
                     app_pid=child.pid,
                 )
             )
+            if ab:
+                rows.append(
+                    await ab_burst(
+                        url, fake, f"/port 25565, {concurrency} at once", "25565", concurrency, child.pid
+                    )
+                )
             rows.append(
                 await scenario(
                     client,
@@ -316,13 +357,18 @@ if __name__ == "__main__":
     parser.add_argument("--sequential", type=int, default=200, help="one-at-a-time requests (default 200)")
     parser.add_argument("--processes", type=int, default=1, help="app processes on the port (default 1)")
     parser.add_argument("--no-write", action="store_true", help="print the table only (paired runs)")
+    parser.add_argument(
+        "--ab",
+        action="store_true",
+        help="also send the /port 25565 burst with ApacheBench (apt install apache2-utils)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--process-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.process_index, args.processes)
         sys.exit(0)
-    results = asyncio.run(main(args.concurrency, args.sequential, args.processes))
+    results = asyncio.run(main(args.concurrency, args.sequential, args.processes, args.ab))
     text = report(results, args.processes)
     print(text)
     if args.no_write:
