@@ -7,7 +7,7 @@ import socket
 
 from probes._icmp import classify
 from probes.errors import ProbeError
-from probes.models import PortResult, State
+from probes.models import PortResult, Protocol, State
 from probes.policy import IPAddress
 
 # Answers that come from the target itself, so their time is a round trip to it.
@@ -32,12 +32,21 @@ def tcp_verdict(
         return PortResult(str(address), port, "tcp", State.OPEN, "syn-ack", rtt_ms)
     if not isinstance(err, OSError):
         raise err
-    verdict = classify(err, sock, "tcp")
+    return error_verdict(err, sock, address, port, "tcp", rtt_ms)
+
+
+def error_verdict(
+    err: OSError, sock: socket.socket, address: IPAddress, port: int, protocol: Protocol, rtt_ms: float
+) -> PortResult:
+    """A failed connect's, send's or receive's verdict on ``sock`` (TCP here, UDP in probes/udp.py): what the
+    ICMP message or errno says about the target, else this machine's failure (:class:`ProbeError`)."""
+    verdict = classify(err, sock, protocol)
     if verdict is None:
+        which = "UDP port" if protocol == "udp" else "port"
         raise ProbeError(
-            f"The check of port {port} failed on this bot's side ({err.strerror or err})."
+            f"The check of {which} {port} failed on this bot's side ({err.strerror or err})."
         ) from err
     state, reason = verdict
     # An error our own machine raised straight away (no route here) has no round trip to report.
     local = reason in ("no-route", "local-firewall")
-    return PortResult(str(address), port, "tcp", state, reason, None if local else rtt_ms)
+    return PortResult(str(address), port, protocol, state, reason, None if local else rtt_ms)

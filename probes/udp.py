@@ -16,8 +16,8 @@ import asyncio
 import socket
 
 from probes import _protocols
-from probes._icmp import classify, enable_error_queue
-from probes.errors import ProbeError
+from probes._connect import error_verdict
+from probes._icmp import enable_error_queue
 from probes.models import PortResult, State
 from probes.policy import IPAddress
 from probes.tcp import new_socket
@@ -51,7 +51,7 @@ async def probe_udp(address: IPAddress, port: int, *, kind: str, max_wait: float
                 return PortResult(str(address), port, "udp", State.OPEN_FILTERED, "no-reply")
             data = receive.result()
         except OSError as err:
-            return _failure(err, sock, address, port, round((loop.time() - sent_at) * 1000, 3))
+            return error_verdict(err, sock, address, port, "udp", round((loop.time() - sent_at) * 1000, 3))
         rtt_ms = round((loop.time() - sent_at) * 1000, 3)
         service = _protocols.REGISTRY.parse(kind, data, rtt_ms)
         return PortResult(str(address), port, "udp", State.OPEN, "udp-response", rtt_ms, service)
@@ -63,14 +63,3 @@ async def probe_udp(address: IPAddress, port: int, *, kind: str, max_wait: float
                 await asyncio.gather(receive, return_exceptions=True)
         finally:
             sock.close()
-
-
-def _failure(err: OSError, sock: socket.socket, address: IPAddress, port: int, rtt_ms: float) -> PortResult:
-    verdict = classify(err, sock, "udp")
-    if verdict is None:
-        raise ProbeError(
-            f"The check of UDP port {port} failed on this bot's side ({err.strerror or err})."
-        ) from err
-    state, reason = verdict
-    local = reason in ("no-route", "local-firewall")
-    return PortResult(str(address), port, "udp", state, reason, None if local else rtt_ms)

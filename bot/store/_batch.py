@@ -10,6 +10,9 @@ database before the message carrying the button is sent, so a click that another
 from __future__ import annotations
 
 import asyncio
+import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table, delete, insert
@@ -85,3 +88,40 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.cancel()
     else:
         done.set_exception(error)
+
+
+# Expired rows are swept on one put in this many, so a table stays near a TTL's worth of rows without a DELETE
+# on every answer.
+_SWEEP_EVERY = 50
+
+
+class ButtonRows:
+    """Rows a button's key finds again (Share, Check again): kept for their owner until a wall-clock expiry
+    (every process agrees on it; a monotonic clock is per machine), written through a :class:`GroupCommit` the
+    bots share, so an answer's rows (and a burst's) go in one transaction."""
+
+    table: Table
+
+    def __init__(
+        self,
+        database: Database,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        writes: GroupCommit | None = None,
+    ) -> None:
+        self._db = database
+        self._ttl = ttl
+        self._clock = clock
+        self._puts = 0
+        self._writes = writes or GroupCommit(database)
+
+    async def _put(self, owner: str, payload: str) -> str:
+        """Keep ``payload`` (JSON) for ``owner``; return the new row's key once it is committed."""
+        key = secrets.token_urlsafe(12)
+        now = self._clock()
+        self._puts += 1
+        row = {"token": key, "owner": owner, "payload": payload, "expires_at": now + self._ttl}
+        await self._writes.insert(
+            self.table, row, sweep_before=now if self._puts % _SWEEP_EVERY == 1 else None
+        )
+        return key
