@@ -234,7 +234,8 @@ def build_probe_backend(
     if database is not None:
         from bot.store.audit import StoreAuditSink
 
-        audit = AuditLog(settings.portbot.audit_path, sink=StoreAuditSink(database))
+        sink = StoreAuditSink(database, settings.portbot.audit_keep_days)
+        audit = AuditLog(settings.portbot.audit_path, sink=sink)
     else:
         audit = AuditLog(settings.portbot.audit_path)
     if settings.portbot.workers:
@@ -332,7 +333,8 @@ def run_worker(settings: Settings, *, host: str, port: int | None) -> int:
         try:
             # A bad PORTBOT_DATABASE_URL stops the worker now, not at its first audit row.
             await database.get()
-            await serve(dataclasses.replace(config, audit_sink=StoreAuditSink(database)))
+            sink = StoreAuditSink(database, settings.portbot.audit_keep_days)
+            await serve(dataclasses.replace(config, audit_sink=sink))
         finally:
             await database.close()
 

@@ -50,6 +50,7 @@ def run(settings: Settings) -> int:
     findings += _worker_limits(settings)
     findings += _links(settings)
     findings += _watches(settings)
+    findings += _audit(settings)
     return _report(findings)
 
 
@@ -295,6 +296,17 @@ def _watches(settings: Settings) -> list[Finding]:
             f"each checked at most every {duration(portbot.watch_min_interval)}",
         )
     ]
+
+
+def _audit(settings: Settings) -> list[Finding]:
+    """How long the database's audit log keeps its rows."""
+    days = settings.portbot.audit_keep_days
+    kept = (
+        "every row (PORTBOT_AUDIT_KEEP_DAYS=0)"
+        if days is None
+        else f"rows for {days} days, then deletes them"
+    )
+    return [Finding(True, f"Audit log in the database: keeps {kept}")]
 
 
 def _worker_limits(settings: Settings) -> list[Finding]:

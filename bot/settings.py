@@ -121,6 +121,11 @@ def _integer(value: str, *, low: int, high: int, what: str, example: str) -> int
     return int(text)
 
 
+def _keep_days(value: str) -> int | None:
+    days = _integer(value, low=0, high=3650, what="a number of days (0 keeps every row)", example="90")
+    return days or None
+
+
 def _port(value: str) -> int:
     return _integer(value, low=1, high=65535, what="a port", example="8471")
 
@@ -599,6 +604,9 @@ class PortbotSettings(_Section):
     # `portbot slack --http` serves from this many processes on one port (SO_REUSEPORT): a burst of Slack
     # requests is spread over the machine's cores instead of queueing in one event loop.
     slack_processes: int = setting(default=1, parse=_processes)
+    # The audit log in the database keeps rows this many days (None: forever); every watch check is a row, so
+    # a thousand watches add about 1.4 million a day.
+    audit_keep_days: int | None = setting(default=90, parse=_keep_days)
 
     @property
     def audit_path(self) -> Path:

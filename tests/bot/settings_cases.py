@@ -69,6 +69,11 @@ BAD = [
     ),
     ("PORTBOT_WATCH_QUOTA", "0", "'0' is not a watch quota; use a whole number from 1 to 10000, e.g. 10"),
     (
+        "PORTBOT_AUDIT_KEEP_DAYS",
+        "30d",
+        "'30d' is not a number of days (0 keeps every row); use a whole number from 0 to 3650, e.g. 90",
+    ),
+    (
         "PORTBOT_WATCH_MIN_INTERVAL",
         "0.5",
         "'0.5' is not a watch interval; use seconds from 1 to 86400, e.g. 60",

@@ -541,6 +541,21 @@ def test_doctor_names_the_watch_limits() -> None:
     ) in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        ("", "keeps rows for 90 days, then deletes them"),
+        ("7", "keeps rows for 7 days, then deletes them"),
+        ("0", "keeps every row (PORTBOT_AUDIT_KEEP_DAYS=0)"),
+    ],
+)
+def test_doctor_says_how_long_the_audit_log_keeps_rows(days: str, said: str) -> None:
+    """Doctor states PORTBOT_AUDIT_KEEP_DAYS as set (empty: the 90-day default; 0: forever)."""
+    env = {"PORTBOT_AUDIT_KEEP_DAYS": days} if days else {}
+    result = portbot("doctor", env=env)
+    assert f"✔ Audit log in the database: {said}" in result.stdout
+
+
 def test_doctor_names_the_slack_processes_and_where_they_share_limits() -> None:
     """With PORTBOT_SLACK_PROCESSES=2 and no Redis, doctor names the port, the count and the counter file."""
     result = portbot("doctor", env={"PORTBOT_SLACK_PROCESSES": "2", "SLACK_PORT": "3100"})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.store import Store, database_url_for, open_store
-from bot.store.audit import StoreAuditSink
+from bot.store.audit import SWEEP_EVERY, StoreAuditSink
 from probes.audit import REFUSED, AuditEntry, AuditLog
 from probes.models import PortResult, ProbeReport, State
 from tests.probes.test_audit import entry
@@ -114,3 +115,32 @@ async def test_a_bots_probe_backend_audits_into_the_store(
     [row] = await StoreAuditSink(state_db).read(10)
     assert (row.platform, row.user_id, row.target, row.outcome) == ("discord", "7", "127.0.0.1", "probed")
     assert not settings.portbot.audit_path.exists()
+
+
+async def test_rows_past_their_keep_days_are_deleted_as_the_log_writes(state_db: Store) -> None:
+    """With 30 days kept, the first batch deletes rows written 31 days ago and keeps those of 29 days ago; the
+    next batch within the hour sweeps nothing, the first after it does."""
+    today = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    now, clock = [today], [0.0]
+    sink = StoreAuditSink(state_db, keep_days=30, now=lambda: now[0], clock=lambda: clock[0])
+    forever = StoreAuditSink(state_db)  # keep_days None: writes without sweeping
+    await forever.write([entry(time=today - timedelta(days=31), target="old.example.com")])
+    await forever.write([entry(time=today - timedelta(days=29), target="recent.example.com")])
+    await sink.write([entry(time=today, target="today.example.com")])
+    assert {e.target for e in await sink.read(10)} == {"recent.example.com", "today.example.com"}
+    now[0] += timedelta(
+        days=2
+    )  # "recent" is 31 days old now, but the hour since the last sweep hasn't passed
+    await sink.write([entry(time=now[0], target="later.example.com")])
+    assert "recent.example.com" in {e.target for e in await sink.read(10)}
+    clock[0] += SWEEP_EVERY
+    await sink.write([entry(time=now[0], target="an.hour.later.example.com")])
+    assert "recent.example.com" not in {e.target for e in await sink.read(10)}
+
+
+async def test_keep_days_none_keeps_every_row(state_db: Store) -> None:
+    """PORTBOT_AUDIT_KEEP_DAYS=0 (None here) never deletes, however old the rows."""
+    sink = StoreAuditSink(state_db)
+    await sink.write([entry(time=datetime(2020, 1, 1, tzinfo=UTC), target="ancient.example.com")])
+    await sink.write([entry(time=datetime.now(UTC) - timedelta(days=1), target="new.example.com")])
+    assert {e.target for e in await sink.read(10)} == {"ancient.example.com", "new.example.com"}
