@@ -212,14 +212,7 @@ async def all_up(client: aiohttp.ClientSession, url: str, fake: FakeSlack, proce
 async def main(concurrency: int, sequential: int, processes: int = 1, ab: bool = False) -> list[Row]:
     fake = await FakeSlack().start()
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": payloads.BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
-        "SLACK_API_URL": fake.api_url,
-        "SLACK_PORT": str(port),
-        "PORTBOT_DATA_DIR": tempfile.mkdtemp(prefix="portbot-bench-"),
-    }
+    env = payloads.http_app_env(fake.api_url, port, tempfile.mkdtemp(prefix="portbot-bench-"))
     if processes > 1:
         env["PORTBOT_SLACK_PROCESSES"] = str(processes)
     child = await asyncio.create_subprocess_exec(

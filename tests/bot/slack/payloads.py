@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,22 @@ from tests.bot.slack.fake_slack import BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-portbot-test-token"
+
+
+def http_app_env(api_url: str, port: int, data_dir: str, **extra: str) -> dict[str, str]:
+    """The environment of a real `portbot slack --http` process serving ``port``, its Web API at the fake's
+    ``api_url``: this environment plus the single-workspace app's token and signing secret, and ``extra``."""
+    return {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "SLACK_PORT": str(port),
+        "PORTBOT_DATA_DIR": data_dir,
+        **extra,
+    }
+
+
 APP_TOKEN = "xapp-portbot-test-token"
 USER = "U0ALICE01"
 CHANNEL = "C0GENERAL1"

@@ -35,15 +35,7 @@ async def portbot_http(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, asyncio.subprocess.Process]]:
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": payloads.BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "SLACK_PORT": str(port),
-        "PORTBOT_DATA_DIR": str(tmp_path / "data"),
-        "PORTBOT_LOG_LEVEL": "WARNING",
-    }
+    env = payloads.http_app_env(fake_slack.api_url, port, str(tmp_path / "data"), PORTBOT_LOG_LEVEL="WARNING")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "slack", "--http",
         env=env, cwd=tmp_path,  # no stray .env from the repository

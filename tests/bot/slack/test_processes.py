@@ -56,18 +56,15 @@ def children_of(pid: int) -> list[int]:
 @pytest.fixture
 async def two_processes(fake_slack: FakeSlack, tmp_path: Path, listening: int) -> AsyncIterator[Served]:
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": payloads.BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": payloads.SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "SLACK_PORT": str(port),
-        "PORTBOT_SLACK_PROCESSES": "2",
-        "PORTBOT_DATA_DIR": str(tmp_path / "data"),
-        "PORTBOT_ALLOW_NETWORKS": "127.0.0.0/8",
-        "PORTBOT_LIMIT_USER": "3/minute",
-        "PORTBOT_LOG_LEVEL": "WARNING",
-    }
+    env = payloads.http_app_env(
+        fake_slack.api_url,
+        port,
+        str(tmp_path / "data"),
+        PORTBOT_SLACK_PROCESSES="2",
+        PORTBOT_ALLOW_NETWORKS="127.0.0.0/8",
+        PORTBOT_LIMIT_USER="3/minute",
+        PORTBOT_LOG_LEVEL="WARNING",
+    )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "slack", "--http",
         env=env, cwd=tmp_path,
